@@ -1,0 +1,37 @@
+"""PyTensor -> ONNX exporter.
+
+``import backend`` registers every converter and the PyTensor mode ``"ONNX"``, so that
+``pytensor.function(inputs, outputs, mode="ONNX")`` runs on onnxruntime.
+
+Layout (PyTensor's ``link/jax/dispatch`` style): ``basic`` holds the single `onnx_funcify`
+dispatcher and the FunctionGraph converter; each op family has its own module, imported here so that
+registration happens.
+"""
+
+from backend.basic import (
+    ONNX_OPSET_VERSION,
+    ONNXExportUnsupported,
+    make_value_info,
+    max_supported_opset,
+    onnx_funcify,
+    onnx_typify,
+)
+
+# Registration happens on import; keep one module per op family.
+from backend import compile_ops, elemwise, shape, tensor_basic  # noqa: F401,E402  isort: skip
+from backend.linker import ONNXLinker  # noqa: E402
+from backend.export import compile_onnx, export_function_onnx, export_onnx, onnx_mode  # noqa: E402
+
+__all__ = [
+    "ONNX_OPSET_VERSION",
+    "ONNXExportUnsupported",
+    "ONNXLinker",
+    "compile_onnx",
+    "export_function_onnx",
+    "export_onnx",
+    "make_value_info",
+    "max_supported_opset",
+    "onnx_funcify",
+    "onnx_mode",
+    "onnx_typify",
+]

@@ -1,0 +1,69 @@
+"""The export API: `export_onnx`, `compile_onnx`, `export_function_onnx`, and the "ONNX" mode."""
+
+from __future__ import annotations
+
+import os
+
+import onnx
+import pytensor
+from pytensor.compile.executor import Function
+from pytensor.compile.mode import Mode, register_mode
+from pytensor.graph.fg import FunctionGraph
+from pytensor.graph.rewriting.db import RewriteDatabaseQuery
+
+from backend.basic import ONNX_OPSET_VERSION, onnx_funcify
+from backend.linker import ONNXLinker
+
+
+def onnx_mode(opset_version: int = ONNX_OPSET_VERSION) -> Mode:
+    """PyTensor's fast_run rewrites minus what the exporter cannot take, linked by `ONNXLinker`."""
+    return Mode(linker=ONNXLinker(opset_version=opset_version), optimizer=RewriteDatabaseQuery(include=["fast_run"]))
+
+
+def _as_list(outputs):
+    return list(outputs) if isinstance(outputs, list | tuple) else [outputs]
+
+
+def export_onnx(inputs, outputs, filename=None, *, opset_version: int = ONNX_OPSET_VERSION) -> onnx.ModelProto:
+    """Export the graph from ``inputs`` to ``outputs`` as-is (no rewrites) and save it if ``filename``.
+
+    The model is checked with ``onnx.checker.check_model(full_check=True)``.
+    """
+    outputs = _as_list(outputs)
+    fgraph = FunctionGraph(list(inputs), outputs, clone=True)
+    model = onnx_funcify(fgraph, opset_version=opset_version)
+    if filename is not None:
+        _save(model, filename)
+    return model
+
+
+def compile_onnx(inputs, outputs, *, opset_version: int = ONNX_OPSET_VERSION, **kwargs) -> Function:
+    """A PyTensor function that runs on onnxruntime; ``fn.maker.linker.onnx_model`` is its model."""
+    return pytensor.function(inputs, outputs, mode=onnx_mode(opset_version), **kwargs)
+
+
+def export_function_onnx(fn: Function, filename=None, *, opset_version: int = ONNX_OPSET_VERSION) -> onnx.ModelProto:
+    """Export a function already compiled by PyTensor (in any mode) from its rewritten graph.
+
+    The compiled graph may hold fused Composite ops, in-place Elemwise, DeepCopyOp and the like; all
+    are converted. Unsupported ops raise NotImplementedError naming the op.
+    """
+    if not isinstance(fn, Function):
+        raise TypeError(f"export_function_onnx expects a compiled pytensor Function, got {type(fn).__name__}")
+    fgraph = fn.maker.fgraph
+    model = onnx_funcify(fgraph, opset_version=opset_version)
+    if filename is not None:
+        _save(model, filename)
+    return model
+
+
+def _save(model, filename) -> None:
+    """Write atomically: a reader never sees a half-written model."""
+    filename = os.fspath(filename)
+    tmp = f"{filename}.tmp-{os.getpid()}"
+    onnx.save(model, tmp)
+    os.replace(tmp, filename)
+
+
+ONNX = onnx_mode()
+register_mode("ONNX", ONNX)

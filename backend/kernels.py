@@ -1,0 +1,80 @@
+"""Which dtypes onnxruntime's CPU provider runs for the ONNX ops the converters emit.
+
+Converters ask `compute_dtype(onnx_op, dtype)` for the dtype to compute in. When the ONNX schema or
+the CPU provider has no kernel for ``dtype``, the answer is a wider dtype in which the op gives the
+same result after casting back (int16 -> int32 for Max, bool -> uint8 for Add, ...). When no such
+dtype exists the exporter declines with `ONNXExportUnsupported` instead of computing something else.
+
+To extend: add the ONNX op to `KERNEL_DTYPES` with the dtypes onnxruntime runs and, if the gap can be
+bridged exactly, the op to `EXACT_WIDENING`. ``tests/backend/test_kernels.py`` runs every entry on the
+installed onnxruntime, so a wrong table entry fails the tests rather than the users.
+Source of the facts: onnxruntime's CPU kernel registrations as summarised in
+``shared/data/ort_cpu_dtype_support.csv``, checked by that test.
+"""
+
+from __future__ import annotations
+
+from backend.basic import ONNXExportUnsupported
+
+FLOAT_DTYPES = ("float16", "float32", "float64")
+SIGNED_DTYPES = ("int8", "int16", "int32", "int64")
+UNSIGNED_DTYPES = ("uint8", "uint16", "uint32", "uint64")
+INT_DTYPES = SIGNED_DTYPES + UNSIGNED_DTYPES
+ALL_DTYPES = FLOAT_DTYPES + INT_DTYPES + ("bool",)
+
+_NUMERIC = FLOAT_DTYPES + INT_DTYPES
+
+KERNEL_DTYPES: dict[str, tuple[str, ...]] = {
+    "Add": _NUMERIC,
+    "Sub": _NUMERIC,
+    "Mul": _NUMERIC,
+    "Div": _NUMERIC,
+    "Mod": _NUMERIC,
+    "Abs": _NUMERIC,
+    "Sign": _NUMERIC,
+    "Neg": FLOAT_DTYPES + SIGNED_DTYPES,
+    "Max": tuple(d for d in _NUMERIC if d not in ("int16", "uint16")),
+    "Min": tuple(d for d in _NUMERIC if d not in ("int16", "uint16")),
+    "Pow": FLOAT_DTYPES + ("int32", "int64"),
+    "Exp": FLOAT_DTYPES,
+    "Log": FLOAT_DTYPES,
+    "Sqrt": FLOAT_DTYPES,
+    "Floor": FLOAT_DTYPES,
+    "Ceil": FLOAT_DTYPES,
+    "Round": FLOAT_DTYPES,
+    "Equal": ALL_DTYPES,
+    "Less": _NUMERIC,
+    "Greater": _NUMERIC,
+    "Where": tuple(d for d in ALL_DTYPES if d not in ("int16", "uint16", "uint64", "bool")),
+}
+
+# Wider dtypes in which an op gives the same answer after a Cast back (integer ops wrap modulo 2**k
+# and Cast to a narrower integer keeps the low bits, so wrapping arithmetic survives the round trip).
+_WIDER = {
+    "bool": ("uint8", "int32"),
+    "int8": ("int32", "int64"),
+    "int16": ("int32", "int64"),
+    "uint8": ("int32", "uint32", "int64"),
+    "uint16": ("int32", "uint32", "int64"),
+    "uint32": ("int64", "uint64"),
+    "uint64": ("int64",),
+    "float16": ("float32",),
+}
+EXACT_WIDENING = {"Add", "Sub", "Mul", "Max", "Min", "Abs", "Where", "Equal", "Less", "Greater"}
+
+
+def compute_dtype(onnx_op: str, dtype: str, *, allow_widening: bool | None = None) -> str:
+    """The dtype in which to run ``onnx_op`` so that it yields PyTensor's ``dtype`` result."""
+    supported = KERNEL_DTYPES.get(onnx_op)
+    if supported is None or dtype in supported:
+        return dtype
+    if allow_widening is None:
+        allow_widening = onnx_op in EXACT_WIDENING
+    if allow_widening:
+        for wider in _WIDER.get(dtype, ()):
+            if wider in supported:
+                return wider
+    raise ONNXExportUnsupported(
+        f"ONNX {onnx_op} has no onnxruntime CPU kernel for {dtype} and no exact wider dtype; "
+        f"kernels exist for {', '.join(supported)}"
+    )
