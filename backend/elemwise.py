@@ -163,11 +163,16 @@ def _float_floor_divide(ctx, a, b, dtype):
          ctx.add_node("Add", [floordiv, one]), floordiv],
     )
     plain_quotient = ctx.add_node("Div", [a, b])
-    # div == 0 -> zero carrying the sign of a / b (1 / q is -inf for q == -0.0, so -0.0 counts)
-    quotient_negative = ctx.add_node("Less", [ctx.add_node("Div", [one, plain_quotient]), zero])
-    signed_zero = ctx.add_node("Where", [quotient_negative, ctx.constant(-0.0, compute), zero])
+    # div == 0 -> a zero carrying the sign of a / b. onnxruntime's Where turns a -0.0 taken from
+    # its true branch into +0.0, and its optimizer swaps branches (Where(Not(c), x, y)), so the
+    # sign is applied by multiplying +0.0 by -1 instead of selecting a -0.0.
     div_is_zero = ctx.add_node("Equal", [div, zero])
-    result = ctx.add_node("Where", [div_is_zero, signed_zero, floordiv])
+    quotient_negative = ctx.add_node("Less", [ctx.add_node("Div", [one, plain_quotient]), zero])
+    sign = ctx.add_node(
+        "Where",
+        [ctx.add_node("And", [div_is_zero, quotient_negative]), ctx.constant(-1.0, compute), one],
+    )
+    result = ctx.add_node("Mul", [ctx.add_node("Where", [div_is_zero, zero, floordiv]), sign])
     # b == 0 -> a / b (inf or nan), as numpy does
     result = ctx.add_node("Where", [ctx.add_node("Equal", [b, zero]), plain_quotient, result])
     return ctx.cast(result, compute, dtype)
@@ -183,6 +188,7 @@ def onnx_funcify_RoundHalfAwayFromZero(op, node, ctx, inputs):
     half = ctx.constant(0.5, compute)
     up = ctx.add_node("Floor", [ctx.add_node("Add", [x, half])])
     down = ctx.add_node("Ceil", [ctx.add_node("Sub", [x, half])])
+    # `down` may be -0.0, so it sits in Where's false branch (see _float_floor_divide).
     positive = ctx.add_node("Greater", [x, ctx.constant(0.0, compute)])
     return [ctx.cast(ctx.add_node("Where", [positive, up, down]), compute, out_dtype)]
 

@@ -1,0 +1,3 @@
+"""Hypothesis strategies for shapes, dtypes and values that stress an ONNX exporter."""
+
+from strategies import profiles  # noqa: F401  (registers the dev/ci/nightly profiles)

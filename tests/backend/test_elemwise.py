@@ -1,0 +1,205 @@
+"""Tier-1 elementwise ops and the traps an exporter falls into (dtypes, literals, rounding, division)."""
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+import pytest
+
+from backend import export_function_onnx
+from harness.testing import compare_onnx_and_py, get_onnx_node_types
+
+FLOATS = np.array([-2.5, -1.5, -0.5, -0.0, 0.0, 0.5, 1.5, 2.5, 3.7, -3.7], dtype="float64")
+
+
+def vec(name, dtype):
+    return pt.vector(name, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int8", "int64", "uint8"])
+def test_add(dtype):
+    x, y = vec("x", dtype), vec("y", dtype)
+    a = np.array([1, 2, 100, 0], dtype=dtype)
+    compare_onnx_and_py([x, y], x + y, [a, a])  # int8 100+100 wraps to -56 in both
+
+
+def test_add_bool_is_logical_or():
+    x, y = vec("x", "bool"), vec("y", "bool")
+    _, res = compare_onnx_and_py([x, y], x + y, [np.array([0, 0, 1, 1], bool), np.array([0, 1, 0, 1], bool)])
+    np.testing.assert_array_equal(res, [False, True, True, True])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int16", "uint8"])
+def test_sub(dtype):
+    x, y = vec("x", dtype), vec("y", dtype)
+    compare_onnx_and_py([x, y], x - y, [np.array([5, 0, 3], dtype), np.array([1, 1, 3], dtype)])
+
+
+@pytest.mark.parametrize("dtype", ["float64", "int32", "bool"])
+def test_mul(dtype):
+    x, y = vec("x", dtype), vec("y", dtype)
+    compare_onnx_and_py([x, y], x * y, [np.array([1, 0, 1], dtype), np.array([1, 1, 0], dtype)])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int8", "uint16"])
+def test_true_div(dtype):
+    x, y = vec("x", dtype), vec("y", dtype)
+    _, res = compare_onnx_and_py([x, y], x / y, [np.array([7, 1, 0], dtype), np.array([2, 4, 1], dtype)])
+    np.testing.assert_array_equal(res, [3.5, 0.25, 0.0])  # ints divide as floats, not truncated
+
+
+def test_int_div_floors_negative_operands():
+    x, y = vec("x", "int32"), vec("y", "int32")
+    a, b = np.array([7, -7, 7, -7], "int32"), np.array([2, 2, -2, -2], "int32")
+    _, res = compare_onnx_and_py([x, y], x // y, [a, b])
+    np.testing.assert_array_equal(res, np.floor_divide(a, b))  # [3, -4, -4, 3]; ONNX Div gives [3,-3,-3,3]
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int64", "uint32"])
+def test_int_div_by_zero_and_minus_one(dtype):
+    info = np.iinfo(dtype)
+    a = np.array([info.min, info.max, 5, 0, info.min], dtype)
+    b = np.array([0, 0, 0, 0, 1], dtype)
+    if info.min < 0:
+        b = np.array([-1, 0, -1, 0, 3], dtype)
+    x, y = vec("x", dtype), vec("y", dtype)
+    compare_onnx_and_py([x, y], x // y, [a, b])
+
+
+def test_int_div_float_follows_numpy_divmod():
+    x, y = vec("x", "float64"), vec("y", "float64")
+    a = np.array([1.0, -1.0, 1.0, np.inf, 5.0, -0.0, 0.0, 3.0, 1.0])
+    b = np.array([0.1, np.inf, -np.inf, 2.0, 0.0, 3.0, -3.0, np.nan, 0.0])
+    _, res = compare_onnx_and_py([x, y], x // y, [a, b])
+    with np.errstate(all="ignore"):
+        expected = np.floor_divide(a, b)
+    np.testing.assert_array_equal(res, expected)  # 1.0 // 0.1 == 9.0, -1.0 // inf == -1.0
+    assert np.array_equal(np.signbit(res), np.signbit(expected), equal_nan=True)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int8", "uint8"])
+def test_neg(dtype):
+    x = vec("x", dtype)
+    compare_onnx_and_py([x], -x, [np.array([1, 0, 127], dtype)])  # -uint8(1) wraps to 255
+
+
+@pytest.mark.parametrize("dtype", ["float64", "int8", "bool"])
+def test_abs(dtype):
+    x = vec("x", dtype)
+    values = np.array([-128, 0, 5], dtype) if dtype == "int8" else np.array([-1, 0, 1], dtype)
+    compare_onnx_and_py([x], abs(x), [values])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int16", "uint16", "bool"])
+def test_maximum(dtype):
+    x, y = vec("x", dtype), vec("y", dtype)
+    compare_onnx_and_py([x, y], pt.maximum(x, y), [np.array([0, 1, 1], dtype), np.array([1, 0, 1], dtype)])
+
+
+def test_maximum_propagates_nan():
+    x, y = vec("x", "float64"), vec("y", "float64")
+    _, res = compare_onnx_and_py([x, y], pt.maximum(x, y), [np.array([np.nan, 1.0]), np.array([1.0, np.nan])])
+    assert np.isnan(res).all()
+
+
+@pytest.mark.parametrize("dtype", ["float64", "int16", "bool"])
+def test_minimum(dtype):
+    x, y = vec("x", dtype), vec("y", dtype)
+    compare_onnx_and_py([x, y], pt.minimum(x, y), [np.array([0, 1, 1], dtype), np.array([1, 0, 1], dtype)])
+
+
+@pytest.mark.parametrize("fn", [pt.exp, pt.log, pt.sqrt])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int8", "int64"])
+def test_float_functions_with_out_of_domain_inputs(fn, dtype):
+    x = vec("x", dtype)
+    values = np.array([-1, 0, 1, 4], dtype)
+    _, res = compare_onnx_and_py([x], fn(x), [values])  # log/sqrt(-1) is NaN in both, log(0) = -inf
+    assert res.dtype == pytensor.function([x], fn(x), mode="FAST_COMPILE")(values).dtype
+
+
+def test_exp(): _unary(pt.exp)  # noqa: E704
+def test_log(): _unary(pt.log, np.array([0.5, 1.0, 2.0]))  # noqa: E704
+def test_sqrt(): _unary(pt.sqrt, np.array([0.0, 1.0, 2.0]))  # noqa: E704
+def test_floor(): _unary(pt.floor, FLOATS)  # noqa: E704
+def test_ceil(): _unary(pt.ceil, FLOATS)  # noqa: E704
+
+
+def _unary(fn, values=FLOATS):
+    x = vec("x", "float64")
+    compare_onnx_and_py([x], fn(x), [values])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int8", "int32", "uint8"])
+def test_pow(dtype):
+    x, y = vec("x", dtype), vec("y", dtype)
+    compare_onnx_and_py([x, y], x**y, [np.array([2, 3, 0, 1], dtype), np.array([3, 2, 0, 5], dtype)])
+
+
+def test_pow_mixed_dtype_upcasts():
+    x, y = vec("x", "float32"), vec("y", "int64")
+    _, res = compare_onnx_and_py([x, y], x**y, [np.array([2.0, 0.5], "float32"), np.array([3, 2], "int64")])
+    assert res.dtype == np.float64
+
+
+def test_round_half_to_even_ties():
+    x = vec("x", "float64")
+    _, res = compare_onnx_and_py([x], pt.round_half_to_even(x), [FLOATS])
+    np.testing.assert_array_equal(res[:3], [-2.0, -2.0, -0.0])
+
+
+def test_round_half_away_from_zero_ties():
+    x = vec("x", "float32")
+    _, res = compare_onnx_and_py([x], pt.round_half_away_from_zero(x), [FLOATS.astype("float32")])
+    np.testing.assert_array_equal(res[[0, 1, 2, 5, 6, 7]], [-3.0, -2.0, -1.0, 1.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize("src,dst", [("float64", "int32"), ("int8", "float32"), ("float32", "bool"), ("int64", "uint8")])
+def test_cast(src, dst):
+    x = vec("x", src)
+    compare_onnx_and_py([x], pt.cast(x, dst), [np.array([0, 1, 2, 100], src)])
+
+
+def test_identity():
+    x = vec("x", "int16")
+    fn, _ = compare_onnx_and_py([x], pt.tensor_copy(x), [np.array([1, 2], "int16")])
+    assert get_onnx_node_types(fn) == ["Identity"]
+
+
+def test_constant_output():
+    x = vec("x", "float64")
+    compare_onnx_and_py([x], [x + 1, pt.constant(np.array([1.0, 2.0]))], [np.array([1.0, 2.0])])
+
+
+def test_chained_arithmetic():
+    x = vec("x", "float32")
+    _, res = compare_onnx_and_py([x], (x * 2 + 3) / 4, [np.array([1, 2, 3], "float32")])
+    assert res.dtype == np.float32  # int literals must not break float32 graphs
+
+
+def test_mixed_dtypes_follow_pytensor_upcasting():
+    x, y = vec("x", "float32"), vec("y", "int64")
+    _, res = compare_onnx_and_py([x, y], x + y, [np.ones(2, "float32"), np.ones(2, "int64")])
+    assert res.dtype == np.float64
+    i = vec("i", "int8")
+    _, res = compare_onnx_and_py([i], i + 1000, [np.array([1, -1], "int8")])
+    assert res.dtype == np.int16
+
+
+def test_broadcasting_with_static_ones():
+    x = pt.matrix("x", dtype="float64")
+    r = pt.row("r", dtype="float64")
+    c = pt.col("c", dtype="float64")
+    compare_onnx_and_py([x, r, c], x * r + c, [np.ones((2, 3)), np.arange(3.0)[None], np.arange(2.0)[:, None]])
+
+
+def test_export_function_with_fusion_and_inplace():
+    x, y = vec("x", "float32"), vec("y", "float32")
+    outs = [pt.exp(x) + pt.sqrt(y) * 2, (x * 2 + 3) / 4, x // y, x]
+    fn = pytensor.function([x, y], outs)  # default mode: fused Composite, in-place, DeepCopyOp
+    model = export_function_onnx(fn)
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    a, b = np.array([1.0, -2.0, 3.5], "float32"), np.array([4.0, 0.5, 2.0], "float32")
+    for got, want in zip(session.run(None, {"x": a, "y": b}), fn(a, b), strict=True):
+        assert got.dtype == want.dtype
+        np.testing.assert_allclose(got, want, rtol=1e-6)
