@@ -1,0 +1,56 @@
+"""The kernel table in backend/kernels.py matches the installed onnxruntime, both ways."""
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+from onnx import helper
+
+from backend.basic import onnx_dtype
+from backend.kernels import ALL_DTYPES, KERNEL_DTYPES, compute_dtype
+
+UNARY = {"Abs", "Sign", "Neg", "Exp", "Log", "Sqrt", "Floor", "Ceil", "Round"}
+
+
+def _runs(op: str, dtype: str) -> bool:
+    elem = onnx_dtype(dtype)
+    attrs = {"fmod": 1} if op == "Mod" and dtype.startswith("float") else {}
+    if op == "Where":
+        names, types = ["c", "a", "b"], [onnx_dtype("bool"), elem, elem]
+    elif op in UNARY:
+        names, types = ["a"], [elem]
+    else:
+        names, types = ["a", "b"], [elem, elem]
+    out_elem = onnx_dtype("bool") if op in ("Equal", "Less", "Greater") else elem
+    graph = helper.make_graph(
+        [helper.make_node(op, names, ["out"], **attrs)],
+        "probe",
+        [helper.make_tensor_value_info(n, t, [2]) for n, t in zip(names, types)],
+        [helper.make_tensor_value_info("out", out_elem, [2])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=8)
+    feed = {n: np.ones(2, dtype="bool" if n == "c" else dtype) for n in names}
+    try:
+        ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feed)
+    except Exception as exc:  # onnxruntime's NotImplemented / InvalidGraph / Fail
+        assert any(k in str(exc) for k in ("NOT_IMPLEMENTED", "INVALID_GRAPH", "Type", "type")), exc
+        return False
+    return True
+
+
+@pytest.mark.parametrize("op", sorted(KERNEL_DTYPES))
+def test_kernel_table_matches_onnxruntime(op):
+    declared = set(KERNEL_DTYPES[op])
+    observed = {d for d in ALL_DTYPES if _runs(op, d)}
+    assert observed == declared, (
+        f"{op}: onnxruntime {ort.__version__} runs {sorted(observed)}, the table says {sorted(declared)}"
+    )
+
+
+def test_compute_dtype_widens_only_exactly():
+    assert compute_dtype("Max", "int16") == "int32"
+    assert compute_dtype("Add", "bool") == "uint8"
+    assert compute_dtype("Exp", "float32") == "float32"
+    from backend import ONNXExportUnsupported
+
+    with pytest.raises(ONNXExportUnsupported, match="Exp has no onnxruntime CPU kernel for int8"):
+        compute_dtype("Exp", "int8")
