@@ -307,13 +307,10 @@ def onnx_funcify_FunctionGraph(
 
     graph_outputs = _bind_outputs(fgraph, builder, names, name_of)
 
-    graph = helper.make_graph(
-        builder.nodes,
-        graph_name,
-        graph_inputs,
-        graph_outputs,
-        initializer=builder.initializers,
-    )
+    used_names = {name for node in builder.nodes for name in node.input}
+    # Converters that drop an input (e.g. an assertion's condition) leave initializers unused.
+    initializers = [t for t in builder.initializers if t.name in used_names]
+    graph = helper.make_graph(builder.nodes, graph_name, graph_inputs, graph_outputs, initializer=initializers)
     model = helper.make_model(
         graph,
         opset_imports=[helper.make_opsetid("", opset_version)],

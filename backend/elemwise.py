@@ -14,6 +14,7 @@ To add a scalar op that maps one to one onto an ONNX op computed in the output d
 
 from __future__ import annotations
 
+import numpy as np
 import pytensor.scalar.basic as ps
 from pytensor.tensor.elemwise import Elemwise
 
@@ -87,9 +88,31 @@ def onnx_funcify_Neg(op, node, ctx, inputs):
 @onnx_funcify.register(ps.Pow)
 def onnx_funcify_Pow(op, node, ctx, inputs):
     out_dtype = _dtype(node.outputs[0])
-    # Small integer types run in int32/int64 and are cast back (wrapping, like numpy).
-    compute = compute_dtype("Pow", out_dtype, allow_widening=True)
-    return [_apply_in(ctx, "Pow", _inputs_as(node, ctx, inputs, out_dtype), compute, out_dtype)]
+    base, exponent = _inputs_as(node, ctx, inputs, out_dtype)
+    if out_dtype in FLOAT_DTYPES:
+        return [ctx.add_node("Pow", [base, exponent])]
+    return [_int_pow_by_squaring(ctx, base, exponent, out_dtype)]
+
+
+def _int_pow_by_squaring(ctx, base, exponent, dtype):
+    """Exact integer power, wrapping modulo 2**bits like numpy.
+
+    onnxruntime's integer Pow goes through double: it loses the low bits above 2**53 and saturates
+    on overflow. Square-and-multiply over the exponent's bits with integer Mul (which wraps) is exact.
+    Negative exponents have no answer in PyTensor (numpy raises), so they are not handled.
+    """
+    one, two = ctx.constant(1, dtype), ctx.constant(2, dtype)
+    result = ctx.add_node("Expand", [one, ctx.add_node("Shape", [base])])
+    power = base
+    for bit_index in range(np.dtype(dtype).itemsize * 8):
+        bit = ctx.add_node("Mod", [exponent, two])
+        # result *= power if bit else 1, written without Where (no int16/uint16/uint64 kernel)
+        factor = ctx.add_node("Add", [ctx.add_node("Mul", [power, bit]), ctx.add_node("Sub", [one, bit])])
+        result = ctx.add_node("Mul", [result, factor])
+        if bit_index < np.dtype(dtype).itemsize * 8 - 1:
+            exponent = ctx.add_node("Div", [exponent, two])
+            power = ctx.add_node("Mul", [power, power])
+    return result
 
 
 @onnx_funcify.register(ps.IntDiv)

@@ -1,4 +1,4 @@
-"""Shape ops: DimShuffle (expand, drop, transpose), SpecifyShape, Shape, Shape_i, Reshape.
+"""Shape ops: DimShuffle (expand, drop, transpose).
 
 DimShuffle appears in almost every graph: PyTensor inserts it to align ranks for broadcasting
 (``x * 2`` turns the literal into ``ExpandDims(2)``), for transposes and for gradients.
@@ -9,7 +9,6 @@ To add a shape op: register a converter here and add a registry entry.
 from __future__ import annotations
 
 from pytensor.tensor.elemwise import DimShuffle
-from pytensor.tensor.shape import Reshape, Shape, Shape_i, SpecifyShape
 
 from backend.basic import onnx_funcify
 
@@ -27,28 +26,3 @@ def onnx_funcify_DimShuffle(op, node, ctx, inputs):
     if op.augment:
         x = ctx.add_node("Unsqueeze", [x, ctx.constant(list(op.augment), "int64")])
     return [x]
-
-
-@onnx_funcify.register(SpecifyShape)
-def onnx_funcify_SpecifyShape(op, node, ctx, inputs):
-    # ONNX has no runtime shape assertion; the static shape is already in the exported types.
-    return [inputs[0]]
-
-
-@onnx_funcify.register(Shape)
-def onnx_funcify_Shape(op, node, ctx, inputs):
-    return [ctx.add_node("Shape", [inputs[0]])]
-
-
-@onnx_funcify.register(Shape_i)
-def onnx_funcify_Shape_i(op, node, ctx, inputs):
-    shape = ctx.add_node("Shape", [inputs[0]], start=op.i, end=op.i + 1)
-    return [ctx.add_node("Squeeze", [shape, ctx.constant([0], "int64")])]
-
-
-@onnx_funcify.register(Reshape)
-def onnx_funcify_Reshape(op, node, ctx, inputs):
-    x, shape = inputs
-    shape = ctx.cast(shape, str(node.inputs[1].type.dtype), "int64")
-    # allowzero=1: a 0 in the target means size 0 (numpy), not "copy the input dim" (ONNX default).
-    return [ctx.add_node("Reshape", [x, shape], allowzero=1)]

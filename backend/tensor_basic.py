@@ -1,12 +1,11 @@
-"""Tensor creation and scalar<->tensor ops: Alloc, AllocEmpty, MakeVector, TensorFromScalar, ScalarFromTensor.
+"""Tensor creation: Alloc.
 
-PyTensor scalars are 0-d tensors in ONNX, so the scalar<->tensor conversions pass values through.
 Alloc shows up in default-mode graphs (``zeros((n, 3)) + x[:, None]`` becomes one Alloc).
 """
 
 from __future__ import annotations
 
-from pytensor.tensor.basic import Alloc, AllocEmpty, MakeVector, ScalarFromTensor, TensorFromScalar
+from pytensor.tensor.basic import Alloc
 
 from backend.basic import onnx_funcify
 
@@ -26,28 +25,3 @@ def _shape_vector(ctx, node_inputs, names):
 def onnx_funcify_Alloc(op, node, ctx, inputs):
     value, *shape = inputs
     return [ctx.add_node("Expand", [value, _shape_vector(ctx, node.inputs[1:], shape)])]
-
-
-@onnx_funcify.register(AllocEmpty)
-def onnx_funcify_AllocEmpty(op, node, ctx, inputs):
-    # Uninitialised memory in PyTensor; zeros here (any content is a valid answer).
-    zero = ctx.constant([0], str(node.outputs[0].type.dtype))
-    return [ctx.add_node("Expand", [zero, _shape_vector(ctx, node.inputs, inputs)])]
-
-
-@onnx_funcify.register(MakeVector)
-def onnx_funcify_MakeVector(op, node, ctx, inputs):
-    out_dtype = str(node.outputs[0].type.dtype)
-    if not inputs:
-        return [ctx.constant([], out_dtype)]
-    parts = [
-        ctx.add_node("Unsqueeze", [ctx.cast(n, str(v.type.dtype), out_dtype), ctx.constant([0], "int64")])
-        for v, n in zip(node.inputs, inputs)
-    ]
-    return [parts[0] if len(parts) == 1 else ctx.add_node("Concat", parts, axis=0)]
-
-
-@onnx_funcify.register(TensorFromScalar)
-@onnx_funcify.register(ScalarFromTensor)
-def onnx_funcify_scalar_tensor_passthrough(op, node, ctx, inputs):
-    return [ctx.cast(inputs[0], str(node.inputs[0].type.dtype), str(node.outputs[0].type.dtype))]

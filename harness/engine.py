@@ -1,0 +1,388 @@
+"""The differential engine: onnxruntime vs PyTensor's py mode, with onnx's reference evaluator as a
+third opinion.
+
+- `compare_arrays` checks dtype, shape, NaN positions, infinities with their sign, signed zeros and
+  values (exact for integers and bools, a ULP bound per dtype for floats) and measures the errors.
+- `compile_signature` exports and compiles once per *signature* (op, input dtypes, ranks and
+  broadcast pattern, opset) and caches the model, both onnxruntime sessions (graph optimizations
+  off and on) and the py-mode function, so one session serves every shape Hypothesis draws.
+- `run_example` runs one input through everything; `run_cell` drives Hypothesis over one
+  op x dtype cell and returns a `CellResult` with one of `STATUSES`.
+
+Extending: new checks belong in `compare_arrays`; new per-op behaviour belongs in the registry, not
+here.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+import traceback
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytensor
+from hypothesis import given, reject, settings
+from hypothesis.errors import Unsatisfiable
+
+from backend import ONNX_OPSET_VERSION, ONNXExportUnsupported, export_onnx
+from backend.linker import make_session
+from harness.registry import ONNX_OPERATIONS, OpSpec, build_graph
+from harness.testing import py_mode
+from strategies.ops import edge_case_inputs, op_inputs
+from strategies.shapes import pytensor_input_shape
+from strategies.values import ArrayExample
+
+STATUSES = (
+    "pass", "mismatch", "unsupported", "export_error", "runtime_error", "crash", "timeout", "xfail", "xpass",
+)
+FAILING = ("mismatch", "export_error", "runtime_error", "crash", "timeout", "xpass")
+ALL_ASPECTS = frozenset({"dtype", "shape", "values"})
+
+
+# ----------------------------------------------------------------------------------------------
+# Comparison
+# ----------------------------------------------------------------------------------------------
+
+@dataclass
+class Comparison:
+    problems: list[str] = field(default_factory=list)
+    max_abs_err: float = 0.0
+    max_rel_err: float = 0.0
+    max_ulp_err: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+_FLOAT_AS_INT = {"float16": np.int16, "float32": np.int32, "float64": np.int64}
+
+
+def ulp_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Number of representable floats between a and b (finite, same dtype); exact below 2**53."""
+    int_type = _FLOAT_AS_INT[a.dtype.name]
+    ia = a.view(int_type).astype(np.int64)
+    ib = b.view(int_type).astype(np.int64)
+    # Map the sign-magnitude bit patterns onto a monotonic integer line (-0.0 and +0.0 both -> 0).
+    ia = np.where(ia < 0, np.iinfo(int_type).min - ia, ia).astype(np.float64)
+    ib = np.where(ib < 0, np.iinfo(int_type).min - ib, ib).astype(np.float64)
+    return np.abs(ia - ib)
+
+
+def compare_arrays(actual, expected, *, max_ulp: int = 0, signed_zeros: bool = True,
+                   aspects=ALL_ASPECTS) -> Comparison:
+    """Compare an onnxruntime output with PyTensor's; ``aspects`` limits what is checked."""
+    result = Comparison()
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    if "dtype" in aspects and actual.dtype != expected.dtype:
+        result.problems.append(f"dtype {actual.dtype} != PyTensor's {expected.dtype}")
+    if "shape" in aspects and actual.shape != expected.shape:
+        result.problems.append(f"shape {actual.shape} != PyTensor's {expected.shape}")
+    if "values" not in aspects or actual.shape != expected.shape or actual.size == 0:
+        return result
+    if expected.dtype.kind != "f" or actual.dtype != expected.dtype:
+        equal = actual == expected if actual.dtype == expected.dtype else np.asarray(
+            actual.astype(np.float64) == expected.astype(np.float64))
+        if not np.all(equal):
+            bad = np.argwhere(~np.asarray(equal))[0]
+            idx = tuple(int(i) for i in bad)
+            result.problems.append(
+                f"{int(np.sum(~np.asarray(equal)))} values differ, first at {idx}: "
+                f"{actual[idx]!r} vs PyTensor's {expected[idx]!r}"
+            )
+        return result
+    a_nan, e_nan = np.isnan(actual), np.isnan(expected)
+    if not np.array_equal(a_nan, e_nan):
+        idx = tuple(int(i) for i in np.argwhere(a_nan != e_nan)[0])
+        result.problems.append(f"NaN positions differ, first at {idx}: {actual[idx]!r} vs PyTensor's {expected[idx]!r}")
+    a_inf, e_inf = np.isinf(actual), np.isinf(expected)
+    if not np.array_equal(a_inf & (actual > 0), e_inf & (expected > 0)) or not np.array_equal(
+        a_inf & (actual < 0), e_inf & (expected < 0)
+    ):
+        idx = tuple(int(i) for i in np.argwhere((a_inf != e_inf) | (np.sign(actual) != np.sign(expected)) & e_inf)[0])
+        result.problems.append(f"infinities differ, first at {idx}: {actual[idx]!r} vs PyTensor's {expected[idx]!r}")
+    finite = np.isfinite(actual) & np.isfinite(expected)
+    if signed_zeros:
+        zeros = finite & (actual == 0) & (expected == 0)
+        flipped = zeros & (np.signbit(actual) != np.signbit(expected))
+        if flipped.any():
+            idx = tuple(int(i) for i in np.argwhere(flipped)[0])
+            result.problems.append(f"sign of zero differs at {idx}: {actual[idx]!r} vs PyTensor's {expected[idx]!r}")
+    if finite.any():
+        a, e = actual[finite], expected[finite]
+        with np.errstate(all="ignore"):
+            abs_err = np.abs(a.astype(np.float64) - e.astype(np.float64))
+            rel_err = np.where(e != 0, abs_err / np.abs(e.astype(np.float64)), np.where(abs_err > 0, np.inf, 0.0))
+        ulps = ulp_distance(a, e)
+        result.max_abs_err = float(abs_err.max())
+        result.max_rel_err = float(rel_err.max())
+        result.max_ulp_err = float(ulps.max())
+        if result.max_ulp_err > max_ulp:
+            worst = int(np.argmax(ulps))
+            result.problems.append(
+                f"{int(np.sum(ulps > max_ulp))} values beyond {max_ulp} ULP, worst {ulps[worst]:.0f} ULP: "
+                f"{a[worst]!r} vs PyTensor's {e[worst]!r} (rel. error {rel_err[worst]:.3g})"
+            )
+    return result
+
+
+# ----------------------------------------------------------------------------------------------
+# Compile once per signature
+# ----------------------------------------------------------------------------------------------
+
+class ExportFailure(Exception):
+    def __init__(self, status: str, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass
+class CompiledSignature:
+    model: object
+    sessions: dict  # "optimized" / "unoptimized" -> InferenceSession
+    input_names: list[str]
+    py_fn: object
+    onnx_ops: tuple[str, ...]
+    _reference: object = None
+
+    def reference(self):
+        if self._reference is None:
+            from onnx.reference import ReferenceEvaluator
+
+            self._reference = ReferenceEvaluator(self.model)
+        return self._reference
+
+
+def signature_of(example: ArrayExample) -> tuple:
+    return tuple(pytensor_input_shape(s) for s in example.shapes)
+
+
+@functools.lru_cache(maxsize=2048)
+def compile_signature(op_name: str, dtype: str, static_shapes: tuple, opset: int) -> CompiledSignature:
+    """Export + sessions + py-mode function for one signature (cached). Raises `ExportFailure`."""
+    spec = ONNX_OPERATIONS[op_name]
+    inputs, output = build_graph(spec, dtype, static_shapes)
+    try:
+        model = export_onnx(inputs, output, opset_version=opset)
+    except ONNXExportUnsupported as exc:
+        raise ExportFailure("unsupported", f"{op_name} ({dtype}): {exc}") from exc
+    except Exception as exc:  # any other failure of the exporter or the checker is a finding
+        raise ExportFailure("export_error", f"{op_name} ({dtype}): {type(exc).__name__}: {exc}") from exc
+    try:
+        sessions = {
+            "optimized": make_session(model, intra_op_num_threads=1),
+            "unoptimized": make_session(model, intra_op_num_threads=1, optimize=False),
+        }
+    except Exception as exc:  # onnxruntime refusing a checked model (missing kernel, ...)
+        raise ExportFailure("runtime_error", f"{op_name} ({dtype}): session creation failed: {exc}") from exc
+    py_fn = pytensor.function(inputs, output, mode=py_mode())
+    return CompiledSignature(
+        model=model,
+        sessions=sessions,
+        input_names=[i.name for i in model.graph.input],
+        py_fn=py_fn,
+        onnx_ops=tuple(n.op_type for n in model.graph.node),
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# One example
+# ----------------------------------------------------------------------------------------------
+
+@dataclass
+class ExampleOutcome:
+    status: str  # pass | mismatch | runtime_error | export_error | unsupported | rejected
+    detail: str = ""
+    comparison: Comparison | None = None
+    reference_agrees_ort: bool | None = None
+    reference_agrees_pytensor: bool | None = None
+
+
+def _compare(spec, dtype, actual, expected, aspects):
+    return compare_arrays(actual, expected, max_ulp=spec.max_ulp(str(np.asarray(expected).dtype)),
+                          signed_zeros=spec.signed_zeros, aspects=aspects)
+
+
+def run_example(spec: OpSpec, dtype: str, example: ArrayExample, *, opset: int = ONNX_OPSET_VERSION,
+                aspects=ALL_ASPECTS, reference: bool = False) -> ExampleOutcome:
+    """Run one input through PyTensor and onnxruntime (both optimization levels) and compare."""
+    try:
+        compiled = compile_signature(spec.name, dtype, signature_of(example), opset)
+    except ExportFailure as exc:
+        return ExampleOutcome(exc.status, exc.message)
+    try:
+        expected = np.asarray(compiled.py_fn(*example.arrays))
+    except Exception as exc:  # PyTensor refuses this input: there is no reference answer
+        return ExampleOutcome("rejected", f"PyTensor raised {type(exc).__name__}: {exc}")
+    feed = dict(zip(compiled.input_names, example.arrays))
+    outputs = {}
+    for level, session in compiled.sessions.items():
+        try:
+            outputs[level] = session.run(None, feed)[0]
+        except Exception as exc:  # onnxruntime's runtime failures (e.g. integer division by zero)
+            return ExampleOutcome("runtime_error", f"onnxruntime ({level}) raised: {exc}")
+    problems = []
+    for level, actual in outputs.items():
+        cmp = _compare(spec, dtype, actual, expected, aspects)
+        problems += [f"onnxruntime ({level}): {p}" for p in cmp.problems]
+        if level == "optimized":
+            comparison = cmp
+    between = compare_arrays(outputs["optimized"], outputs["unoptimized"], max_ulp=0, aspects=aspects)
+    if between.problems and not problems:
+        problems += [f"onnxruntime optimized vs unoptimized: {p}" for p in between.problems]
+    outcome = ExampleOutcome("mismatch" if problems else "pass", "; ".join(problems), comparison)
+    if reference or problems:
+        _third_opinion(spec, dtype, compiled, feed, outputs["optimized"], expected, outcome)
+    return outcome
+
+
+def _third_opinion(spec, dtype, compiled, feed, ort_out, expected, outcome: ExampleOutcome) -> None:
+    """onnx's ReferenceEvaluator on the same model: attributes a mismatch to exporter or runtime."""
+    try:
+        with np.errstate(all="ignore"):  # the evaluator computes in numpy; NaN/inf are expected here
+            ref_out = np.asarray(compiled.reference().run(None, feed)[0])
+    except Exception as exc:  # the reference evaluator lacks some ops/dtypes; record, don't fail
+        outcome.detail += f" [reference evaluator failed: {type(exc).__name__}: {exc}]"
+        return
+    outcome.reference_agrees_ort = _compare(spec, dtype, ref_out, ort_out, ALL_ASPECTS).ok
+    outcome.reference_agrees_pytensor = _compare(spec, dtype, ref_out, expected, ALL_ASPECTS).ok
+    if outcome.status == "mismatch":
+        if outcome.reference_agrees_pytensor and not outcome.reference_agrees_ort:
+            outcome.detail += " [reference evaluator agrees with PyTensor: onnxruntime deviates from the model's ONNX semantics]"
+        elif outcome.reference_agrees_ort:
+            outcome.detail += " [reference evaluator agrees with onnxruntime: the exported graph's semantics differ from PyTensor]"
+        else:
+            outcome.detail += " [reference evaluator agrees with neither]"
+
+
+# ----------------------------------------------------------------------------------------------
+# One cell: Hypothesis over op x dtype
+# ----------------------------------------------------------------------------------------------
+
+@dataclass
+class CellResult:
+    op: str
+    dtype: str
+    status: str
+    examples: int = 0
+    rejected: int = 0
+    xfailed_examples: int = 0
+    max_abs_err: float = 0.0
+    max_rel_err: float = 0.0
+    max_ulp_err: float = 0.0
+    reference_agrees: bool | None = None
+    category: str = ""
+    reason: str = ""
+    counterexample: ArrayExample | None = None
+    seconds: float = 0.0
+
+    def record(self, outcome: ExampleOutcome) -> None:
+        self.examples += 1
+        if outcome.comparison is not None:
+            self.max_abs_err = max(self.max_abs_err, outcome.comparison.max_abs_err)
+            self.max_rel_err = max(self.max_rel_err, outcome.comparison.max_rel_err)
+            self.max_ulp_err = max(self.max_ulp_err, outcome.comparison.max_ulp_err)
+        if outcome.reference_agrees_ort is not None:
+            agrees = bool(outcome.reference_agrees_ort and outcome.reference_agrees_pytensor)
+            self.reference_agrees = agrees if self.reference_agrees is None else (self.reference_agrees and agrees)
+
+
+class _CellStop(Exception):
+    """Stops Hypothesis at once: the cell cannot run (export/session failure)."""
+
+    def __init__(self, outcome):
+        super().__init__(outcome.detail)
+        self.outcome = outcome
+
+
+class Divergence(AssertionError):
+    def __init__(self, outcome: ExampleOutcome, example: ArrayExample):
+        super().__init__(outcome.detail)
+        self.outcome = outcome
+        self.example = example
+
+
+def cell_strategy(spec: OpSpec, dtype: str, *, edge_cases: bool = False):
+    kwargs = dict(dtypes=spec.inputs_dtypes(dtype))
+    if spec.shapes is not None:
+        kwargs["shapes"] = spec.shapes(dtype)
+    if spec.elements is not None:
+        kwargs["elements"] = spec.elements(dtype)
+    return (edge_case_inputs if edge_cases else op_inputs)(**kwargs)
+
+
+def run_cell(spec: OpSpec, dtype: str, *, hypothesis_settings: settings | None = None,
+             opset: int = ONNX_OPSET_VERSION, aspects=ALL_ASPECTS, edge_cases: bool = False,
+             reference_samples: int = 3) -> CellResult:
+    """Fuzz one op x dtype cell; the result's status is one of `STATUSES` (never crash/timeout here:
+    those are assigned by the worker pool that runs cells in subprocesses)."""
+    start = time.perf_counter()
+    cell = CellResult(spec.name, dtype, status="pass")
+    when_matched = 0
+    strategy = cell_strategy(spec, dtype, edge_cases=edge_cases)
+
+    @given(example=strategy)
+    def property_(example):
+        nonlocal when_matched
+        outcome = run_example(spec, dtype, example, opset=opset, aspects=aspects,
+                              reference=cell.examples < reference_samples)
+        if outcome.status in ("unsupported", "export_error"):
+            raise _CellStop(outcome)
+        if outcome.status == "rejected":
+            cell.rejected += 1
+            reject()
+        cell.record(outcome)
+        xfail = spec.example_xfail(dtype, example) if "values" in aspects else None
+        if xfail is not None:
+            when_matched += 1
+            if outcome.status != "pass":
+                cell.xfailed_examples += 1
+                return
+        if outcome.status != "pass":
+            raise Divergence(outcome, example)
+
+    if hypothesis_settings is not None:
+        property_ = settings(hypothesis_settings)(property_)
+    try:
+        property_()
+    except _CellStop as stop:
+        cell.status, cell.reason = stop.outcome.status, stop.outcome.detail
+    except Divergence as div:  # Hypothesis re-raises the shrunk example's failure last
+        cell.status, cell.reason = div.outcome.status, div.outcome.detail
+        cell.counterexample = div.example
+    except Unsatisfiable:
+        cell.status = "runtime_error"
+        cell.reason = f"PyTensor rejected every generated input ({cell.rejected} tried); fix the entry's strategy"
+    except Exception as exc:  # a bug in a strategy or in the harness: report it in the cell
+        cell.status = "runtime_error"
+        cell.reason = f"harness error: {type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"
+
+    if "values" in aspects:
+        _apply_declarations(spec, dtype, cell, when_matched)
+    cell.seconds = time.perf_counter() - start
+    return cell
+
+
+def _apply_declarations(spec: OpSpec, dtype: str, cell: CellResult, when_matched: int) -> None:
+    declared = spec.cell_xfail(dtype)
+    if declared is not None:
+        cell.category = declared.category
+        if cell.status in ("mismatch", "runtime_error", "export_error"):
+            cell.status = "xfail"
+            cell.reason = f"{declared.reason} (observed: {cell.reason})"
+        elif cell.status == "pass":
+            cell.status = "xpass"
+            cell.reason = f"declared divergence did not occur in {cell.examples} examples: {declared.reason}"
+        return
+    conditional = [x for x in spec.xfails if x.when is not None and dtype in x.dtypes]
+    if conditional and cell.status == "pass":
+        cell.category = conditional[0].category
+        if cell.xfailed_examples:
+            cell.status = "xfail"
+            cell.reason = f"{conditional[0].reason} ({cell.xfailed_examples} of {cell.examples} examples)"
+        elif when_matched:
+            cell.status = "xpass"
+            cell.reason = (f"{when_matched} examples matched the declaration but none diverged: "
+                           f"{conditional[0].reason}")

@@ -1,0 +1,72 @@
+"""Inputs for one op: shapes drawn together (broadcastable), then one array per input.
+
+`op_inputs` is what the registry uses by default; `edge_case_inputs` forces the corners (empty
+arrays, rank 0, only special values). Registry entries may pass their own ``shapes`` or per-input
+``elements`` strategies (e.g. non-negative integer exponents for ``pow``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hypothesis import strategies as st
+
+from strategies.dtypes import ALL_DTYPES
+from strategies.shapes import BroadcastShapes, broadcastable_shapes
+from strategies.values import ArrayExample, array_values, element_values, special_values
+
+
+def _validate(func: str, dtypes: Sequence[str], elements) -> None:
+    if not dtypes or any(d not in ALL_DTYPES for d in dtypes):
+        raise ValueError(f"{func}: dtypes must be non-empty names from {ALL_DTYPES}, got dtypes={dtypes!r}")
+    if elements is not None and len(elements) != len(dtypes):
+        raise ValueError(
+            f"{func}: need one elements strategy per input, got {len(elements)} for dtypes={dtypes!r}"
+        )
+
+
+@st.composite
+def _inputs(draw, dtypes, shapes, elements):
+    drawn: BroadcastShapes = draw(shapes)
+    arrays = tuple(
+        draw(array_values(dtype=d, shape=s, elements=None if elements is None else elements[i]))
+        for i, (d, s) in enumerate(zip(dtypes, drawn.input_shapes, strict=True))
+    )
+    return ArrayExample(arrays, tuple(drawn.input_shapes), tuple(dtypes))
+
+
+def op_inputs(
+    *,
+    dtypes: Sequence[str],
+    shapes: st.SearchStrategy[BroadcastShapes] | None = None,
+    elements: Sequence[st.SearchStrategy] | None = None,
+    max_dims: int = 4,
+    max_side: int = 4,
+) -> st.SearchStrategy[ArrayExample]:
+    """One array per entry of ``dtypes``, with mutually broadcastable shapes (ranks may differ)."""
+    dtypes = tuple(dtypes)
+    _validate("op_inputs", dtypes, elements)
+    if shapes is None:
+        shapes = broadcastable_shapes(num_shapes=len(dtypes), max_dims=max_dims, max_side=max_side)
+    return _inputs(dtypes, shapes, elements)
+
+
+def edge_case_inputs(
+    *,
+    dtypes: Sequence[str],
+    shapes: st.SearchStrategy[BroadcastShapes] | None = None,
+    elements: Sequence[st.SearchStrategy] | None = None,
+) -> st.SearchStrategy[ArrayExample]:
+    """Corners only: rank-0 or size-0 or size-1 shapes, elements from the special values."""
+    dtypes = tuple(dtypes)
+    _validate("edge_case_inputs", dtypes, elements)
+    if shapes is None:
+        tiny = broadcastable_shapes(num_shapes=len(dtypes), max_dims=3, max_side=1)  # 0-size and 1
+        scalars = st.just(BroadcastShapes(((),) * len(dtypes), ()))
+        shapes = st.one_of(scalars, tiny, broadcastable_shapes(num_shapes=len(dtypes), max_dims=2, max_side=6))
+    if elements is None:
+        elements = [st.sampled_from(special_values(d)) for d in dtypes]
+    else:
+        elements = [st.one_of(e, st.sampled_from(special_values(d))) if e is not None else element_values(d)
+                    for e, d in zip(elements, dtypes)]
+    return _inputs(dtypes, shapes, elements)

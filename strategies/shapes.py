@@ -1,0 +1,51 @@
+"""Shapes: scalars (rank 0), 0-size dimensions, ranks up to 4, mutually broadcastable tuples.
+
+PyTensor rejects broadcasting it was not told about, so `pytensor_input_shape` turns a drawn shape
+into the static type shape of the graph input: a static 1 where the size is 1, unknown elsewhere.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+
+class BroadcastShapes(NamedTuple):
+    input_shapes: tuple[tuple[int, ...], ...]
+    result_shape: tuple[int, ...]
+
+
+def _check_bounds(func: str, *, min_dims: int, max_dims: int, min_side: int, max_side: int) -> None:
+    if not 0 <= min_dims <= max_dims <= 32:
+        raise ValueError(f"{func}: need 0 <= min_dims <= max_dims <= 32, got min_dims={min_dims}, max_dims={max_dims}")
+    if not 0 <= min_side <= max_side:
+        raise ValueError(f"{func}: need 0 <= min_side <= max_side, got min_side={min_side}, max_side={max_side}")
+
+
+def broadcastable_shapes(
+    *, num_shapes: int, min_dims: int = 0, max_dims: int = 4, min_side: int = 0, max_side: int = 4
+) -> st.SearchStrategy[BroadcastShapes]:
+    """``num_shapes`` mutually broadcastable shapes, possibly of different ranks, with 0-size dims."""
+    if not isinstance(num_shapes, int) or num_shapes < 1:
+        raise ValueError(f"broadcastable_shapes: num_shapes must be a positive int, got num_shapes={num_shapes!r}")
+    _check_bounds("broadcastable_shapes", min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
+    return hnp.mutually_broadcastable_shapes(
+        num_shapes=num_shapes, min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side
+    ).map(lambda s: BroadcastShapes(tuple(s.input_shapes), tuple(s.result_shape)))
+
+
+def fixed_target_shapes(
+    *, num_shapes: int, target: tuple[int, ...]
+) -> st.SearchStrategy[BroadcastShapes]:
+    """Shapes that each broadcast to ``target`` (for ops such as Alloc with a fixed output shape)."""
+    if not all(isinstance(s, int) and s >= 0 for s in target):
+        raise ValueError(f"fixed_target_shapes: target must be a tuple of sizes >= 0, got target={target!r}")
+    one = hnp.broadcastable_shapes(tuple(target), min_dims=0, max_dims=len(target), min_side=1)
+    return st.tuples(*[one] * num_shapes).map(lambda shapes: BroadcastShapes(tuple(shapes), tuple(target)))
+
+
+def pytensor_input_shape(shape: tuple[int, ...]) -> tuple[int | None, ...]:
+    """Static type shape for a graph input that will receive arrays of ``shape``."""
+    return tuple(1 if size == 1 else None for size in shape)

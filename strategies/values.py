@@ -1,0 +1,65 @@
+"""Array values that break exporters: NaN, +-inf, -0.0, subnormals, dtype extremes, .5 ties, overflow.
+
+`array_values` mixes three sources per element: a list of special values for the dtype, exact
+half-integer ties (floats), and Hypothesis' full-range `from_dtype`. Nothing is filtered: log of a
+negative number is meant to reach both sides and give NaN in both.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from strategies.dtypes import ALL_DTYPES, FLOAT_DTYPES
+
+
+def special_values(dtype: str) -> tuple:
+    """The values of ``dtype`` most likely to expose a semantic difference."""
+    np_dtype = np.dtype(dtype)
+    if dtype == "bool":
+        return (False, True)
+    if dtype in FLOAT_DTYPES:
+        info = np.finfo(np_dtype)
+        return tuple(
+            np_dtype.type(v)
+            for v in (0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 1.5, 2.5, -2.5, np.nan, np.inf, -np.inf,
+                      info.max, info.min, info.tiny, -info.tiny, info.smallest_subnormal,
+                      -info.smallest_subnormal, info.eps)
+        )
+    info = np.iinfo(np_dtype)
+    candidates = {0, 1, 2, -1, -2, 7, -7, info.min, info.max, info.min + 1, info.max - 1}
+    return tuple(np_dtype.type(v) for v in sorted(candidates) if info.min <= v <= info.max)
+
+
+def element_values(dtype: str, *, specials: bool = True) -> st.SearchStrategy:
+    """Scalars of ``dtype``: special values, .5 ties and the whole range (NaN/inf/subnormals too)."""
+    if dtype not in ALL_DTYPES:
+        raise ValueError(f"element_values: unknown dtype={dtype!r}; valid: {ALL_DTYPES}")
+    full = hnp.from_dtype(np.dtype(dtype))
+    if not specials:
+        return full
+    parts = [st.sampled_from(special_values(dtype))]
+    if dtype in FLOAT_DTYPES:
+        parts.append(st.integers(-20, 20).map(lambda k, t=np.dtype(dtype).type: t(k + 0.5)))
+    parts.append(full)
+    return st.one_of(*parts)
+
+
+class ArrayExample(NamedTuple):
+    arrays: tuple[np.ndarray, ...]
+    shapes: tuple[tuple[int, ...], ...]
+    dtypes: tuple[str, ...]
+
+
+def array_values(
+    *, dtype: str, shape: tuple[int, ...], elements: st.SearchStrategy | None = None
+) -> st.SearchStrategy[np.ndarray]:
+    """An array of ``dtype`` and ``shape`` whose elements come from `element_values` by default."""
+    if dtype not in ALL_DTYPES:
+        raise ValueError(f"array_values: unknown dtype={dtype!r}; valid: {ALL_DTYPES}")
+    if not all(isinstance(s, int) and s >= 0 for s in shape):
+        raise ValueError(f"array_values: shape must be a tuple of sizes >= 0, got shape={shape!r}")
+    return hnp.arrays(np.dtype(dtype), shape, elements=elements if elements is not None else element_values(dtype))
