@@ -121,6 +121,8 @@ def max_supported_opset() -> int:
 
 def check_opset_version(opset_version: int) -> int:
     """Validate a requested opset; the error names the valid range."""
+    if opset_version == MIN_OPSET_VERSION:
+        return opset_version  # every supported onnxruntime loads it; skip the probe session
     top = max_supported_opset()
     if not isinstance(opset_version, int) or not MIN_OPSET_VERSION <= opset_version <= top:
         raise ValueError(

@@ -140,16 +140,11 @@ def _int_floor_divide(ctx, x, y, dtype):
     # A zero divisor becomes 1 and the quotient is zeroed afterwards (numpy's x // 0 == 0).
     safe_y = ctx.add_node("Add", [y, ctx.cast(y_is_zero, "bool", dtype)])
     if dtype in SIGNED_DTYPES:
-        # x // -1 is -x: computing it by division would trap on INT_MIN // -1 (SIGFPE on x86).
-        minus_one = ctx.constant(-1, dtype)
-        y_is_minus_one = ctx.add_node("Equal", [safe_y, minus_one])
-        flip = ctx.cast(y_is_minus_one, "bool", dtype)
-        safe_y = ctx.add_node("Add", [safe_y, ctx.add_node("Add", [flip, flip])])  # -1 -> 1
+        # x // -1 is -x: dividing would trap on INT_MIN // -1 (SIGFPE on x86), so -1 becomes 1 and
+        # the quotient is negated (0 - q, which wraps INT_MIN like numpy) afterwards.
+        flip = ctx.cast(ctx.add_node("Equal", [safe_y, ctx.constant(-1, dtype)]), "bool", dtype)
+        safe_y = ctx.add_node("Add", [safe_y, ctx.add_node("Add", [flip, flip])])
         quotient = ctx.add_node("Div", [x, safe_y])
-        # Negate by 0 - q where the divisor was -1, keeping the wrap of INT_MIN.
-        negated = ctx.add_node("Sub", [zero, quotient])
-        quotient = ctx.add_node("Add", [ctx.add_node("Mul", [negated, flip]),
-                                        ctx.add_node("Mul", [quotient, ctx.add_node("Sub", [one, flip])])])
         # Truncation -> floor: subtract 1 where the remainder is non-zero and signs differ.
         remainder = ctx.add_node("Sub", [x, ctx.add_node("Mul", [quotient, safe_y])])
         rem_nonzero = ctx.add_node("Not", [ctx.add_node("Equal", [remainder, zero])])
@@ -158,6 +153,9 @@ def _int_floor_divide(ctx, x, y, dtype):
         )
         adjust = ctx.cast(ctx.add_node("And", [rem_nonzero, signs_differ]), "bool", dtype)
         quotient = ctx.add_node("Sub", [quotient, adjust])
+        negated = ctx.add_node("Sub", [zero, quotient])
+        quotient = ctx.add_node("Add", [ctx.add_node("Mul", [negated, flip]),
+                                        ctx.add_node("Mul", [quotient, ctx.add_node("Sub", [one, flip])])])
     else:
         quotient = ctx.add_node("Div", [x, safe_y])
     keep = ctx.cast(ctx.add_node("Not", [y_is_zero]), "bool", dtype)
@@ -265,7 +263,8 @@ def onnx_funcify_Elemwise(op, node, ctx, inputs):
                 f"{op}: scalar output dtype {_dtype(scalar_out)} differs from the tensor output "
                 f"dtype {_dtype(tensor_out)}"
             )
-    outputs = onnx_funcify(op.scalar_op, scalar_node, ctx, inputs)
+    # make_node may return a new scalar op (a Composite re-typed for these inputs): convert that one.
+    outputs = onnx_funcify(scalar_node.op, scalar_node, ctx, inputs)
     return [_full_shape(ctx, name, inputs) for name in outputs]
 
 

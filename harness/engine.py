@@ -20,6 +20,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 
+import hypothesis
 import numpy as np
 import pytensor
 from hypothesis import given, reject, settings
@@ -315,7 +316,7 @@ def cell_strategy(spec: OpSpec, dtype: str, *, edge_cases: bool = False):
 
 def run_cell(spec: OpSpec, dtype: str, *, hypothesis_settings: settings | None = None,
              opset: int = ONNX_OPSET_VERSION, aspects=ALL_ASPECTS, edge_cases: bool = False,
-             reference_samples: int = 3) -> CellResult:
+             reference_samples: int = 3, seed: int | None = None) -> CellResult:
     """Fuzz one op x dtype cell; the result's status is one of `STATUSES` (never crash/timeout here:
     those are assigned by the worker pool that runs cells in subprocesses)."""
     start = time.perf_counter()
@@ -345,6 +346,8 @@ def run_cell(spec: OpSpec, dtype: str, *, hypothesis_settings: settings | None =
 
     if hypothesis_settings is not None:
         property_ = settings(hypothesis_settings)(property_)
+    if seed is not None:
+        property_ = hypothesis.seed(seed)(property_)
     try:
         property_()
     except _CellStop as stop:

@@ -160,15 +160,23 @@ def _cast_is_defined(target: str):
     return elements
 
 
+def _scalar_sqrt_fast_path(example: ArrayExample) -> bool:
+    base, exponent = (np.asarray(a) for a in example.arrays)
+    if base.ndim or exponent.ndim or exponent.item() != 0.5:
+        return False
+    return bool(np.signbit(base)) and (base.item() == 0 or np.isneginf(base))
+
+
 def _single_negative_zero(example: ArrayExample) -> bool:
     value = np.asarray(example.arrays[0])
     return value.size == 1 and value.item() == 0 and bool(np.signbit(value).all())
 
 
 def _composite_exp_mul_add(x, y):
-    a, b = ps.float64(), ps.float64()
+    """A fused Elemwise as PyTensor's fusion rewrite makes them: exp(a) * b + 1.0."""
+    a, b = ps.get_scalar_type(x.dtype)(), ps.get_scalar_type(y.dtype)()
     composite = ps.Composite([a, b], [ps.add(ps.mul(ps.exp(a), b), ps.constant(np.float64(1.0)))])
-    return Elemwise(composite)(pt.cast(x, "float64"), pt.cast(y, "float64"))
+    return Elemwise(composite)(x, y)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -187,7 +195,12 @@ register("minimum", arity=2, dtypes=ALL_DTYPES, onnx_ops=("Min",))
 register("exp", arity=1, dtypes=ALL_DTYPES, onnx_ops=("Exp",), tolerance=TRANSCENDENTAL)
 register("log", arity=1, dtypes=ALL_DTYPES, onnx_ops=("Log",), tolerance=TRANSCENDENTAL)
 register("sqrt", arity=1, dtypes=ALL_DTYPES, onnx_ops=("Sqrt",))
-register("pow", arity=2, dtypes=NUMERIC_DTYPES, tolerance=TRANSCENDENTAL, elements=_nonneg_exponents)  # Pow; ints: exact square-and-multiply
+register("pow", arity=2, dtypes=ALL_DTYPES, tolerance=TRANSCENDENTAL, elements=_nonneg_exponents).xfail(
+    # Pow for floats; exact square-and-multiply for ints.
+    reason="numpy's 0-d power takes a sqrt fast path for exponent 0.5: pow(-0.0, 0.5) gives -0.0 and "
+           "pow(-inf, 0.5) gives nan, where C99 pow (onnxruntime, numpy on arrays) gives +0.0 and +inf",
+    category="pytensor", dtypes=("float32", "float64"), when=_scalar_sqrt_fast_path,
+)
 register("floor", arity=1, dtypes=NUMERIC_DTYPES + ("bool",), onnx_ops=("Floor",))
 register("ceil", arity=1, dtypes=NUMERIC_DTYPES + ("bool",), onnx_ops=("Ceil",))
 register("round_half_to_even", arity=1, dtypes=FLOAT_DTYPES, onnx_ops=("Round",))
@@ -213,7 +226,7 @@ register("dimshuffle_transpose_expand", arity=1, dtypes=ALL_DTYPES,
 register("deep_copy_op", arity=1, dtypes=ALL_DTYPES, build=deep_copy_op, onnx_ops=("Identity",))
 register("assert_op", arity=1, dtypes=ALL_DTYPES, build=lambda x: Assert("never fails")(x, np.array(True)),
          onnx_ops=("Identity",))
-register("composite_exp_mul_add", arity=2, dtypes=("float64",), build=_composite_exp_mul_add,
+register("composite_exp_mul_add", arity=2, dtypes=ALL_DTYPES, build=_composite_exp_mul_add,
          onnx_ops=("Exp", "Mul", "Add"), tolerance=TRANSCENDENTAL)
 
 

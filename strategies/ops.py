@@ -47,7 +47,10 @@ def op_inputs(
     dtypes = tuple(dtypes)
     _validate("op_inputs", dtypes, elements)
     if shapes is None:
-        shapes = broadcastable_shapes(num_shapes=len(dtypes), max_dims=max_dims, max_side=max_side)
+        nonempty = broadcastable_shapes(num_shapes=len(dtypes), max_dims=max_dims, min_side=1, max_side=max_side)
+        with_empty = broadcastable_shapes(num_shapes=len(dtypes), max_dims=max_dims, max_side=max_side)
+        # 0-size dims would otherwise empty most multi-dim examples; edge_case_inputs stresses them.
+        shapes = st.one_of(nonempty, nonempty, nonempty, with_empty)
     return _inputs(dtypes, shapes, elements)
 
 

@@ -23,7 +23,7 @@ _COMMON = dict(
 settings.register_profile("dev", max_examples=10, **_COMMON)
 settings.register_profile(
     "ci",
-    max_examples=25,
+    max_examples=40,
     derandomize=True,
     database=None,
     print_blob=True,

@@ -41,11 +41,23 @@ def element_values(dtype: str, *, specials: bool = True) -> st.SearchStrategy:
     full = hnp.from_dtype(np.dtype(dtype))
     if not specials:
         return full
-    parts = [st.sampled_from(special_values(dtype))]
+    specials_ = special_values(dtype)
+    # Non-finite values get their own branch so that every example has a fair chance of holding one.
+    finite = tuple(v for v in specials_ if not _is_nonfinite(v))
+    nonfinite = tuple(v for v in specials_ if _is_nonfinite(v))
+    parts = [st.sampled_from(finite)]
+    if nonfinite:
+        parts.append(st.sampled_from(nonfinite))
     if dtype in FLOAT_DTYPES:
         parts.append(st.integers(-20, 20).map(lambda k, t=np.dtype(dtype).type: t(k + 0.5)))
+        # Everyday magnitudes: the full range is dominated by huge exponents.
+        parts.append(hnp.from_dtype(np.dtype(dtype), min_value=-1e4, max_value=1e4, allow_subnormal=False))
     parts.append(full)
     return st.one_of(*parts)
+
+
+def _is_nonfinite(value) -> bool:
+    return isinstance(value, np.floating) and not np.isfinite(value)
 
 
 class ArrayExample(NamedTuple):

@@ -57,10 +57,11 @@ def test_int_div_floors_negative_operands():
 @pytest.mark.parametrize("dtype", ["int8", "int64", "uint32"])
 def test_int_div_by_zero_and_minus_one(dtype):
     info = np.iinfo(dtype)
-    a = np.array([info.min, info.max, 5, 0, info.min], dtype)
-    b = np.array([0, 0, 0, 0, 1], dtype)
+    a = np.array([info.min, info.max, 5, 0, info.min, 7], dtype)
+    b = np.array([0, 0, 0, 0, 1, 3], dtype)
     if info.min < 0:
-        b = np.array([-1, 0, -1, 0, 3], dtype)
+        a[-1] = -7
+        b = np.array([-1, 0, -1, 0, 3, -1], dtype)  # -7 // -1 == 7 (found by the edge-case property)
     x, y = vec("x", dtype), vec("y", dtype)
     compare_onnx_and_py([x, y], x // y, [a, b])
 

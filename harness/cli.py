@@ -1,0 +1,281 @@
+"""Command line: ``python -m harness`` (also installed as ``onnx-conformance``).
+
+Subcommands: ``run`` (the conformance matrix), ``list`` (registered ops), ``report DIR``
+(re-render a run's HTML/CSV), ``diff OLD NEW``, ``bench`` (speed matrix).
+Exit status: 0 when every cell is pass, xfail or unsupported; 1 when any cell failed (or a diff shows
+a regression); 2 for bad usage.
+
+To add a subcommand: a ``_cmd_<name>(args)`` function and a parser in `build_parser`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+DEFAULT_OUT = "conformance-report"
+
+
+class UsageError(Exception):
+    """Bad command-line input; the message says what is valid. Exit status 2."""
+
+
+def _split(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _select(kind: str, requested: list[str] | None, valid: list[str]) -> list[str]:
+    if requested is None:
+        return list(valid)
+    unknown = [r for r in requested if r not in valid]
+    if unknown:
+        raise UsageError(f"unknown {kind} {', '.join(unknown)}; valid {kind}s: {', '.join(valid)}")
+    return requested
+
+
+def _parse_shard(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    try:
+        k, n = (int(p) for p in value.split("/"))
+    except ValueError:
+        raise UsageError(f"--shard must look like K/N (e.g. 1/4), got {value!r}") from None
+    if not 1 <= k <= n:
+        raise UsageError(f"--shard K/N needs 1 <= K <= N, got {value!r}")
+    return k, n
+
+
+def _opsets(value: str | None) -> list[int]:
+    from backend import ONNX_OPSET_VERSION
+    from backend.basic import check_opset_version
+
+    if value is None:
+        return [ONNX_OPSET_VERSION]
+    try:
+        opsets = [int(v) for v in _split(value)]
+    except ValueError:
+        raise UsageError(f"--opset takes integers separated by commas, got {value!r}") from None
+    for opset in opsets:
+        try:
+            check_opset_version(opset)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    return opsets
+
+
+def _check_out_dir(out: Path) -> Path:
+    packages = {Path(__file__).resolve().parent.parent / p for p in ("backend", "harness", "strategies", "reports")}
+    resolved = out.resolve()
+    if any(resolved == p or p in resolved.parents for p in packages):
+        raise UsageError(f"--out {out} is inside the project's packages; choose a directory outside them")
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# run
+# ----------------------------------------------------------------------------------------------
+
+def _cmd_run(args) -> int:
+    from harness.runner import CellTask, append_result, load_plugins, progress_printer, read_results, run_pool
+    from reports.diff import diff_records, regressions, write_diff
+    from reports.matrix import summary_line, write_reports
+    from strategies.dtypes import ALL_DTYPES
+    from strategies.profiles import PROFILE_NAMES
+
+    load_plugins(args.plugin)
+    from harness.registry import ONNX_OPERATIONS
+
+    if args.profile not in PROFILE_NAMES:
+        raise UsageError(f"unknown profile {args.profile!r}; valid profiles: {', '.join(PROFILE_NAMES)}")
+    ops = _select("op", _split(args.ops), list(ONNX_OPERATIONS))
+    dtypes = _select("dtype", _split(args.dtypes), list(ALL_DTYPES))
+    opsets = _opsets(args.opset)
+    shard = _parse_shard(args.shard)
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
+    if args.timeout <= 0:
+        raise UsageError(f"--timeout must be > 0 seconds, got {args.timeout}")
+    if args.max_examples is not None and args.max_examples < 1:
+        raise UsageError(f"--max-examples must be >= 1, got {args.max_examples}")
+    baseline = None
+    if args.baseline is not None:
+        baseline = read_results(Path(args.baseline))
+        if not baseline:
+            raise UsageError(f"--baseline {args.baseline} holds no results.jsonl from an earlier run")
+
+    out = _check_out_dir(Path(args.out))
+    if args.fresh and out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    tasks = [CellTask(op, dtype, opset, args.profile, args.seed, args.max_examples, str(out))
+             for op in ops for dtype in ONNX_OPERATIONS[op].dtypes if dtype in dtypes for opset in opsets]
+    if shard is not None:
+        k, n = shard
+        tasks = tasks[k - 1::n]
+    if not tasks:
+        raise UsageError("the selection holds no cell: no selected op is defined for the selected dtypes")
+    done = {(r["op"], r["dtype"], r["opset"]) for r in read_results(out)}
+    todo = [t for t in tasks if t.key not in done]
+    if len(todo) < len(tasks):
+        print(f"resuming: {len(tasks) - len(todo)} of {len(tasks)} cells already in {out / 'results.jsonl'}",
+              file=sys.stderr)
+
+    progress = progress_printer(len(todo))
+
+    def on_result(record):
+        append_result(out, record)
+        progress(record)
+
+    jobs = args.jobs or os.cpu_count() or 1
+    if todo:
+        run_pool(todo, jobs=jobs, timeout=args.timeout, plugins=args.plugin, on_result=on_result)
+
+    wanted = {t.key for t in tasks}
+    records = [r for r in read_results(out) if (r["op"], r["dtype"], r["opset"]) in wanted]
+    diff = None
+    if baseline is not None:
+        diff = diff_records(baseline, records)
+        write_diff(out, diff)
+    frame = write_reports(out, records, diff)
+    print(summary_line(frame, out))
+    failed = frame["status"].isin(["mismatch", "export_error", "runtime_error", "crash", "timeout", "xpass"]).any()
+    if diff is not None and regressions(diff):
+        print(f"{regressions(diff)} regressions against {args.baseline}: see {out / 'diff.csv'}")
+        failed = True
+    return 1 if failed else 0
+
+
+# ----------------------------------------------------------------------------------------------
+# list / report / diff
+# ----------------------------------------------------------------------------------------------
+
+def _cmd_list(args) -> int:
+    from harness.runner import load_plugins
+
+    load_plugins(args.plugin)
+    from harness.registry import ONNX_OPERATIONS
+
+    for spec in ONNX_OPERATIONS.values():
+        declared = f"  xfail: {len(spec.xfails)}" if spec.xfails else ""
+        print(f"{spec.name}  arity={spec.arity}  dtypes={','.join(spec.dtypes)}{declared}")
+    return 0
+
+
+def _cmd_report(args) -> int:
+    from harness.runner import read_results
+    from reports.matrix import summary_line, write_reports
+
+    out = Path(args.dir)
+    records = read_results(out)
+    if not records:
+        raise UsageError(f"{out} holds no results.jsonl; run `python -m harness run --out {out}` first")
+    diff = None
+    if (out / "diff.csv").exists():
+        import pandas as pd
+
+        diff = pd.read_csv(out / "diff.csv")
+    frame = write_reports(out, records, diff)
+    print(summary_line(frame, out))
+    return 0
+
+
+def _cmd_diff(args) -> int:
+    from harness.runner import read_results
+    from reports.diff import diff_records, regressions, write_diff
+    from reports.matrix import write_reports
+
+    old, new = read_results(Path(args.old)), read_results(Path(args.new))
+    for path, records in ((args.old, old), (args.new, new)):
+        if not records:
+            raise UsageError(f"{path} holds no results.jsonl from a run")
+    diff = diff_records(old, new)
+    write_diff(Path(args.new), diff)
+    write_reports(Path(args.new), new, diff)
+    counts = diff["change"].value_counts().to_dict()
+    print("diff: " + ", ".join(f"{n} {c}" for c, n in sorted(counts.items())) + f". Written to {Path(args.new) / 'diff.csv'}")
+    return 1 if regressions(diff) else 0
+
+
+def _cmd_bench(args) -> int:
+    from harness.bench import cmd_bench
+
+    return cmd_bench(args, UsageError)
+
+
+# ----------------------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def plugin_option(p):
+        p.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                       help="import MODULE first (it may register converters and registry entries)")
+
+    run = sub.add_parser("run", help="run the conformance matrix and write the reports")
+    run.add_argument("--profile", default="ci", help="Hypothesis profile: dev, ci or nightly (default ci)")
+    run.add_argument("--ops", help="comma-separated op names (default: all; see `list`)")
+    run.add_argument("--dtypes", help="comma-separated dtypes (default: all)")
+    run.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default ./{DEFAULT_OUT})")
+    run.add_argument("--jobs", type=int, help="worker processes (default: CPU count)")
+    run.add_argument("--seed", type=int, help="random seed (turns off the profile's derandomization)")
+    run.add_argument("--max-examples", type=int, help="examples per cell (default: the profile's)")
+    run.add_argument("--timeout", type=float, default=300.0, help="seconds per cell before it is killed (default 300)")
+    run.add_argument("--baseline", help="an earlier run's directory: write diff.csv, fail on regressions")
+    run.add_argument("--shard", help="K/N: run only the K-th of N interleaved slices of the cells")
+    run.add_argument("--opset", help="opset(s), comma-separated (default 18)")
+    run.add_argument("--fresh", action="store_true", help="discard earlier results in --out instead of resuming")
+    plugin_option(run)
+    run.set_defaults(func=_cmd_run)
+
+    lst = sub.add_parser("list", help="print the registered ops, one per line, name first")
+    plugin_option(lst)
+    lst.set_defaults(func=_cmd_list)
+
+    report = sub.add_parser("report", help="re-render report.html and matrix.csv from DIR/results.jsonl")
+    report.add_argument("dir")
+    report.set_defaults(func=_cmd_report)
+
+    diff = sub.add_parser("diff", help="compare two runs; writes NEW/diff.csv; exit 1 on regressions")
+    diff.add_argument("old")
+    diff.add_argument("new")
+    diff.set_defaults(func=_cmd_diff)
+
+    bench = sub.add_parser("bench", help="speed matrix: onnxruntime vs PyTensor backends")
+    bench.add_argument("--ops", help="comma-separated op names (default: the Tier-1 elementwise ops)")
+    bench.add_argument("--dtypes", help="comma-separated dtypes (default float32,float64)")
+    bench.add_argument("--sizes", default="1,1000,1000000", help="element counts (default 1,1000,1000000)")
+    bench.add_argument("--out", default="speed-report", help="output directory (default ./speed-report)")
+    bench.add_argument("--repeat", type=int, default=7, help="timed repeats per measurement (default 7)")
+    bench.add_argument("--from-pytest-benchmark", metavar="FILE", help="build the report from a pytest-benchmark JSON")
+    bench.add_argument("--no-graphs", action="store_true", help="skip the real-graph section")
+    plugin_option(bench)
+    bench.set_defaults(func=_cmd_bench)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on bad usage and 0 on --help
+        return int(exc.code or 0)
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished cells are kept in results.jsonl; run again to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,273 @@
+"""The conformance run: every selected op x dtype x opset cell, each in a worker process.
+
+- Workers are separate processes (``spawn``), one cell at a time, so a segfault, abort or hang in
+  onnxruntime or PyTensor marks that cell ``crash``/``timeout`` and the run goes on with a fresh worker.
+- Each finished cell is appended to ``DIR/results.jsonl`` at once; a re-run on the same directory
+  skips the cells already there (resume).
+- Failing cells get a standalone reproducer in ``DIR/reproducers/``.
+
+Extension modules (``--plugin MODULE``, or $ONNX_CONFORMANCE_PLUGINS, comma separated) are imported
+in the parent and in every worker before the registry is read, so they can register extra converters
+and registry entries.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import multiprocessing
+import os
+import sys
+import time
+import traceback
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from multiprocessing.connection import wait
+from pathlib import Path
+
+PLUGINS_ENV = "ONNX_CONFORMANCE_PLUGINS"
+RESULTS_FILE = "results.jsonl"
+
+
+@dataclass(frozen=True)
+class CellTask:
+    op: str
+    dtype: str
+    opset: int
+    profile: str
+    seed: int | None
+    max_examples: int | None
+    out_dir: str
+
+    @property
+    def key(self) -> tuple:
+        return (self.op, self.dtype, self.opset)
+
+
+def load_plugins(names: Iterable[str] = ()) -> list[str]:
+    """Import extension modules named on the command line or in $ONNX_CONFORMANCE_PLUGINS."""
+    from harness.registry import check_registry
+
+    env = [n for n in os.environ.get(PLUGINS_ENV, "").split(",") if n.strip()]
+    loaded = []
+    for name in [*env, *names]:
+        importlib.import_module(name.strip())
+        loaded.append(name.strip())
+    if loaded:
+        check_registry()
+    return loaded
+
+
+# ----------------------------------------------------------------------------------------------
+# Inside a worker
+# ----------------------------------------------------------------------------------------------
+
+def _hypothesis_settings(task: CellTask):
+    from hypothesis import settings
+
+    from strategies.profiles import load_profile
+
+    load_profile(task.profile)
+    overrides = {}
+    if task.max_examples is not None:
+        overrides["max_examples"] = task.max_examples
+    if task.seed is not None:
+        overrides["derandomize"] = False
+    return settings(settings.get_profile(task.profile), **overrides)
+
+
+def run_task(task: CellTask) -> dict:
+    """Run one cell and return its JSON-able record (reproducer written for failing cells)."""
+    from harness.engine import FAILING, run_cell
+    from harness.registry import ONNX_OPERATIONS
+
+    spec = ONNX_OPERATIONS[task.op]
+    cell = run_cell(spec, task.dtype, hypothesis_settings=_hypothesis_settings(task), opset=task.opset,
+                    seed=task.seed)
+    record = asdict(cell)
+    record["opset"] = task.opset
+    record["counterexample"] = None
+    record["reproducer"] = ""
+    if cell.counterexample is not None:
+        record["counterexample"] = _describe_example(cell.counterexample)
+    if cell.status in FAILING or cell.status == "xfail":
+        if cell.counterexample is not None:
+            from harness.reproducer import write_reproducer
+
+            record["reproducer"] = write_reproducer(Path(task.out_dir), spec, task.dtype, task.opset,
+                                                    cell.counterexample)
+    return record
+
+
+def _describe_example(example) -> str:
+    import numpy as np
+
+    with np.printoptions(precision=17, threshold=40):
+        parts = [f"x{i}: {np.array2string(np.asarray(a), separator=', ')} ({a.dtype}, shape {a.shape})"
+                 for i, a in enumerate(example.arrays)]
+    return "; ".join(parts)
+
+
+def _worker_main(conn, plugins) -> None:
+    load_plugins(plugins)
+    while True:
+        try:
+            task = conn.recv()
+        except EOFError:
+            return
+        if task is None:
+            return
+        try:
+            conn.send(("ok", run_task(task)))
+        except Exception as exc:  # a harness bug must still give the cell a status
+            conn.send(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}"))
+
+
+# ----------------------------------------------------------------------------------------------
+# The pool, in the parent
+# ----------------------------------------------------------------------------------------------
+
+class _Worker:
+    def __init__(self, ctx, plugins):
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_worker_main, args=(child, list(plugins)), daemon=True)
+        self.process.start()
+        child.close()
+        self.task: CellTask | None = None
+        self.started = 0.0
+
+    def give(self, task: CellTask) -> None:
+        self.task, self.started = task, time.monotonic()
+        self.conn.send(task)
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(5)
+        self.conn.close()
+
+
+def _failure_record(task: CellTask, status: str, reason: str, seconds: float) -> dict:
+    return {"op": task.op, "dtype": task.dtype, "opset": task.opset, "status": status, "examples": 0,
+            "rejected": 0, "xfailed_examples": 0, "max_abs_err": 0.0, "max_rel_err": 0.0, "max_ulp_err": 0.0,
+            "reference_agrees": None, "category": "", "reason": reason, "counterexample": None,
+            "reproducer": "", "seconds": seconds}
+
+
+def run_pool(tasks: list[CellTask], *, jobs: int, timeout: float, plugins=(), on_result=None) -> list[dict]:
+    """Run ``tasks`` on ``jobs`` worker processes; every task yields exactly one record."""
+    ctx = multiprocessing.get_context("spawn")
+    pending = list(reversed(tasks))
+    workers = [_Worker(ctx, plugins) for _ in range(max(1, min(jobs, len(tasks))))]
+    records = []
+
+    def finish(worker, record):
+        records.append(record)
+        worker.task = None
+        if on_result is not None:
+            on_result(record)
+
+    try:
+        while pending or any(w.task for w in workers):
+            for w in workers:
+                if w.task is None and pending:
+                    w.give(pending.pop())
+            busy = [w for w in workers if w.task is not None]
+            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=0.5)
+            now = time.monotonic()
+            for i, w in enumerate(workers):
+                if w.task is None:
+                    continue
+                task, elapsed = w.task, now - w.started
+                if w.conn in ready:
+                    try:
+                        kind, payload = w.conn.recv()
+                    except (EOFError, OSError):
+                        kind, payload = "died", None
+                    if kind == "ok":
+                        finish(w, payload)
+                        continue
+                    if kind == "error":
+                        finish(w, _failure_record(task, "crash", f"harness error in worker: {payload}", elapsed))
+                        continue
+                if w.process.sentinel in ready or not w.process.is_alive():
+                    w.process.join(1)
+                    code = w.process.exitcode
+                    finish(w, _failure_record(task, "crash", f"worker process died (exit code {code}) while "
+                                                          f"running {task.op} ({task.dtype})", elapsed))
+                    w.stop()
+                    workers[i] = _Worker(ctx, plugins)
+                elif elapsed > timeout:
+                    finish(w, _failure_record(task, "timeout", f"no result after {timeout:g} s; worker killed",
+                                              elapsed))
+                    w.stop()
+                    workers[i] = _Worker(ctx, plugins)
+    finally:
+        for w in workers:
+            if w.process.is_alive() and w.task is None:
+                try:
+                    w.conn.send(None)
+                except OSError:
+                    pass
+            w.stop()
+    return records
+
+
+# ----------------------------------------------------------------------------------------------
+# Results file
+# ----------------------------------------------------------------------------------------------
+
+def read_results(out_dir: Path) -> list[dict]:
+    """Records from results.jsonl; a line cut short by an interrupted run is ignored."""
+    path = Path(out_dir) / RESULTS_FILE
+    if not path.exists():
+        return []
+    records = []
+    for line in path.read_text().splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # the last line of an interrupted run may be incomplete
+    latest = {}
+    for rec in records:
+        latest[(rec["op"], rec["dtype"], rec["opset"])] = rec
+    return list(latest.values())
+
+
+def append_result(out_dir: Path, record: dict) -> None:
+    path = Path(out_dir) / RESULTS_FILE
+    with open(path, "a") as f:
+        f.write(json.dumps(record, default=_json_default) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _json_default(value):
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def progress_printer(total: int, stream=sys.stderr):
+    """A one-line progress bar on a terminal; silent otherwise."""
+    start = time.monotonic()
+    done = 0
+    enabled = stream.isatty()
+
+    def update(record: dict) -> None:
+        nonlocal done
+        done += 1
+        if not enabled:
+            return
+        width = 30
+        filled = int(width * done / max(total, 1))
+        elapsed = time.monotonic() - start
+        stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} "
+                     f"{record['op']} ({record['dtype']}) {elapsed:6.1f}s\x1b[K")
+        if done == total:
+            stream.write("\n")
+        stream.flush()
+
+    return update

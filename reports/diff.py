@@ -1,0 +1,44 @@
+"""Compare two runs: regressions (pass -> failing), fixes (failing -> pass), new and removed cells."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from reports.matrix import atomic_write_text
+
+GOOD = {"pass", "xfail", "unsupported"}
+KEY = ["op", "dtype", "opset"]
+
+
+def _classify(old, new) -> str:
+    if pd.isna(old):
+        return "new"
+    if pd.isna(new):
+        return "removed"
+    if old == new:
+        return "unchanged"
+    if old in GOOD and new not in GOOD:
+        return "regression"
+    if old not in GOOD and new in GOOD:
+        return "fix"
+    return "changed"
+
+
+def diff_records(old: list[dict], new: list[dict]) -> pd.DataFrame:
+    def frame(records):
+        if not records:
+            return pd.DataFrame(columns=[*KEY, "status"])
+        return pd.DataFrame.from_records(records)[[*KEY, "status"]]
+
+    merged = frame(old).merge(frame(new), on=KEY, how="outer", suffixes=("_old", "_new"))
+    merged["change"] = [_classify(o, n) for o, n in zip(merged["status_old"], merged["status_new"])]
+    merged = merged.rename(columns={"status_old": "old_status", "status_new": "new_status"})
+    return merged.sort_values(["change", *KEY]).reset_index(drop=True)
+
+
+def write_diff(out_dir, diff: pd.DataFrame) -> None:
+    atomic_write_text(out_dir / "diff.csv", diff.to_csv(index=False))
+
+
+def regressions(diff: pd.DataFrame) -> int:
+    return int((diff["change"] == "regression").sum())

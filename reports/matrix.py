@@ -1,0 +1,168 @@
+"""Conformance matrix: ``matrix.csv``, ``environment.json`` and ``report.html`` from a run's records.
+
+Everything is built with pandas (tables, CSV) and pandas Styler (HTML); the page is self-contained
+(inline CSS, no scripts, no network). Files are written atomically (temp file + rename).
+
+To add a column: put it in the record (harness/runner.py) and in `MATRIX_COLUMNS`.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import platform
+from pathlib import Path
+
+import pandas as pd
+
+STATUS_ORDER = ["pass", "xfail", "unsupported", "mismatch", "export_error", "runtime_error", "crash",
+                "timeout", "xpass"]
+STATUS_COLOURS = {
+    "pass": "#c8e6c9", "xfail": "#fff3c4", "unsupported": "#e0e0e0", "mismatch": "#ffab91",
+    "export_error": "#f48fb1", "runtime_error": "#ce93d8", "crash": "#ef5350", "timeout": "#ff7043",
+    "xpass": "#90caf9",
+}
+STATUS_MEANING = {
+    "pass": "onnxruntime matched PyTensor on every example",
+    "xfail": "a divergence declared in the registry occurred (see category and reason)",
+    "unsupported": "the exporter declines this op/dtype on purpose, with a reason",
+    "mismatch": "onnxruntime and PyTensor disagree: see counterexample and reproducer",
+    "export_error": "the exporter or the ONNX checker failed unexpectedly",
+    "runtime_error": "onnxruntime refused the model or failed while running it",
+    "crash": "the worker process died (segfault, abort) during the cell",
+    "timeout": "the cell did not finish within --timeout",
+    "xpass": "a declared divergence did not occur: the declaration is stale",
+}
+MATRIX_COLUMNS = ["op", "dtype", "opset", "status", "examples", "max_abs_err", "max_rel_err", "max_ulp_err",
+                  "reference_agrees", "category", "reason", "counterexample", "reproducer", "seconds"]
+VERSION_PACKAGES = ("pytensor", "onnx", "onnxruntime", "numpy", "hypothesis")
+
+
+def environment(opsets) -> dict:
+    from importlib.metadata import version
+
+    env = {name: version(name) for name in VERSION_PACKAGES}
+    env["opsets"] = sorted(set(opsets))
+    env["python"] = platform.python_version()
+    env["machine"] = platform.machine()
+    return env
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def matrix_frame(records: list[dict], env: dict) -> pd.DataFrame:
+    frame = pd.DataFrame.from_records(records)
+    for column in MATRIX_COLUMNS:
+        if column not in frame:
+            frame[column] = None
+    frame = frame[MATRIX_COLUMNS].copy()
+    for name in VERSION_PACKAGES:
+        frame[f"{name}_version"] = env[name]
+    frame["status"] = pd.Categorical(frame["status"], categories=STATUS_ORDER)
+    return frame.sort_values(["op", "dtype", "opset"]).reset_index(drop=True)
+
+
+def status_counts(frame: pd.DataFrame) -> pd.Series:
+    return frame["status"].value_counts().reindex(STATUS_ORDER, fill_value=0)
+
+
+def summary_line(frame: pd.DataFrame, out_dir: Path) -> str:
+    counts = status_counts(frame)
+    parts = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    return f"{len(frame)} cells: {parts}. Report: {Path(out_dir) / 'report.html'}"
+
+
+def _grid(frame: pd.DataFrame) -> pd.DataFrame:
+    grid = frame.assign(column=frame["dtype"] + frame["opset"].map(
+        lambda o: "" if frame["opset"].nunique() == 1 else f"@{o}"))
+    table = grid.pivot_table(index="op", columns="column", values="status", aggfunc="first", observed=False)
+    table = table.astype(object).where(table.notna(), "")
+    return table
+
+
+def _style_status(value) -> str:
+    colour = STATUS_COLOURS.get(str(value))
+    return f"background-color: {colour}" if colour else "color: #bbb"
+
+
+def _link(path: str) -> str:
+    return f'<a href="{html.escape(path)}">{html.escape(path)}</a>' if path else ""
+
+
+def render_html(frame: pd.DataFrame, env: dict, diff: pd.DataFrame | None = None) -> str:
+    counts = status_counts(frame).rename("cells").to_frame()
+    counts["meaning"] = [STATUS_MEANING[s] for s in counts.index]
+    summary_html = (counts.style.map(lambda v: "", subset=["meaning"])
+                    .apply(lambda col: [_style_status(s) for s in col.index], subset=["cells"])
+                    .set_table_attributes('class="summary"').to_html())
+    grid_html = _grid(frame).style.map(_style_status).set_table_attributes('class="grid"').to_html()
+
+    failing = frame[~frame["status"].isin(["pass"])].copy()
+    detail = failing[["op", "dtype", "opset", "status", "category", "examples", "max_ulp_err", "reason",
+                      "counterexample", "reproducer"]].copy()
+    for column in ("reason", "counterexample"):
+        detail[column] = detail[column].fillna("").map(lambda v: html.escape(str(v)))
+    detail["reproducer"] = detail["reproducer"].fillna("").map(_link)
+    detail_html = (detail.style.hide(axis="index")
+                   .map(_style_status, subset=["status"]).set_table_attributes('class="detail"')
+                   .to_html(escape=False) if len(detail) else "<p>Every cell passed.</p>")
+
+    declared = frame[frame["category"].fillna("") != ""]
+    by_category = pd.DataFrame(
+        [(category, len(group), ", ".join(f"{o} ({d})" for o, d in zip(group["op"], group["dtype"])))
+         for category, group in declared.groupby("category")],
+        columns=["category", "cells", "ops (dtype)"],
+    )
+    categories_html = (by_category.style.hide(axis="index").set_table_attributes('class="detail"').to_html()
+                       if len(by_category) else "<p>No declared divergences in this run.</p>")
+
+    diff_html = ""
+    if diff is not None:
+        diff_view = diff[diff["change"] != "unchanged"]
+        diff_html = "<h2>Changes since the baseline</h2>" + (
+            diff_view.style.hide(axis="index").set_table_attributes('class="detail"').to_html()
+            if len(diff_view) else "<p>No change since the baseline.</p>")
+
+    versions = ", ".join(f"{k} {v}" for k, v in env.items() if k not in ("opsets",))
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>PyTensor -> ONNX conformance</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
+table {{ border-collapse: collapse; margin-bottom: 1.5em; font-size: 13px; }}
+td, th {{ border: 1px solid #ccc; padding: 3px 6px; vertical-align: top; }}
+table.detail td {{ max-width: 40em; white-space: pre-wrap; word-break: break-word; }}
+.legend {{ max-width: 60em; }}
+</style></head><body>
+<h1>PyTensor &rarr; ONNX conformance matrix</h1>
+<p>{html.escape(versions)}; opsets {html.escape(str(env.get('opsets')))}.</p>
+<div class="legend"><h2>How to read this page</h2>
+<p>Each cell is one PyTensor op (row) at one input dtype (column), exported to ONNX and run on
+onnxruntime (graph optimizations on and off) against PyTensor's Python mode on inputs drawn by
+Hypothesis, including NaN, &plusmn;inf, &minus;0.0, subnormals, extremes, empty and rank-0 arrays.
+Floats must agree within the op's ULP bound; integers and bools exactly. A blank cell means PyTensor
+does not define the op for that dtype. Failing cells are listed below with the shrunk counterexample
+and a reproducer script (exit 1 while the divergence reproduces).</p></div>
+<h2>Summary</h2>{summary_html}
+<h2>Matrix</h2>{grid_html}
+{diff_html}
+<h2>Cells that did not pass</h2>{detail_html}
+<h2>Declared divergences by category</h2>{categories_html}
+</body></html>
+"""
+
+
+def write_reports(out_dir: Path, records: list[dict], diff: pd.DataFrame | None = None) -> pd.DataFrame:
+    """matrix.csv, environment.json and report.html in ``out_dir``; returns the matrix frame."""
+    out_dir = Path(out_dir)
+    env = environment([r["opset"] for r in records] or [18])
+    frame = matrix_frame(records, env)
+    atomic_write_text(out_dir / "matrix.csv", frame.to_csv(index=False))
+    atomic_write_text(out_dir / "environment.json", json.dumps(env, indent=2) + "\n")
+    atomic_write_text(out_dir / "report.html", render_html(frame, env, diff))
+    return frame

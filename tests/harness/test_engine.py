@@ -1,0 +1,143 @@
+"""The engine catches each kind of planted exporter bug with the ci profile, and shrinks."""
+
+import contextlib
+
+import numpy as np
+import pytensor.scalar.basic as ps
+import pytest
+from hypothesis import settings
+from pytensor.tensor.elemwise import DimShuffle
+
+from backend import onnx_funcify
+from harness.engine import FAILING, compare_arrays, compile_signature, run_cell, ulp_distance
+from harness.registry import ONNX_OPERATIONS
+
+CI = settings.get_profile("ci")
+
+
+@contextlib.contextmanager
+def planted(op_class, converter):
+    """Temporarily replace the converter of ``op_class`` (and drop cached compilations)."""
+    original = onnx_funcify.registry[op_class]
+    onnx_funcify.register(op_class, converter)
+    compile_signature.cache_clear()
+    try:
+        yield
+    finally:
+        onnx_funcify.register(op_class, original)
+        compile_signature.cache_clear()
+
+
+def _out_dtype(node):
+    return str(node.outputs[0].type.dtype)
+
+
+def ties_rounded_up(op, node, ctx, inputs):
+    return [ctx.add_node("Floor", [ctx.add_node("Add", [inputs[0], ctx.constant(0.5, _out_dtype(node))])])]
+
+
+def maximum_dropping_nan(op, node, ctx, inputs):
+    x, y = inputs
+    return [ctx.add_node("Where", [ctx.add_node("Greater", [x, y]), x, y])]
+
+
+def log_hiding_domain_errors(op, node, ctx, inputs):
+    return [ctx.add_node("Log", [ctx.add_node("Abs", [inputs[0]])])]
+
+
+def exp_off_by_1e_6(op, node, ctx, inputs):
+    scale = ctx.constant(1 + 1e-6, _out_dtype(node))
+    return [ctx.add_node("Mul", [ctx.add_node("Exp", [inputs[0]]), scale])]
+
+
+def dimshuffle_expanding_at_the_end(op, node, ctx, inputs):
+    axes = list(range(op.input_ndim, op.input_ndim + len(op.augment)))
+    return [ctx.add_node("Unsqueeze", [inputs[0], ctx.constant(axes, "int64")]) if axes else inputs[0]]
+
+
+def add_returning_float32(op, node, ctx, inputs):
+    return [ctx.cast(ctx.add_node("Add", inputs), _out_dtype(node), "float32")]
+
+
+PLANTED_BUGS = [
+    pytest.param(ps.RoundHalfToEven, ties_rounded_up, "round_half_to_even", "float64", id="ties-rounded-up"),
+    pytest.param(ps.Maximum, maximum_dropping_nan, "maximum", "float64", id="nan-dropped"),
+    pytest.param(ps.Log, log_hiding_domain_errors, "log", "float64", id="domain-errors-hidden"),
+    pytest.param(ps.Exp, exp_off_by_1e_6, "exp", "float64", id="1e-6-relative-error"),
+    pytest.param(DimShuffle, dimshuffle_expanding_at_the_end, "add", "float64", id="misplaced-broadcasting"),
+    pytest.param(ps.Add, add_returning_float32, "add", "float64", id="changed-output-dtype"),
+]
+
+
+@pytest.mark.parametrize("op_class,converter,op_name,dtype", PLANTED_BUGS)
+def test_planted_bug_is_caught_by_ci_profile(op_class, converter, op_name, dtype):
+    spec = ONNX_OPERATIONS[op_name]
+    with planted(op_class, converter):
+        cell = run_cell(spec, dtype, hypothesis_settings=CI)
+    assert cell.status in FAILING, f"planted bug not found: {cell}"
+    assert cell.counterexample is not None or cell.status == "export_error"
+
+
+def test_planted_bug_shrinks_to_a_minimal_example():
+    """The seed plan's Phase 2.3: a bug that shows only for x >= 2 shrinks to one element."""
+
+    def add_wrong_from_2(op, node, ctx, inputs):
+        dtype = _out_dtype(node)
+        total = ctx.add_node("Add", inputs)
+        big = ctx.cast(ctx.add_node("Not", [ctx.add_node("Less", [inputs[0], ctx.constant(2.0, dtype)])]), "bool", dtype)
+        return [ctx.add_node("Add", [total, big])]
+
+    with planted(ps.Add, add_wrong_from_2):
+        cell = run_cell(ONNX_OPERATIONS["add"], "float64", hypothesis_settings=CI)
+    assert cell.status == "mismatch", cell
+    x, y = cell.counterexample.arrays
+    assert x.size == 1 and y.size <= 1, f"not shrunk: {cell.counterexample}"
+    assert 2 <= x.item() < 2**53
+
+
+def test_unchanged_converter_passes_after_planting():
+    cell = run_cell(ONNX_OPERATIONS["maximum"], "float64", hypothesis_settings=CI)
+    assert cell.status == "pass" and cell.examples > 0
+
+
+# ----------------------------------------------------------------------------------------------
+# compare_arrays
+# ----------------------------------------------------------------------------------------------
+
+def test_compare_exact_integers_and_dtype():
+    assert compare_arrays(np.array([1, 2], "int8"), np.array([1, 2], "int8")).ok
+    assert not compare_arrays(np.array([1, 3], "int8"), np.array([1, 2], "int8")).ok
+    assert "dtype" in compare_arrays(np.array([1], "int16"), np.array([1], "int8")).problems[0]
+
+
+def test_compare_nan_inf_and_signed_zero():
+    nan, inf = np.nan, np.inf
+    assert compare_arrays(np.array([nan, inf, -inf]), np.array([nan, inf, -inf])).ok
+    assert "NaN" in compare_arrays(np.array([1.0]), np.array([nan])).problems[0]
+    assert "infinities" in compare_arrays(np.array([-inf]), np.array([inf])).problems[0]
+    big = np.finfo("float64").max
+    assert not compare_arrays(np.array([big]), np.array([inf]), max_ulp=10).ok  # 1 ULP apart, still wrong
+    assert "sign of zero" in compare_arrays(np.array([0.0]), np.array([-0.0])).problems[0]
+    assert compare_arrays(np.array([0.0]), np.array([-0.0]), signed_zeros=False).ok
+
+
+def test_compare_ulp_bound_and_error_measures():
+    a = np.array([1.0, 2.0], "float32")
+    b = np.nextafter(a, np.float32(3))
+    result = compare_arrays(b, a, max_ulp=1)
+    assert result.ok and result.max_ulp_err == 1
+    assert result.max_rel_err == pytest.approx(np.finfo("float32").eps, rel=1e-6)
+    assert not compare_arrays(b, a, max_ulp=0).ok
+
+
+def test_ulp_distance_crosses_zero():
+    tiny = np.finfo("float64").smallest_subnormal
+    assert ulp_distance(np.array([-tiny]), np.array([tiny]))[0] == 2
+    assert ulp_distance(np.array([-0.0]), np.array([0.0]))[0] == 0
+
+
+def test_engine_reuses_one_compilation_per_signature():
+    compile_signature.cache_clear()
+    run_cell(ONNX_OPERATIONS["add"], "int32", hypothesis_settings=CI)
+    info = compile_signature.cache_info()
+    assert info.misses > 0 and info.hits > 0 and info.misses < info.hits + info.misses, info
