@@ -84,6 +84,7 @@ class OpSpec:
     shapes: Callable[[str], st.SearchStrategy[BroadcastShapes]] | None = None
     elementwise: bool = True
     signed_zeros: bool = True
+    ulp_dtype: Callable[[str], str | None] | None = None  # count ULPs in this dtype (see compare_arrays)
     xfails: list[XFail] = field(default_factory=list)
 
     def xfail(self, *, reason: str, category: str, dtypes: Sequence[str] | None = None,
@@ -167,6 +168,11 @@ def _scalar_sqrt_fast_path(example: ArrayExample) -> bool:
     return bool(np.signbit(base)) and (base.item() == 0 or np.isneginf(base))
 
 
+def _exp_precision(dtype: str) -> str:
+    """The float type PyTensor computes exp(x) in for an input dtype (the chain's precision)."""
+    return str(pt.exp(pt.scalar(dtype=dtype)).dtype)
+
+
 def _single_negative_zero(example: ArrayExample) -> bool:
     value = np.asarray(example.arrays[0])
     return value.size == 1 and value.item() == 0 and bool(np.signbit(value).all())
@@ -227,7 +233,17 @@ register("deep_copy_op", arity=1, dtypes=ALL_DTYPES, build=deep_copy_op, onnx_op
 register("assert_op", arity=1, dtypes=ALL_DTYPES, build=lambda x: Assert("never fails")(x, np.array(True)),
          onnx_ops=("Identity",))
 register("composite_exp_mul_add", arity=2, dtypes=ALL_DTYPES, build=_composite_exp_mul_add,
-         onnx_ops=("Exp", "Mul", "Add"), tolerance=TRANSCENDENTAL)
+         onnx_ops=("Exp", "Mul", "Add"), tolerance=TRANSCENDENTAL, ulp_dtype=_exp_precision).xfail(
+    reason="onnxruntime runs float16 Exp/Mul in float32 and drops the Cast pairs between them (even "
+           "with graph optimizations off), so a float16 chain is not rounded to float16 after each op "
+           "as in PyTensor and the ONNX reference evaluator",
+    category="onnxruntime-kernel", dtypes=("float16",),
+).xfail(
+    reason="PyTensor's py mode evaluates the fused exp on a numpy bool scalar, which numpy computes in "
+           "float16, although the declared type is float32 (onnxruntime and the ONNX reference compute "
+           "in float32)",
+    category="pytensor", dtypes=("bool",),
+)
 
 
 # ----------------------------------------------------------------------------------------------

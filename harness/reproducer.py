@@ -69,7 +69,7 @@ def write_reproducer(out_dir: Path, spec, dtype: str, opset: int, example) -> st
     folder = Path(out_dir) / "reproducers"
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"{spec.name}-{dtype}" + ("" if opset == ONNX_OPSET_VERSION else f"-opset{opset}")
-    static_shapes = signature_of(example)
+    static_shapes = signature_of(example, elementwise=spec.elementwise)
     arrays = {f"x{i}": np.asarray(a) for i, a in enumerate(example.arrays)}
     _atomic_write(folder / f"{stem}.npz", lambda p: np.savez(open(p, "wb"), **arrays))
     try:

@@ -236,8 +236,10 @@ def read_results(out_dir: Path) -> list[dict]:
 
 def append_result(out_dir: Path, record: dict) -> None:
     path = Path(out_dir) / RESULTS_FILE
+    # An interrupted run may have left half a line: start on a fresh line (read_results skips it).
+    needs_newline = path.exists() and path.stat().st_size > 0 and path.read_bytes()[-1:] != b"\n"
     with open(path, "a") as f:
-        f.write(json.dumps(record, default=_json_default) + "\n")
+        f.write(("\n" if needs_newline else "") + json.dumps(record, default=_json_default) + "\n")
         f.flush()
         os.fsync(f.fileno())
 

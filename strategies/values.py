@@ -7,6 +7,7 @@ negative number is meant to reach both sides and give NaN in both.
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -16,6 +17,7 @@ from hypothesis.extra import numpy as hnp
 from strategies.dtypes import ALL_DTYPES, FLOAT_DTYPES
 
 
+@functools.cache
 def special_values(dtype: str) -> tuple:
     """The values of ``dtype`` most likely to expose a semantic difference."""
     np_dtype = np.dtype(dtype)
@@ -34,6 +36,7 @@ def special_values(dtype: str) -> tuple:
     return tuple(np_dtype.type(v) for v in sorted(candidates) if info.min <= v <= info.max)
 
 
+@functools.cache  # strategies are immutable; building and validating them anew per array is slow
 def element_values(dtype: str, *, specials: bool = True) -> st.SearchStrategy:
     """Scalars of ``dtype``: special values, .5 ties and the whole range (NaN/inf/subnormals too)."""
     if dtype not in ALL_DTYPES:

@@ -1,0 +1,194 @@
+"""The conformance run end to end: CLI, statuses, crash isolation, resume, reproducers, diff, report."""
+
+import json
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from harness.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+PLUGIN = "tests.harness.crash_plugin"
+
+
+def run_cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=600)
+
+
+class _Tables(HTMLParser):
+    """Collects the text of every table cell, per table."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables, self._cell = [], None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append([])
+        elif tag in ("td", "th"):
+            self._cell = ""
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.tables[-1].append(self._cell.strip())
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell += data
+
+
+def test_bad_usage_exits_2_and_names_the_valid_choices(capsys):
+    assert main(["run", "--ops", "exp,no_such_op"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown op no_such_op" in err and "valid ops: add" in err
+    assert main(["run", "--dtypes", "float128"]) == 2
+    assert "valid dtypes: float16" in capsys.readouterr().err
+    assert main(["run", "--shard", "3/2"]) == 2
+    assert main(["run", "--opset", "17"]) == 2
+    assert "choose an opset from 18" in capsys.readouterr().err
+    assert main(["report", "/nonexistent-dir"]) == 2
+
+
+def test_run_writes_matrix_report_and_results(tmp_path):
+    out = tmp_path / "run"
+    result = run_cli("run", "--ops", "add,int_div,round_half_away_from_zero", "--dtypes", "float32,int8",
+                     "--out", str(out), "--jobs", "2")
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"5 cells: 5 pass\. Report: .*report\.html", result.stdout)
+    matrix = pd.read_csv(out / "matrix.csv")
+    assert set(matrix["status"]) == {"pass"}
+    assert {"op", "dtype", "status", "examples", "max_abs_err", "max_rel_err", "max_ulp_err", "reference_agrees",
+            "category", "reason", "counterexample", "reproducer", "onnxruntime_version"} <= set(matrix.columns)
+    # round_half_away_from_zero is float-only: 5 cells, none for int8, nothing dropped
+    assert sorted(zip(matrix["op"], matrix["dtype"])) == sorted(
+        [("add", "float32"), ("add", "int8"), ("int_div", "float32"), ("int_div", "int8"),
+         ("round_half_away_from_zero", "float32")])
+    env = json.loads((out / "environment.json").read_text())
+    assert env["opsets"] == [18] and "onnxruntime" in env
+    assert len((out / "results.jsonl").read_text().splitlines()) == 5
+
+    tables = _Tables()
+    tables.feed((out / "report.html").read_text())
+    grid = tables.tables[1]
+    assert "add" in grid and "int_div" in grid and grid.count("pass") == 5
+
+
+def test_crash_and_hang_are_isolated_and_everything_else_completes(tmp_path):
+    out = tmp_path / "crash"
+    result = run_cli("run", "--plugin", PLUGIN, "--ops", "crash_probe,hang_probe,fine_probe,add",
+                     "--dtypes", "float32", "--out", str(out), "--jobs", "2", "--timeout", "20")
+    assert result.returncode == 1, result.stdout + result.stderr
+    matrix = pd.read_csv(out / "matrix.csv").set_index("op")
+    assert matrix.loc["crash_probe", "status"] == "crash"
+    assert "died" in matrix.loc["crash_probe", "reason"]
+    assert matrix.loc["hang_probe", "status"] == "timeout"
+    assert matrix.loc["fine_probe", "status"] == "pass" and matrix.loc["add", "status"] == "pass"
+
+
+def test_interrupted_run_resumes(tmp_path):
+    out = tmp_path / "resume"
+    first = run_cli("run", "--ops", "add", "--dtypes", "float32,float64", "--out", str(out))
+    assert first.returncode == 0
+    lines = (out / "results.jsonl").read_text().splitlines()
+    # Simulate an interruption: the second cell and half a line of a third were lost.
+    (out / "results.jsonl").write_text(lines[0] + "\n" + lines[1][: len(lines[1]) // 2])
+    second = run_cli("run", "--ops", "add", "--dtypes", "float32,float64", "--out", str(out))
+    assert second.returncode == 0
+    assert "resuming: 1 of 2 cells" in second.stderr
+    assert len(pd.read_csv(out / "matrix.csv")) == 2
+
+
+def test_planted_bug_gives_mismatch_with_a_reproducer_that_exits_1(tmp_path):
+    out = tmp_path / "bug"
+    plugin_dir = tmp_path / "plug"
+    plugin_dir.mkdir()
+    (plugin_dir / "planted_round.py").write_text(
+        "import pytensor.scalar.basic as ps\n"
+        "from backend import onnx_funcify\n"
+        "@onnx_funcify.register(ps.RoundHalfToEven)\n"
+        "def onnx_funcify_RoundHalfToEven(op, node, ctx, inputs):\n"
+        "    half = ctx.constant(0.5, str(node.outputs[0].type.dtype))\n"
+        "    return [ctx.add_node('Floor', [ctx.add_node('Add', [inputs[0], half])])]\n"
+    )
+    env_cmd = [sys.executable, "-m", "harness", "run", "--plugin", "planted_round", "--ops", "round_half_to_even",
+               "--dtypes", "float64", "--out", str(out)]
+    import os
+
+    env = {**os.environ, "PYTHONPATH": f"{plugin_dir}{os.pathsep}{ROOT}"}
+    result = subprocess.run(env_cmd, cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 1, result.stdout + result.stderr
+    row = pd.read_csv(out / "matrix.csv").iloc[0]
+    assert row["status"] == "mismatch" and row["reproducer"] == "reproducers/round_half_to_even-float64.py"
+    assert (out / "reproducers/round_half_to_even-float64.npz").exists()
+    assert (out / "reproducers/round_half_to_even-float64.onnx").exists()
+    script = out / row["reproducer"]
+    # Run the reproducer with the planted converter loaded first: it still diverges.
+    code = (f"import planted_round, runpy, sys; sys.argv=[{str(script)!r}]; "
+            f"runpy.run_path({str(script)!r}, run_name='__main__')")
+    reproduces = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env=env,
+                                timeout=300)
+    assert reproduces.returncode == 1, reproduces.stdout + reproduces.stderr
+    assert "still diverges" in reproduces.stdout and "pytensor" in reproduces.stdout
+    fixed = subprocess.run([sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr  # the real converter: fixed
+    assert "fixed: outputs agree" in fixed.stdout
+
+    tables = _Tables()
+    tables.feed((out / "report.html").read_text())
+    detail = tables.tables[2]
+    assert "mismatch" in detail and any("round_half_to_even-float64.py" in c for c in detail)
+
+
+def test_diff_and_baseline_report_regressions(tmp_path):
+    old, new = tmp_path / "old", tmp_path / "new"
+    for d in (old, new):
+        d.mkdir()
+    base = {"opset": 18, "examples": 1, "reason": "", "category": "", "counterexample": None, "reproducer": ""}
+    (old / "results.jsonl").write_text("\n".join(json.dumps({**base, **r}) for r in [
+        {"op": "add", "dtype": "int8", "status": "pass"},
+        {"op": "exp", "dtype": "float32", "status": "mismatch"},
+        {"op": "log", "dtype": "float32", "status": "pass"}]) + "\n")
+    (new / "results.jsonl").write_text("\n".join(json.dumps({**base, **r}) for r in [
+        {"op": "add", "dtype": "int8", "status": "mismatch"},
+        {"op": "exp", "dtype": "float32", "status": "pass"},
+        {"op": "sqrt", "dtype": "float32", "status": "pass"}]) + "\n")
+    result = run_cli("diff", str(old), str(new))
+    assert result.returncode == 1
+    diff = pd.read_csv(new / "diff.csv").set_index(["op", "dtype"])
+    assert diff.loc[("add", "int8"), "change"] == "regression"
+    assert diff.loc[("exp", "float32"), "change"] == "fix"
+    assert diff.loc[("log", "float32"), "change"] == "removed"
+    assert diff.loc[("sqrt", "float32"), "change"] == "new"
+    assert "Changes since the baseline" in (new / "report.html").read_text()
+    rerender = run_cli("report", str(new))
+    assert rerender.returncode == 0 and "3 cells" in rerender.stdout
+
+
+def test_report_escapes_error_text(tmp_path):
+    out = tmp_path / "esc"
+    out.mkdir()
+    record = {"op": "add", "dtype": "int8", "opset": 18, "status": "export_error", "examples": 0,
+              "reason": "<script>alert(1)</script>", "category": "", "counterexample": None, "reproducer": ""}
+    (out / "results.jsonl").write_text(json.dumps(record) + "\n")
+    assert main(["report", str(out)]) == 0
+    page = (out / "report.html").read_text()
+    assert "<script>" not in page and "&lt;script&gt;" in page
+
+
+def test_out_inside_the_packages_is_refused(capsys):
+    assert main(["run", "--ops", "add", "--out", str(ROOT / "harness" / "out")]) == 2
+    assert "inside the project's packages" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["list"], ["list", "--plugin", PLUGIN]])
+def test_python_m_harness_list(argv):
+    result = run_cli(*argv)
+    assert result.returncode == 0
+    assert result.stdout.splitlines()[0].startswith("add ")
