@@ -43,6 +43,18 @@ KERNEL_DTYPES: dict[str, tuple[str, ...]] = {
     "Ceil": FLOAT_DTYPES,
     "Round": FLOAT_DTYPES,
     "Equal": ALL_DTYPES,
+    "LessOrEqual": _NUMERIC,
+    "GreaterOrEqual": _NUMERIC,
+    "Sin": FLOAT_DTYPES, "Cos": FLOAT_DTYPES, "Tanh": FLOAT_DTYPES,
+    "Tan": ("float16", "float32"), "Asin": ("float16", "float32"), "Acos": ("float16", "float32"),
+    "Atan": ("float16", "float32"), "Sinh": ("float16", "float32"), "Cosh": ("float16", "float32"),
+    "Asinh": ("float16", "float32"), "Acosh": ("float16", "float32"), "Atanh": ("float16", "float32"),
+    "Erf": ("float16", "float32"),
+    "ReduceSum": FLOAT_DTYPES + ("int32", "int64"),
+    "ReduceProd": FLOAT_DTYPES + ("int32", "int64"),
+    "ReduceMax": FLOAT_DTYPES + ("int8", "int32", "int64", "uint8"),
+    "ReduceMin": FLOAT_DTYPES + ("int8", "int32", "int64", "uint8"),
+    "ArgMax": FLOAT_DTYPES + ("int8", "int32", "int64", "uint8"),
     "Less": _NUMERIC,
     "Greater": _NUMERIC,
     "Where": tuple(d for d in ALL_DTYPES if d not in ("int16", "uint16", "uint64", "bool")),
@@ -60,7 +72,9 @@ _WIDER = {
     "uint64": ("int64",),
     "float16": ("float32",),
 }
-EXACT_WIDENING = {"Add", "Sub", "Mul", "Max", "Min", "Abs", "Where", "Equal", "Less", "Greater"}
+ORDER_OPS = {"Max", "Min", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "ReduceMax", "ReduceMin", "ArgMax"}
+EXACT_WIDENING = {"Add", "Sub", "Mul", "Max", "Min", "Abs", "Where", "Equal", "Less", "Greater", "LessOrEqual",
+                  "GreaterOrEqual", "ReduceSum", "ReduceProd", "ReduceMax", "ReduceMin", "ArgMax"}
 
 
 def compute_dtype(onnx_op: str, dtype: str, *, allow_widening: bool | None = None) -> str:
@@ -72,6 +86,8 @@ def compute_dtype(onnx_op: str, dtype: str, *, allow_widening: bool | None = Non
         allow_widening = onnx_op in EXACT_WIDENING
     if allow_widening:
         for wider in _WIDER.get(dtype, ()):
+            if dtype == "uint64" and onnx_op in ORDER_OPS:
+                continue  # uint64 -> int64 keeps the bits but not the order
             if wider in supported:
                 return wider
     raise ONNXExportUnsupported(

@@ -17,7 +17,7 @@ def make_session(model, *, intra_op_num_threads: int | None = None, optimize: bo
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.log_severity_level = 3  # errors only: its warnings would drown the harness output
+    options.log_severity_level = 4  # fatal only: failures reach the caller as exceptions anyway
     if intra_op_num_threads is not None:
         options.intra_op_num_threads = intra_op_num_threads
     if not optimize:

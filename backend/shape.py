@@ -1,4 +1,4 @@
-"""Shape ops: DimShuffle (expand, drop, transpose).
+"""Shape ops: DimShuffle (expand, drop, transpose), Shape, Shape_i.
 
 DimShuffle appears in almost every graph: PyTensor inserts it to align ranks for broadcasting
 (``x * 2`` turns the literal into ``ExpandDims(2)``), for transposes and for gradients.
@@ -9,6 +9,7 @@ To add a shape op: register a converter here and add a registry entry.
 from __future__ import annotations
 
 from pytensor.tensor.elemwise import DimShuffle
+from pytensor.tensor.shape import Shape, Shape_i
 
 from backend.basic import onnx_funcify
 
@@ -26,3 +27,14 @@ def onnx_funcify_DimShuffle(op, node, ctx, inputs):
     if op.augment:
         x = ctx.add_node("Unsqueeze", [x, ctx.constant(list(op.augment), "int64")])
     return [x]
+
+
+@onnx_funcify.register(Shape)
+def onnx_funcify_Shape(op, node, ctx, inputs):
+    return [ctx.add_node("Shape", [inputs[0]])]
+
+
+@onnx_funcify.register(Shape_i)
+def onnx_funcify_Shape_i(op, node, ctx, inputs):
+    shape = ctx.add_node("Shape", [inputs[0]], start=op.i, end=op.i + 1)
+    return [ctx.add_node("Squeeze", [shape, ctx.constant([0], "int64")])]

@@ -181,10 +181,11 @@ def signature_of(example: ArrayExample, *, elementwise: bool = False) -> tuple:
 
 
 @functools.lru_cache(maxsize=2048)
-def compile_signature(op_name: str, dtype: str, static_shapes: tuple, opset: int) -> CompiledSignature:
+def compile_signature(op_name: str, dtype: str, static_shapes: tuple, opset: int,
+                      params: tuple = ()) -> CompiledSignature:
     """Export + sessions + py-mode function for one signature (cached). Raises `ExportFailure`."""
     spec = ONNX_OPERATIONS[op_name]
-    inputs, output = build_graph(spec, dtype, static_shapes)
+    inputs, output = build_graph(spec, dtype, static_shapes, params)
     try:
         model = export_onnx(inputs, output, opset_version=opset)
     except ONNXExportUnsupported as exc:
@@ -198,7 +199,8 @@ def compile_signature(op_name: str, dtype: str, static_shapes: tuple, opset: int
         }
     except Exception as exc:  # onnxruntime refusing a checked model (missing kernel, ...)
         raise ExportFailure("runtime_error", f"{op_name} ({dtype}): session creation failed: {exc}") from exc
-    py_fn = pytensor.function(inputs, output, mode=py_mode())
+    # on_unused_input: some graphs ignore an input's values (isnan of ints only needs its shape)
+    py_fn = pytensor.function(inputs, output, mode=py_mode(), on_unused_input="ignore")
     return CompiledSignature(
         model=model,
         sessions=sessions,
@@ -232,7 +234,8 @@ def run_example(spec: OpSpec, dtype: str, example: ArrayExample, *, opset: int =
                 aspects=ALL_ASPECTS, reference: bool = False) -> ExampleOutcome:
     """Run one input through PyTensor and onnxruntime (both optimization levels) and compare."""
     try:
-        compiled = compile_signature(spec.name, dtype, signature_of(example, elementwise=spec.elementwise), opset)
+        compiled = compile_signature(spec.name, dtype, signature_of(example, elementwise=spec.elementwise), opset,
+                                     example.params)
     except ExportFailure as exc:
         return ExampleOutcome(exc.status, exc.message)
     try:
@@ -333,6 +336,8 @@ def cell_strategy(spec: OpSpec, dtype: str, *, edge_cases: bool = False):
         kwargs["shapes"] = spec.shapes(dtype)
     if spec.elements is not None:
         kwargs["elements"] = spec.elements(dtype)
+    if spec.params is not None:
+        kwargs["params"] = spec.params
     return (edge_case_inputs if edge_cases else op_inputs)(**kwargs)
 
 

@@ -33,12 +33,13 @@ from harness.testing import py_mode
 
 OP, DTYPE, OPSET = {op!r}, {dtype!r}, {opset!r}
 STATIC_SHAPES = {static_shapes!r}
+PARAMS = {params!r}
 
 here = Path(__file__).resolve().parent
 with np.load(here / {npz!r}) as data:
     arrays = [data[f"x{{i}}"] for i in range(len(data.files))]
 spec = ONNX_OPERATIONS[OP]
-inputs, output = build_graph(spec, DTYPE, STATIC_SHAPES)
+inputs, output = build_graph(spec, DTYPE, STATIC_SHAPES, PARAMS)
 for i, a in enumerate(arrays):
     print(f"input x{{i}} ({{a.dtype}}, shape {{a.shape}}):", np.array2string(a, precision=17))
 
@@ -73,13 +74,14 @@ def write_reproducer(out_dir: Path, spec, dtype: str, opset: int, example) -> st
     arrays = {f"x{i}": np.asarray(a) for i, a in enumerate(example.arrays)}
     _atomic_write(folder / f"{stem}.npz", lambda p: np.savez(open(p, "wb"), **arrays))
     try:
-        model = compile_signature(spec.name, dtype, static_shapes, opset).model
+        model = compile_signature(spec.name, dtype, static_shapes, opset, example.params).model
         import onnx
 
         _atomic_write(folder / f"{stem}.onnx", lambda p: onnx.save(model, str(p)))
     except ExportFailure as exc:  # no model to save; the script will show the export error again
         _atomic_write(folder / f"{stem}.export-error.txt", lambda p: Path(p).write_text(exc.message))
     script = _TEMPLATE.format(op=spec.name, dtype=dtype, opset=opset, static_shapes=static_shapes,
+                              params=example.params,
                               npz=f"{stem}.npz", script=f"reproducers/{stem}.py")
     _atomic_write(folder / f"{stem}.py", lambda p: Path(p).write_text(script))
     return f"reproducers/{stem}.py"

@@ -105,6 +105,8 @@ def _describe_example(example) -> str:
     with np.printoptions(precision=17, threshold=40):
         parts = [f"x{i}: {np.array2string(np.asarray(a), separator=', ')} ({a.dtype}, shape {a.shape})"
                  for i, a in enumerate(example.arrays)]
+    if example.params:
+        parts.append("params: " + ", ".join(f"{k}={v!r}" for k, v in example.params))
     return "; ".join(parts)
 
 

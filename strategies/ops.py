@@ -1,6 +1,8 @@
 """Inputs for one op: shapes drawn together (broadcastable), then one array per input.
 
-`op_inputs` is what the registry uses by default; `edge_case_inputs` forces the corners (empty
+``params`` (a function of the drawn input shapes returning a strategy of keyword arguments, e.g.
+`axis_params`) draws op parameters together with the inputs. `op_inputs` is what the registry uses
+by default; `edge_case_inputs` forces the corners (empty
 arrays, rank 0, only special values). Registry entries may pass their own ``shapes`` or per-input
 ``elements`` strategies (e.g. non-negative integer exponents for ``pow``).
 """
@@ -26,13 +28,14 @@ def _validate(func: str, dtypes: Sequence[str], elements) -> None:
 
 
 @st.composite
-def _inputs(draw, dtypes, shapes, elements):
+def _inputs(draw, dtypes, shapes, elements, params):
     drawn: BroadcastShapes = draw(shapes)
     arrays = tuple(
         draw(array_values(dtype=d, shape=s, elements=None if elements is None else elements[i]))
         for i, (d, s) in enumerate(zip(dtypes, drawn.input_shapes, strict=True))
     )
-    return ArrayExample(arrays, tuple(drawn.input_shapes), tuple(dtypes))
+    drawn_params = () if params is None else tuple(sorted(draw(params(drawn.input_shapes)).items()))
+    return ArrayExample(arrays, tuple(drawn.input_shapes), tuple(dtypes), drawn_params)
 
 
 def op_inputs(
@@ -40,6 +43,7 @@ def op_inputs(
     dtypes: Sequence[str],
     shapes: st.SearchStrategy[BroadcastShapes] | None = None,
     elements: Sequence[st.SearchStrategy] | None = None,
+    params=None,
     max_dims: int = 4,
     max_side: int = 4,
 ) -> st.SearchStrategy[ArrayExample]:
@@ -51,7 +55,7 @@ def op_inputs(
         with_empty = broadcastable_shapes(num_shapes=len(dtypes), max_dims=max_dims, max_side=max_side)
         # 0-size dims would otherwise empty most multi-dim examples; edge_case_inputs stresses them.
         shapes = st.one_of(nonempty, nonempty, nonempty, with_empty)
-    return _inputs(dtypes, shapes, elements)
+    return _inputs(dtypes, shapes, elements, params)
 
 
 def edge_case_inputs(
@@ -59,6 +63,7 @@ def edge_case_inputs(
     dtypes: Sequence[str],
     shapes: st.SearchStrategy[BroadcastShapes] | None = None,
     elements: Sequence[st.SearchStrategy] | None = None,
+    params=None,
 ) -> st.SearchStrategy[ArrayExample]:
     """Corners only: rank-0 or size-0 or size-1 shapes, elements from the special values."""
     dtypes = tuple(dtypes)
@@ -72,4 +77,28 @@ def edge_case_inputs(
     else:
         elements = [st.one_of(e, st.sampled_from(special_values(d))) if e is not None else element_values(d)
                     for e, d in zip(elements, dtypes)]
-    return _inputs(dtypes, shapes, elements)
+    return _inputs(dtypes, shapes, elements, params)
+
+
+def axis_params(*, keepdims: bool = True, multiple: bool = True, allow_none: bool = True):
+    """``params`` for reductions: axis None, one axis (also negative) or several, and keepdims."""
+
+    def for_shapes(input_shapes):
+        ndim = len(input_shapes[0])
+        choices = []
+        if allow_none:
+            choices.append(st.just(None))
+        if ndim:
+            one = st.integers(-ndim, ndim - 1)
+            choices.append(one)
+            if multiple:
+                choices.append(st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True)
+                               .map(lambda axes: tuple(sorted(axes))))
+        if not choices:
+            raise ValueError(f"axis_params(allow_none={allow_none}): rank-0 inputs need allow_none=True")
+        fields = {"axis": st.one_of(*choices)}
+        if keepdims:
+            fields["keepdims"] = st.booleans()
+        return st.fixed_dictionaries(fields)
+
+    return for_shapes

@@ -67,6 +67,7 @@ class ArrayExample(NamedTuple):
     arrays: tuple[np.ndarray, ...]
     shapes: tuple[tuple[int, ...], ...]
     dtypes: tuple[str, ...]
+    params: tuple[tuple[str, object], ...] = ()  # op parameters drawn with the inputs (axis, keepdims)
 
 
 def array_values(

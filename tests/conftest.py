@@ -1,11 +1,23 @@
-"""Shared pytest set-up: Hypothesis profiles (``--hypothesis-profile`` or $HYPOTHESIS_PROFILE)."""
+"""Shared pytest set-up: Hypothesis profiles and benchmark mode.
+
+- ``--hypothesis-profile=NAME`` or $HYPOTHESIS_PROFILE selects dev / ci / nightly (default dev).
+- Benchmarks under tests/bench run once, as plain tests, unless ``--benchmark-only`` (or
+  ``--benchmark-enable``) asks for timing: speed is measured in benchmarks, not in the test run.
+"""
 
 import os
+
+import pytest
 
 from strategies.profiles import load_profile
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
     # The hypothesis plugin loads --hypothesis-profile itself; fall back to the environment variable.
     if not config.getoption("hypothesis_profile", default=None):
         load_profile(os.environ.get("HYPOTHESIS_PROFILE") or "dev")
+    wants_timing = config.getoption("benchmark_only", default=False) or config.getoption(
+        "benchmark_enable", default=False)
+    if not wants_timing and hasattr(config.option, "benchmark_disable"):
+        config.option.benchmark_disable = True

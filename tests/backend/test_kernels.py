@@ -8,24 +8,27 @@ from onnx import helper
 from backend.basic import onnx_dtype
 from backend.kernels import ALL_DTYPES, KERNEL_DTYPES, compute_dtype
 
-UNARY = {"Abs", "Sign", "Neg", "Exp", "Log", "Sqrt", "Floor", "Ceil", "Round"}
+BINARY = {"Add", "Sub", "Mul", "Div", "Mod", "Max", "Min", "Pow"}
+COMPARISONS = {"Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual"}
 
 
 def _runs(op: str, dtype: str) -> bool:
     elem = onnx_dtype(dtype)
     attrs = {"fmod": 1} if op == "Mod" and dtype.startswith("float") else {}
+    if op == "ArgMax" or op.startswith("Reduce"):
+        attrs["keepdims"] = 1  # output keeps the probe's shape [2] -> [1]
     if op == "Where":
         names, types = ["c", "a", "b"], [onnx_dtype("bool"), elem, elem]
-    elif op in UNARY:
-        names, types = ["a"], [elem]
-    else:
+    elif op in BINARY | COMPARISONS:
         names, types = ["a", "b"], [elem, elem]
-    out_elem = onnx_dtype("bool") if op in ("Equal", "Less", "Greater") else elem
+    else:
+        names, types = ["a"], [elem]
+    out_elem = onnx_dtype("bool") if op in COMPARISONS else onnx_dtype("int64") if op == "ArgMax" else elem
     graph = helper.make_graph(
         [helper.make_node(op, names, ["out"], **attrs)],
         "probe",
         [helper.make_tensor_value_info(n, t, [2]) for n, t in zip(names, types)],
-        [helper.make_tensor_value_info("out", out_elem, [2])],
+        [helper.make_tensor_value_info("out", out_elem, [1 if op == "ArgMax" or op.startswith("Reduce") else 2])],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=8)
     feed = {n: np.ones(2, dtype="bool" if n == "c" else dtype) for n in names}

@@ -1,0 +1,104 @@
+"""Reductions: Sum, Prod, Max (and Min, which PyTensor builds as -max(-x)), All, Any, Argmax.
+
+PyTensor semantics that ONNX does not give by itself:
+- accumulator and output dtypes: ``sum(int8)`` is int64, ``sum(uint8)`` uint64, ``sum(bool)`` int64,
+  float16 sums accumulate in float32 (`CAReduce.acc_dtype`);
+- NaN: ``max`` and ``argmax`` propagate NaN (the first NaN for argmax); onnxruntime's ReduceMax and
+  ArgMax skip NaN, so the converters test for NaN explicitly;
+- ``axis=None`` reduces every axis; axes are given explicitly (an empty axes input would mean "all"
+  or "none" depending on ``noop_with_empty_axes``).
+
+To add a CAReduce with another scalar op, extend `REDUCE_OPS`.
+"""
+
+from __future__ import annotations
+
+import pytensor.scalar.basic as ps
+from pytensor.tensor.elemwise import CAReduce
+from pytensor.tensor.math import Argmax
+
+from backend.basic import ONNXExportUnsupported, onnx_funcify
+from backend.kernels import FLOAT_DTYPES, compute_dtype
+
+REDUCE_OPS = {ps.Add: "ReduceSum", ps.Mul: "ReduceProd", ps.Maximum: "ReduceMax", ps.Minimum: "ReduceMin",
+              ps.AND: "ReduceMin", ps.OR: "ReduceMax"}
+
+
+def _axes(op_axis, ndim) -> list[int]:
+    if op_axis is None:
+        return list(range(ndim))
+    return sorted(a % ndim for a in op_axis) if ndim else []
+
+
+def _any_nan(ctx, x, axes, keepdims=0):
+    """Per reduced slice: does it hold a NaN? (ReduceMax over IsNaN as uint8.)"""
+    flags = ctx.cast(ctx.add_node("IsNaN", [x]), "bool", "uint8")
+    found = ctx.add_node("ReduceMax", [flags, ctx.constant(axes, "int64")], keepdims=keepdims)
+    return ctx.cast(found, "uint8", "bool")
+
+
+def _positive_zero(ctx, value, dtype):
+    """numpy's sum starts from +0.0, so -0.0 slices sum to +0.0 (onnxruntime's ReduceSum keeps -0.0).
+    Written as a Where: onnxruntime's optimizer folds ``x + 0.0`` into ``x``, which is wrong for -0.0."""
+    zero = ctx.constant(0.0, dtype)
+    return ctx.add_node("Where", [ctx.add_node("Equal", [value, zero]), zero, value])
+
+
+@onnx_funcify.register(CAReduce)
+def onnx_funcify_CAReduce(op, node, ctx, inputs):
+    (x,) = inputs
+    scalar_type = type(op.scalar_op)
+    if scalar_type not in REDUCE_OPS:
+        raise NotImplementedError(
+            f"No ONNX conversion available for: CAReduce with scalar op {op.scalar_op} in node {node}"
+        )
+    onnx_op = REDUCE_OPS[scalar_type]
+    in_dtype, out_dtype = str(node.inputs[0].type.dtype), str(node.outputs[0].type.dtype)
+    acc_dtype = str(getattr(op, "acc_dtype", None) or out_dtype)
+    axes = _axes(op.axis, node.inputs[0].type.ndim)
+    if not axes:
+        value = ctx.cast(x, in_dtype, out_dtype)
+        if onnx_op == "ReduceSum" and out_dtype in FLOAT_DTYPES:
+            value = _positive_zero(ctx, value, out_dtype)
+        return [value]
+    compute = compute_dtype(onnx_op, acc_dtype, allow_widening=True)
+    value = ctx.cast(ctx.cast(x, in_dtype, acc_dtype), acc_dtype, compute)
+    reduced = ctx.add_node(onnx_op, [value, ctx.constant(axes, "int64")], keepdims=0)
+    if onnx_op == "ReduceSum" and compute in FLOAT_DTYPES:
+        reduced = _positive_zero(ctx, reduced, compute)
+    if onnx_op in ("ReduceMax", "ReduceMin") and compute in FLOAT_DTYPES:
+        nan = ctx.constant(float("nan"), compute)
+        reduced = ctx.add_node("Where", [_any_nan(ctx, value, axes), nan, reduced])
+    return [ctx.cast(ctx.cast(reduced, compute, acc_dtype), acc_dtype, out_dtype)]
+
+
+@onnx_funcify.register(Argmax)
+def onnx_funcify_Argmax(op, node, ctx, inputs):
+    """Index of the first maximum (of the first NaN if any), over one or several axes."""
+    (x,) = inputs
+    in_dtype = str(node.inputs[0].type.dtype)
+    ndim = node.inputs[0].type.ndim
+    axes = _axes(op.axis, ndim)
+    if not axes:
+        return [ctx.add_node("Expand", [ctx.constant(0, "int64"), ctx.add_node("Shape", [x])])]
+    if in_dtype == "uint64":
+        raise ONNXExportUnsupported("argmax of uint64: onnxruntime's ArgMax has no uint64 kernel and int64 "
+                                    "does not keep the order")
+    compute = compute_dtype("ArgMax", in_dtype, allow_widening=True)
+    x = ctx.cast(x, in_dtype, compute)
+    kept = [d for d in range(ndim) if d not in axes]
+    if len(axes) > 1 or axes != [ndim - 1]:
+        # Bring the reduced axes to the end and flatten them into one, as PyTensor does.
+        x = ctx.add_node("Transpose", [x], perm=kept + axes)
+        kept_shape = ctx.add_node("Shape", [x], start=0, end=len(kept))
+        # the flattened size explicitly: Reshape cannot infer -1 when a kept dimension is 0
+        flat = ctx.add_node("ReduceProd", [ctx.add_node("Shape", [x], start=len(kept))], keepdims=1)
+        x = ctx.add_node("Reshape", [x, ctx.add_node("Concat", [kept_shape, flat], axis=0)], allowzero=1)
+    index = ctx.add_node("ArgMax", [x], axis=-1, keepdims=0, select_last_index=0)
+    if compute in FLOAT_DTYPES:
+        is_nan = ctx.cast(ctx.add_node("IsNaN", [x]), "bool", "uint8")
+        first_nan = ctx.add_node("ArgMax", [is_nan], axis=-1, keepdims=0, select_last_index=0)
+        has_nan = ctx.cast(ctx.add_node("ReduceMax", [is_nan, ctx.constant([-1], "int64")], keepdims=0),
+                           "uint8", "bool")
+        index = ctx.add_node("Where", [has_nan, first_nan, index])
+    return [index]

@@ -1,0 +1,43 @@
+"""pytest-benchmark over the registry: every op, at fixed sizes, on onnxruntime and PyTensor's py mode.
+
+Run for numbers:  pytest tests/bench --benchmark-only --benchmark-json=bench.json
+then:             python -m harness bench --from-pytest-benchmark bench.json --out speed-report
+In the normal test run (--benchmark-disable) each benchmark runs once, as a test.
+"""
+
+import numpy as np
+import pytest
+
+from harness.bench import bench_inputs, compile_backend
+from harness.registry import ONNX_OPERATIONS, build_graph
+
+SIZES = (1, 1_000, 100_000)
+BACKENDS = ("onnxruntime", "py")
+
+
+def _dtype(spec):
+    return next((d for d in ("float64", "float32", "int64") if d in spec.dtypes), spec.dtypes[0])
+
+
+CASES = [pytest.param(spec, size, backend, id=f"{spec.name}-{_dtype(spec)}-{size}-{backend}")
+         for spec in ONNX_OPERATIONS.values() for size in SIZES for backend in BACKENDS]
+
+
+@pytest.mark.parametrize("spec,size,backend", CASES)
+def test_bench_op(benchmark, spec, size, backend):
+    dtype = _dtype(spec)
+    in_dtypes = spec.inputs_dtypes(dtype)
+    if spec.shapes is not None:  # fixed output shape (alloc): a static size-1 input broadcasts to it
+        inputs, output = build_graph(spec, dtype, [(1,)] * len(in_dtypes))
+        arrays = bench_inputs(in_dtypes, 1)
+    else:
+        inputs, output = build_graph(spec, dtype, [(None,)] * len(in_dtypes))
+        arrays = bench_inputs(in_dtypes, size)
+    fn, _ = compile_backend(backend, inputs, output, arrays)
+    benchmark.group = spec.name
+    benchmark.extra_info.update(op=spec.name, backend=backend, dtype=dtype, size=size,
+                                bytes_moved=int(sum(a.nbytes for a in arrays)))
+    result = benchmark(fn)
+    assert result is not None
+    first = np.asarray(result[0] if isinstance(result, list) else result)
+    assert first.dtype == np.dtype(output.dtype)
