@@ -18,7 +18,7 @@ from backend.basic import (
 )
 
 # Registration happens on import; keep one module per op family.
-from backend import compile_ops, elemwise, reduction, scalar, shape, subtensor, tensor_basic  # noqa: F401,E402  isort: skip
+from backend import compile_ops, elemwise, math, reduction, scalar, shape, special, subtensor, tensor_basic  # noqa: F401,E402,E501  isort: skip
 from backend.linker import ONNXLinker  # noqa: E402
 from backend.export import compile_onnx, export_function_onnx, export_onnx, onnx_mode  # noqa: E402
 

@@ -55,6 +55,7 @@ KERNEL_DTYPES: dict[str, tuple[str, ...]] = {
     "ReduceMax": FLOAT_DTYPES + ("int8", "int32", "int64", "uint8"),
     "ReduceMin": FLOAT_DTYPES + ("int8", "int32", "int64", "uint8"),
     "ArgMax": FLOAT_DTYPES + ("int8", "int32", "int64", "uint8"),
+    "MatMul": FLOAT_DTYPES + ("int32", "int64", "uint32", "uint64"),
     "Less": _NUMERIC,
     "Greater": _NUMERIC,
     "Where": tuple(d for d in ALL_DTYPES if d not in ("int16", "uint16", "uint64", "bool")),
@@ -74,7 +75,7 @@ _WIDER = {
 }
 ORDER_OPS = {"Max", "Min", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "ReduceMax", "ReduceMin", "ArgMax"}
 EXACT_WIDENING = {"Add", "Sub", "Mul", "Max", "Min", "Abs", "Where", "Equal", "Less", "Greater", "LessOrEqual",
-                  "GreaterOrEqual", "ReduceSum", "ReduceProd", "ReduceMax", "ReduceMin", "ArgMax"}
+                  "GreaterOrEqual", "ReduceSum", "ReduceProd", "ReduceMax", "ReduceMin", "ArgMax", "MatMul"}
 
 
 def compute_dtype(onnx_op: str, dtype: str, *, allow_widening: bool | None = None) -> str:

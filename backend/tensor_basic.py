@@ -1,11 +1,11 @@
-"""Tensor creation: Alloc.
+"""Tensor creation (Alloc) and scalar<->tensor conversion (PyTensor scalars are 0-d tensors in ONNX).
 
 Alloc shows up in default-mode graphs (``zeros((n, 3)) + x[:, None]`` becomes one Alloc).
 """
 
 from __future__ import annotations
 
-from pytensor.tensor.basic import Alloc
+from pytensor.tensor.basic import Alloc, ScalarFromTensor, TensorFromScalar
 
 from backend.basic import onnx_funcify
 
@@ -25,3 +25,9 @@ def _shape_vector(ctx, node_inputs, names):
 def onnx_funcify_Alloc(op, node, ctx, inputs):
     value, *shape = inputs
     return [ctx.add_node("Expand", [value, _shape_vector(ctx, node.inputs[1:], shape)])]
+
+
+@onnx_funcify.register(TensorFromScalar)
+@onnx_funcify.register(ScalarFromTensor)
+def onnx_funcify_scalar_tensor_passthrough(op, node, ctx, inputs):
+    return [ctx.cast(inputs[0], str(node.inputs[0].type.dtype), str(node.outputs[0].type.dtype))]

@@ -115,6 +115,11 @@ def compile_backend(name: str, inputs, output, arrays):
     return fn, time.perf_counter() - start
 
 
+def _unavailable(exc: Exception) -> str:
+    first_line = (str(exc).splitlines() or [""])[0][:200]
+    return f"unavailable: {type(exc).__name__}: {first_line}"
+
+
 def ort_thread_settings() -> dict:
     import onnxruntime as ort
 
@@ -141,7 +146,7 @@ def bench_cell(spec, dtype: str, size: int, *, repeat: int, bandwidth: float | N
             timing = time_call(fn, repeat=repeat)
             row.update(median_s=timing.median_s, iqr_s=timing.iqr_s, one_off_s=one_off)
         except Exception as exc:  # a backend that cannot compile this graph: recorded, not fatal
-            row["note"] = f"unavailable: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+            row["note"] = _unavailable(exc)
         rows.append(row)
     out_bytes = size * np.dtype(output.dtype).itemsize
     moved = sum(a.nbytes for a in arrays) + out_bytes

@@ -49,3 +49,19 @@ def fixed_target_shapes(
 def pytensor_input_shape(shape: tuple[int, ...]) -> tuple[int | None, ...]:
     """Static type shape for a graph input that will receive arrays of ``shape``."""
     return tuple(1 if size == 1 else None for size in shape)
+
+
+def matmul_shapes(*, max_side: int = 4) -> st.SearchStrategy[BroadcastShapes]:
+    """Operand shapes for numpy's dot with 1-d or 2-d operands: (n, k) or (k,) times (k, m) or (k,)."""
+    if not isinstance(max_side, int) or max_side < 0:
+        raise ValueError(f"matmul_shapes: max_side must be an int >= 0, got max_side={max_side!r}")
+
+    @st.composite
+    def draw(draw_):
+        n, k, m = (draw_(st.integers(0, max_side)) for _ in range(3))
+        a = draw_(st.sampled_from([(n, k), (k,)]))
+        b = draw_(st.sampled_from([(k, m), (k,)]))
+        result = a[:-1] + b[1:]
+        return BroadcastShapes((a, b), result)
+
+    return draw()

@@ -3,6 +3,7 @@
 - ``--hypothesis-profile=NAME`` or $HYPOTHESIS_PROFILE selects dev / ci / nightly (default dev).
 - Benchmarks under tests/bench run once, as plain tests, unless ``--benchmark-only`` (or
   ``--benchmark-enable``) asks for timing: speed is measured in benchmarks, not in the test run.
+  Timing runs switch pytest-xdist's parallel workers (``-n auto`` in pyproject.toml) off.
 """
 
 import os
@@ -19,5 +20,9 @@ def pytest_configure(config):
         load_profile(os.environ.get("HYPOTHESIS_PROFILE") or "dev")
     wants_timing = config.getoption("benchmark_only", default=False) or config.getoption(
         "benchmark_enable", default=False)
-    if not wants_timing and hasattr(config.option, "benchmark_disable"):
+    if wants_timing:
+        # Timing runs in one process: parallel workers would disturb each other's measurements.
+        config.option.numprocesses = 0
+        config.option.dist = "no"
+    elif hasattr(config.option, "benchmark_disable"):
         config.option.benchmark_disable = True

@@ -8,7 +8,7 @@ from onnx import helper
 from backend.basic import onnx_dtype
 from backend.kernels import ALL_DTYPES, KERNEL_DTYPES, compute_dtype
 
-BINARY = {"Add", "Sub", "Mul", "Div", "Mod", "Max", "Min", "Pow"}
+BINARY = {"Add", "Sub", "Mul", "Div", "Mod", "Max", "Min", "Pow", "MatMul"}
 COMPARISONS = {"Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual"}
 
 
@@ -28,7 +28,8 @@ def _runs(op: str, dtype: str) -> bool:
         [helper.make_node(op, names, ["out"], **attrs)],
         "probe",
         [helper.make_tensor_value_info(n, t, [2]) for n, t in zip(names, types)],
-        [helper.make_tensor_value_info("out", out_elem, [1 if op == "ArgMax" or op.startswith("Reduce") else 2])],
+        [helper.make_tensor_value_info("out", out_elem, [1 if op == "ArgMax" or op.startswith("Reduce") else 2]
+                                       if op != "MatMul" else [])],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=8)
     feed = {n: np.ones(2, dtype="bool" if n == "c" else dtype) for n in names}

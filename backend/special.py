@@ -1,0 +1,43 @@
+"""Softmax and LogSoftmax, composed as PyTensor computes them.
+
+PyTensor: ``d = x - max(x, axis)`` (in the input dtype, so integers wrap like numpy, and a NaN in a
+slice makes the whole slice NaN), then ``exp(d) / sum(exp(d))`` or ``d - log(sum(exp(d)))``. ONNX's
+Softmax skips NaN in its max and takes exactly one axis (opset >= 13), so the exporter writes the
+formula out with NaN-propagating ReduceMax; any axis set (one axis or ``axis=None``) works.
+"""
+
+from __future__ import annotations
+
+from pytensor.tensor.special import LogSoftmax, Softmax
+
+from backend.basic import onnx_funcify
+from backend.kernels import FLOAT_DTYPES, compute_dtype
+from backend.reduction import _any_nan
+
+
+@onnx_funcify.register(Softmax)
+@onnx_funcify.register(LogSoftmax)
+def onnx_funcify_Softmax(op, node, ctx, inputs):
+    (x,) = inputs
+    in_dtype, out = str(node.inputs[0].type.dtype), str(node.outputs[0].type.dtype)
+    ndim = node.inputs[0].type.ndim
+    axes = list(range(ndim)) if op.axis is None else sorted(a % ndim for a in op.axis)
+    if ndim == 0:
+        axes = []
+    axes_input = ctx.constant(axes, "int64")
+    order = compute_dtype("ReduceMax", in_dtype, allow_widening=True)
+    if axes:
+        peak = ctx.add_node("ReduceMax", [ctx.cast(x, in_dtype, order), axes_input], keepdims=1)
+        if order in FLOAT_DTYPES:
+            peak = ctx.add_node("Where", [_any_nan(ctx, x, axes, keepdims=1), ctx.constant(float("nan"), order), peak])
+        peak = ctx.cast(peak, order, in_dtype)
+    else:
+        peak = x
+    arith = compute_dtype("Sub", in_dtype, allow_widening=True)
+    shifted = ctx.cast(ctx.add_node("Sub", [ctx.cast(x, in_dtype, arith), ctx.cast(peak, in_dtype, arith)]), arith, in_dtype)
+    shifted = ctx.cast(shifted, in_dtype, out)
+    exp = ctx.add_node("Exp", [shifted])
+    total = ctx.add_node("ReduceSum", [exp, axes_input], keepdims=1) if axes else exp
+    if isinstance(op, LogSoftmax):
+        return [ctx.add_node("Sub", [shifted, ctx.add_node("Log", [total])])]
+    return [ctx.add_node("Div", [exp, total])]
