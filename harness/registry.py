@@ -230,11 +230,6 @@ def _beyond_double(exact_reduction):
     return predicate
 
 
-def _nonfinite_scalar(example: ArrayExample) -> bool:
-    x = np.asarray(example.arrays[0])
-    return x.ndim == 0 and not np.isfinite(x)
-
-
 def _empty_contraction(example: ArrayExample) -> bool:
     a, _ = example.shapes
     return a[-1] == 0
@@ -246,18 +241,6 @@ def _sum_overflows_int64(example: ArrayExample) -> bool:
         return False
     exact = np.sum(x.astype(np.int64).astype(object), axis=dict(example.params).get("axis"))
     return any(not -(2**63) <= int(v) < 2**63 for v in np.asarray(exact, dtype=object).flat)
-
-
-def _size_one_slices(example: ArrayExample) -> bool:
-    x = np.asarray(example.arrays[0])
-    axis = dict(example.params).get("axis")
-    axes = range(x.ndim) if axis is None else [axis]
-    return x.size > 0 and all(x.shape[a] == 1 for a in axes)
-
-
-def _size_one_slices_with_nonfinite(example: ArrayExample) -> bool:
-    x = np.asarray(example.arrays[0])
-    return _size_one_slices(example) and x.dtype.kind == "f" and not np.isfinite(x).all()
 
 
 def _single_negative_zero(example: ArrayExample) -> bool:
@@ -405,17 +388,6 @@ for _name in ("softmax", "log_softmax"):
     register(_name, arity=1, dtypes=NUMERIC_DTYPES, elementwise=False, tolerance=TRANSCENDENTAL,
              build=lambda x, axis=None, f=getattr(pt.special, _name): f(x, axis=axis),
              params=axis_params(keepdims=False, multiple=False), onnx_ops=("Exp", "ReduceSum"))
-for _name, _when, _what in (("softmax", _size_one_slices_with_nonfinite, "1 even for NaN/inf"),
-                            ("log_softmax", _size_one_slices, "-0.0 even for NaN/inf")):
-    ONNX_OPERATIONS[_name].xfail(
-        reason=f"PyTensor's rewrites fold x - max(x) to 0 when every reduced axis has static length 1, so "
-               f"its py mode returns {_what}; the exported graph computes the formula (as the ONNX "
-               "reference does)",
-        category="pytensor", dtypes=NUMERIC_DTYPES, when=_when,
-    ).xfail(
-        reason="PyTensor's py mode raises NotImplementedError for float16 softmax/log-softmax",
-        category="pytensor", dtypes=("float16",),
-    )
 ONNX_OPERATIONS["dot"].xfail(
     reason="onnxruntime's uint32/uint64 MatMul fails ('Tensor::MutableData') when the contracted "
            "dimension is 0, where numpy returns zeros",

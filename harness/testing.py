@@ -23,6 +23,16 @@ def py_mode() -> Mode:
     return Mode(linker="py", optimizer=None)
 
 
+_REFERENCE_MODE = py_mode()
+
+
+def reference_context():
+    """Run PyTensor's reference inside this: inner graphs (OpFromGraph such as Softmax) compile lazily
+    with the *default* mode (NUMBA and all rewrites, ~1 s each); here they use the py mode too, so the
+    reference is Python-mode evaluation throughout."""
+    return pytensor.config.change_flags(mode=_REFERENCE_MODE)
+
+
 def raw_onnx_mode(opset_version: int = ONNX_OPSET_VERSION) -> Mode:
     """ONNXLinker with only the rewrites the linker requires, so the graph is exported as built."""
     return Mode(linker=ONNXLinker(opset_version=opset_version), optimizer=None)
@@ -49,7 +59,8 @@ def compare_onnx_and_py(graph_inputs, graph_outputs, test_inputs, *, mode=None, 
     onnx_fn = pytensor.function(graph_inputs, graph_outputs, mode=mode or raw_onnx_mode())
     py_fn = pytensor.function(graph_inputs, graph_outputs, mode=py_mode())
     onnx_res = onnx_fn(*test_inputs)
-    py_res = py_fn(*test_inputs)
+    with reference_context():
+        py_res = py_fn(*test_inputs)
     if isinstance(graph_outputs, list | tuple):
         for i, (a, e) in enumerate(zip(onnx_res, py_res, strict=True)):
             assert_fn(a, e, what=f"output {i}")
