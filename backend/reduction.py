@@ -37,6 +37,23 @@ def _any_nan(ctx, x, axes, keepdims=0):
     return ctx.cast(found, "uint8", "bool")
 
 
+def _exact_int64_sum(ctx, value, axes):
+    """A wrapping int64 sum, exact like numpy's.
+
+    onnxruntime's int64 ReduceSum loses the low bits of values beyond 2**53 and saturates on overflow
+    (as if it accumulated in double). Summing the low and high 32-bit halves separately keeps every
+    partial sum below 2**53 (for slices under 2**21 elements); hi * 2**32 + lo is then recombined with
+    integer Mul/Add, which wrap modulo 2**64 as numpy does.
+    """
+    low_mask, shift = ctx.constant(0xFFFFFFFF, "int64"), ctx.constant(2**32, "int64")
+    low = ctx.add_node("BitwiseAnd", [value, low_mask])
+    high = ctx.add_node("Div", [ctx.add_node("Sub", [value, low]), shift])  # exact: low bits cleared
+    axes_input = ctx.constant(axes, "int64")
+    low_sum = ctx.add_node("ReduceSum", [low, axes_input], keepdims=0)
+    high_sum = ctx.add_node("ReduceSum", [high, axes_input], keepdims=0)
+    return ctx.add_node("Add", [ctx.add_node("Mul", [high_sum, shift]), low_sum])
+
+
 def _positive_zero(ctx, value, dtype):
     """numpy's sum starts from +0.0, so -0.0 slices sum to +0.0 (onnxruntime's ReduceSum keeps -0.0).
     Written as a Where: onnxruntime's optimizer folds ``x + 0.0`` into ``x``, which is wrong for -0.0."""
@@ -63,7 +80,10 @@ def onnx_funcify_CAReduce(op, node, ctx, inputs):
         return [value]
     compute = compute_dtype(onnx_op, acc_dtype, allow_widening=True)
     value = ctx.cast(ctx.cast(x, in_dtype, acc_dtype), acc_dtype, compute)
-    reduced = ctx.add_node(onnx_op, [value, ctx.constant(axes, "int64")], keepdims=0)
+    if onnx_op == "ReduceSum" and compute == "int64":
+        reduced = _exact_int64_sum(ctx, value, axes)
+    else:
+        reduced = ctx.add_node(onnx_op, [value, ctx.constant(axes, "int64")], keepdims=0)
     if onnx_op == "ReduceSum" and compute in FLOAT_DTYPES:
         reduced = _positive_zero(ctx, reduced, compute)
     if onnx_op in ("ReduceMax", "ReduceMin") and compute in FLOAT_DTYPES:
