@@ -1,4 +1,4 @@
-"""Shape ops: DimShuffle (expand, drop, transpose), Shape, Shape_i.
+"""Shape ops: DimShuffle (expand, drop, transpose), Shape, Shape_i, Reshape, SpecifyShape.
 
 DimShuffle appears in almost every graph: PyTensor inserts it to align ranks for broadcasting
 (``x * 2`` turns the literal into ``ExpandDims(2)``), for transposes and for gradients.
@@ -9,7 +9,7 @@ To add a shape op: register a converter here and add a registry entry.
 from __future__ import annotations
 
 from pytensor.tensor.elemwise import DimShuffle
-from pytensor.tensor.shape import Shape, Shape_i
+from pytensor.tensor.shape import Reshape, Shape, Shape_i, SpecifyShape
 
 from backend.basic import onnx_funcify
 
@@ -38,3 +38,17 @@ def onnx_funcify_Shape(op, node, ctx, inputs):
 def onnx_funcify_Shape_i(op, node, ctx, inputs):
     shape = ctx.add_node("Shape", [inputs[0]], start=op.i, end=op.i + 1)
     return [ctx.add_node("Squeeze", [shape, ctx.constant([0], "int64")])]
+
+
+@onnx_funcify.register(Reshape)
+def onnx_funcify_Reshape(op, node, ctx, inputs):
+    x, shape = inputs
+    shape = ctx.cast(shape, str(node.inputs[1].type.dtype), "int64")
+    # allowzero=1: a 0 in the target is size 0 (numpy), not "copy the input's dimension" (ONNX default)
+    return [ctx.add_node("Reshape", [x, shape], allowzero=1)]
+
+
+@onnx_funcify.register(SpecifyShape)
+def onnx_funcify_SpecifyShape(op, node, ctx, inputs):
+    # ONNX has no runtime shape assertion; the static shape is already in the exported types.
+    return [inputs[0]]

@@ -92,17 +92,20 @@ def memory_bandwidth(size_bytes: int, repeat: int = 7) -> float:
 # Backends
 # ----------------------------------------------------------------------------------------------
 
-def compile_backend(name: str, inputs, output, arrays):
-    """(callable, one-off seconds) for a backend; raises with the reason when it cannot compile."""
+def compile_backend(name: str, inputs, output, arrays, *, rewritten: bool = False):
+    """(callable, one-off seconds) for a backend; raises with the reason when it cannot compile.
+
+    ``rewritten``: export the graph after PyTensor's rewrites (the "ONNX" mode), as a user compiling
+    a model would; otherwise the graph is exported as built (single ops)."""
     import pytensor
     from pytensor.compile.mode import Mode, get_mode
 
     start = time.perf_counter()
     if name.startswith("onnxruntime"):
-        from backend import export_onnx
+        from backend import compile_onnx, export_onnx
         from backend.linker import make_session
 
-        model = export_onnx(inputs, output)
+        model = compile_onnx(inputs, output).maker.linker.onnx_model if rewritten else export_onnx(inputs, output)
         session = make_session(model, intra_op_num_threads=1 if name.endswith("1thread") else None)
         feed = {i.name: a for i, a in zip(model.graph.input, arrays)}
         fn = lambda: session.run(None, feed)  # noqa: E731

@@ -16,7 +16,7 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 
-from harness.bench import BACKENDS, _unavailable, time_call
+from harness.bench import BACKENDS, _unavailable, compile_backend, time_call
 
 
 def _logistic_regression(dtype):
@@ -72,29 +72,6 @@ GRAPHS = {"logistic_regression_loss_grad": _logistic_regression, "mlp_forward_so
 GRAPH_ROWS = (100, 10_000)
 
 
-def _compile(backend_name, inputs, outputs, arrays):
-    import time
-
-    from pytensor.compile.mode import Mode, get_mode
-
-    start = time.perf_counter()
-    if backend_name.startswith("onnxruntime"):
-        from backend import compile_onnx
-        from backend.linker import make_session
-
-        model = compile_onnx(inputs, outputs).maker.linker.onnx_model  # exported after PyTensor's rewrites
-        session = make_session(model, intra_op_num_threads=1 if backend_name.endswith("1thread") else None)
-        feed = {i.name: a for i, a in zip(model.graph.input, arrays)}
-        fn = lambda: session.run(None, feed)  # noqa: E731
-    else:
-        mode = {"py": Mode(linker="py", optimizer=None), "c": get_mode("C"), "numba": get_mode("NUMBA")}[backend_name]
-        compiled = pytensor.function(inputs, outputs, mode=mode)
-        compiled.trust_input = True
-        fn = lambda: compiled(*arrays)  # noqa: E731
-    fn()
-    return fn, time.perf_counter() - start
-
-
 def run_graph_benchmarks(*, repeat: int = 7, dtypes=("float32", "float64"), rows=GRAPH_ROWS) -> list[dict]:
     records = []
     rng = np.random.default_rng(0)
@@ -108,7 +85,7 @@ def run_graph_benchmarks(*, repeat: int = 7, dtypes=("float32", "float64"), rows
                            "median_s": float("nan"), "iqr_s": float("nan"), "one_off_s": float("nan"), "note": "",
                            "bytes_moved": float("nan"), "bandwidth_bound_s": float("nan")}
                     try:
-                        fn, one_off = _compile(backend_name, inputs, outputs, arrays)
+                        fn, one_off = compile_backend(backend_name, inputs, outputs, arrays, rewritten=True)
                         timing = time_call(fn, repeat=repeat)
                         row.update(median_s=timing.median_s, iqr_s=timing.iqr_s, one_off_s=one_off)
                     except Exception as exc:  # recorded in the report, the other backends still run

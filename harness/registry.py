@@ -38,7 +38,13 @@ import backend  # noqa: F401  (registers the converters)
 from backend.basic import onnx_funcify
 from strategies.dtypes import ALL_DTYPES, FLOAT_DTYPES, INT_DTYPES, NUMERIC_DTYPES, SIGNED_INT_DTYPES
 from strategies.ops import axis_params
-from strategies.shapes import BroadcastShapes, broadcastable_shapes, fixed_target_shapes, matmul_shapes
+from strategies.shapes import (
+    BroadcastShapes,
+    broadcastable_shapes,
+    concatenable_shapes,
+    fixed_target_shapes,
+    matmul_shapes,
+)
 from strategies.values import ArrayExample, element_values
 
 CATEGORIES = {
@@ -382,6 +388,16 @@ ONNX_OPERATIONS["dot"].xfail(
 register("scalar_from_tensor", arity=1, dtypes=ALL_DTYPES,
          build=lambda x: pt.tensor_from_scalar(pt.scalar_from_tensor(x)),
          shapes=lambda d: st.just(BroadcastShapes(((),), ())), elementwise=False, probe_ndim=0)
+
+# Reshape, join, specify_shape (wave 1, second part)
+register("reshape_flatten", arity=1, dtypes=ALL_DTYPES, build=lambda x: x.reshape((-1,)), onnx_ops=("Reshape",),
+         elementwise=False)
+register("reshape_keep_first", arity=1, dtypes=ALL_DTYPES, build=lambda x: x.reshape((x.shape[0], -1)),
+         shapes=_ranked(min_side=1), onnx_ops=("Reshape", "Concat"), elementwise=False)
+register("concatenate", arity=2, dtypes=ALL_DTYPES, build=lambda x, y: pt.concatenate([x, y], axis=0),
+         shapes=lambda d: concatenable_shapes(), onnx_ops=("Concat",), elementwise=False)
+register("specify_shape", arity=1, dtypes=ALL_DTYPES, build=lambda x: pt.specify_shape(x, x.shape),
+         elementwise=False)
 
 # Structural ops that PyTensor puts into graphs of the ops above or into compiled functions.
 register("alloc", arity=1, dtypes=ALL_DTYPES, build=lambda x: pt.alloc(x, 2, 3),

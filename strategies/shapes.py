@@ -65,3 +65,19 @@ def matmul_shapes(*, max_side: int = 4) -> st.SearchStrategy[BroadcastShapes]:
         return BroadcastShapes((a, b), result)
 
     return draw()
+
+
+def concatenable_shapes(*, num_shapes: int = 2, max_dims: int = 3, max_side: int = 4) -> st.SearchStrategy[BroadcastShapes]:
+    """Shapes that differ only in their first dimension (for concatenation along axis 0)."""
+    if num_shapes < 1 or not 1 <= max_dims <= 32:
+        raise ValueError(f"concatenable_shapes: need num_shapes >= 1 and 1 <= max_dims <= 32, got "
+                         f"num_shapes={num_shapes!r}, max_dims={max_dims!r}")
+
+    @st.composite
+    def draw(draw_):
+        rest = draw_(hnp.array_shapes(min_dims=0, max_dims=max_dims - 1, min_side=0, max_side=max_side))
+        firsts = [draw_(st.integers(0, max_side)) for _ in range(num_shapes)]
+        shapes = tuple((f, *rest) for f in firsts)
+        return BroadcastShapes(shapes, (sum(firsts), *rest))
+
+    return draw()
