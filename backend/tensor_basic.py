@@ -12,12 +12,12 @@ from pytensor.tensor.basic import Alloc, Join, MakeVector, ScalarFromTensor, Ten
 from backend.basic import ONNXExportUnsupported, onnx_funcify
 
 
-def _shape_vector(ctx, node_inputs, names):
-    """A 1-d int64 tensor from PyTensor's scalar shape arguments."""
+def _stack_scalars(ctx, node_inputs, names, dtype):
+    """A 1-d tensor of ``dtype`` from 0-d values (shape arguments, MakeVector elements)."""
     if not names:
-        return ctx.constant([], "int64")
+        return ctx.constant([], dtype)
     parts = [
-        ctx.add_node("Unsqueeze", [ctx.cast(n, str(v.type.dtype), "int64"), ctx.constant([0], "int64")])
+        ctx.add_node("Unsqueeze", [ctx.cast(n, str(v.type.dtype), dtype), ctx.constant([0], "int64")])
         for v, n in zip(node_inputs, names)
     ]
     return parts[0] if len(parts) == 1 else ctx.add_node("Concat", parts, axis=0)
@@ -26,7 +26,7 @@ def _shape_vector(ctx, node_inputs, names):
 @onnx_funcify.register(Alloc)
 def onnx_funcify_Alloc(op, node, ctx, inputs):
     value, *shape = inputs
-    return [ctx.add_node("Expand", [value, _shape_vector(ctx, node.inputs[1:], shape)])]
+    return [ctx.add_node("Expand", [value, _stack_scalars(ctx, node.inputs[1:], shape, "int64")])]
 
 
 @onnx_funcify.register(TensorFromScalar)
@@ -37,14 +37,7 @@ def onnx_funcify_scalar_tensor_passthrough(op, node, ctx, inputs):
 
 @onnx_funcify.register(MakeVector)
 def onnx_funcify_MakeVector(op, node, ctx, inputs):
-    out_dtype = str(node.outputs[0].type.dtype)
-    if not inputs:
-        return [ctx.constant([], out_dtype)]
-    parts = [
-        ctx.add_node("Unsqueeze", [ctx.cast(n, str(v.type.dtype), out_dtype), ctx.constant([0], "int64")])
-        for v, n in zip(node.inputs, inputs)
-    ]
-    return [parts[0] if len(parts) == 1 else ctx.add_node("Concat", parts, axis=0)]
+    return [_stack_scalars(ctx, node.inputs, inputs, str(node.outputs[0].type.dtype))]
 
 
 @onnx_funcify.register(Join)

@@ -410,6 +410,7 @@ register("alloc", arity=1, dtypes=ALL_DTYPES, build=lambda x: pt.alloc(x, 2, 3),
 register("dimshuffle_transpose_expand", arity=1, dtypes=ALL_DTYPES,
          build=lambda x: x.dimshuffle(["x", *reversed(range(x.ndim))]), onnx_ops=("Unsqueeze",),
          elementwise=False)
+register("squeeze", arity=1, dtypes=ALL_DTYPES, build=pt.squeeze, elementwise=False)  # DimShuffle drop form
 register("deep_copy_op", arity=1, dtypes=ALL_DTYPES, build=deep_copy_op, onnx_ops=("Identity",))
 register("assert_op", arity=1, dtypes=ALL_DTYPES, build=lambda x: Assert("never fails")(x, np.array(True)),
          onnx_ops=("Identity",))
