@@ -11,7 +11,6 @@ To add a subcommand: a ``_cmd_<name>(args)`` function and a parser in `build_par
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys

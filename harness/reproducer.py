@@ -80,7 +80,8 @@ def write_reproducer(out_dir: Path, spec, dtype: str, opset: int, example) -> st
 
         _atomic_write(folder / f"{stem}.onnx", lambda p: onnx.save(model, str(p)))
     except ExportFailure as exc:  # no model to save; the script will show the export error again
-        _atomic_write(folder / f"{stem}.export-error.txt", lambda p: Path(p).write_text(exc.message))
+        message = exc.message
+        _atomic_write(folder / f"{stem}.export-error.txt", lambda p: Path(p).write_text(message))
     script = _TEMPLATE.format(op=spec.name, dtype=dtype, opset=opset, static_shapes=static_shapes,
                               params=example.params,
                               npz=f"{stem}.npz", script=f"reproducers/{stem}.py")
