@@ -289,7 +289,11 @@ def onnx_funcify_FunctionGraph(
 
     def name_of(var: Variable) -> str:
         if var not in names:
-            if isinstance(var, Constant):
+            if isinstance(var, Constant) and var.data is None:
+                # NoneConst (e.g. SpecifyShape's "size unknown"): no ONNX value; converters read
+                # such inputs from the PyTensor node, never from the name
+                names[var] = ""
+            elif isinstance(var, Constant):
                 names[var] = builder.constant(var.data, dtype=var.type.dtype)
             else:
                 raise ValueError(

@@ -59,6 +59,8 @@ KERNEL_DTYPES: dict[str, tuple[str, ...]] = {
     "Less": _NUMERIC,
     "Greater": _NUMERIC,
     "Where": tuple(d for d in ALL_DTYPES if d not in ("int16", "uint16", "uint64", "bool")),
+    "ScatterElements(reduction=add)": _NUMERIC[1:] + ("bool",),  # no float16 kernel
+    "Range": ("float32", "float64", "int16", "int32", "int64"),
 }
 
 # Wider dtypes in which an op gives the same answer after a Cast back (integer ops wrap modulo 2**k

@@ -334,6 +334,8 @@ class Divergence(AssertionError):
 
 
 def cell_strategy(spec: OpSpec, dtype: str, *, edge_cases: bool = False):
+    if spec.examples is not None:
+        return spec.examples(dtype, edge_cases)
     kwargs = dict(dtypes=spec.inputs_dtypes(dtype))
     if spec.shapes is not None:
         kwargs["shapes"] = spec.shapes(dtype)

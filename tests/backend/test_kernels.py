@@ -12,13 +12,26 @@ BINARY = {"Add", "Sub", "Mul", "Div", "Mod", "Max", "Min", "Pow", "MatMul"}
 COMPARISONS = {"Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual"}
 
 
-def _runs(op: str, dtype: str) -> bool:
+def _split_key(key: str) -> tuple[str, dict]:
+    """``"ScatterElements(reduction=add)"`` -> ("ScatterElements", {"reduction": "add"})."""
+    op, _, rest = key.partition("(")
+    return op, dict(item.split("=") for item in rest.rstrip(")").split(",") if item)
+
+
+def _runs(key: str, dtype: str) -> bool:
+    op, attrs = _split_key(key)
     elem = onnx_dtype(dtype)
-    attrs = {"fmod": 1} if op == "Mod" and dtype.startswith("float") else {}
+    if op == "Mod" and dtype.startswith("float"):
+        attrs["fmod"] = 1
     if op == "ArgMax" or op.startswith("Reduce"):
         attrs["keepdims"] = 1  # output keeps the probe's shape [2] -> [1]
+    shapes = None
     if op == "Where":
         names, types = ["c", "a", "b"], [onnx_dtype("bool"), elem, elem]
+    elif op == "ScatterElements":
+        names, types = ["a", "i", "b"], [elem, onnx_dtype("int64"), elem]
+    elif op == "Range":
+        names, types, shapes = ["a", "b", "c"], [elem] * 3, [[], [], []]
     elif op in BINARY | COMPARISONS:
         names, types = ["a", "b"], [elem, elem]
     else:
@@ -27,12 +40,15 @@ def _runs(op: str, dtype: str) -> bool:
     graph = helper.make_graph(
         [helper.make_node(op, names, ["out"], **attrs)],
         "probe",
-        [helper.make_tensor_value_info(n, t, [2]) for n, t in zip(names, types)],
-        [helper.make_tensor_value_info("out", out_elem, [1 if op == "ArgMax" or op.startswith("Reduce") else 2]
-                                       if op != "MatMul" else [])],
+        [helper.make_tensor_value_info(n, t, s) for n, t, s in zip(names, types, shapes or [[2]] * len(names))],
+        [helper.make_tensor_value_info("out", out_elem, None)],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=8)
     feed = {n: np.ones(2, dtype="bool" if n == "c" else dtype) for n in names}
+    if op == "ScatterElements":
+        feed["i"] = np.zeros(2, "int64")
+    elif op == "Range":
+        feed = {"a": np.array(0, dtype), "b": np.array(2, dtype), "c": np.array(1, dtype)}
     try:
         ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feed)
     except Exception as exc:  # onnxruntime's NotImplemented / InvalidGraph / Fail
