@@ -1,15 +1,29 @@
-"""Tensor creation and joining: Alloc, MakeVector, Join, and scalar<->tensor conversion (PyTensor
-scalars are 0-d tensors in ONNX).
+"""Tensor creation, joining and splitting: Alloc, AllocEmpty, ARange, Eye, ExtractDiag, MakeVector,
+Join, Split, and scalar<->tensor conversion (PyTensor scalars are 0-d tensors in ONNX).
 
-Alloc shows up in default-mode graphs (``zeros((n, 3)) + x[:, None]`` becomes one Alloc).
+Alloc shows up in default-mode graphs (``zeros((n, 3)) + x[:, None]`` becomes one Alloc); AllocEmpty
+in Scan buffers. Eye and ExtractDiag are composed from Range (EyeLike needs a static ``k``).
 """
 
 from __future__ import annotations
 
+import numpy as np
 from pytensor.graph.basic import Constant
-from pytensor.tensor.basic import Alloc, Join, MakeVector, ScalarFromTensor, TensorFromScalar
+from pytensor.tensor.basic import (
+    Alloc,
+    AllocEmpty,
+    ARange,
+    ExtractDiag,
+    Eye,
+    Join,
+    MakeVector,
+    ScalarFromTensor,
+    Split,
+    TensorFromScalar,
+)
 
 from backend.basic import ONNXExportUnsupported, onnx_funcify
+from backend.kernels import compute_dtype
 
 
 def _stack_scalars(ctx, node_inputs, names, dtype):
@@ -50,3 +64,89 @@ def onnx_funcify_Join(op, node, ctx, inputs):
     if len(parts) == 1:
         return [parts[0]]
     return [ctx.add_node("Concat", parts, axis=int(axis_var.data))]
+
+
+@onnx_funcify.register(Split)
+def onnx_funcify_Split(op, node, ctx, inputs):
+    x_var, axis_var, _ = node.inputs
+    if not isinstance(axis_var, Constant):
+        raise ONNXExportUnsupported("split along a symbolic axis: ONNX Split needs a constant axis")
+    sizes = ctx.cast(inputs[2], str(node.inputs[2].type.dtype), "int64")
+    outputs = ctx.add_node("Split", [inputs[0], sizes], n_outputs=op.len_splits, axis=int(axis_var.data))
+    return outputs if isinstance(outputs, list) else [outputs]
+
+
+@onnx_funcify.register(AllocEmpty)
+def onnx_funcify_AllocEmpty(op, node, ctx, inputs):
+    # PyTensor leaves the contents undefined; zeros are one valid answer
+    shape = _stack_scalars(ctx, node.inputs, inputs, "int64")
+    zero = onnx_typify_scalar(0, op.dtype)
+    return [ctx.add_node("ConstantOfShape", [shape], value=zero)]
+
+
+def onnx_typify_scalar(value, dtype):
+    from onnx import numpy_helper
+
+    return numpy_helper.from_array(np.array([value], dtype=dtype))
+
+
+@onnx_funcify.register(ARange)
+def onnx_funcify_ARange(op, node, ctx, inputs):
+    dtype = str(node.outputs[0].type.dtype)
+    start, stop, step = (ctx.cast(name, str(var.type.dtype), dtype) for name, var in zip(inputs, node.inputs))
+    if dtype in ("float16", "float32", "float64"):
+        return [_float_arange(ctx, start, stop, step, dtype)]
+    work = compute_dtype("Range", dtype, allow_widening=True)  # integers: exact in any wider type
+    return [ctx.cast(ctx.add_node("Range", [ctx.cast(b, dtype, work) for b in (start, stop, step)]), work, dtype)]
+
+
+def _float_arange(ctx, start, stop, step, dtype):
+    """numpy's float arange, which is not ONNX Range's ``start + i*step``: the length is
+    ceil((stop - start) / step) in double, element 1 is ``start + step`` rounded to the dtype, and
+    element i >= 2 is ``start + i*delta`` with ``delta = element1 - start`` (float16 in float32)."""
+    length = ctx.add_node("Size", [ctx.add_node("Range", [ctx.cast(b, dtype, "float64") for b in (start, stop, step)])])
+    i = _range(ctx, length)
+    second = ctx.add_node("Add", [start, step])
+    work = "float32" if dtype == "float16" else dtype
+    if dtype == "float16":
+        # onnxruntime runs the float16 Add in float32 and drops the Cast pair that would round its
+        # result before the float32 Sub below; a Reshape between the casts keeps the rounding
+        second = ctx.add_node("Reshape", [second, ctx.constant([], "int64")])
+    delta = ctx.add_node("Sub", [ctx.cast(second, dtype, work), ctx.cast(start, dtype, work)])
+    rest = ctx.cast(ctx.add_node("Add", [ctx.cast(start, dtype, work),
+                                         ctx.add_node("Mul", [ctx.cast(i, "int64", work), delta])]), work, dtype)
+    # start and element 1 go in Where's false branches: onnxruntime's Where loses -0.0 from the true one
+    first_two = ctx.add_node("Where", [ctx.add_node("GreaterOrEqual", [i, ctx.constant(1, "int64")]), second, start])
+    return ctx.add_node("Where", [ctx.add_node("GreaterOrEqual", [i, ctx.constant(2, "int64")]), rest, first_two])
+
+
+def _range(ctx, stop):
+    """int64 ``arange(stop)`` for a 0-d int64 ``stop``."""
+    return ctx.add_node("Range", [ctx.constant(0, "int64"), stop, ctx.constant(1, "int64")])
+
+
+@onnx_funcify.register(Eye)
+def onnx_funcify_Eye(op, node, ctx, inputs):
+    n, m, k = (ctx.cast(name, str(var.type.dtype), "int64") for name, var in zip(inputs, node.inputs))
+    rows = ctx.add_node("Unsqueeze", [_range(ctx, n), ctx.constant([1], "int64")])
+    cols = ctx.add_node("Unsqueeze", [_range(ctx, m), ctx.constant([0], "int64")])
+    on_diagonal = ctx.add_node("Equal", [ctx.add_node("Sub", [cols, rows]), k])
+    return [ctx.cast(on_diagonal, "bool", op.dtype)]
+
+
+@onnx_funcify.register(ExtractDiag)
+def onnx_funcify_ExtractDiag(op, node, ctx, inputs):
+    ndim = node.inputs[0].type.ndim
+    rest = [a for a in range(ndim) if a not in (op.axis1, op.axis2)]
+    x = ctx.add_node("Transpose", [inputs[0]], perm=[op.axis1, op.axis2, *rest])
+    # drop the rows (offset < 0) or columns (offset > 0) before the diagonal starts, then read [i, i]
+    if op.offset:
+        axis = 0 if op.offset < 0 else 1
+        x = ctx.add_node("Slice", [x, ctx.constant([abs(op.offset)], "int64"),
+                                   ctx.constant([np.iinfo(np.int64).max], "int64"), ctx.constant([axis], "int64")])
+    shape = ctx.add_node("Shape", [x])
+    length = ctx.add_node("ReduceMin", [ctx.add_node("Slice", [shape, ctx.constant([0], "int64"),
+                                                               ctx.constant([2], "int64")])], keepdims=0)
+    i = ctx.add_node("Unsqueeze", [_range(ctx, length), ctx.constant([1], "int64")])
+    diagonal = ctx.add_node("GatherND", [x, ctx.add_node("Concat", [i, i], axis=1)])  # (length, *rest)
+    return [ctx.add_node("Transpose", [diagonal], perm=[*range(1, len(rest) + 1), 0])]

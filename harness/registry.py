@@ -38,6 +38,7 @@ from pytensor.tensor.subtensor import AdvancedIncSubtensor1, advanced_subtensor1
 import backend  # noqa: F401  (registers the converters)
 from backend.basic import onnx_funcify
 from strategies.dtypes import ALL_DTYPES, FLOAT_DTYPES, INT_DTYPES, NUMERIC_DTYPES
+from strategies.creation import arange_examples, eye_examples, split_examples
 from strategies.indexing import apply_pattern, indexing_examples, pattern_input_dtypes, pattern_ndim
 from strategies.ops import axis_params
 from strategies.shapes import (
@@ -103,6 +104,8 @@ class OpSpec:
     # examples(dtype, edge_cases) replaces the shapes/elements/params strategies
     examples: Callable[[str, bool], st.SearchStrategy[ArrayExample]] | None = None
     params: Callable | None = None  # strategy of build keyword arguments drawn with the inputs (axis_params)
+    values_defined: bool = True  # False: only dtype and shape are specified (AllocEmpty's contents)
+    dtype_kwarg: bool = False  # build receives the cell dtype as ``dtype=`` (creation ops fed only shapes)
     xfails: list[XFail] = field(default_factory=list)
 
     def xfail(self, *, reason: str, category: str, dtypes: Sequence[str] | None = None,
@@ -516,6 +519,30 @@ _indexing("advanced_inc_subtensor_adjacent", (slice(None), "array", "array"), up
 _indexing("advanced_inc_subtensor_mask", ("mask",), update="inc", onnx_ops=("NonZero", "ScatterElements"))
 
 
+# Creation and splitting (wave 1, third part)
+register("split", arity=2, dtypes=ALL_DTYPES, build=lambda x, sizes: pt.split(x, sizes, n_splits=3, axis=-1),
+         input_dtypes=lambda d: (d, "int64"), probe_ndim=(1, 1), elementwise=False, onnx_ops=("Split",),
+         examples=lambda d, edge_cases: split_examples(dtype=d, n_splits=3, axis=-1, edge_cases=edge_cases))
+register("alloc_empty", arity=1, dtypes=ALL_DTYPES, build=lambda x: pt.empty(x.shape, dtype=x.dtype),
+         values_defined=False, elementwise=False, onnx_ops=("ConstantOfShape",))
+register("arange", arity=3, dtypes=ALL_DTYPES, probe_ndim=0, elementwise=False, onnx_ops=("Range",),
+         examples=lambda d, edge_cases: arange_examples(dtype=d, edge_cases=edge_cases))
+register("eye", arity=3, dtypes=ALL_DTYPES, build=lambda n, m, k, dtype: pt.eye(n, m, k, dtype=dtype),
+         dtype_kwarg=True, input_dtypes=lambda d: ("int64",) * 3, probe_ndim=0, elementwise=False,
+         onnx_ops=("Range", "Equal"), examples=lambda d, edge_cases: eye_examples())
+
+
+def _offsets(input_shapes):
+    return st.fixed_dictionaries({"offset": st.integers(-4, 4)})
+
+
+register("extract_diag", arity=1, dtypes=ALL_DTYPES, build=lambda x, offset=0: pt.diagonal(x, offset, 0, 1),
+         shapes=_ranked(min_dims=2), params=_offsets, probe_ndim=2, elementwise=False, onnx_ops=("GatherND",))
+register("extract_diag_last_first", arity=1, dtypes=ALL_DTYPES,
+         build=lambda x, offset=0: pt.diagonal(x, offset, 2, 0), shapes=_ranked(min_dims=3), params=_offsets,
+         probe_ndim=3, elementwise=False, onnx_ops=("GatherND", "Transpose"))
+
+
 # ----------------------------------------------------------------------------------------------
 # Import-time completeness check
 # ----------------------------------------------------------------------------------------------
@@ -529,7 +556,8 @@ def build_graph(spec: OpSpec, dtype: str, static_shapes: Sequence[tuple[int | No
         ranks = spec.probe_ndim if isinstance(spec.probe_ndim, tuple) else (spec.probe_ndim,) * len(in_dtypes)
         static_shapes = [(None,) * r for r in ranks]
     inputs = [pt.tensor(f"x{i}", dtype=d, shape=tuple(s)) for i, (d, s) in enumerate(zip(in_dtypes, static_shapes))]
-    return inputs, spec.build(*inputs, **dict(params))
+    kwargs = dict(params, dtype=dtype) if spec.dtype_kwarg else dict(params)
+    return inputs, spec.build(*inputs, **kwargs)
 
 
 def _ops_in(outputs):
