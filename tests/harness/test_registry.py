@@ -1,6 +1,9 @@
 import numpy as np
 import pytensor.tensor as pt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from backend import ONNXExportUnsupported, export_onnx
 from harness.registry import (
@@ -10,9 +13,11 @@ from harness.registry import (
     RegistryError,
     build_graph,
     check_registry,
+    onnxruntime_where,
     register,
 )
 from strategies.dtypes import ALL_DTYPES
+from strategies.shapes import broadcastable_shapes
 
 
 def test_registry_is_keyed_by_pytensor_function_names():
@@ -108,3 +113,30 @@ def test_signatures_are_static_one_where_size_is_one():
 
     assert pytensor_input_shape((1, 3, 0, 1)) == (1, None, None, 1)
     assert np.asarray(0).shape == () and pytensor_input_shape(()) == ()
+
+
+@settings(max_examples=150, database=None, deadline=None)
+@given(shapes=broadcastable_shapes(num_shapes=3, max_dims=3, max_side=3), data=st.data())
+def test_onnxruntime_where_model_matches_the_installed_runtime(shapes, data):
+    """The declared Where divergence is predicted by `onnxruntime_where`; check the model, zero
+    signs included, against the real kernel so the declaration cannot drift from onnxruntime."""
+    from onnx import TensorProto, helper
+
+    from backend.linker import make_session
+
+    cond_shape, x_shape, y_shape = shapes.input_shapes
+    zeros = st.sampled_from([0.0, -0.0, 1.0])
+    cond = data.draw(hnp.arrays(np.bool_, cond_shape))
+    x, y = (data.draw(hnp.arrays(np.float32, s, elements=zeros)) for s in (x_shape, y_shape))
+    graph = helper.make_graph(
+        [helper.make_node("Where", ["c", "x", "y"], ["out"])], "where",
+        [helper.make_tensor_value_info("c", TensorProto.BOOL, cond_shape),
+         helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape),
+         helper.make_tensor_value_info("y", TensorProto.FLOAT, y_shape)],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=8)
+    actual = make_session(model, optimize=False).run(None, {"c": cond, "x": x, "y": y})[0]
+    predicted = onnxruntime_where(cond, x, y)
+    assert actual.shape == predicted.shape
+    np.testing.assert_array_equal(np.signbit(actual), np.signbit(predicted))
+    np.testing.assert_array_equal(actual, predicted)
