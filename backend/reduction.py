@@ -5,6 +5,8 @@ PyTensor semantics that ONNX does not give by itself:
   float16 sums accumulate in float32 (`CAReduce.acc_dtype`);
 - NaN: ``max`` and ``argmax`` propagate NaN (the first NaN for argmax); onnxruntime's ReduceMax and
   ArgMax skip NaN, so the converters test for NaN explicitly;
+- uint64 order: no onnxruntime kernel orders uint64 (ReduceMax/ReduceMin/ArgMax), and int64 alone
+  does not keep its order; flipping the top bit first does (`_uint64_as_ordered_int64`);
 - ``axis=None`` reduces every axis; axes are given explicitly (an empty axes input would mean "all"
   or "none" depending on ``noop_with_empty_axes``).
 
@@ -17,7 +19,7 @@ import pytensor.scalar.basic as ps
 from pytensor.tensor.elemwise import CAReduce
 from pytensor.tensor.math import Argmax
 
-from backend.basic import ONNXExportUnsupported, onnx_funcify
+from backend.basic import onnx_funcify
 from backend.kernels import FLOAT_DTYPES, compute_dtype
 
 REDUCE_OPS = {ps.Add: "ReduceSum", ps.Mul: "ReduceProd", ps.Maximum: "ReduceMax", ps.Minimum: "ReduceMin",
@@ -54,6 +56,18 @@ def _exact_int64_sum(ctx, value, axes):
     return ctx.add_node("Add", [ctx.add_node("Mul", [high_sum, shift]), low_sum])
 
 
+_TOP_BIT = 1 << 63
+
+
+def _uint64_as_ordered_int64(ctx, x):
+    """int64 values in the same order as the uint64 ``x`` (x XOR 2**63, same bits as int64)."""
+    return ctx.cast(ctx.add_node("BitwiseXor", [x, ctx.constant(_TOP_BIT, "uint64")]), "uint64", "int64")
+
+
+def _ordered_int64_as_uint64(ctx, x):
+    return ctx.add_node("BitwiseXor", [ctx.cast(x, "int64", "uint64"), ctx.constant(_TOP_BIT, "uint64")])
+
+
 def _positive_zero(ctx, value, dtype):
     """numpy's sum starts from +0.0, so -0.0 slices sum to +0.0 (onnxruntime's ReduceSum keeps -0.0).
     Written as a Where: onnxruntime's optimizer folds ``x + 0.0`` into ``x``, which is wrong for -0.0."""
@@ -78,6 +92,10 @@ def onnx_funcify_CAReduce(op, node, ctx, inputs):
         if onnx_op == "ReduceSum" and out_dtype in FLOAT_DTYPES:
             value = _positive_zero(ctx, value, out_dtype)
         return [value]
+    if acc_dtype == "uint64" and onnx_op in ("ReduceMax", "ReduceMin"):
+        ordered = _uint64_as_ordered_int64(ctx, ctx.cast(x, in_dtype, acc_dtype))
+        reduced = ctx.add_node(onnx_op, [ordered, ctx.constant(axes, "int64")], keepdims=0)
+        return [ctx.cast(_ordered_int64_as_uint64(ctx, reduced), acc_dtype, out_dtype)]
     compute = compute_dtype(onnx_op, acc_dtype, allow_widening=True)
     value = ctx.cast(ctx.cast(x, in_dtype, acc_dtype), acc_dtype, compute)
     if onnx_op == "ReduceSum" and compute == "int64":
@@ -102,10 +120,10 @@ def onnx_funcify_Argmax(op, node, ctx, inputs):
     if not axes:
         return [ctx.add_node("Expand", [ctx.constant(0, "int64"), ctx.add_node("Shape", [x])])]
     if in_dtype == "uint64":
-        raise ONNXExportUnsupported("argmax of uint64: onnxruntime's ArgMax has no uint64 kernel and int64 "
-                                    "does not keep the order")
-    compute = compute_dtype("ArgMax", in_dtype, allow_widening=True)
-    x = ctx.cast(x, in_dtype, compute)
+        x, compute = _uint64_as_ordered_int64(ctx, x), "int64"
+    else:
+        compute = compute_dtype("ArgMax", in_dtype, allow_widening=True)
+        x = ctx.cast(x, in_dtype, compute)
     kept = [d for d in range(ndim) if d not in axes]
     if len(axes) > 1 or axes != [ndim - 1]:
         # Bring the reduced axes to the end and flatten them into one, as PyTensor does.

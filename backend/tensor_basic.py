@@ -8,6 +8,7 @@ in Scan buffers. Eye and ExtractDiag are composed from Range (EyeLike needs a st
 from __future__ import annotations
 
 import numpy as np
+from onnx import numpy_helper
 from pytensor.graph.basic import Constant
 from pytensor.tensor.basic import (
     Alloc,
@@ -80,14 +81,8 @@ def onnx_funcify_Split(op, node, ctx, inputs):
 def onnx_funcify_AllocEmpty(op, node, ctx, inputs):
     # PyTensor leaves the contents undefined; zeros are one valid answer
     shape = _stack_scalars(ctx, node.inputs, inputs, "int64")
-    zero = onnx_typify_scalar(0, op.dtype)
+    zero = numpy_helper.from_array(np.zeros(1, dtype=op.dtype))
     return [ctx.add_node("ConstantOfShape", [shape], value=zero)]
-
-
-def onnx_typify_scalar(value, dtype):
-    from onnx import numpy_helper
-
-    return numpy_helper.from_array(np.array([value], dtype=dtype))
 
 
 @onnx_funcify.register(ARange)
