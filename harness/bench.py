@@ -13,7 +13,8 @@ Engine throughput
     and nothing else and (b) a compile-per-example loop (export, sessions and PyTensor function
     rebuilt for every example, as the seed plan's compare-per-test approach does).
 
-To benchmark a new op: register it (harness/registry.py); elementwise entries join the default set.
+To benchmark a new op: register it (harness/registry.py); ops that need particular ranks or related
+inputs give the entry ``bench_inputs``; ``--ops`` selects any registered op.
 """
 
 from __future__ import annotations
@@ -134,12 +135,24 @@ def ort_thread_settings() -> dict:
 # The speed matrix
 # ----------------------------------------------------------------------------------------------
 
-def bench_cell(spec, dtype: str, size: int, *, repeat: int, bandwidth: float | None) -> list[dict]:
+def bench_graph(spec, dtype: str, size: int):
+    """(inputs, output, arrays) to time ``spec`` at about ``size`` elements: the entry's own
+    ``bench_inputs`` when it has them (indexing, creation ops), else one vector per input."""
     from harness.registry import build_graph
+    from strategies.shapes import pytensor_input_shape
 
-    in_dtypes = spec.inputs_dtypes(dtype)
-    inputs, output = build_graph(spec, dtype, [(None,)] * len(in_dtypes))
-    arrays = bench_inputs(in_dtypes, size)
+    if spec.bench_inputs is not None:
+        arrays = spec.bench_inputs(dtype, size)
+        static = [pytensor_input_shape(a.shape) for a in arrays]
+    else:
+        arrays = bench_inputs(spec.inputs_dtypes(dtype), size)
+        static = [(None,)] * len(arrays)
+    inputs, output = build_graph(spec, dtype, static)
+    return inputs, output, arrays
+
+
+def bench_cell(spec, dtype: str, size: int, *, repeat: int, bandwidth: float | None) -> list[dict]:
+    inputs, output, arrays = bench_graph(spec, dtype, size)
     rows = []
     for backend_name in BACKENDS:
         row = {"section": "ops", "op": spec.name, "dtype": dtype, "size": size, "backend": backend_name,
@@ -151,7 +164,7 @@ def bench_cell(spec, dtype: str, size: int, *, repeat: int, bandwidth: float | N
         except Exception as exc:  # a backend that cannot compile this graph: recorded, not fatal
             row["note"] = _unavailable(exc)
         rows.append(row)
-    out_bytes = size * np.dtype(output.dtype).itemsize
+    out_bytes = size * np.dtype(output[0].dtype if isinstance(output, list) else output.dtype).itemsize
     moved = sum(a.nbytes for a in arrays) + out_bytes
     for row in rows:
         row["bytes_moved"] = moved if spec.elementwise else math.nan

@@ -104,6 +104,9 @@ class OpSpec:
     # examples(dtype, edge_cases) replaces the shapes/elements/params strategies
     examples: Callable[[str, bool], st.SearchStrategy[ArrayExample]] | None = None
     params: Callable | None = None  # strategy of build keyword arguments drawn with the inputs (axis_params)
+    # benchmark inputs of about ``size`` elements for ops that need particular ranks or related inputs
+    # (default: one vector of ``size`` per input): bench_inputs(dtype, size) -> arrays
+    bench_inputs: Callable[[str, int], list[np.ndarray]] | None = None
     values_defined: bool = True  # False: only dtype and shape are specified (AllocEmpty's contents)
     dtype_kwarg: bool = False  # build receives the cell dtype as ``dtype=`` (creation ops fed only shapes)
     xfails: list[XFail] = field(default_factory=list)
@@ -510,8 +513,23 @@ def _indexing(name, pattern, *, update=None, op=None, index_dtype="int64", max_n
     probe_index_ranks = tuple(
         0 if token == "bounds" else 2 if token == "mask2" else 1 if index_ndim is None else index_ndim
         for token in pattern if isinstance(token, str) for _ in range(3 if token == "bounds" else 1))
+    def bench_inputs(dtype, size):
+        rng = np.random.default_rng(0)
+        ndim = pattern_ndim(pattern)
+        side = max(2, round(size ** (1 / ndim)))
+        arrays = [np.ones((side,) * ndim, dtype)]
+        for token in pattern:
+            if token == "array":
+                arrays.append(rng.integers(0, side, side).astype(index_dtype))
+            elif token in ("mask", "mask2"):
+                arrays.append(rng.integers(0, 2, (side,) * (2 if token == "mask2" else 1)).astype(bool))
+            elif token == "bounds":
+                arrays += [np.array(1), np.array(side), np.array(2)]
+        return arrays + ([np.ones((), dtype)] if update else [])
+
     spec = register(
         name, arity=1 + len(index_dtypes) + (update is not None), dtypes=ALL_DTYPES, build=build,
+        bench_inputs=bench_inputs,
         input_dtypes=lambda d: (d, *index_dtypes) + ((d,) if update else ()),
         examples=lambda d, edge_cases: indexing_examples(
             dtype=d, pattern=pattern, max_ndim=max_ndim, index_dtype=index_dtype, index_ndim=index_ndim,
@@ -568,15 +586,23 @@ _indexing("advanced_inc_subtensor_mask", ("mask",), update="inc", onnx_ops=("Non
 
 
 # Creation and splitting (wave 1, third part)
+def _square_side(size: int) -> int:
+    return max(2, round(size ** 0.5))
+
+
 register("split", arity=2, dtypes=ALL_DTYPES, build=lambda x, sizes: pt.split(x, sizes, n_splits=3, axis=-1),
+         bench_inputs=lambda d, size: [np.ones(size, d), np.array([size // 3, size // 3, size - 2 * (size // 3)])],
          input_dtypes=lambda d: (d, "int64"), probe_ndim=(1, 1), elementwise=False, onnx_ops=("Split",),
          examples=lambda d, edge_cases: split_examples(dtype=d, n_splits=3, axis=-1, edge_cases=edge_cases))
 register("alloc_empty", arity=1, dtypes=ALL_DTYPES, build=lambda x: pt.empty(x.shape, dtype=x.dtype),
          values_defined=False, elementwise=False, onnx_ops=("ConstantOfShape",))
 register("arange", arity=3, dtypes=ALL_DTYPES, probe_ndim=0, elementwise=False, onnx_ops=("Range",),
+         bench_inputs=lambda d, size: [np.array(v).astype(d) for v in (0, min(size, np.iinfo(d).max if d in INT_DTYPES
+                                                                            else size), 1)],
          examples=lambda d, edge_cases: arange_examples(dtype=d, edge_cases=edge_cases))
 register("eye", arity=3, dtypes=ALL_DTYPES, build=lambda n, m, k, dtype: pt.eye(n, m, k, dtype=dtype),
          dtype_kwarg=True, input_dtypes=lambda d: ("int64",) * 3, probe_ndim=0, elementwise=False,
+         bench_inputs=lambda d, size: [np.array(_square_side(size)), np.array(_square_side(size)), np.array(0)],
          onnx_ops=("Range", "Equal"), examples=lambda d, edge_cases: eye_examples())
 
 
@@ -585,10 +611,12 @@ def _offsets(input_shapes):
 
 
 register("extract_diag", arity=1, dtypes=ALL_DTYPES, build=lambda x, offset=0: pt.diagonal(x, offset, 0, 1),
-         shapes=_ranked(min_dims=2), params=_offsets, probe_ndim=2, elementwise=False, onnx_ops=("GatherND",))
+         shapes=_ranked(min_dims=2), params=_offsets, probe_ndim=2, elementwise=False, onnx_ops=("GatherND",),
+         bench_inputs=lambda d, size: [np.ones((_square_side(size),) * 2, d)])
 register("extract_diag_last_first", arity=1, dtypes=ALL_DTYPES,
          build=lambda x, offset=0: pt.diagonal(x, offset, 2, 0), shapes=_ranked(min_dims=3), params=_offsets,
-         probe_ndim=3, elementwise=False, onnx_ops=("GatherND", "Transpose"))
+         probe_ndim=3, elementwise=False, onnx_ops=("GatherND", "Transpose"),
+         bench_inputs=lambda d, size: [np.ones((_square_side(size), 2, _square_side(size)), d)])
 
 
 # ----------------------------------------------------------------------------------------------

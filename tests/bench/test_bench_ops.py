@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from backend import ONNXExportUnsupported
-from harness.bench import bench_inputs, compile_backend
+from harness.bench import bench_graph, bench_inputs, compile_backend
 from harness.registry import ONNX_OPERATIONS, build_graph
 
 SIZES = (1, 1_000, 100_000)
@@ -20,24 +20,23 @@ def _dtype(spec):
     return next((d for d in ("float64", "float32", "int64") if d in spec.dtypes), spec.dtypes[0])
 
 
-# Ops whose inputs are plain vectors of any length (or a broadcast value, for alloc); ops that need
-# particular ranks (matrix products, multi-axis indexing) are timed in the real-graph benchmarks.
-VECTOR_OPS = [spec for spec in ONNX_OPERATIONS.values() if spec.probe_ndim == 1
-              and (spec.shapes is None or spec.name == "alloc")]
+# Ops whose inputs are plain vectors of any length, a broadcast value (alloc), or that say how to
+# build inputs of a given size (bench_inputs: indexing, creation); ops that need other ranks (matrix
+# products) are timed in the real-graph benchmarks.
+BENCH_OPS = [spec for spec in ONNX_OPERATIONS.values()
+             if spec.bench_inputs is not None or (spec.probe_ndim == 1 and (spec.shapes is None or spec.name == "alloc"))]
 CASES = [pytest.param(spec, size, backend, id=f"{spec.name}-{_dtype(spec)}-{size}-{backend}")
-         for spec in VECTOR_OPS for size in SIZES for backend in BACKENDS]
+         for spec in BENCH_OPS for size in SIZES for backend in BACKENDS]
 
 
 @pytest.mark.parametrize("spec,size,backend", CASES)
 def test_bench_op(benchmark, spec, size, backend):
     dtype = _dtype(spec)
-    in_dtypes = spec.inputs_dtypes(dtype)
-    if spec.shapes is not None:  # fixed output shape (alloc): a static size-1 input broadcasts to it
-        inputs, output = build_graph(spec, dtype, [(1,)] * len(in_dtypes))
-        arrays = bench_inputs(in_dtypes, 1)
+    if spec.name == "alloc":  # fixed output shape: a static size-1 input broadcasts to it
+        inputs, output = build_graph(spec, dtype, [(1,)])
+        arrays = bench_inputs(spec.inputs_dtypes(dtype), 1)
     else:
-        inputs, output = build_graph(spec, dtype, [(None,)] * len(in_dtypes))
-        arrays = bench_inputs(in_dtypes, size)
+        inputs, output, arrays = bench_graph(spec, dtype, size)
     try:
         fn, _ = compile_backend(backend, inputs, output, arrays)
     except ONNXExportUnsupported as exc:
@@ -48,4 +47,4 @@ def test_bench_op(benchmark, spec, size, backend):
     result = benchmark(fn)
     assert result is not None
     first = np.asarray(result[0] if isinstance(result, list) else result)
-    assert first.dtype == np.dtype(output.dtype)
+    assert first.dtype == np.dtype((output[0] if isinstance(output, list) else output).dtype)
