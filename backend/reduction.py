@@ -68,6 +68,22 @@ def _ordered_int64_as_uint64(ctx, x):
     return ctx.add_node("BitwiseXor", [ctx.cast(x, "int64", "uint64"), ctx.constant(_TOP_BIT, "uint64")])
 
 
+def ordered_reduce(ctx, onnx_op, x, dtype, axes, keepdims=0):
+    """ReduceMax / ReduceMin of ``x`` over ``axes`` in its own ``dtype``, as numpy computes it: NaN
+    propagates, uint64 keeps its order, dtypes without a kernel go through an exact wider one."""
+    axes_input = ctx.constant(axes, "int64")
+    if dtype == "uint64":
+        reduced = ctx.add_node(onnx_op, [_uint64_as_ordered_int64(ctx, x), axes_input], keepdims=keepdims)
+        return _ordered_int64_as_uint64(ctx, reduced)
+    compute = compute_dtype(onnx_op, dtype, allow_widening=True)
+    value = ctx.cast(x, dtype, compute)
+    reduced = ctx.add_node(onnx_op, [value, axes_input], keepdims=keepdims)
+    if compute in FLOAT_DTYPES:
+        nan = ctx.constant(float("nan"), compute)
+        reduced = ctx.add_node("Where", [_any_nan(ctx, value, axes, keepdims), nan, reduced])
+    return ctx.cast(reduced, compute, dtype)
+
+
 def _positive_zero(ctx, value, dtype):
     """numpy's sum starts from +0.0, so -0.0 slices sum to +0.0 (onnxruntime's ReduceSum keeps -0.0).
     Written as a Where: onnxruntime's optimizer folds ``x + 0.0`` into ``x``, which is wrong for -0.0."""
@@ -92,10 +108,9 @@ def onnx_funcify_CAReduce(op, node, ctx, inputs):
         if onnx_op == "ReduceSum" and out_dtype in FLOAT_DTYPES:
             value = _positive_zero(ctx, value, out_dtype)
         return [value]
-    if acc_dtype == "uint64" and onnx_op in ("ReduceMax", "ReduceMin"):
-        ordered = _uint64_as_ordered_int64(ctx, ctx.cast(x, in_dtype, acc_dtype))
-        reduced = ctx.add_node(onnx_op, [ordered, ctx.constant(axes, "int64")], keepdims=0)
-        return [ctx.cast(_ordered_int64_as_uint64(ctx, reduced), acc_dtype, out_dtype)]
+    if onnx_op in ("ReduceMax", "ReduceMin"):
+        reduced = ordered_reduce(ctx, onnx_op, ctx.cast(x, in_dtype, acc_dtype), acc_dtype, axes)
+        return [ctx.cast(reduced, acc_dtype, out_dtype)]
     compute = compute_dtype(onnx_op, acc_dtype, allow_widening=True)
     value = ctx.cast(ctx.cast(x, in_dtype, acc_dtype), acc_dtype, compute)
     if onnx_op == "ReduceSum" and compute == "int64":
@@ -104,9 +119,6 @@ def onnx_funcify_CAReduce(op, node, ctx, inputs):
         reduced = ctx.add_node(onnx_op, [value, ctx.constant(axes, "int64")], keepdims=0)
     if onnx_op == "ReduceSum" and compute in FLOAT_DTYPES:
         reduced = _positive_zero(ctx, reduced, compute)
-    if onnx_op in ("ReduceMax", "ReduceMin") and compute in FLOAT_DTYPES:
-        nan = ctx.constant(float("nan"), compute)
-        reduced = ctx.add_node("Where", [_any_nan(ctx, value, axes), nan, reduced])
     return [ctx.cast(ctx.cast(reduced, compute, acc_dtype), acc_dtype, out_dtype)]
 
 

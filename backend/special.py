@@ -11,8 +11,8 @@ from __future__ import annotations
 from pytensor.tensor.special import LogSoftmax, Softmax
 
 from backend.basic import onnx_funcify
-from backend.kernels import FLOAT_DTYPES, compute_dtype
-from backend.reduction import _any_nan
+from backend.kernels import compute_dtype
+from backend.reduction import ordered_reduce
 
 
 @onnx_funcify.register(Softmax)
@@ -25,14 +25,7 @@ def onnx_funcify_Softmax(op, node, ctx, inputs):
     if ndim == 0:
         axes = []
     axes_input = ctx.constant(axes, "int64")
-    order = compute_dtype("ReduceMax", in_dtype, allow_widening=True)
-    if axes:
-        peak = ctx.add_node("ReduceMax", [ctx.cast(x, in_dtype, order), axes_input], keepdims=1)
-        if order in FLOAT_DTYPES:
-            peak = ctx.add_node("Where", [_any_nan(ctx, x, axes, keepdims=1), ctx.constant(float("nan"), order), peak])
-        peak = ctx.cast(peak, order, in_dtype)
-    else:
-        peak = x
+    peak = ordered_reduce(ctx, "ReduceMax", x, in_dtype, axes, keepdims=1) if axes else x
     arith = compute_dtype("Sub", in_dtype, allow_widening=True)
     shifted = ctx.cast(ctx.add_node("Sub", [ctx.cast(x, in_dtype, arith), ctx.cast(peak, in_dtype, arith)]), arith, in_dtype)
     shifted = ctx.cast(shifted, in_dtype, out)
