@@ -154,12 +154,36 @@ def onnx_funcify_Erfc(op, node, ctx, inputs):
     )
 
 
+def _sign_bit(ctx, x):
+    """True for negative numbers, -0.0 and -inf (1/x < 0 sees the zero's sign, x < 0 the infinity's)."""
+    zero = ctx.constant(0.0, "float32")
+    reciprocal = ctx.add_node("Div", [ctx.constant(1.0, "float32"), x])
+    return ctx.add_node("Or", [ctx.add_node("Less", [x, zero]), ctx.add_node("Less", [reciprocal, zero])])
+
+
 @onnx_funcify.register(ps.ArcTan2)
 def onnx_funcify_ArcTan2(op, node, ctx, inputs):
-    raise ONNXExportUnsupported(
-        "arctan2: ONNX has no Atan2; a composition from Atan needs quadrant, signed-zero and infinity "
-        "handling that is not written yet"
-    )
+    """atan2(y, x) from float32 Atan: the angle of (|x|, |y|) in [0, pi/2], reflected to pi - angle
+    when x is negative (or -0.0), then given y's sign. Every intermediate is a non-negative magnitude,
+    so zero signs come only from the final multiplication (atan2(-0.0, +0.0) = -0.0, atan2(+0.0,
+    -0.0) = pi); 0/0 and inf/inf, which the ratio cannot express, are set to 0 and pi/4. The
+    reflection and the sign are applied in float64, so only the ratio and Atan round in float32."""
+    out = _out(node)
+    if out not in ("float16", "float32"):
+        raise ONNXExportUnsupported(f"arctan2 with {out} output: onnxruntime's Atan has no {out} kernel "
+                                    "and a float32 angle would lose the precision")
+    y, x = (ctx.cast(a, _dtype(v), "float32") for a, v in zip(inputs, node.inputs))
+    abs_y, abs_x = ctx.add_node("Abs", [y]), ctx.add_node("Abs", [x])
+    angle = ctx.add_node("Atan", [ctx.add_node("Div", [abs_y, abs_x])])
+    zero, inf = ctx.constant(0.0, "float32"), ctx.constant(math.inf, "float32")
+    both_zero = ctx.add_node("And", [ctx.add_node("Equal", [abs_y, zero]), ctx.add_node("Equal", [abs_x, zero])])
+    both_inf = ctx.add_node("And", [ctx.add_node("Equal", [abs_y, inf]), ctx.add_node("Equal", [abs_x, inf])])
+    angle = ctx.add_node("Where", [both_inf, ctx.constant(math.pi / 4, "float32"), angle])
+    angle = ctx.cast(ctx.add_node("Where", [both_zero, zero, angle]), "float32", "float64")
+    reflected = ctx.add_node("Sub", [ctx.constant(math.pi, "float64"), angle])
+    magnitude = ctx.add_node("Where", [_sign_bit(ctx, x), reflected, angle])
+    sign = ctx.add_node("Where", [_sign_bit(ctx, y), ctx.constant(-1.0, "float64"), ctx.constant(1.0, "float64")])
+    return [ctx.cast(ctx.add_node("Mul", [magnitude, sign]), "float64", out)]
 
 
 @onnx_funcify.register(ps.Sign)

@@ -381,7 +381,7 @@ register("softplus", arity=1, dtypes=ALL_DTYPES, tolerance=TRANSCENDENTAL).xfail
     category="pytensor", dtypes=("bool",),
 )
 register("erfc", arity=1, dtypes=ALL_DTYPES, tolerance=TRANSCENDENTAL)
-register("arctan2", arity=2, dtypes=ALL_DTYPES, tolerance=TRANSCENDENTAL)
+register("arctan2", arity=2, dtypes=ALL_DTYPES, tolerance=TRANSCENDENTAL, onnx_ops=("Atan",))  # float32 Atan composition
 register("sqr", arity=1, dtypes=ALL_DTYPES, onnx_ops=("Mul",))
 register("reciprocal", arity=1, dtypes=ALL_DTYPES, onnx_ops=("Div",))
 register("sign", arity=1, dtypes=NUMERIC_DTYPES, onnx_ops=("Sign",))

@@ -5,7 +5,7 @@ import pytensor
 import pytensor.tensor as pt
 import pytest
 
-from backend import export_function_onnx
+from backend import ONNXExportUnsupported, export_function_onnx, export_onnx
 from harness.testing import compare_onnx_and_py, get_onnx_node_types
 
 FLOATS = np.array([-2.5, -1.5, -0.5, -0.0, 0.0, 0.5, 1.5, 2.5, 3.7, -3.7], dtype="float64")
@@ -204,3 +204,20 @@ def test_export_function_with_fusion_and_inplace():
     for got, want in zip(session.run(None, {"x": a, "y": b}), fn(a, b), strict=True):
         assert got.dtype == want.dtype
         np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_arctan2_quadrants_signed_zeros_and_infinities():
+    # IEEE 754 atan2 special cases, as numpy returns them
+    y = np.array([0.0, -0.0, 0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.inf, 1.0, -1.0, np.nan], "float32")
+    x = np.array([0.0, 0.0, -0.0, -0.0, -np.inf, -np.inf, np.inf, -np.inf, 1.0, 0.0, -0.0, 1.0], "float32")
+    a, b = vec("y", "float32"), vec("x", "float32")
+    _, res = compare_onnx_and_py([a, b], pt.arctan2(a, b), [y, x])
+    expected = np.arctan2(y, x)
+    np.testing.assert_array_equal(np.signbit(res[:-1]), np.signbit(expected[:-1]))
+    np.testing.assert_allclose(res, expected, rtol=1e-6)
+
+
+def test_arctan2_with_float64_output_is_declined_with_the_reason():
+    a, b = vec("y", "float64"), vec("x", "float64")
+    with pytest.raises(ONNXExportUnsupported, match="Atan has no float64 kernel"):
+        export_onnx([a, b], pt.arctan2(a, b))
