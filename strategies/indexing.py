@@ -91,12 +91,13 @@ def _indexing_examples(draw, dtype, pattern, max_ndim, index_dtype, index_ndim, 
         num_shapes=arrays_in_pattern, min_dims=low, max_dims=high, max_side=3)).input_shapes if arrays_in_pattern else ()
     if index_ndim is not None:  # a fixed rank: mutually_broadcastable_shapes may still drop dims
         index_shapes = tuple((1,) * (index_ndim - len(s)) + tuple(s) for s in index_shapes)
-    selects_elements = all(int(np.prod(s)) > 0 for s in index_shapes)
+    # an index array holding any element needs a non-empty axis (even if the broadcast is empty)
+    holds_indices = any(int(np.prod(s)) > 0 for s in index_shapes)
     x_shape = list(draw(hnp.array_shapes(min_dims=ndim, max_dims=ndim, min_side=0, max_side=4)))
     axis = 0
     for token in pattern:
         # an integer index (constant or array with elements) needs a non-empty axis
-        if (token == "array" and selects_elements) or isinstance(token, int):
+        if (token == "array" and holds_indices) or isinstance(token, int):
             x_shape[axis] = max(x_shape[axis], abs(token) + (token >= 0) if isinstance(token, int) else 1)
         axis += _token_axes(token)
     x_shape = tuple(x_shape)
@@ -109,9 +110,8 @@ def _indexing_examples(draw, dtype, pattern, max_ndim, index_dtype, index_ndim, 
         size = x_shape[axis]
         if token == "array":
             shape = next(array_shapes)
-            values = st.integers(-size, size - 1) if size else st.nothing()
-            arr = draw(hnp.arrays(np.dtype(index_dtype), shape, elements=values)) if int(np.prod(shape)) else \
-                np.zeros(shape, index_dtype)
+            arr = draw(hnp.arrays(np.dtype(index_dtype), shape, elements=st.integers(-size, size - 1))) \
+                if int(np.prod(shape)) else np.zeros(shape, index_dtype)
             index_arrays.append(arr)
             index_values.append(arr)
         elif token in ("mask", "mask2"):

@@ -70,3 +70,11 @@ def test_int8_increment_wraps_like_numpy():
     _, res = compare_onnx_and_py([x, i, y], pt.inc_subtensor(x[i], y),
                                  [np.array([120], "int8"), np.array([0, 0]), np.array([5, 5], "int8")])
     np.testing.assert_array_equal(res, np.array([-126], "int8"))  # 130 wraps
+
+
+def test_inc_subtensor_ignoring_duplicates_writes_once_per_position():
+    # x[i] += y in numpy: each repeated position gets x + (its last y), not the sum
+    x, i, y = pt.vector("x"), pt.lvector("i"), pt.vector("y")
+    out = pt.inc_subtensor(x[i], y, ignore_duplicates=True)
+    _, res = compare_onnx_and_py([x, i, y], out, [np.ones(3), np.array([1, 1]), np.array([10.0, 20.0])])
+    np.testing.assert_array_equal(res, [1.0, 21.0, 1.0])
