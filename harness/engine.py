@@ -57,18 +57,25 @@ class Comparison:
         return not self.problems
 
 
-_FLOAT_AS_INT = {"float16": np.int16, "float32": np.int32, "float64": np.int64}
+_FLOAT_AS_UINT = {"float16": np.uint16, "float32": np.uint32, "float64": np.uint64}
+
+
+def _ordered_keys(a: np.ndarray) -> np.ndarray:
+    """uint64 keys in the order of the float values, one apart for neighbouring floats (-0.0 and +0.0
+    share a key): negative floats' bit patterns are inverted (plus one, so -0.0 meets +0.0), positive
+    ones get the top bit set."""
+    uint_type = _FLOAT_AS_UINT[a.dtype.name]
+    bits = np.where(a == 0, np.zeros((), a.dtype), a).view(uint_type).astype(np.uint64)
+    top = np.uint64(1) << np.uint64(8 * a.dtype.itemsize - 1)
+    mask = (top << np.uint64(1)) - np.uint64(1) if a.dtype.itemsize < 8 else np.uint64(np.iinfo(np.uint64).max)
+    return np.where(bits & top, (~bits & mask) + np.uint64(1), bits | top)
 
 
 def ulp_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Number of representable floats between a and b (finite, same dtype); exact below 2**53."""
-    int_type = _FLOAT_AS_INT[a.dtype.name]
-    ia = a.view(int_type).astype(np.int64)
-    ib = b.view(int_type).astype(np.int64)
-    # Map the sign-magnitude bit patterns onto a monotonic integer line (-0.0 and +0.0 both -> 0).
-    ia = np.where(ia < 0, np.iinfo(int_type).min - ia, ia).astype(np.float64)
-    ib = np.where(ib < 0, np.iinfo(int_type).min - ib, ib).astype(np.float64)
-    return np.abs(ia - ib)
+    """Number of representable floats between a and b (finite, same dtype), counted in integers and
+    exact up to 2**53 ULP (as float64)."""
+    ka, kb = _ordered_keys(np.asarray(a)), _ordered_keys(np.asarray(b))
+    return np.where(ka >= kb, ka - kb, kb - ka).astype(np.float64)
 
 
 def compare_arrays(actual, expected, *, max_ulp: int = 0, signed_zeros: bool = True,

@@ -363,6 +363,15 @@ for _name, _onnx in [("sin", "Sin"), ("cos", "Cos"), ("tanh", "Tanh"), ("tan", "
                      ("arccos", "Acos"), ("arctan", "Atan"), ("sinh", "Sinh"), ("cosh", "Cosh"),
                      ("arcsinh", "Asinh"), ("arccosh", "Acosh"), ("arctanh", "Atanh"), ("erf", "Erf")]:
     register(_name, arity=1, dtypes=ALL_DTYPES, onnx_ops=(_onnx,), tolerance=TRANSCENDENTAL)
+# onnxruntime's float64 Tanh is within 6 ULP of libm's (measured on 7e5 values over 1e-300..1e15);
+# the float64 bound is that, not libm's 2.
+ONNX_OPERATIONS["tanh"].tolerance = {**TRANSCENDENTAL, "float64": 8}
+for _name in ("sin", "cos"):
+    ONNX_OPERATIONS[_name].xfail(
+        reason="onnxruntime's float64 Sin/Cos reduce the argument with an absolute error of about one ulp "
+               "of x, so results much smaller than x lose relative precision: 9 ULP for sin(6.5), 4 ULP "
+               "for cos(1.5), up to 3e5 ULP next to multiples of pi/2 (numpy: within 1 ULP)",
+        category="onnxruntime-kernel", dtypes=("float64",))
 ONNX_OPERATIONS["tanh"].xfail(
     reason="onnxruntime's float32 Tanh is off by tens of ULP for |x| below ~2e-38 (subnormal range), "
            "where tanh(x) == x",

@@ -136,6 +136,21 @@ def test_ulp_distance_crosses_zero():
     assert ulp_distance(np.array([-0.0]), np.array([0.0]))[0] == 0
 
 
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("start", [1.0, -3.5, 1e300, 6e-39])
+def test_ulp_distance_counts_single_steps_at_every_magnitude(dtype, start):
+    # float64 bit patterns exceed 2**53: counting them in float64 would round a few ULP away to 0
+    with np.errstate(over="ignore"):
+        a = np.array([start], dtype)
+    if not np.isfinite(a).all() or a[0] == 0:
+        pytest.skip(f"{start} does not fit {dtype}")
+    b = a
+    for _ in range(3):
+        b = np.nextafter(b, np.array([np.inf], dtype))
+    assert ulp_distance(a, b)[0] == 3
+    assert not compare_arrays(b, a, max_ulp=2).ok
+
+
 def test_engine_reuses_one_compilation_per_signature():
     compile_signature.cache_clear()
     run_cell(ONNX_OPERATIONS["add"], "int32", hypothesis_settings=CI)
