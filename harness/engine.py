@@ -79,11 +79,14 @@ def ulp_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def compare_arrays(actual, expected, *, max_ulp: int = 0, signed_zeros: bool = True,
-                   aspects=ALL_ASPECTS, ulp_dtype: str | None = None) -> Comparison:
+                   aspects=ALL_ASPECTS, ulp_dtype: str | None = None, scale=None) -> Comparison:
     """Compare an onnxruntime output with PyTensor's; ``aspects`` limits what is checked.
 
     ``ulp_dtype`` counts ULPs in a narrower float type, for results computed in lower precision than
     their dtype (a float32 chain upcast to float64 at the end is accurate to float32 ULPs only).
+    ``scale`` (broadcastable to the output): the magnitude of the largest term a result is the
+    difference of; where terms cancel, ``max_ulp`` ULPs *of that magnitude* are accepted, since both
+    sides round the terms before they cancel.
     """
     result = Comparison()
     actual, expected = np.asarray(actual), np.asarray(expected)
@@ -131,6 +134,11 @@ def compare_arrays(actual, expected, *, max_ulp: int = 0, signed_zeros: bool = T
                 ulps = ulp_distance(a.astype(ulp_dtype), e.astype(ulp_dtype))
         else:
             ulps = ulp_distance(a, e)
+        if scale is not None:
+            term = np.broadcast_to(np.abs(scale), actual.shape)[finite].astype(a.dtype)
+            with np.errstate(all="ignore"):
+                within_terms = abs_err <= max_ulp * np.spacing(term).astype(np.float64)
+            ulps = np.where(within_terms, np.minimum(ulps, max_ulp), ulps)
         result.max_abs_err = float(abs_err.max())
         result.max_rel_err = float(rel_err.max())
         result.max_ulp_err = float(ulps.max())
@@ -230,21 +238,29 @@ class ExampleOutcome:
     reference_agrees_pytensor: bool | None = None
 
 
-def _compare(spec, dtype, actual, expected, aspects):
+def _compare(spec, dtype, actual, expected, aspects, scale=None):
     ulp_dtype = spec.ulp_dtype(dtype) if spec.ulp_dtype else None
     max_ulp = spec.max_ulp(ulp_dtype or str(np.asarray(expected).dtype))
     return compare_arrays(actual, expected, max_ulp=max_ulp, signed_zeros=spec.signed_zeros, aspects=aspects,
-                          ulp_dtype=ulp_dtype)
+                          ulp_dtype=ulp_dtype, scale=scale)
 
 
-def _compare_outputs(spec, dtype, actual: list, expected: list, aspects) -> Comparison:
+def _error_scale(spec, example):
+    if spec.error_scale is None or example is None:
+        return None
+    with np.errstate(all="ignore"):
+        return np.asarray(spec.error_scale(example), dtype=np.float64)
+
+
+def _compare_outputs(spec, dtype, actual: list, expected: list, aspects, example=None) -> Comparison:
     """All outputs of a graph (Split has several): problems are prefixed with the output number, the
     error figures are the worst over the outputs."""
     if len(actual) != len(expected):
         return Comparison([f"{len(actual)} outputs, PyTensor has {len(expected)}"])
     total = Comparison()
+    scale = _error_scale(spec, example)
     for k, (a, e) in enumerate(zip(actual, expected)):
-        cmp = _compare(spec, dtype, a, e, aspects)
+        cmp = _compare(spec, dtype, a, e, aspects, scale)
         total.problems += [f"output {k}: {p}" if len(expected) > 1 else p for p in cmp.problems]
         total.max_abs_err = max(total.max_abs_err, cmp.max_abs_err)
         total.max_rel_err = max(total.max_rel_err, cmp.max_rel_err)
@@ -279,7 +295,7 @@ def run_example(spec: OpSpec, dtype: str, example: ArrayExample, *, opset: int =
             return ExampleOutcome("runtime_error", f"onnxruntime ({level}) raised: {exc}")
     problems = []
     for level, actual in outputs.items():
-        cmp = _compare_outputs(spec, dtype, actual, expected, aspects)
+        cmp = _compare_outputs(spec, dtype, actual, expected, aspects, example)
         problems += [f"onnxruntime ({level}): {p}" for p in cmp.problems]
         if level == "optimized":
             comparison = cmp
@@ -290,11 +306,12 @@ def run_example(spec: OpSpec, dtype: str, example: ArrayExample, *, opset: int =
         problems += [f"onnxruntime optimized vs unoptimized: {p}" for p in between.problems]
     outcome = ExampleOutcome("mismatch" if problems else "pass", "; ".join(problems), comparison)
     if reference or problems:
-        _third_opinion(spec, dtype, compiled, feed, outputs["optimized"], expected, outcome, aspects)
+        _third_opinion(spec, dtype, compiled, feed, outputs["optimized"], expected, outcome, aspects, example)
     return outcome
 
 
-def _third_opinion(spec, dtype, compiled, feed, ort_out, expected, outcome: ExampleOutcome, aspects) -> None:
+def _third_opinion(spec, dtype, compiled, feed, ort_out, expected, outcome: ExampleOutcome, aspects,
+                   example=None) -> None:
     """onnx's ReferenceEvaluator on the same model: attributes a mismatch to exporter or runtime."""
     try:
         with np.errstate(all="ignore"):  # the evaluator computes in numpy; NaN/inf are expected here
@@ -302,8 +319,8 @@ def _third_opinion(spec, dtype, compiled, feed, ort_out, expected, outcome: Exam
     except Exception as exc:  # the reference evaluator lacks some ops/dtypes; record, don't fail
         outcome.detail += f" [reference evaluator failed: {type(exc).__name__}: {exc}]"
         return
-    outcome.reference_agrees_ort = _compare_outputs(spec, dtype, ref_out, ort_out, aspects).ok
-    outcome.reference_agrees_pytensor = _compare_outputs(spec, dtype, ref_out, expected, aspects).ok
+    outcome.reference_agrees_ort = _compare_outputs(spec, dtype, ref_out, ort_out, aspects, example).ok
+    outcome.reference_agrees_pytensor = _compare_outputs(spec, dtype, ref_out, expected, aspects, example).ok
     if outcome.status == "mismatch":
         if outcome.reference_agrees_pytensor and not outcome.reference_agrees_ort:
             outcome.detail += " [reference evaluator agrees with PyTensor: onnxruntime deviates from the model's ONNX semantics]"

@@ -151,6 +151,16 @@ def test_ulp_distance_counts_single_steps_at_every_magnitude(dtype, start):
     assert not compare_arrays(b, a, max_ulp=2).ok
 
 
+def test_scale_accepts_errors_of_the_terms_that_cancel_and_no_more():
+    # 1e-3 computed as (1 + 1e-3) - 1: an error of one ulp(1) is 1e5 ULP of the result, yet within
+    # 2 ULP of the terms' magnitude; 3 ulp(1) is not
+    expected = np.array([1e-3])
+    one_ulp_off = expected + np.spacing(1.0)
+    assert not compare_arrays(one_ulp_off, expected, max_ulp=2).ok
+    assert compare_arrays(one_ulp_off, expected, max_ulp=2, scale=np.array([1.0])).ok
+    assert not compare_arrays(expected + 3 * np.spacing(1.0), expected, max_ulp=2, scale=np.array([1.0])).ok
+
+
 def test_engine_reuses_one_compilation_per_signature():
     compile_signature.cache_clear()
     run_cell(ONNX_OPERATIONS["add"], "int32", hypothesis_settings=CI)
