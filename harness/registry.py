@@ -377,6 +377,11 @@ for _name, _onnx in [("sin", "Sin"), ("cos", "Cos"), ("tanh", "Tanh"), ("tan", "
                      ("arccos", "Acos"), ("arctan", "Atan"), ("sinh", "Sinh"), ("cosh", "Cosh"),
                      ("arcsinh", "Asinh"), ("arccosh", "Acosh"), ("arctanh", "Atanh"), ("erf", "Erf")]:
     register(_name, arity=1, dtypes=ALL_DTYPES, onnx_ops=(_onnx,), tolerance=TRANSCENDENTAL)
+# float64 compositions (backend/scalar.py FLOAT64_COMPOSITIONS; no onnxruntime kernel): measured max
+# error over 6.5e5 values from 1e-8 to 1e308 was 3 ULP (atanh, asinh, sinh) and 2 ULP (cosh, acosh);
+# the bounds allow one ULP more.
+for _name, _ulp in (("arctanh", 4), ("arcsinh", 4), ("sinh", 4), ("cosh", 3), ("arccosh", 3)):
+    ONNX_OPERATIONS[_name].tolerance = {**TRANSCENDENTAL, "float64": _ulp}
 # onnxruntime's float64 Tanh is within 6 ULP of libm's (measured on 7e5 values over 1e-300..1e15);
 # the float64 bound is that, not libm's 2.
 ONNX_OPERATIONS["tanh"].tolerance = {**TRANSCENDENTAL, "float64": 8}

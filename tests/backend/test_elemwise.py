@@ -221,3 +221,23 @@ def test_arctan2_with_float64_output_is_declined_with_the_reason():
     a, b = vec("y", "float64"), vec("x", "float64")
     with pytest.raises(ONNXExportUnsupported, match="Atan has no float64 kernel"):
         export_onnx([a, b], pt.arctan2(a, b))
+
+
+@pytest.mark.parametrize("name,values", [
+    ("arctanh", [0.0, -0.0, 0.5, -0.999999, 1.0, -1.0, 1.5, np.nan, 1e-300]),
+    ("arcsinh", [0.0, -0.0, 1e-10, -2.5, 3e8, -1e300, np.inf, -np.inf, np.nan]),
+    ("arccosh", [1.0, 1.0 + 2**-52, 1.5, 2.0, 1e10, 1e300, np.inf, 0.5, -3.0, np.nan]),
+    ("cosh", [0.0, -0.0, 1e-9, -1.5, 30.0, 709.5, -710.4, 710.5, np.inf, np.nan]),
+    ("sinh", [0.0, -0.0, 1e-9, -0.7, 1.0, 30.0, -709.5, 710.4, 710.5, -np.inf, np.nan]),
+])
+def test_float64_hyperbolic_compositions_keep_special_values(name, values):
+    # onnxruntime has no float64 kernels for these; the exported compositions must still give
+    # numpy's signed zeros, infinities (overflow only past the true limit) and NaNs
+    x = vec("x", "float64")
+    data = np.array(values)
+    _, res = compare_onnx_and_py([x], getattr(pt, name)(x), [data])
+    with np.errstate(all="ignore"):
+        expected = getattr(np, name)(data)
+    np.testing.assert_array_equal(np.isnan(res), np.isnan(expected))
+    np.testing.assert_array_equal(np.signbit(res[~np.isnan(res)]), np.signbit(expected[~np.isnan(expected)]))
+    np.testing.assert_allclose(res, expected, rtol=1e-15)
