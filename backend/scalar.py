@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytensor.scalar.basic as ps
 import pytensor.scalar.math as psm
 
@@ -208,7 +209,9 @@ def _expm1(ctx, x, compute):
     u = ctx.add_node("Exp", [x])
     um1 = ctx.add_node("Sub", [u, one])
     ratio = ctx.add_node("Mul", [um1, ctx.add_node("Div", [x, ctx.add_node("Log", [u])])])
-    ratio = ctx.add_node("Where", [ctx.add_node("Equal", [u, ctx.constant(math.inf, compute)]), u, ratio])
+    # once exp(x) >= 2**(mantissa bits + 2), exp(x) - 1 rounds to exp(x) itself (inf included)
+    big = 2.0 ** (np.finfo(compute).nmant + 2)
+    ratio = ctx.add_node("Where", [ctx.add_node("GreaterOrEqual", [u, ctx.constant(big, compute)]), u, ratio])
     ratio = ctx.add_node("Where", [ctx.add_node("Equal", [um1, ctx.constant(-1.0, compute)]), um1, ratio])
     inexact = ctx.add_node("Or", [ctx.add_node("Less", [u, one]), ctx.add_node("Greater", [u, one])])
     return _x_where_exact(ctx, inexact, x, ratio, compute)
