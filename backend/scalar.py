@@ -51,11 +51,21 @@ def _f64(ctx, value):
     return ctx.constant(value, "float64")
 
 
-def _with_sign_of(ctx, x, magnitude):
-    """``magnitude`` (>= 0) with x's sign, -0.0 included (odd functions: f(-0.0) = -0.0)."""
-    negative = ctx.add_node("Or", [ctx.add_node("Less", [x, _f64(ctx, 0.0)]), ctx.add_node(
-        "Less", [ctx.add_node("Div", [_f64(ctx, 1.0), x]), _f64(ctx, 0.0)])])
+def _sign_bit(ctx, x, dtype):
+    """True for negative numbers, -0.0 and -inf (1/x < 0 sees the zero's sign, x < 0 the infinity's)."""
+    zero = ctx.constant(0.0, dtype)
+    reciprocal = ctx.add_node("Div", [ctx.constant(1.0, dtype), x])
+    return ctx.add_node("Or", [ctx.add_node("Less", [x, zero]), ctx.add_node("Less", [reciprocal, zero])])
+
+
+def _with_sign(ctx, negative, magnitude):
+    """float64 ``magnitude`` (>= 0) negated where ``negative``; a +0.0 magnitude becomes -0.0 there."""
     return ctx.add_node("Mul", [magnitude, ctx.add_node("Where", [negative, _f64(ctx, -1.0), _f64(ctx, 1.0)])])
+
+
+def _with_sign_of(ctx, x, magnitude):
+    """``magnitude`` with float64 x's sign, -0.0 included (odd functions: f(-0.0) = -0.0)."""
+    return _with_sign(ctx, _sign_bit(ctx, x, "float64"), magnitude)
 
 
 def _atanh64(ctx, x):
@@ -253,13 +263,6 @@ def onnx_funcify_Erfc(op, node, ctx, inputs):
     )
 
 
-def _sign_bit(ctx, x):
-    """True for negative numbers, -0.0 and -inf (1/x < 0 sees the zero's sign, x < 0 the infinity's)."""
-    zero = ctx.constant(0.0, "float32")
-    reciprocal = ctx.add_node("Div", [ctx.constant(1.0, "float32"), x])
-    return ctx.add_node("Or", [ctx.add_node("Less", [x, zero]), ctx.add_node("Less", [reciprocal, zero])])
-
-
 @onnx_funcify.register(ps.ArcTan2)
 def onnx_funcify_ArcTan2(op, node, ctx, inputs):
     """atan2(y, x) from float32 Atan: the angle of (|x|, |y|) in [0, pi/2], reflected to pi - angle
@@ -280,9 +283,8 @@ def onnx_funcify_ArcTan2(op, node, ctx, inputs):
     angle = ctx.add_node("Where", [both_inf, ctx.constant(math.pi / 4, "float32"), angle])
     angle = ctx.cast(ctx.add_node("Where", [both_zero, zero, angle]), "float32", "float64")
     reflected = ctx.add_node("Sub", [ctx.constant(math.pi, "float64"), angle])
-    magnitude = ctx.add_node("Where", [_sign_bit(ctx, x), reflected, angle])
-    sign = ctx.add_node("Where", [_sign_bit(ctx, y), ctx.constant(-1.0, "float64"), ctx.constant(1.0, "float64")])
-    return [ctx.cast(ctx.add_node("Mul", [magnitude, sign]), "float64", out)]
+    magnitude = ctx.add_node("Where", [_sign_bit(ctx, x, "float32"), reflected, angle])
+    return [ctx.cast(_with_sign(ctx, _sign_bit(ctx, y, "float32"), magnitude), "float64", out)]
 
 
 @onnx_funcify.register(ps.Sign)

@@ -121,7 +121,7 @@ def select_advanced(ctx, x, ndim, indices, names):
         if isinstance(index, slice):
             explicit.append(index)
         elif index.type.dtype == "bool":
-            nonzero = ctx.add_node("NonZero", [_mask_tensor(ctx, index, names)])  # (mask rank, count)
+            nonzero = ctx.add_node("NonZero", [names[index]])  # (mask rank, count)
             explicit += [(ctx.add_node("Gather", [nonzero, ctx.constant(row, "int64")], axis=0), 1)
                          for row in range(index.type.ndim)]
         else:
@@ -153,12 +153,6 @@ def select_advanced(ctx, x, ndim, indices, names):
         perm = list(range(b, b + first)) + list(range(b)) + list(range(b + first, b + rest))
         x = ctx.add_node("Transpose", [x], perm=perm)
     return x
-
-
-def _mask_tensor(ctx, index, names):
-    if isinstance(index, Constant):
-        return ctx.constant(np.asarray(index.data, dtype=bool), "bool")
-    return names[index]
 
 
 @onnx_funcify.register(Subtensor)

@@ -67,7 +67,7 @@ def _ordered_keys(a: np.ndarray) -> np.ndarray:
     uint_type = _FLOAT_AS_UINT[a.dtype.name]
     bits = np.where(a == 0, np.zeros((), a.dtype), a).view(uint_type).astype(np.uint64)
     top = np.uint64(1) << np.uint64(8 * a.dtype.itemsize - 1)
-    mask = (top << np.uint64(1)) - np.uint64(1) if a.dtype.itemsize < 8 else np.uint64(np.iinfo(np.uint64).max)
+    mask = np.uint64(np.iinfo(uint_type).max)
     return np.where(bits & top, (~bits & mask) + np.uint64(1), bits | top)
 
 
@@ -252,13 +252,12 @@ def _error_scale(spec, example):
         return np.asarray(spec.error_scale(example), dtype=np.float64)
 
 
-def _compare_outputs(spec, dtype, actual: list, expected: list, aspects, example=None) -> Comparison:
+def _compare_outputs(spec, dtype, actual: list, expected: list, aspects, scale=None) -> Comparison:
     """All outputs of a graph (Split has several): problems are prefixed with the output number, the
     error figures are the worst over the outputs."""
     if len(actual) != len(expected):
         return Comparison([f"{len(actual)} outputs, PyTensor has {len(expected)}"])
     total = Comparison()
-    scale = _error_scale(spec, example)
     for k, (a, e) in enumerate(zip(actual, expected)):
         cmp = _compare(spec, dtype, a, e, aspects, scale)
         total.problems += [f"output {k}: {p}" if len(expected) > 1 else p for p in cmp.problems]
@@ -294,24 +293,24 @@ def run_example(spec: OpSpec, dtype: str, example: ArrayExample, *, opset: int =
         except Exception as exc:  # onnxruntime's runtime failures (e.g. integer division by zero)
             return ExampleOutcome("runtime_error", f"onnxruntime ({level}) raised: {exc}")
     problems = []
+    scale = _error_scale(spec, example)
     for level, actual in outputs.items():
-        cmp = _compare_outputs(spec, dtype, actual, expected, aspects, example)
+        cmp = _compare_outputs(spec, dtype, actual, expected, aspects, scale)
         problems += [f"onnxruntime ({level}): {p}" for p in cmp.problems]
         if level == "optimized":
             comparison = cmp
-    between = Comparison()
-    for a, b in zip(outputs["optimized"], outputs["unoptimized"]):
-        between.problems += compare_arrays(a, b, max_ulp=0, aspects=aspects).problems
-    if between.problems and not problems:
-        problems += [f"onnxruntime optimized vs unoptimized: {p}" for p in between.problems]
+    between = [p for a, b in zip(outputs["optimized"], outputs["unoptimized"])
+               for p in compare_arrays(a, b, max_ulp=0, aspects=aspects).problems]
+    if between and not problems:
+        problems += [f"onnxruntime optimized vs unoptimized: {p}" for p in between]
     outcome = ExampleOutcome("mismatch" if problems else "pass", "; ".join(problems), comparison)
     if reference or problems:
-        _third_opinion(spec, dtype, compiled, feed, outputs["optimized"], expected, outcome, aspects, example)
+        _third_opinion(spec, dtype, compiled, feed, outputs["optimized"], expected, outcome, aspects, scale)
     return outcome
 
 
 def _third_opinion(spec, dtype, compiled, feed, ort_out, expected, outcome: ExampleOutcome, aspects,
-                   example=None) -> None:
+                   scale=None) -> None:
     """onnx's ReferenceEvaluator on the same model: attributes a mismatch to exporter or runtime."""
     try:
         with np.errstate(all="ignore"):  # the evaluator computes in numpy; NaN/inf are expected here
@@ -319,8 +318,8 @@ def _third_opinion(spec, dtype, compiled, feed, ort_out, expected, outcome: Exam
     except Exception as exc:  # the reference evaluator lacks some ops/dtypes; record, don't fail
         outcome.detail += f" [reference evaluator failed: {type(exc).__name__}: {exc}]"
         return
-    outcome.reference_agrees_ort = _compare_outputs(spec, dtype, ref_out, ort_out, aspects, example).ok
-    outcome.reference_agrees_pytensor = _compare_outputs(spec, dtype, ref_out, expected, aspects, example).ok
+    outcome.reference_agrees_ort = _compare_outputs(spec, dtype, ref_out, ort_out, aspects, scale).ok
+    outcome.reference_agrees_pytensor = _compare_outputs(spec, dtype, ref_out, expected, aspects, scale).ok
     if outcome.status == "mismatch":
         if outcome.reference_agrees_pytensor and not outcome.reference_agrees_ort:
             outcome.detail += " [reference evaluator agrees with PyTensor: onnxruntime deviates from the model's ONNX semantics]"

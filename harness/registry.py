@@ -210,11 +210,6 @@ def _exp_precision(dtype: str) -> str:
     return str(pt.exp(pt.scalar(dtype=dtype)).dtype)
 
 
-def _is_negative_zero(a) -> np.ndarray:
-    a = np.asarray(a)
-    return (a == 0) & np.signbit(a) if a.dtype.kind == "f" else np.zeros(a.shape, bool)
-
-
 WHERE_NEGATIVE_ZERO = ("onnxruntime's Where merges its two selections by 'x != 0', so a chosen -0.0 can come "
                        "back as +0.0 (which depends on the broadcast shapes; see onnxruntime_where)")
 
