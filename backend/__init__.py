@@ -4,21 +4,17 @@
 ``pytensor.function(inputs, outputs, mode="ONNX")`` runs on onnxruntime.
 
 Layout (PyTensor's ``link/jax/dispatch`` style): ``basic`` holds the single `onnx_funcify`
-dispatcher and the FunctionGraph converter; each op family has its own module, imported here so that
-registration happens.
+dispatcher and the `GraphBuilder` converters write into, ``graph`` the FunctionGraph -> ModelProto
+conversion, ``helpers`` what several converters share; each op family has its own module, imported
+here so that registration happens.
 """
 
-from backend.basic import (
-    ONNX_OPSET_VERSION,
-    ONNXExportUnsupported,
-    make_value_info,
-    max_supported_opset,
-    onnx_funcify,
-    onnx_typify,
-)
+from backend.basic import ONNX_OPSET_VERSION, make_value_info, max_supported_opset, onnx_funcify, onnx_typify
+from backend.dtypes import ONNXExportUnsupported
 
 # Registration happens on import; keep one module per op family.
-from backend import compile_ops, elemwise, math, reduction, scalar, shape, special, subtensor, tensor_basic  # noqa: F401,E402,E501  isort: skip
+from backend import graph  # noqa: F401,E402  (FunctionGraph -> ModelProto)  isort: skip
+from backend import comparison, compile_ops, elemwise, math, reduction, scalar, shape, special, subtensor, tensor_basic  # noqa: F401,E402,E501  isort: skip
 from backend.linker import ONNXLinker  # noqa: E402
 from backend.export import compile_onnx, export_function_onnx, export_onnx, onnx_mode  # noqa: E402
 

@@ -1,24 +1,30 @@
-"""Core of the exporter: the `onnx_funcify` dispatcher and FunctionGraph -> ModelProto.
+"""Core of the exporter: the `onnx_funcify` dispatcher and the `GraphBuilder` converters write into.
 
 How conversion works
 --------------------
-`onnx_funcify(fgraph, opset_version=...)` walks the graph in topological order and, for every Apply
-node, calls `onnx_funcify(node.op, node, ctx, input_names)`. A converter appends ONNX nodes through
-the `GraphBuilder` ``ctx`` and returns one ONNX value name per output of ``node``. Scalar ops (the
-ones inside `Elemwise` and `Composite`) use the same signature, with a scalar-level Apply node whose
+`backend/graph.py` walks a FunctionGraph in topological order and, for every Apply node, calls
+`onnx_funcify(node.op, node, ctx, input_names)`. A converter appends ONNX nodes through the
+`GraphBuilder` ``ctx`` and returns one ONNX value name per output of ``node``. Scalar ops (the ones
+inside `Elemwise` and `Composite`) use the same signature, with a scalar-level Apply node whose
 input/output types carry the PyTensor dtypes.
 
 How to add an op
 ----------------
-In the module of its family (``backend/elemwise.py``, ``backend/shape.py`` ...)::
+In the module of its family (``backend/scalar.py``, ``backend/shape.py`` ...)::
 
     @onnx_funcify.register(MyOp)
     def onnx_funcify_MyOp(op, node, ctx, inputs):
         (x,) = inputs
-        return [ctx.add_node("Relu", [x])]
+        return [ctx.op.Relu(x)]
 
-Then add a registry entry in ``harness/registry.py``; the property tests, the matrix and the
-benchmarks pick it up from there.
+``ctx.op.<OpType>(*inputs, **attributes)`` appends one node and returns its output name (a list
+with ``n_outputs=k``); the op type, the number of inputs and outputs and the attribute names are
+checked against ``onnx.defs`` for the model's opset as the node is built, so a typo fails at export
+with the schema's own list of what is valid. Shared helpers (dtype casts, computing in a wider
+dtype) are in ``backend/helpers.py``.
+
+Then add a registry entry in the registry module of the same family (``harness/registry/``); the
+property tests, the matrix and the benchmarks pick it up from there.
 
 Converters must produce PyTensor's result dtype (`ctx.cast`) and must not silently compute something
 else: when ONNX or onnxruntime cannot match PyTensor, raise `ONNXExportUnsupported` with the reason.
@@ -35,44 +41,14 @@ from functools import singledispatch
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
-from pytensor.graph.basic import Constant, Variable
-from pytensor.graph.fg import FunctionGraph
+from pytensor.graph.basic import Variable
+
+from backend.dtypes import onnx_dtype
 
 ONNX_OPSET_VERSION = 18
 """Default opset of exported models."""
 
 MIN_OPSET_VERSION = 18
-
-
-class ONNXExportUnsupported(NotImplementedError):
-    """The exporter declines an op or dtype on purpose: ONNX or onnxruntime cannot match PyTensor."""
-
-
-NUMPY_TO_ONNX_DTYPE = {
-    "float16": TensorProto.FLOAT16,
-    "float32": TensorProto.FLOAT,
-    "float64": TensorProto.DOUBLE,
-    "int8": TensorProto.INT8,
-    "int16": TensorProto.INT16,
-    "int32": TensorProto.INT32,
-    "int64": TensorProto.INT64,
-    "uint8": TensorProto.UINT8,
-    "uint16": TensorProto.UINT16,
-    "uint32": TensorProto.UINT32,
-    "uint64": TensorProto.UINT64,
-    "bool": TensorProto.BOOL,
-}
-
-
-def onnx_dtype(dtype: str | np.dtype) -> int:
-    """ONNX element type of a numpy/PyTensor dtype; a clear error for dtypes ONNX cannot hold."""
-    key = str(np.dtype(dtype))
-    try:
-        return NUMPY_TO_ONNX_DTYPE[key]
-    except KeyError:
-        raise ONNXExportUnsupported(
-            f"dtype {key!r} has no ONNX tensor element type here; supported: {sorted(NUMPY_TO_ONNX_DTYPE)}"
-        ) from None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -198,12 +174,17 @@ _VALID_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class GraphBuilder:
-    """Collects nodes and initializers; hands out unique value and node names."""
+    """Collects nodes and initializers; hands out unique value and node names.
+
+    ``op`` builds nodes by ONNX op type (``ctx.op.Add(a, b)``, ``ctx.op[name](...)`` for a type held
+    in a variable), checked against the schema of the builder's opset.
+    """
 
     def __init__(self, opset_version: int):
         self.opset_version = opset_version
         self.nodes: list[onnx.NodeProto] = []
         self.initializers: list[TensorProto] = []
+        self.op = OpFactory(self)
         self._taken: set[str] = set()
         self._counter = itertools.count()
         self._constant_cache: dict[tuple, str] = {}
@@ -225,7 +206,8 @@ class GraphBuilder:
         return self.fresh(name)
 
     def add_node(self, op_type: str, inputs: Sequence[str], n_outputs: int = 1, **attrs):
-        """Append one ONNX node; returns its output name (or list of names when n_outputs != 1)."""
+        """Append one ONNX node unchecked; returns its output name (a list when n_outputs != 1).
+        Converters use ``ctx.op``, which checks the node against the opset's schema first."""
         outputs = [self.fresh(op_type.lower()) for _ in range(n_outputs)]
         node = helper.make_node(
             op_type, list(inputs), outputs, name=self.fresh(f"{op_type}_node"), **attrs
@@ -250,115 +232,59 @@ class GraphBuilder:
     def cast(self, name: str, from_dtype: str, to_dtype: str) -> str:
         if str(from_dtype) == str(to_dtype):
             return name
-        return self.add_node("Cast", [name], to=onnx_dtype(to_dtype))
+        return self.op.Cast(name, to=onnx_dtype(to_dtype))
 
 
-# ----------------------------------------------------------------------------------------------
-# FunctionGraph -> ModelProto
-# ----------------------------------------------------------------------------------------------
+class ONNXSchemaError(ValueError):
+    """A converter built a node that the ONNX schema of the target opset does not allow."""
 
 
-@onnx_funcify.register(FunctionGraph)
-def onnx_funcify_FunctionGraph(
-    fgraph: FunctionGraph,
-    node=None,
-    ctx=None,
-    inputs=None,
-    *,
-    opset_version: int = ONNX_OPSET_VERSION,
-    graph_name: str = "pytensor_graph",
-    check: bool = True,
-    **kwargs,
-) -> onnx.ModelProto:
-    """Convert a whole FunctionGraph into a checked ModelProto.
-
-    Inputs keep their PyTensor names where those are valid and unique; outputs are named
-    ``output_<i>`` (or their PyTensor name). Constants become initializers.
-    """
-    check_opset_version(opset_version)
-    builder = GraphBuilder(opset_version)
-    names: dict[Variable, str] = {}
-
-    graph_inputs = []
-    for i, var in enumerate(fgraph.inputs):
-        if isinstance(var, Constant):
-            continue
-        name = builder.reserve(var.name or f"input_{i}")
-        names[var] = name
-        graph_inputs.append(make_value_info(var, name))
-
-    def name_of(var: Variable) -> str:
-        if var not in names:
-            if isinstance(var, Constant) and var.data is None:
-                # NoneConst (e.g. SpecifyShape's "size unknown"): no ONNX value; converters read
-                # such inputs from the PyTensor node, never from the name
-                names[var] = ""
-            elif isinstance(var, Constant):
-                names[var] = builder.constant(var.data, dtype=var.type.dtype)
-            else:
-                raise ValueError(
-                    f"variable {var} is used before it is computed; the graph is not a valid FunctionGraph"
-                )
-        return names[var]
-
-    for apply in fgraph.toposort():
-        input_names = [name_of(v) for v in apply.inputs]
-        out_names = onnx_funcify(apply.op, apply, builder, input_names)
-        if len(out_names) != len(apply.outputs):
-            raise RuntimeError(
-                f"converter for {apply.op} returned {len(out_names)} outputs for {len(apply.outputs)}"
-            )
-        for var, out_name in zip(apply.outputs, out_names):
-            names[var] = out_name
-
-    graph_outputs = _bind_outputs(fgraph, builder, names, name_of)
-
-    used_names = {name for node in builder.nodes for name in node.input}
-    # Converters that drop an input (e.g. an assertion's condition) leave initializers unused.
-    initializers = [t for t in builder.initializers if t.name in used_names]
-    graph = helper.make_graph(builder.nodes, graph_name, graph_inputs, graph_outputs, initializer=initializers)
-    model = helper.make_model(
-        graph,
-        opset_imports=[helper.make_opsetid("", opset_version)],
-        ir_version=ir_version_for_opset(opset_version),
-        producer_name="pytensor-onnx-conformance",
-    )
-    if check:
-        onnx.checker.check_model(model, full_check=True)
-    return model
+@functools.cache
+def op_schema(op_type: str, opset_version: int) -> onnx.defs.OpSchema:
+    """The default-domain schema of ``op_type`` in force at ``opset_version``."""
+    if not onnx.defs.has(op_type):
+        raise ONNXSchemaError(f"ONNX has no operator {op_type!r} in the default domain")
+    try:
+        return onnx.defs.get_schema(op_type, opset_version)
+    except onnx.defs.SchemaError:
+        since = onnx.defs.get_schema(op_type).since_version
+        raise ONNXSchemaError(
+            f"ONNX {op_type} does not exist at opset {opset_version} (it was added in opset {since})"
+        ) from None
 
 
-def _bind_outputs(fgraph, builder: GraphBuilder, names, name_of) -> list[onnx.ValueInfoProto]:
-    """Give every graph output its own name.
+class OpFactory:
+    """``ctx.op.Add(a, b)``: one node per call, validated against ``onnx.defs`` for the opset."""
 
-    A value computed by a node is renamed in place; a graph input, an initializer or a value already
-    bound to an earlier output goes through an Identity node, since ONNX forbids such aliases.
-    """
-    produced_by = {out: node for node in builder.nodes for out in node.output}
-    input_names = set(names[v] for v in fgraph.inputs if v in names)
-    used: set[str] = set()
-    infos = []
-    for i, var in enumerate(fgraph.outputs):
-        source = name_of(var)
-        wanted = builder.reserve(var.name if var.name and var.name not in input_names else f"output_{i}")
-        if source in produced_by and source not in used and source not in input_names:
-            _rename_value(builder.nodes, source, wanted)
-            produced_by[wanted] = produced_by.pop(source)
-            for v, n in names.items():
-                if n == source:
-                    names[v] = wanted
-        else:
-            builder.nodes.append(
-                helper.make_node("Identity", [source], [wanted], name=builder.fresh("Identity_output"))
-            )
-        used.add(wanted)
-        infos.append(make_value_info(var, wanted, symbolic_dims=False))
-    return infos
+    def __init__(self, builder: GraphBuilder):
+        self._builder = builder
+
+    def __getattr__(self, op_type: str):
+        if op_type.startswith("_"):
+            raise AttributeError(op_type)
+        return self[op_type]
+
+    def __getitem__(self, op_type: str):
+        schema = op_schema(op_type, self._builder.opset_version)
+
+        def make(*inputs: str, n_outputs: int = 1, **attrs):
+            _check_node(schema, self._builder.opset_version, len(inputs), n_outputs, attrs)
+            return self._builder.add_node(op_type, inputs, n_outputs, **attrs)
+
+        make.__name__ = op_type
+        return make
 
 
-def _rename_value(nodes, old: str, new: str) -> None:
-    for node in nodes:
-        for seq in (node.input, node.output):
-            for k, value in enumerate(seq):
-                if value == old:
-                    seq[k] = new
+def _check_node(schema, opset_version: int, n_inputs: int, n_outputs: int, attrs: dict) -> None:
+    where = f"ONNX {schema.name} (opset {opset_version}, schema version {schema.since_version})"
+    unknown = sorted(set(attrs) - set(schema.attributes))
+    if unknown:
+        raise ONNXSchemaError(f"{where} has no attribute {', '.join(unknown)}; its attributes: "
+                              f"{', '.join(sorted(schema.attributes)) or 'none'}")
+    missing = sorted(name for name, a in schema.attributes.items() if a.required and name not in attrs)
+    if missing:
+        raise ONNXSchemaError(f"{where} needs attribute {', '.join(missing)}")
+    if not schema.min_input <= n_inputs <= schema.max_input:
+        raise ONNXSchemaError(f"{where} takes {schema.min_input} to {schema.max_input} inputs, got {n_inputs}")
+    if not schema.min_output <= n_outputs <= schema.max_output:
+        raise ONNXSchemaError(f"{where} has {schema.min_output} to {schema.max_output} outputs, asked for {n_outputs}")

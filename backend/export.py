@@ -11,7 +11,9 @@ from pytensor.compile.mode import Mode, register_mode
 from pytensor.graph.fg import FunctionGraph
 from pytensor.graph.rewriting.db import RewriteDatabaseQuery
 
-from backend.basic import ONNX_OPSET_VERSION, onnx_funcify
+from backend.basic import ONNX_OPSET_VERSION
+from backend.files import atomic_write
+from backend.graph import fgraph_to_onnx
 from backend.linker import ONNXLinker
 
 
@@ -31,7 +33,7 @@ def export_onnx(inputs, outputs, filename=None, *, opset_version: int = ONNX_OPS
     """
     outputs = _as_list(outputs)
     fgraph = FunctionGraph(list(inputs), outputs, clone=True)
-    model = onnx_funcify(fgraph, opset_version=opset_version)
+    model = fgraph_to_onnx(fgraph, opset_version=opset_version)
     if filename is not None:
         _save(model, filename)
     return model
@@ -51,18 +53,14 @@ def export_function_onnx(fn: Function, filename=None, *, opset_version: int = ON
     if not isinstance(fn, Function):
         raise TypeError(f"export_function_onnx expects a compiled pytensor Function, got {type(fn).__name__}")
     fgraph = fn.maker.fgraph
-    model = onnx_funcify(fgraph, opset_version=opset_version)
+    model = fgraph_to_onnx(fgraph, opset_version=opset_version)
     if filename is not None:
         _save(model, filename)
     return model
 
 
 def _save(model, filename) -> None:
-    """Write atomically: a reader never sees a half-written model."""
-    filename = os.fspath(filename)
-    tmp = f"{filename}.tmp-{os.getpid()}"
-    onnx.save(model, tmp)
-    os.replace(tmp, filename)
+    atomic_write(os.fspath(filename), lambda tmp: onnx.save(model, str(tmp)))
 
 
 ONNX = onnx_mode()

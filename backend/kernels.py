@@ -14,13 +14,7 @@ Source of the facts: onnxruntime's CPU kernel registrations as summarised in
 
 from __future__ import annotations
 
-from backend.basic import ONNXExportUnsupported
-
-FLOAT_DTYPES = ("float16", "float32", "float64")
-SIGNED_DTYPES = ("int8", "int16", "int32", "int64")
-UNSIGNED_DTYPES = ("uint8", "uint16", "uint32", "uint64")
-INT_DTYPES = SIGNED_DTYPES + UNSIGNED_DTYPES
-ALL_DTYPES = FLOAT_DTYPES + INT_DTYPES + ("bool",)
+from backend.dtypes import ALL_DTYPES, FLOAT_DTYPES, INT_DTYPES, SIGNED_DTYPES, ONNXExportUnsupported
 
 _NUMERIC = FLOAT_DTYPES + INT_DTYPES
 

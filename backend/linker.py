@@ -10,6 +10,7 @@ import numpy as np
 from pytensor.link.basic import JITLinker
 
 from backend.basic import ONNX_OPSET_VERSION, check_opset_version
+from backend.graph import fgraph_to_onnx
 
 
 def make_session(model, *, intra_op_num_threads: int | None = None, optimize: bool = True):
@@ -49,9 +50,7 @@ class ONNXLinker(JITLinker):
         super().__init__(*args, **kwargs)
 
     def fgraph_convert(self, fgraph, input_storage=None, storage_map=None, **kwargs):
-        from backend.basic import onnx_funcify
-
-        self.onnx_model = onnx_funcify(fgraph, opset_version=self.opset_version)
+        self.onnx_model = fgraph_to_onnx(fgraph, opset_version=self.opset_version)
         return self.onnx_model
 
     def jit_compile(self, model):

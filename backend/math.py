@@ -19,5 +19,5 @@ def onnx_funcify_Dot(op, node, ctx, inputs):
     compute = "int32" if out == "bool" else compute_dtype("MatMul", out, allow_widening=True)
     a, b = (ctx.cast(ctx.cast(name, str(var.type.dtype), out), out, compute)
             for name, var in zip(inputs, node.inputs))
-    product = ctx.add_node("MatMul", [a, b])
+    product = ctx.op.MatMul(a, b)
     return [ctx.cast(product, compute, out)]

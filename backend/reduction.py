@@ -20,7 +20,8 @@ from pytensor.tensor.elemwise import CAReduce
 from pytensor.tensor.math import Argmax
 
 from backend.basic import onnx_funcify
-from backend.kernels import FLOAT_DTYPES, compute_dtype
+from backend.dtypes import FLOAT_DTYPES
+from backend.kernels import compute_dtype
 
 REDUCE_OPS = {ps.Add: "ReduceSum", ps.Mul: "ReduceProd", ps.Maximum: "ReduceMax", ps.Minimum: "ReduceMin",
               ps.AND: "ReduceMin", ps.OR: "ReduceMax"}
@@ -34,8 +35,8 @@ def _axes(op_axis, ndim) -> list[int]:
 
 def _any_nan(ctx, x, axes, keepdims=0):
     """Per reduced slice: does it hold a NaN? (ReduceMax over IsNaN as uint8.)"""
-    flags = ctx.cast(ctx.add_node("IsNaN", [x]), "bool", "uint8")
-    found = ctx.add_node("ReduceMax", [flags, ctx.constant(axes, "int64")], keepdims=keepdims)
+    flags = ctx.cast(ctx.op.IsNaN(x), "bool", "uint8")
+    found = ctx.op.ReduceMax(flags, ctx.constant(axes, "int64"), keepdims=keepdims)
     return ctx.cast(found, "uint8", "bool")
 
 
@@ -48,12 +49,12 @@ def _exact_int64_sum(ctx, value, axes):
     integer Mul/Add, which wrap modulo 2**64 as numpy does.
     """
     low_mask, shift = ctx.constant(0xFFFFFFFF, "int64"), ctx.constant(2**32, "int64")
-    low = ctx.add_node("BitwiseAnd", [value, low_mask])
-    high = ctx.add_node("Div", [ctx.add_node("Sub", [value, low]), shift])  # exact: low bits cleared
+    low = ctx.op.BitwiseAnd(value, low_mask)
+    high = ctx.op.Div(ctx.op.Sub(value, low), shift)  # exact: low bits cleared
     axes_input = ctx.constant(axes, "int64")
-    low_sum = ctx.add_node("ReduceSum", [low, axes_input], keepdims=0)
-    high_sum = ctx.add_node("ReduceSum", [high, axes_input], keepdims=0)
-    return ctx.add_node("Add", [ctx.add_node("Mul", [high_sum, shift]), low_sum])
+    low_sum = ctx.op.ReduceSum(low, axes_input, keepdims=0)
+    high_sum = ctx.op.ReduceSum(high, axes_input, keepdims=0)
+    return ctx.op.Add(ctx.op.Mul(high_sum, shift), low_sum)
 
 
 _TOP_BIT = 1 << 63
@@ -61,11 +62,11 @@ _TOP_BIT = 1 << 63
 
 def _uint64_as_ordered_int64(ctx, x):
     """int64 values in the same order as the uint64 ``x`` (x XOR 2**63, same bits as int64)."""
-    return ctx.cast(ctx.add_node("BitwiseXor", [x, ctx.constant(_TOP_BIT, "uint64")]), "uint64", "int64")
+    return ctx.cast(ctx.op.BitwiseXor(x, ctx.constant(_TOP_BIT, "uint64")), "uint64", "int64")
 
 
 def _ordered_int64_as_uint64(ctx, x):
-    return ctx.add_node("BitwiseXor", [ctx.cast(x, "int64", "uint64"), ctx.constant(_TOP_BIT, "uint64")])
+    return ctx.op.BitwiseXor(ctx.cast(x, "int64", "uint64"), ctx.constant(_TOP_BIT, "uint64"))
 
 
 def ordered_reduce(ctx, onnx_op, x, dtype, axes, keepdims=0):
@@ -73,14 +74,14 @@ def ordered_reduce(ctx, onnx_op, x, dtype, axes, keepdims=0):
     propagates, uint64 keeps its order, dtypes without a kernel go through an exact wider one."""
     axes_input = ctx.constant(axes, "int64")
     if dtype == "uint64":
-        reduced = ctx.add_node(onnx_op, [_uint64_as_ordered_int64(ctx, x), axes_input], keepdims=keepdims)
+        reduced = ctx.op[onnx_op](_uint64_as_ordered_int64(ctx, x), axes_input, keepdims=keepdims)
         return _ordered_int64_as_uint64(ctx, reduced)
     compute = compute_dtype(onnx_op, dtype, allow_widening=True)
     value = ctx.cast(x, dtype, compute)
-    reduced = ctx.add_node(onnx_op, [value, axes_input], keepdims=keepdims)
+    reduced = ctx.op[onnx_op](value, axes_input, keepdims=keepdims)
     if compute in FLOAT_DTYPES:
         nan = ctx.constant(float("nan"), compute)
-        reduced = ctx.add_node("Where", [_any_nan(ctx, value, axes, keepdims), nan, reduced])
+        reduced = ctx.op.Where(_any_nan(ctx, value, axes, keepdims), nan, reduced)
     return ctx.cast(reduced, compute, dtype)
 
 
@@ -88,7 +89,7 @@ def _positive_zero(ctx, value, dtype):
     """numpy's sum starts from +0.0, so -0.0 slices sum to +0.0 (onnxruntime's ReduceSum keeps -0.0).
     Written as a Where: onnxruntime's optimizer folds ``x + 0.0`` into ``x``, which is wrong for -0.0."""
     zero = ctx.constant(0.0, dtype)
-    return ctx.add_node("Where", [ctx.add_node("Equal", [value, zero]), zero, value])
+    return ctx.op.Where(ctx.op.Equal(value, zero), zero, value)
 
 
 @onnx_funcify.register(CAReduce)
@@ -116,7 +117,7 @@ def onnx_funcify_CAReduce(op, node, ctx, inputs):
     if onnx_op == "ReduceSum" and compute == "int64":
         reduced = _exact_int64_sum(ctx, value, axes)
     else:
-        reduced = ctx.add_node(onnx_op, [value, ctx.constant(axes, "int64")], keepdims=0)
+        reduced = ctx.op[onnx_op](value, ctx.constant(axes, "int64"), keepdims=0)
     if onnx_op == "ReduceSum" and compute in FLOAT_DTYPES:
         reduced = _positive_zero(ctx, reduced, compute)
     return [ctx.cast(ctx.cast(reduced, compute, acc_dtype), acc_dtype, out_dtype)]
@@ -130,7 +131,7 @@ def onnx_funcify_Argmax(op, node, ctx, inputs):
     ndim = node.inputs[0].type.ndim
     axes = _axes(op.axis, ndim)
     if not axes:
-        return [ctx.add_node("Expand", [ctx.constant(0, "int64"), ctx.add_node("Shape", [x])])]
+        return [ctx.op.Expand(ctx.constant(0, "int64"), ctx.op.Shape(x))]
     if in_dtype == "uint64":
         x, compute = _uint64_as_ordered_int64(ctx, x), "int64"
     else:
@@ -139,16 +140,16 @@ def onnx_funcify_Argmax(op, node, ctx, inputs):
     kept = [d for d in range(ndim) if d not in axes]
     if len(axes) > 1 or axes != [ndim - 1]:
         # Bring the reduced axes to the end and flatten them into one, as PyTensor does.
-        x = ctx.add_node("Transpose", [x], perm=kept + axes)
-        kept_shape = ctx.add_node("Shape", [x], start=0, end=len(kept))
+        x = ctx.op.Transpose(x, perm=kept + axes)
+        kept_shape = ctx.op.Shape(x, start=0, end=len(kept))
         # the flattened size explicitly: Reshape cannot infer -1 when a kept dimension is 0
-        flat = ctx.add_node("ReduceProd", [ctx.add_node("Shape", [x], start=len(kept))], keepdims=1)
-        x = ctx.add_node("Reshape", [x, ctx.add_node("Concat", [kept_shape, flat], axis=0)], allowzero=1)
-    index = ctx.add_node("ArgMax", [x], axis=-1, keepdims=0, select_last_index=0)
+        flat = ctx.op.ReduceProd(ctx.op.Shape(x, start=len(kept)), keepdims=1)
+        x = ctx.op.Reshape(x, ctx.op.Concat(kept_shape, flat, axis=0), allowzero=1)
+    index = ctx.op.ArgMax(x, axis=-1, keepdims=0, select_last_index=0)
     if compute in FLOAT_DTYPES:
-        is_nan = ctx.cast(ctx.add_node("IsNaN", [x]), "bool", "uint8")
-        first_nan = ctx.add_node("ArgMax", [is_nan], axis=-1, keepdims=0, select_last_index=0)
-        has_nan = ctx.cast(ctx.add_node("ReduceMax", [is_nan, ctx.constant([-1], "int64")], keepdims=0),
+        is_nan = ctx.cast(ctx.op.IsNaN(x), "bool", "uint8")
+        first_nan = ctx.op.ArgMax(is_nan, axis=-1, keepdims=0, select_last_index=0)
+        has_nan = ctx.cast(ctx.op.ReduceMax(is_nan, ctx.constant([-1], "int64"), keepdims=0),
                            "uint8", "bool")
-        index = ctx.add_node("Where", [has_nan, first_nan, index])
+        index = ctx.op.Where(has_nan, first_nan, index)
     return [index]

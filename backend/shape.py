@@ -19,25 +19,25 @@ def onnx_funcify_DimShuffle(op, node, ctx, inputs):
     """Squeeze the dropped (broadcastable) dims, transpose the kept ones, unsqueeze the new ones."""
     (x,) = inputs
     if op.drop:
-        x = ctx.add_node("Squeeze", [x, ctx.constant(list(op.drop), "int64")])
+        x = ctx.op.Squeeze(x, ctx.constant(list(op.drop), "int64"))
     kept = [d for d in range(op.input_ndim) if d not in op.drop]
     perm = [kept.index(d) for d in op.shuffle]
     if perm != sorted(perm):
-        x = ctx.add_node("Transpose", [x], perm=perm)
+        x = ctx.op.Transpose(x, perm=perm)
     if op.augment:
-        x = ctx.add_node("Unsqueeze", [x, ctx.constant(list(op.augment), "int64")])
+        x = ctx.op.Unsqueeze(x, ctx.constant(list(op.augment), "int64"))
     return [x]
 
 
 @onnx_funcify.register(Shape)
 def onnx_funcify_Shape(op, node, ctx, inputs):
-    return [ctx.add_node("Shape", [inputs[0]])]
+    return [ctx.op.Shape(inputs[0])]
 
 
 @onnx_funcify.register(Shape_i)
 def onnx_funcify_Shape_i(op, node, ctx, inputs):
-    shape = ctx.add_node("Shape", [inputs[0]], start=op.i, end=op.i + 1)
-    return [ctx.add_node("Squeeze", [shape, ctx.constant([0], "int64")])]
+    shape = ctx.op.Shape(inputs[0], start=op.i, end=op.i + 1)
+    return [ctx.op.Squeeze(shape, ctx.constant([0], "int64"))]
 
 
 @onnx_funcify.register(Reshape)
@@ -45,7 +45,7 @@ def onnx_funcify_Reshape(op, node, ctx, inputs):
     x, shape = inputs
     shape = ctx.cast(shape, str(node.inputs[1].type.dtype), "int64")
     # allowzero=1: a 0 in the target is size 0 (numpy), not "copy the input's dimension" (ONNX default)
-    return [ctx.add_node("Reshape", [x, shape], allowzero=1)]
+    return [ctx.op.Reshape(x, shape, allowzero=1)]
 
 
 @onnx_funcify.register(SpecifyShape)

@@ -27,10 +27,10 @@ def onnx_funcify_Softmax(op, node, ctx, inputs):
     axes_input = ctx.constant(axes, "int64")
     peak = ordered_reduce(ctx, "ReduceMax", x, in_dtype, axes, keepdims=1) if axes else x
     arith = compute_dtype("Sub", in_dtype, allow_widening=True)
-    shifted = ctx.cast(ctx.add_node("Sub", [ctx.cast(x, in_dtype, arith), ctx.cast(peak, in_dtype, arith)]), arith, in_dtype)
+    shifted = ctx.cast(ctx.op.Sub(ctx.cast(x, in_dtype, arith), ctx.cast(peak, in_dtype, arith)), arith, in_dtype)
     shifted = ctx.cast(shifted, in_dtype, out)
-    exp = ctx.add_node("Exp", [shifted])
-    total = ctx.add_node("ReduceSum", [exp, axes_input], keepdims=1) if axes else exp
+    exp = ctx.op.Exp(shifted)
+    total = ctx.op.ReduceSum(exp, axes_input, keepdims=1) if axes else exp
     if isinstance(op, LogSoftmax):
-        return [ctx.add_node("Sub", [shifted, ctx.add_node("Log", [total])])]
-    return [ctx.add_node("Div", [exp, total])]
+        return [ctx.op.Sub(shifted, ctx.op.Log(total))]
+    return [ctx.op.Div(exp, total)]

@@ -48,7 +48,7 @@ def _index_value(ctx, var, names, default=None):
     if isinstance(var, Constant):
         return ctx.constant([int(var.data)], "int64")
     name = ctx.cast(names[var], str(var.type.dtype), "int64")
-    return ctx.add_node("Reshape", [name, ctx.constant([1], "int64")])
+    return ctx.op.Reshape(name, ctx.constant([1], "int64"))
 
 
 def _index_tensor(ctx, var, names):
@@ -68,11 +68,9 @@ def _apply_slices(ctx, x, sliced_axes, names):
         step = _index_value(ctx, index.step, names, 1)
         if index.step is not None and not isinstance(index.step, Constant):
             # symbolic step: the defaults for omitted bounds depend on its sign
-            is_negative = ctx.add_node("Less", [step, ctx.constant([0], "int64")])
-            start = _index_value(ctx, index.start, names, 0) if index.start is not None else ctx.add_node(
-                "Where", [is_negative, ctx.constant([INT64_MAX], "int64"), ctx.constant([0], "int64")])
-            end = _index_value(ctx, index.stop, names, 0) if index.stop is not None else ctx.add_node(
-                "Where", [is_negative, ctx.constant([INT64_MIN], "int64"), ctx.constant([INT64_MAX], "int64")])
+            is_negative = ctx.op.Less(step, ctx.constant([0], "int64"))
+            start = _index_value(ctx, index.start, names, 0) if index.start is not None else ctx.op.Where(is_negative, ctx.constant([INT64_MAX], "int64"), ctx.constant([0], "int64"))
+            end = _index_value(ctx, index.stop, names, 0) if index.stop is not None else ctx.op.Where(is_negative, ctx.constant([INT64_MIN], "int64"), ctx.constant([INT64_MAX], "int64"))
         else:
             start = _index_value(ctx, index.start, names, INT64_MAX if negative_step else 0)
             end = _index_value(ctx, index.stop, names, INT64_MIN if negative_step else INT64_MAX)
@@ -81,13 +79,12 @@ def _apply_slices(ctx, x, sliced_axes, names):
                 isinstance(index.start, Constant) and int(index.start.data) >= -1):
             # numpy: a start below -size with a negative step selects nothing; ONNX clamps it to 0
             # (the first element), so such slices are rewritten to the empty [0:0:step].
-            size = ctx.add_node("Gather", [ctx.add_node("Shape", [x]), ctx.constant([axis], "int64")], axis=0)
-            before_first = ctx.add_node("Less", [start, ctx.add_node("Neg", [size])])
+            size = ctx.op.Gather(ctx.op.Shape(x), ctx.constant([axis], "int64"), axis=0)
+            before_first = ctx.op.Less(start, ctx.op.Neg(size))
             if index.step is not None and not isinstance(index.step, Constant):
-                before_first = ctx.add_node("And", [before_first, ctx.add_node(
-                    "Less", [step, ctx.constant([0], "int64")])])
-            start = ctx.add_node("Where", [before_first, ctx.constant([0], "int64"), start])
-            end = ctx.add_node("Where", [before_first, ctx.constant([0], "int64"), end])
+                before_first = ctx.op.And(before_first, ctx.op.Less(step, ctx.constant([0], "int64")))
+            start = ctx.op.Where(before_first, ctx.constant([0], "int64"), start)
+            end = ctx.op.Where(before_first, ctx.constant([0], "int64"), end)
         starts.append(start)
         ends.append(end)
         steps.append(step)
@@ -96,9 +93,9 @@ def _apply_slices(ctx, x, sliced_axes, names):
         return x
 
     def concat(parts):
-        return parts[0] if len(parts) == 1 else ctx.add_node("Concat", parts, axis=0)
+        return parts[0] if len(parts) == 1 else ctx.op.Concat(*parts, axis=0)
 
-    return ctx.add_node("Slice", [x, concat(starts), concat(ends), ctx.constant(axes, "int64"), concat(steps)])
+    return ctx.op.Slice(x, concat(starts), concat(ends), ctx.constant(axes, "int64"), concat(steps))
 
 
 def select_basic(ctx, x, indices, names):
@@ -110,7 +107,7 @@ def select_basic(ctx, x, indices, names):
             position = ctx.constant(int(index.data), "int64")
         else:
             position = ctx.cast(names[index], str(index.type.dtype), "int64")
-        x = ctx.add_node("Gather", [x, position], axis=axis)
+        x = ctx.op.Gather(x, position, axis=axis)
     return x
 
 
@@ -121,8 +118,8 @@ def select_advanced(ctx, x, ndim, indices, names):
         if isinstance(index, slice):
             explicit.append(index)
         elif index.type.dtype == "bool":
-            nonzero = ctx.add_node("NonZero", [names[index]])  # (mask rank, count)
-            explicit += [(ctx.add_node("Gather", [nonzero, ctx.constant(row, "int64")], axis=0), 1)
+            nonzero = ctx.op.NonZero(names[index])  # (mask rank, count)
+            explicit += [(ctx.op.Gather(nonzero, ctx.constant(row, "int64"), axis=0), 1)
                          for row in range(index.type.ndim)]
         else:
             explicit.append((_index_tensor(ctx, index, names), index.type.ndim))
@@ -133,25 +130,25 @@ def select_advanced(ctx, x, ndim, indices, names):
         return x
     others = [a for a in range(ndim) if a not in indexed]
     if indexed + others != list(range(ndim)):
-        x = ctx.add_node("Transpose", [x], perm=indexed + others)
+        x = ctx.op.Transpose(x, perm=indexed + others)
     index_names = [explicit[a][0] for a in indexed]
     broadcast_ndim = max(explicit[a][1] for a in indexed)
     if len(index_names) == 1:
-        x = ctx.add_node("Gather", [x, index_names[0]], axis=0)
+        x = ctx.op.Gather(x, index_names[0], axis=0)
     else:
         total = index_names[0]
         for name in index_names[1:]:
-            total = ctx.add_node("Add", [total, name])
-        common_shape = ctx.add_node("Shape", [total])
+            total = ctx.op.Add(total, name)
+        common_shape = ctx.op.Shape(total)
         last = ctx.constant([-1], "int64")
-        stacked = [ctx.add_node("Unsqueeze", [ctx.add_node("Expand", [n, common_shape]), last]) for n in index_names]
-        x = ctx.add_node("GatherND", [x, ctx.add_node("Concat", stacked, axis=-1)])
+        stacked = [ctx.op.Unsqueeze(ctx.op.Expand(n, common_shape), last) for n in index_names]
+        x = ctx.op.GatherND(x, ctx.op.Concat(*stacked, axis=-1))
     first = indexed[0]
     adjacent = indexed == list(range(first, first + len(indexed)))
     if adjacent and first > 0:  # numpy puts the broadcast dims where the indexed axes were
         b, rest = broadcast_ndim, len(others)
         perm = list(range(b, b + first)) + list(range(b)) + list(range(b + first, b + rest))
-        x = ctx.add_node("Transpose", [x], perm=perm)
+        x = ctx.op.Transpose(x, perm=perm)
     return x
 
 
@@ -170,38 +167,37 @@ def onnx_funcify_AdvancedSubtensor(op, node, ctx, inputs):
 
 @onnx_funcify.register(AdvancedSubtensor1)
 def onnx_funcify_AdvancedSubtensor1(op, node, ctx, inputs):
-    return [ctx.add_node("Gather", [inputs[0], _index_tensor(ctx, node.inputs[1], dict(zip(node.inputs, inputs)))],
+    return [ctx.op.Gather(inputs[0], _index_tensor(ctx, node.inputs[1], dict(zip(node.inputs, inputs))),
                          axis=0)]
 
 
 def _scatter(ctx, node, x, y, select, *, set_instead_of_inc, ignore_duplicates=False):
     """``x[idx] = y`` or ``x[idx] += y`` where ``select(positions)`` applies ``idx``."""
     dtype = str(node.outputs[0].type.dtype)
-    x_shape = ctx.add_node("Shape", [x])
-    positions = ctx.add_node("Reshape", [
-        ctx.add_node("Range", [ctx.constant(0, "int64"), ctx.add_node("Size", [x]), ctx.constant(1, "int64")]),
-        x_shape], allowzero=1)  # a 0 in x's shape means size 0, not "copy"
+    x_shape = ctx.op.Shape(x)
+    positions = ctx.op.Reshape(ctx.op.Range(ctx.constant(0, "int64"), ctx.op.Size(x), ctx.constant(1, "int64")),
+        x_shape, allowzero=1)  # a 0 in x's shape means size 0, not "copy"
     selected = select(positions)
     flat = ctx.constant([-1], "int64")
-    y = ctx.add_node("Expand", [ctx.cast(y, str(node.inputs[1].type.dtype), dtype), ctx.add_node("Shape", [selected])])
-    flat_positions = ctx.add_node("Reshape", [selected, flat])
-    flat_x, flat_y = ctx.add_node("Reshape", [x, flat]), ctx.add_node("Reshape", [y, flat])
+    y = ctx.op.Expand(ctx.cast(y, str(node.inputs[1].type.dtype), dtype), ctx.op.Shape(selected))
+    flat_positions = ctx.op.Reshape(selected, flat)
+    flat_x, flat_y = ctx.op.Reshape(x, flat), ctx.op.Reshape(y, flat)
     if set_instead_of_inc:
-        out = ctx.add_node("ScatterElements", [flat_x, flat_positions, flat_y], axis=0)
+        out = ctx.op.ScatterElements(flat_x, flat_positions, flat_y, axis=0)
     elif ignore_duplicates:  # x[idx] += y: each position read once, the last write wins
-        gathered = ctx.add_node("Gather", [flat_x, flat_positions], axis=0)
-        out = ctx.add_node("ScatterElements", [flat_x, flat_positions, _add(ctx, gathered, flat_y, dtype)], axis=0)
+        gathered = ctx.op.Gather(flat_x, flat_positions, axis=0)
+        out = ctx.op.ScatterElements(flat_x, flat_positions, _add(ctx, gathered, flat_y, dtype), axis=0)
     else:
         work = compute_dtype("ScatterElements(reduction=add)", dtype, allow_widening=True)
-        out = ctx.cast(ctx.add_node("ScatterElements", [ctx.cast(flat_x, dtype, work), flat_positions,
-                                                        ctx.cast(flat_y, dtype, work)], axis=0, reduction="add"),
+        out = ctx.cast(ctx.op.ScatterElements(ctx.cast(flat_x, dtype, work), flat_positions,
+                                                        ctx.cast(flat_y, dtype, work), axis=0, reduction="add"),
                        work, dtype)
-    return ctx.add_node("Reshape", [out, x_shape], allowzero=1)
+    return ctx.op.Reshape(out, x_shape, allowzero=1)
 
 
 def _add(ctx, a, b, dtype):
     work = compute_dtype("Add", dtype)
-    return ctx.cast(ctx.add_node("Add", [ctx.cast(a, dtype, work), ctx.cast(b, dtype, work)]), work, dtype)
+    return ctx.cast(ctx.op.Add(ctx.cast(a, dtype, work), ctx.cast(b, dtype, work)), work, dtype)
 
 
 @onnx_funcify.register(IncSubtensor)
@@ -224,5 +220,5 @@ def onnx_funcify_AdvancedIncSubtensor(op, node, ctx, inputs):
 @onnx_funcify.register(AdvancedIncSubtensor1)
 def onnx_funcify_AdvancedIncSubtensor1(op, node, ctx, inputs):
     index = _index_tensor(ctx, node.inputs[2], dict(zip(node.inputs, inputs)))
-    return [_scatter(ctx, node, inputs[0], inputs[1], lambda p: ctx.add_node("Gather", [p, index], axis=0),
+    return [_scatter(ctx, node, inputs[0], inputs[1], lambda p: ctx.op.Gather(p, index, axis=0),
                      set_instead_of_inc=op.set_instead_of_inc)]

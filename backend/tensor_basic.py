@@ -23,7 +23,8 @@ from pytensor.tensor.basic import (
     TensorFromScalar,
 )
 
-from backend.basic import ONNXExportUnsupported, onnx_funcify
+from backend.basic import onnx_funcify
+from backend.dtypes import ONNXExportUnsupported
 from backend.kernels import compute_dtype
 
 
@@ -32,16 +33,16 @@ def _stack_scalars(ctx, node_inputs, names, dtype):
     if not names:
         return ctx.constant([], dtype)
     parts = [
-        ctx.add_node("Unsqueeze", [ctx.cast(n, str(v.type.dtype), dtype), ctx.constant([0], "int64")])
+        ctx.op.Unsqueeze(ctx.cast(n, str(v.type.dtype), dtype), ctx.constant([0], "int64"))
         for v, n in zip(node_inputs, names)
     ]
-    return parts[0] if len(parts) == 1 else ctx.add_node("Concat", parts, axis=0)
+    return parts[0] if len(parts) == 1 else ctx.op.Concat(*parts, axis=0)
 
 
 @onnx_funcify.register(Alloc)
 def onnx_funcify_Alloc(op, node, ctx, inputs):
     value, *shape = inputs
-    return [ctx.add_node("Expand", [value, _stack_scalars(ctx, node.inputs[1:], shape, "int64")])]
+    return [ctx.op.Expand(value, _stack_scalars(ctx, node.inputs[1:], shape, "int64"))]
 
 
 @onnx_funcify.register(TensorFromScalar)
@@ -64,7 +65,7 @@ def onnx_funcify_Join(op, node, ctx, inputs):
     parts = [ctx.cast(name, str(var.type.dtype), out_dtype) for name, var in zip(inputs[1:], tensors)]
     if len(parts) == 1:
         return [parts[0]]
-    return [ctx.add_node("Concat", parts, axis=int(axis_var.data))]
+    return [ctx.op.Concat(*parts, axis=int(axis_var.data))]
 
 
 @onnx_funcify.register(Split)
@@ -73,7 +74,7 @@ def onnx_funcify_Split(op, node, ctx, inputs):
     if not isinstance(axis_var, Constant):
         raise ONNXExportUnsupported("split along a symbolic axis: ONNX Split needs a constant axis")
     sizes = ctx.cast(inputs[2], str(node.inputs[2].type.dtype), "int64")
-    outputs = ctx.add_node("Split", [inputs[0], sizes], n_outputs=op.len_splits, axis=int(axis_var.data))
+    outputs = ctx.op.Split(inputs[0], sizes, n_outputs=op.len_splits, axis=int(axis_var.data))
     return outputs if isinstance(outputs, list) else [outputs]
 
 
@@ -82,7 +83,7 @@ def onnx_funcify_AllocEmpty(op, node, ctx, inputs):
     # PyTensor leaves the contents undefined; zeros are one valid answer
     shape = _stack_scalars(ctx, node.inputs, inputs, "int64")
     zero = numpy_helper.from_array(np.zeros(1, dtype=op.dtype))
-    return [ctx.add_node("ConstantOfShape", [shape], value=zero)]
+    return [ctx.op.ConstantOfShape(shape, value=zero)]
 
 
 @onnx_funcify.register(ARange)
@@ -92,40 +93,40 @@ def onnx_funcify_ARange(op, node, ctx, inputs):
     if dtype in ("float16", "float32", "float64"):
         return [_float_arange(ctx, start, stop, step, dtype)]
     work = compute_dtype("Range", dtype, allow_widening=True)  # integers: exact in any wider type
-    return [ctx.cast(ctx.add_node("Range", [ctx.cast(b, dtype, work) for b in (start, stop, step)]), work, dtype)]
+    return [ctx.cast(ctx.op.Range(*(ctx.cast(b, dtype, work) for b in (start, stop, step))), work, dtype)]
 
 
 def _float_arange(ctx, start, stop, step, dtype):
     """numpy's float arange, which is not ONNX Range's ``start + i*step``: the length is
     ceil((stop - start) / step) in double, element 1 is ``start + step`` rounded to the dtype, and
     element i >= 2 is ``start + i*delta`` with ``delta = element1 - start`` (float16 in float32)."""
-    length = ctx.add_node("Size", [ctx.add_node("Range", [ctx.cast(b, dtype, "float64") for b in (start, stop, step)])])
+    length = ctx.op.Size(ctx.op.Range(*(ctx.cast(b, dtype, "float64") for b in (start, stop, step))))
     i = _range(ctx, length)
-    second = ctx.add_node("Add", [start, step])
+    second = ctx.op.Add(start, step)
     work = "float32" if dtype == "float16" else dtype
     if dtype == "float16":
         # onnxruntime runs the float16 Add in float32 and drops the Cast pair that would round its
         # result before the float32 Sub below; a Reshape between the casts keeps the rounding
-        second = ctx.add_node("Reshape", [second, ctx.constant([], "int64")])
-    delta = ctx.add_node("Sub", [ctx.cast(second, dtype, work), ctx.cast(start, dtype, work)])
-    rest = ctx.cast(ctx.add_node("Add", [ctx.cast(start, dtype, work),
-                                         ctx.add_node("Mul", [ctx.cast(i, "int64", work), delta])]), work, dtype)
+        second = ctx.op.Reshape(second, ctx.constant([], "int64"))
+    delta = ctx.op.Sub(ctx.cast(second, dtype, work), ctx.cast(start, dtype, work))
+    rest = ctx.cast(ctx.op.Add(ctx.cast(start, dtype, work),
+                                         ctx.op.Mul(ctx.cast(i, "int64", work), delta)), work, dtype)
     # start and element 1 go in Where's false branches: onnxruntime's Where loses -0.0 from the true one
-    first_two = ctx.add_node("Where", [ctx.add_node("GreaterOrEqual", [i, ctx.constant(1, "int64")]), second, start])
-    return ctx.add_node("Where", [ctx.add_node("GreaterOrEqual", [i, ctx.constant(2, "int64")]), rest, first_two])
+    first_two = ctx.op.Where(ctx.op.GreaterOrEqual(i, ctx.constant(1, "int64")), second, start)
+    return ctx.op.Where(ctx.op.GreaterOrEqual(i, ctx.constant(2, "int64")), rest, first_two)
 
 
 def _range(ctx, stop):
     """int64 ``arange(stop)`` for a 0-d int64 ``stop``."""
-    return ctx.add_node("Range", [ctx.constant(0, "int64"), stop, ctx.constant(1, "int64")])
+    return ctx.op.Range(ctx.constant(0, "int64"), stop, ctx.constant(1, "int64"))
 
 
 @onnx_funcify.register(Eye)
 def onnx_funcify_Eye(op, node, ctx, inputs):
     n, m, k = (ctx.cast(name, str(var.type.dtype), "int64") for name, var in zip(inputs, node.inputs))
-    rows = ctx.add_node("Unsqueeze", [_range(ctx, n), ctx.constant([1], "int64")])
-    cols = ctx.add_node("Unsqueeze", [_range(ctx, m), ctx.constant([0], "int64")])
-    on_diagonal = ctx.add_node("Equal", [ctx.add_node("Sub", [cols, rows]), k])
+    rows = ctx.op.Unsqueeze(_range(ctx, n), ctx.constant([1], "int64"))
+    cols = ctx.op.Unsqueeze(_range(ctx, m), ctx.constant([0], "int64"))
+    on_diagonal = ctx.op.Equal(ctx.op.Sub(cols, rows), k)
     return [ctx.cast(on_diagonal, "bool", op.dtype)]
 
 
@@ -133,15 +134,15 @@ def onnx_funcify_Eye(op, node, ctx, inputs):
 def onnx_funcify_ExtractDiag(op, node, ctx, inputs):
     ndim = node.inputs[0].type.ndim
     rest = [a for a in range(ndim) if a not in (op.axis1, op.axis2)]
-    x = ctx.add_node("Transpose", [inputs[0]], perm=[op.axis1, op.axis2, *rest])
+    x = ctx.op.Transpose(inputs[0], perm=[op.axis1, op.axis2, *rest])
     # drop the rows (offset < 0) or columns (offset > 0) before the diagonal starts, then read [i, i]
     if op.offset:
         axis = 0 if op.offset < 0 else 1
-        x = ctx.add_node("Slice", [x, ctx.constant([abs(op.offset)], "int64"),
-                                   ctx.constant([np.iinfo(np.int64).max], "int64"), ctx.constant([axis], "int64")])
-    shape = ctx.add_node("Shape", [x])
-    length = ctx.add_node("ReduceMin", [ctx.add_node("Slice", [shape, ctx.constant([0], "int64"),
-                                                               ctx.constant([2], "int64")])], keepdims=0)
-    i = ctx.add_node("Unsqueeze", [_range(ctx, length), ctx.constant([1], "int64")])
-    diagonal = ctx.add_node("GatherND", [x, ctx.add_node("Concat", [i, i], axis=1)])  # (length, *rest)
-    return [ctx.add_node("Transpose", [diagonal], perm=[*range(1, len(rest) + 1), 0])]
+        x = ctx.op.Slice(x, ctx.constant([abs(op.offset)], "int64"),
+                                   ctx.constant([np.iinfo(np.int64).max], "int64"), ctx.constant([axis], "int64"))
+    shape = ctx.op.Shape(x)
+    length = ctx.op.ReduceMin(ctx.op.Slice(shape, ctx.constant([0], "int64"),
+                                                               ctx.constant([2], "int64")), keepdims=0)
+    i = ctx.op.Unsqueeze(_range(ctx, length), ctx.constant([1], "int64"))
+    diagonal = ctx.op.GatherND(x, ctx.op.Concat(i, i, axis=1))  # (length, *rest)
+    return [ctx.op.Transpose(diagonal, perm=[*range(1, len(rest) + 1), 0])]

@@ -1,7 +1,8 @@
 """Command line: ``python -m harness`` (also installed as ``onnx-conformance``).
 
-Subcommands: ``run`` (the conformance matrix), ``list`` (registered ops), ``report DIR``
-(re-render a run's HTML/CSV), ``diff OLD NEW``, ``bench`` (speed matrix).
+Subcommands: ``run`` (the conformance matrix), ``list`` (registered ops), ``check`` (every entry's
+ops have converters and every converter is exercised), ``report DIR`` (re-render a run's
+HTML/CSV), ``diff OLD NEW``, ``bench`` (speed matrix).
 Exit status: 0 when every cell is pass, xfail or unsupported; 1 when any cell failed (or a diff shows
 a regression); 2 for bad usage.
 
@@ -80,15 +81,25 @@ def _check_out_dir(out: Path) -> Path:
 # run
 # ----------------------------------------------------------------------------------------------
 
+def _load_plugins(names, *, check=False) -> list[str]:
+    from harness.plugins import load_plugins
+
+    try:
+        return load_plugins(names, check=check)
+    except ImportError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def _cmd_run(args) -> int:
-    from harness.runner import CellTask, append_result, load_plugins, progress_printer, read_results, run_pool
+    from backend.dtypes import ALL_DTYPES
+    from harness.registry import ONNX_OPERATIONS
+    from harness.runner import CellTask, append_result, progress_printer, read_results, run_pool
+    from harness.status import FAILING
     from reports.diff import diff_records, regressions, write_diff
     from reports.matrix import summary_line, write_reports
-    from strategies.dtypes import ALL_DTYPES
     from strategies.profiles import PROFILE_NAMES
 
-    load_plugins(args.plugin)
-    from harness.registry import ONNX_OPERATIONS
+    plugins = tuple(_load_plugins(args.plugin, check=True))
 
     if args.profile not in PROFILE_NAMES:
         raise UsageError(f"unknown profile {args.profile!r}; valid profiles: {', '.join(PROFILE_NAMES)}")
@@ -113,7 +124,7 @@ def _cmd_run(args) -> int:
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
 
-    tasks = [CellTask(op, dtype, opset, args.profile, args.seed, args.max_examples, str(out))
+    tasks = [CellTask(op, dtype, opset, args.profile, args.seed, args.max_examples, str(out), plugins)
              for op in ops for dtype in ONNX_OPERATIONS[op].dtypes if dtype in dtypes for opset in opsets]
     if shard is not None:
         k, n = shard
@@ -134,7 +145,7 @@ def _cmd_run(args) -> int:
 
     jobs = args.jobs or os.cpu_count() or 1
     if todo:
-        run_pool(todo, jobs=jobs, timeout=args.timeout, plugins=args.plugin, on_result=on_result)
+        run_pool(todo, jobs=jobs, timeout=args.timeout, plugins=plugins, on_result=on_result)
 
     wanted = {t.key for t in tasks}
     records = [r for r in read_results(out) if (r["op"], r["dtype"], r["opset"]) in wanted]
@@ -144,7 +155,7 @@ def _cmd_run(args) -> int:
         write_diff(out, diff)
     frame = write_reports(out, records, diff)
     print(summary_line(frame, out))
-    failed = frame["status"].isin(["mismatch", "export_error", "runtime_error", "crash", "timeout", "xpass"]).any()
+    failed = frame["status"].isin(list(FAILING)).any()
     if diff is not None and regressions(diff):
         print(f"{regressions(diff)} regressions against {args.baseline}: see {out / 'diff.csv'}")
         failed = True
@@ -156,14 +167,29 @@ def _cmd_run(args) -> int:
 # ----------------------------------------------------------------------------------------------
 
 def _cmd_list(args) -> int:
-    from harness.runner import load_plugins
-
-    load_plugins(args.plugin)
     from harness.registry import ONNX_OPERATIONS
+
+    _load_plugins(args.plugin)
 
     for spec in ONNX_OPERATIONS.values():
         declared = f"  xfail: {len(spec.xfails)}" if spec.xfails else ""
         print(f"{spec.name}  arity={spec.arity}  dtypes={','.join(spec.dtypes)}{declared}")
+    return 0
+
+
+def _cmd_check(args) -> int:
+    from harness.registry import ONNX_OPERATIONS, RegistryError
+    from harness.registry.completeness import check_registry
+
+    _load_plugins(args.plugin)
+    try:
+        check_registry()
+    except RegistryError as exc:
+        print(f"registry check failed: {exc}", file=sys.stderr)
+        return 1
+    cells = sum(len(spec.dtypes) for spec in ONNX_OPERATIONS.values())
+    print(f"registry check passed: {len(ONNX_OPERATIONS)} entries, {cells} cells; every entry's ops have a "
+          "converter and every converter is exercised")
     return 0
 
 
@@ -203,9 +229,54 @@ def _cmd_diff(args) -> int:
 
 
 def _cmd_bench(args) -> int:
-    from harness.bench import cmd_bench
+    from backend.dtypes import ALL_DTYPES
+    from harness.bench import TIER1_BENCH_OPS, rows_from_pytest_benchmark, run_speed_matrix
+    from harness.registry import ONNX_OPERATIONS
+    from harness.timing import ort_thread_settings
+    from reports.speed import write_speed_reports
 
-    return cmd_bench(args, UsageError)
+    _load_plugins(args.plugin)
+    out = Path(args.out)
+    if args.from_pytest_benchmark:
+        try:
+            rows = rows_from_pytest_benchmark(Path(args.from_pytest_benchmark))
+        except (OSError, ValueError) as exc:
+            raise UsageError(str(exc)) from None
+        write_speed_reports(out, rows, {"source": args.from_pytest_benchmark, **ort_thread_settings()})
+        print(f"wrote {out / 'speed.csv'} and {out / 'speed.html'} from {args.from_pytest_benchmark}")
+        return 0
+    ops = _select("op", _split(args.ops), list(ONNX_OPERATIONS)) if args.ops else list(TIER1_BENCH_OPS)
+    dtypes = _select("dtype", _split(args.dtypes), list(ALL_DTYPES)) if args.dtypes else ["float32", "float64"]
+    try:
+        sizes = [int(s) for s in _split(args.sizes)]
+    except ValueError:
+        raise UsageError(f"--sizes takes integers separated by commas, got {args.sizes!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise UsageError(f"--sizes must be positive, got {args.sizes!r}")
+    if args.repeat < 3:
+        raise UsageError(f"--repeat must be >= 3 for a median and IQR, got {args.repeat}")
+    pairs = [(ONNX_OPERATIONS[o], d) for o in ops for d in dtypes if d in ONNX_OPERATIONS[o].dtypes]
+    if not pairs:
+        raise UsageError("no selected op is defined for the selected dtypes")
+    tty = sys.stderr.isatty()
+    done = [0]
+
+    def progress(label):
+        done[0] += 1
+        if tty:
+            sys.stderr.write(f"\r{done[0]}/{len(pairs) * len(sizes)} {label}\x1b[K")
+            sys.stderr.flush()
+
+    rows = run_speed_matrix(pairs, sizes, repeat=args.repeat, progress=progress)
+    if not args.no_graphs:
+        from harness.graphs import run_graph_benchmarks
+
+        rows += run_graph_benchmarks(repeat=args.repeat)
+    if tty:
+        sys.stderr.write("\n")
+    write_speed_reports(out, rows, ort_thread_settings())
+    print(f"wrote {out / 'speed.csv'} and {out / 'speed.html'}")
+    return 0
 
 
 # ----------------------------------------------------------------------------------------------
@@ -237,6 +308,11 @@ def build_parser() -> argparse.ArgumentParser:
     lst = sub.add_parser("list", help="print the registered ops, one per line, name first")
     plugin_option(lst)
     lst.set_defaults(func=_cmd_list)
+
+    check = sub.add_parser("check", help="check that every entry's ops have converters and every converter "
+                                         "is exercised (exit 1 naming the entry or converter otherwise)")
+    plugin_option(check)
+    check.set_defaults(func=_cmd_check)
 
     report = sub.add_parser("report", help="re-render report.html and matrix.csv from DIR/results.jsonl")
     report.add_argument("dir")

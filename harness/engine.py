@@ -7,7 +7,10 @@ third opinion.
   broadcast pattern, opset) and caches the model, both onnxruntime sessions (graph optimizations
   off and on) and the py-mode function, so one session serves every shape Hypothesis draws.
 - `run_example` runs one input through everything; `run_cell` drives Hypothesis over one
-  op x dtype cell and returns a `CellResult` with one of `STATUSES`.
+  op x dtype cell and returns a `CellResult` with a `Status`; each of the entry's declarations is
+  judged on its own (which examples it held on, which of those diverged).
+- `reproduce` is the verdict a reproducer script reaches on its saved example: the same
+  comparison, bounds, error scale and sessions as the cell that wrote it.
 
 Extending: new checks belong in `compare_arrays`; new per-op behaviour belongs in the registry, not
 here.
@@ -18,6 +21,7 @@ from __future__ import annotations
 import functools
 import time
 import traceback
+import zlib
 from dataclasses import dataclass, field
 
 import hypothesis
@@ -28,17 +32,18 @@ from hypothesis.errors import FailedHealthCheck, Unsatisfiable
 
 from backend import ONNX_OPSET_VERSION, ONNXExportUnsupported, export_onnx
 from backend.linker import make_session
-from harness.registry import ONNX_OPERATIONS, OpSpec, build_graph
+from harness.registry import ONNX_OPERATIONS, OpSpec, XFail, build_graph
+from harness.status import Status
 from harness.testing import py_mode, reference_context
 from strategies.ops import edge_case_inputs, op_inputs
 from strategies.shapes import pytensor_input_shape
 from strategies.values import ArrayExample
 
-STATUSES = (
-    "pass", "mismatch", "unsupported", "export_error", "runtime_error", "crash", "timeout", "xfail", "xpass",
-)
-FAILING = ("mismatch", "export_error", "runtime_error", "crash", "timeout", "xpass")
 ALL_ASPECTS = frozenset({"dtype", "shape", "values"})
+REJECTED = "rejected"
+"""An example's outcome when PyTensor's py mode raises on it: no reference answer, not a cell status."""
+DIVERGED = frozenset({Status.MISMATCH, Status.RUNTIME_ERROR, Status.EXPORT_ERROR})
+"""Example outcomes that are a divergence between onnxruntime and PyTensor."""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -204,16 +209,16 @@ def compile_signature(op_name: str, dtype: str, static_shapes: tuple, opset: int
     try:
         model = export_onnx(inputs, output, opset_version=opset)
     except ONNXExportUnsupported as exc:
-        raise ExportFailure("unsupported", f"{op_name} ({dtype}): {exc}") from exc
+        raise ExportFailure(Status.UNSUPPORTED, f"{op_name} ({dtype}): {exc}") from exc
     except Exception as exc:  # any other failure of the exporter or the checker is a finding
-        raise ExportFailure("export_error", f"{op_name} ({dtype}): {type(exc).__name__}: {exc}") from exc
+        raise ExportFailure(Status.EXPORT_ERROR, f"{op_name} ({dtype}): {type(exc).__name__}: {exc}") from exc
     try:
         sessions = {
             "optimized": make_session(model, intra_op_num_threads=1),
             "unoptimized": make_session(model, intra_op_num_threads=1, optimize=False),
         }
     except Exception as exc:  # onnxruntime refusing a checked model (missing kernel, ...)
-        raise ExportFailure("runtime_error", f"{op_name} ({dtype}): session creation failed: {exc}") from exc
+        raise ExportFailure(Status.RUNTIME_ERROR, f"{op_name} ({dtype}): session creation failed: {exc}") from exc
     # on_unused_input: some graphs ignore an input's values (isnan of ints only needs its shape)
     py_fn = pytensor.function(inputs, output, mode=py_mode(), on_unused_input="ignore")
     return CompiledSignature(
@@ -231,11 +236,17 @@ def compile_signature(op_name: str, dtype: str, static_shapes: tuple, opset: int
 
 @dataclass
 class ExampleOutcome:
-    status: str  # pass | mismatch | runtime_error | export_error | unsupported | rejected
+    status: str  # a Status (pass, mismatch, runtime_error, export_error, unsupported) or REJECTED
     detail: str = ""
     comparison: Comparison | None = None
     reference_agrees_ort: bool | None = None
     reference_agrees_pytensor: bool | None = None
+    expected: list[np.ndarray] | None = None  # PyTensor's outputs
+    actual: dict[str, list[np.ndarray]] | None = None  # onnxruntime's, per optimization level
+
+    @property
+    def diverged(self) -> bool:
+        return self.status in DIVERGED
 
 
 def _compare(spec, dtype, actual, expected, aspects, scale=None):
@@ -284,14 +295,15 @@ def run_example(spec: OpSpec, dtype: str, example: ArrayExample, *, opset: int =
         with reference_context(), np.errstate(all="ignore"):
             expected = _as_outputs(compiled.py_fn(*example.arrays))
     except Exception as exc:  # PyTensor refuses this input: there is no reference answer
-        return ExampleOutcome("rejected", f"PyTensor raised {type(exc).__name__}: {exc}")
+        return ExampleOutcome(REJECTED, f"PyTensor raised {type(exc).__name__}: {exc}")
     feed = dict(zip(compiled.input_names, example.arrays))
     outputs = {}
     for level, session in compiled.sessions.items():
         try:
             outputs[level] = session.run(None, feed)
         except Exception as exc:  # onnxruntime's runtime failures (e.g. integer division by zero)
-            return ExampleOutcome("runtime_error", f"onnxruntime ({level}) raised: {exc}")
+            return ExampleOutcome(Status.RUNTIME_ERROR, f"onnxruntime ({level}) raised: {exc}", expected=expected,
+                                  actual=outputs)
     problems = []
     scale = _error_scale(spec, example)
     for level, actual in outputs.items():
@@ -303,7 +315,8 @@ def run_example(spec: OpSpec, dtype: str, example: ArrayExample, *, opset: int =
                for p in compare_arrays(a, b, max_ulp=0, aspects=aspects).problems]
     if between and not problems:
         problems += [f"onnxruntime optimized vs unoptimized: {p}" for p in between]
-    outcome = ExampleOutcome("mismatch" if problems else "pass", "; ".join(problems), comparison)
+    outcome = ExampleOutcome(Status.MISMATCH if problems else Status.PASS, "; ".join(problems), comparison,
+                             expected=expected, actual=outputs)
     if reference or problems:
         _third_opinion(spec, dtype, compiled, feed, outputs["optimized"], expected, outcome, aspects, scale)
     return outcome
@@ -320,7 +333,7 @@ def _third_opinion(spec, dtype, compiled, feed, ort_out, expected, outcome: Exam
         return
     outcome.reference_agrees_ort = _compare_outputs(spec, dtype, ref_out, ort_out, aspects, scale).ok
     outcome.reference_agrees_pytensor = _compare_outputs(spec, dtype, ref_out, expected, aspects, scale).ok
-    if outcome.status == "mismatch":
+    if outcome.status == Status.MISMATCH:
         if outcome.reference_agrees_pytensor and not outcome.reference_agrees_ort:
             outcome.detail += " [reference evaluator agrees with PyTensor: onnxruntime deviates from the model's ONNX semantics]"
         elif outcome.reference_agrees_ort:
@@ -334,10 +347,24 @@ def _third_opinion(spec, dtype, compiled, feed, ort_out, expected, outcome: Exam
 # ----------------------------------------------------------------------------------------------
 
 @dataclass
+class DeclarationTally:
+    """How one conditional declaration fared in a cell: the examples its ``when`` held on, and how
+    many of those diverged."""
+
+    declaration: XFail
+    held: int = 0
+    diverged: int = 0
+
+    @property
+    def stale(self) -> bool:
+        return self.held > 0 and self.diverged == 0
+
+
+@dataclass
 class CellResult:
     op: str
     dtype: str
-    status: str
+    status: str  # a Status
     examples: int = 0
     rejected: int = 0
     xfailed_examples: int = 0
@@ -346,6 +373,7 @@ class CellResult:
     max_ulp_err: float = 0.0
     reference_agrees: bool | None = None
     category: str = ""
+    declaration: str = ""  # labels of the declarations that decided the status (fired, or stale)
     reason: str = ""
     counterexample: ArrayExample | None = None
     seconds: float = 0.0
@@ -390,41 +418,61 @@ def cell_strategy(spec: OpSpec, dtype: str, *, edge_cases: bool = False):
     return (edge_case_inputs if edge_cases else op_inputs)(**kwargs)
 
 
+def cell_aspects(spec: OpSpec, aspects=ALL_ASPECTS) -> frozenset:
+    """What is compared for ``spec``: values only where the op defines them."""
+    return frozenset(aspects) if spec.values_defined else frozenset(aspects) - {"values"}
+
+
+def declarations_holding(spec: OpSpec, dtype: str, example: ArrayExample) -> list[XFail]:
+    """The conditional declarations of ``spec`` whose ``when`` holds on ``example``."""
+    return [x for x in spec.conditional_xfails(dtype) if x.holds(dtype, example)]
+
+
+def cell_seed(op: str, dtype: str, aspects, edge_cases: bool) -> int:
+    """The seed of a derandomized cell: a function of the cell alone. (Hypothesis would otherwise
+    derive it from the property's source code, so any change to the engine reshuffled every
+    derandomized cell's examples.)"""
+    return zlib.crc32(f"{op}|{dtype}|{','.join(sorted(aspects))}|{edge_cases}".encode())
+
+
 def run_cell(spec: OpSpec, dtype: str, *, hypothesis_settings: settings | None = None,
              opset: int = ONNX_OPSET_VERSION, aspects=ALL_ASPECTS, edge_cases: bool = False,
              reference_samples: int = 3, seed: int | None = None) -> CellResult:
-    """Fuzz one op x dtype cell; the result's status is one of `STATUSES` (never crash/timeout here:
-    those are assigned by the worker pool that runs cells in subprocesses)."""
+    """Fuzz one op x dtype cell; the result's status is a `Status` (never crash/timeout here: those
+    are assigned by the worker pool that runs cells in subprocesses)."""
     start = time.perf_counter()
-    if not spec.values_defined:
-        aspects = frozenset(aspects) - {"values"}
-    cell = CellResult(spec.name, dtype, status="pass")
-    when_matched = 0
+    aspects = cell_aspects(spec, aspects)
+    cell = CellResult(spec.name, dtype, status=Status.PASS)
+    tallies = [DeclarationTally(x) for x in spec.conditional_xfails(dtype)] if "values" in aspects else []
     strategy = cell_strategy(spec, dtype, edge_cases=edge_cases)
 
     @given(example=strategy)
     def property_(example):
-        nonlocal when_matched
         outcome = run_example(spec, dtype, example, opset=opset, aspects=aspects,
                               reference=cell.examples < reference_samples)
-        if outcome.status in ("unsupported", "export_error"):
+        if outcome.status in (Status.UNSUPPORTED, Status.EXPORT_ERROR):
             raise _CellStop(outcome)
-        if outcome.status == "rejected":
+        if outcome.status == REJECTED:
             cell.rejected += 1
             cell.last_rejection = outcome.detail
             reject()
         cell.record(outcome)
-        xfail = spec.example_xfail(dtype, example) if "values" in aspects else None
-        if xfail is not None:
-            when_matched += 1
-            if outcome.status != "pass":
-                cell.xfailed_examples += 1
-                return
-        if outcome.status != "pass":
-            raise Divergence(outcome, example)
+        holding = [t for t in tallies if t.declaration.holds(dtype, example)]
+        for tally in holding:
+            tally.held += 1
+            tally.diverged += outcome.status != Status.PASS
+        if outcome.status == Status.PASS:
+            return
+        if holding:
+            cell.xfailed_examples += 1
+            return
+        raise Divergence(outcome, example)
 
     # One counterexample per cell: the first distinct failure is the one reported and shrunk.
-    property_ = settings(hypothesis_settings or settings.default, report_multiple_bugs=False)(property_)
+    cell_settings = settings(hypothesis_settings or settings.default, report_multiple_bugs=False)
+    property_ = cell_settings(property_)
+    if seed is None and cell_settings.derandomize:
+        seed = cell_seed(spec.name, dtype, aspects, edge_cases)
     if seed is not None:
         property_ = hypothesis.seed(seed)(property_)
     try:
@@ -435,43 +483,79 @@ def run_cell(spec: OpSpec, dtype: str, *, hypothesis_settings: settings | None =
         cell.status, cell.reason = div.outcome.status, div.outcome.detail
         cell.counterexample = div.example
     except (Unsatisfiable, FailedHealthCheck) as exc:
-        cell.status = "runtime_error"
+        cell.status = Status.RUNTIME_ERROR
         if cell.rejected:
             cell.reason = (f"PyTensor's py mode raised on every generated input ({cell.rejected} tried), "
                            f"last: {cell.last_rejection}")
         else:
             cell.reason = f"harness error: {type(exc).__name__}: {exc}"
     except Exception as exc:  # a bug in a strategy or in the harness: report it in the cell
-        cell.status = "runtime_error"
+        cell.status = Status.RUNTIME_ERROR
         cell.reason = f"harness error: {type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"
 
     if "values" in aspects:
         # Edge-case runs cannot confirm a whole-cell declaration (its inputs may not trigger it), so
         # only the main run reports a stale one as xpass.
-        _apply_declarations(spec, dtype, cell, when_matched, report_stale_cell_xfail=not edge_cases)
+        _apply_declarations(spec, dtype, cell, tallies, report_stale_cell_xfail=not edge_cases)
     cell.seconds = time.perf_counter() - start
     return cell
 
 
-def _apply_declarations(spec: OpSpec, dtype: str, cell: CellResult, when_matched: int,
+def _apply_declarations(spec: OpSpec, dtype: str, cell: CellResult, tallies: list[DeclarationTally],
                         report_stale_cell_xfail: bool = True) -> None:
+    """The cell's status after its declarations, each judged on its own: a whole-cell declaration
+    turns a failing cell into xfail and a passing one into xpass; a conditional declaration that
+    held on examples none of which diverged is stale (xpass), whatever the others did."""
     declared = spec.cell_xfail(dtype)
     if declared is not None:
-        cell.category = declared.category
-        if cell.status in ("mismatch", "runtime_error", "export_error"):
-            cell.status = "xfail"
+        cell.category, cell.declaration = declared.category, declared.label
+        if cell.status in DIVERGED:
+            cell.status = Status.XFAIL
             cell.reason = f"{declared.reason} (observed: {cell.reason})"
-        elif cell.status == "pass" and report_stale_cell_xfail:
-            cell.status = "xpass"
+        elif cell.status == Status.PASS and report_stale_cell_xfail:
+            cell.status = Status.XPASS
             cell.reason = f"declared divergence did not occur in {cell.examples} examples: {declared.reason}"
         return
-    conditional = [x for x in spec.xfails if x.when is not None and dtype in x.dtypes]
-    if conditional and cell.status == "pass":
-        cell.category = conditional[0].category
-        if cell.xfailed_examples:
-            cell.status = "xfail"
-            cell.reason = f"{conditional[0].reason} ({cell.xfailed_examples} of {cell.examples} examples)"
-        elif when_matched:
-            cell.status = "xpass"
-            cell.reason = (f"{when_matched} examples matched the declaration but none diverged: "
-                           f"{conditional[0].reason}")
+    if cell.status != Status.PASS:
+        return  # an undeclared divergence: the cell reports it
+    stale = [t for t in tallies if t.stale]
+    fired = [t for t in tallies if t.diverged]
+    if stale:
+        cell.status = Status.XPASS
+        cell.category = ", ".join(dict.fromkeys(t.declaration.category for t in stale))
+        cell.declaration = ", ".join(t.declaration.label for t in stale)
+        cell.reason = "; ".join(
+            f"{t.declaration.label} held on {t.held} examples but none diverged: {t.declaration.reason}"
+            for t in stale)
+        if fired:
+            cell.reason += " (" + ", ".join(f"{t.declaration.label} diverged on {t.diverged}" for t in fired) + ")"
+    elif fired:
+        cell.status = Status.XFAIL
+        cell.category = ", ".join(dict.fromkeys(t.declaration.category for t in fired))
+        cell.declaration = ", ".join(t.declaration.label for t in fired)
+        cell.reason = "; ".join(
+            f"{t.declaration.label} ({t.diverged} of {cell.examples} examples): {t.declaration.reason}"
+            for t in fired)
+
+
+# ----------------------------------------------------------------------------------------------
+# The verdict on one saved example (reproducer scripts)
+# ----------------------------------------------------------------------------------------------
+
+@dataclass
+class Reproduction:
+    outcome: ExampleOutcome
+    declared: list[XFail]  # declarations covering this example (whole-cell or conditional)
+
+    @property
+    def diverges(self) -> bool:
+        return self.outcome.diverged
+
+
+def reproduce(spec: OpSpec, dtype: str, example: ArrayExample, *, opset: int = ONNX_OPSET_VERSION) -> Reproduction:
+    """Run one saved example exactly as `run_cell` runs it (same comparison, bounds, ``ulp_dtype``,
+    ``error_scale``, both optimization levels) and say whether it diverges and which declarations
+    cover it."""
+    outcome = run_example(spec, dtype, example, opset=opset, aspects=cell_aspects(spec), reference=True)
+    declared = [x for x in spec.xfails if x.holds(dtype, example)]
+    return Reproduction(outcome, declared)

@@ -16,7 +16,7 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 
-from harness.bench import BACKENDS, _unavailable, compile_backend, time_call
+from harness.timing import BACKENDS, compile_backend, describe_unavailable, time_call
 
 
 def _logistic_regression(dtype):
@@ -89,6 +89,6 @@ def run_graph_benchmarks(*, repeat: int = 7, dtypes=("float32", "float64"), rows
                         timing = time_call(fn, repeat=repeat)
                         row.update(median_s=timing.median_s, iqr_s=timing.iqr_s, one_off_s=one_off)
                     except Exception as exc:  # recorded in the report, the other backends still run
-                        row["note"] = _unavailable(exc)
+                        row["note"] = describe_unavailable(exc)
                     records.append(row)
     return records

@@ -1,94 +1,92 @@
 """Standalone reproducers for failing cells: ``DIR/reproducers/<op>-<dtype>[-opsetN].{py,onnx,npz}``.
 
-The script rebuilds the graph from the registry with the current exporter, runs PyTensor's py mode
-and onnxruntime on the shrunk inputs (the ``.npz``), prints both outputs, and exits 1 while they
-still diverge, 0 once fixed. The ``.onnx`` is the model as exported when the failure was found.
+The script holds only data (op, dtype, opset, drawn parameters, plugins) and calls `replay`, which
+rebuilds the entry from the registry with the current exporter and reaches its verdict through the
+engine's own `reproduce`: the same comparison, ULP bounds, ``ulp_dtype``, ``error_scale`` and both
+onnxruntime optimization levels as the matrix. It prints the inputs and every output, and exits 1
+while the example diverges, 0 once it agrees. The ``.onnx`` is the model as exported when the
+failure was found, for readers who want to run it elsewhere.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
 from backend import ONNX_OPSET_VERSION
+from backend.files import atomic_write
+from harness.plugins import load_plugins
 
 _TEMPLATE = '''"""Reproducer for {op} ({dtype}), opset {opset}: written by pytensor-onnx-conformance.
 
 Run from a checkout with the project installed:  python {script}
-Exit status: 1 while onnxruntime and PyTensor still diverge on these inputs, 0 once they agree.
+Exit status: 1 while onnxruntime and PyTensor still diverge on these inputs (judged as the
+conformance matrix judges them), 0 once they agree.
 """
 import sys
 from pathlib import Path
 
-import numpy as np
-import onnxruntime as ort
-import pytensor
+from harness.reproducer import replay
 
-from backend import export_onnx
-from harness.engine import compare_arrays
-from harness.registry import ONNX_OPERATIONS, build_graph
-from harness.testing import py_mode, reference_context
-
-OP, DTYPE, OPSET = {op!r}, {dtype!r}, {opset!r}
-STATIC_SHAPES = {static_shapes!r}
-PARAMS = {params!r}
-
-here = Path(__file__).resolve().parent
-with np.load(here / {npz!r}) as data:
-    arrays = [data[f"x{{i}}"] for i in range(len(data.files))]
-spec = ONNX_OPERATIONS[OP]
-inputs, output = build_graph(spec, DTYPE, STATIC_SHAPES, PARAMS)
-for i, a in enumerate(arrays):
-    print(f"input x{{i}} ({{a.dtype}}, shape {{a.shape}}):", np.array2string(a, precision=17))
-
-with reference_context(), np.errstate(all="ignore"):
-    expected = pytensor.function(inputs, output, mode=py_mode())(*arrays)
-expected = [np.asarray(e) for e in expected] if isinstance(expected, list) else [np.asarray(expected)]
-model = export_onnx(inputs, output, opset_version=OPSET)
-session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-actual = session.run(None, {{i.name: a for i, a in zip(model.graph.input, arrays)}})
-aspects = {{"dtype", "shape", "values"}} if spec.values_defined else {{"dtype", "shape"}}
-problems = []
-for k, (a, e) in enumerate(zip(actual, expected)):
-    print(f"pytensor    (output {{k}}):", repr(e))
-    print(f"onnxruntime (output {{k}}):", repr(a))
-    problems += compare_arrays(a, e, max_ulp=spec.max_ulp(str(e.dtype)), signed_zeros=spec.signed_zeros,
-                               aspects=aspects).problems
-for problem in problems:
-    print("DIVERGES:", problem)
-print("still diverges" if problems else "fixed: outputs agree")
-sys.exit(1 if problems else 0)
+sys.exit(replay(op={op!r}, dtype={dtype!r}, opset={opset!r}, params={params!r}, plugins={plugins!r},
+                inputs=Path(__file__).resolve().with_name({npz!r})))
 '''
 
 
-def _atomic_write(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    write(tmp)
-    os.replace(tmp, path)
-
-
-def write_reproducer(out_dir: Path, spec, dtype: str, opset: int, example) -> str:
+def write_reproducer(out_dir: Path, spec, dtype: str, opset: int, example, plugins=()) -> str:
     """Write the script, the inputs and the model; returns the script's path relative to out_dir."""
     from harness.engine import ExportFailure, compile_signature, signature_of
 
     folder = Path(out_dir) / "reproducers"
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"{spec.name}-{dtype}" + ("" if opset == ONNX_OPSET_VERSION else f"-opset{opset}")
-    static_shapes = signature_of(example, elementwise=spec.elementwise)
     arrays = {f"x{i}": np.asarray(a) for i, a in enumerate(example.arrays)}
-    _atomic_write(folder / f"{stem}.npz", lambda p: np.savez(open(p, "wb"), **arrays))
+
+    def save_inputs(path):
+        with open(path, "wb") as f:
+            np.savez(f, **arrays)
+
+    atomic_write(folder / f"{stem}.npz", save_inputs)
     try:
-        model = compile_signature(spec.name, dtype, static_shapes, opset, example.params).model
+        model = compile_signature(spec.name, dtype, signature_of(example, elementwise=spec.elementwise), opset,
+                                  example.params).model
         import onnx
 
-        _atomic_write(folder / f"{stem}.onnx", lambda p: onnx.save(model, str(p)))
+        atomic_write(folder / f"{stem}.onnx", lambda p: onnx.save(model, str(p)))
     except ExportFailure as exc:  # no model to save; the script will show the export error again
         message = exc.message
-        _atomic_write(folder / f"{stem}.export-error.txt", lambda p: Path(p).write_text(message))
-    script = _TEMPLATE.format(op=spec.name, dtype=dtype, opset=opset, static_shapes=static_shapes,
-                              params=example.params,
+        atomic_write(folder / f"{stem}.export-error.txt", lambda p: Path(p).write_text(message))
+    script = _TEMPLATE.format(op=spec.name, dtype=dtype, opset=opset, params=example.params, plugins=list(plugins),
                               npz=f"{stem}.npz", script=f"reproducers/{stem}.py")
-    _atomic_write(folder / f"{stem}.py", lambda p: Path(p).write_text(script))
+    atomic_write(folder / f"{stem}.py", lambda p: Path(p).write_text(script))
     return f"reproducers/{stem}.py"
+
+
+def replay(*, op: str, dtype: str, opset: int, params: tuple, plugins: list[str], inputs: Path) -> int:
+    """Run a saved example through the engine, print what both sides computed; 1 if it diverges."""
+    load_plugins(plugins)
+    from harness.engine import reproduce
+    from harness.registry import ONNX_OPERATIONS
+    from strategies.values import ArrayExample
+
+    with np.load(inputs) as data:
+        arrays = tuple(data[f"x{i}"] for i in range(len(data.files)))
+    example = ArrayExample(arrays, tuple(a.shape for a in arrays), tuple(a.dtype.name for a in arrays),
+                           tuple(params))
+    result = reproduce(ONNX_OPERATIONS[op], dtype, example, opset=opset)
+    outcome = result.outcome
+    with np.printoptions(precision=17):
+        for i, a in enumerate(arrays):
+            print(f"input x{i} ({a.dtype}, shape {a.shape}):", np.array2string(a))
+        for k, e in enumerate(outcome.expected or []):
+            print(f"pytensor                  (output {k}):", repr(e))
+        for level, outputs in (outcome.actual or {}).items():
+            for k, a in enumerate(outputs):
+                print(f"onnxruntime ({level:>11}) (output {k}):", repr(np.asarray(a)))
+    if outcome.detail:
+        print(("DIVERGES: " if result.diverges else "note: ") + outcome.detail)
+    for declaration in result.declared:
+        print(f"declared as {declaration.label}: {declaration.reason}")
+    print("still diverges" if result.diverges else "fixed: outputs agree")
+    return 1 if result.diverges else 0

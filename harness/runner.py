@@ -6,26 +6,24 @@
   skips the cells already there (resume).
 - Failing cells get a standalone reproducer in ``DIR/reproducers/``.
 
-Extension modules (``--plugin MODULE``, or $ONNX_CONFORMANCE_PLUGINS, comma separated) are imported
-in the parent and in every worker before the registry is read, so they can register extra converters
-and registry entries.
+Extension modules (``--plugin MODULE``, see `harness.plugins`) are imported in every worker before
+the registry is read, so they can register extra converters and registry entries.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import multiprocessing
 import os
 import sys
 import time
 import traceback
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from multiprocessing.connection import wait
 from pathlib import Path
 
-PLUGINS_ENV = "ONNX_CONFORMANCE_PLUGINS"
+from harness.status import Status
+
 RESULTS_FILE = "results.jsonl"
 
 
@@ -38,24 +36,11 @@ class CellTask:
     seed: int | None
     max_examples: int | None
     out_dir: str
+    plugins: tuple[str, ...] = ()  # written into reproducer scripts
 
     @property
     def key(self) -> tuple:
         return (self.op, self.dtype, self.opset)
-
-
-def load_plugins(names: Iterable[str] = ()) -> list[str]:
-    """Import extension modules named on the command line or in $ONNX_CONFORMANCE_PLUGINS."""
-    from harness.registry import check_registry
-
-    env = [n for n in os.environ.get(PLUGINS_ENV, "").split(",") if n.strip()]
-    loaded = []
-    for name in [*env, *names]:
-        importlib.import_module(name.strip())
-        loaded.append(name.strip())
-    if loaded:
-        check_registry()
-    return loaded
 
 
 # ----------------------------------------------------------------------------------------------
@@ -78,8 +63,9 @@ def _hypothesis_settings(task: CellTask):
 
 def run_task(task: CellTask) -> dict:
     """Run one cell and return its JSON-able record (reproducer written for failing cells)."""
-    from harness.engine import FAILING, run_cell
+    from harness.engine import run_cell
     from harness.registry import ONNX_OPERATIONS
+    from harness.status import FAILING
 
     spec = ONNX_OPERATIONS[task.op]
     cell = run_cell(spec, task.dtype, hypothesis_settings=_hypothesis_settings(task), opset=task.opset,
@@ -90,12 +76,11 @@ def run_task(task: CellTask) -> dict:
     record["reproducer"] = ""
     if cell.counterexample is not None:
         record["counterexample"] = _describe_example(cell.counterexample)
-    if cell.status in FAILING or cell.status == "xfail":
-        if cell.counterexample is not None:
-            from harness.reproducer import write_reproducer
+    if (cell.status in FAILING or cell.status == Status.XFAIL) and cell.counterexample is not None:
+        from harness.reproducer import write_reproducer
 
-            record["reproducer"] = write_reproducer(Path(task.out_dir), spec, task.dtype, task.opset,
-                                                    cell.counterexample)
+        record["reproducer"] = write_reproducer(Path(task.out_dir), spec, task.dtype, task.opset,
+                                                cell.counterexample, plugins=task.plugins)
     return record
 
 
@@ -111,6 +96,8 @@ def _describe_example(example) -> str:
 
 
 def _worker_main(conn, plugins) -> None:
+    from harness.plugins import load_plugins
+
     load_plugins(plugins)
     while True:
         try:
@@ -152,7 +139,7 @@ class _Worker:
 def _failure_record(task: CellTask, status: str, reason: str, seconds: float) -> dict:
     return {"op": task.op, "dtype": task.dtype, "opset": task.opset, "status": status, "examples": 0,
             "rejected": 0, "xfailed_examples": 0, "max_abs_err": 0.0, "max_rel_err": 0.0, "max_ulp_err": 0.0,
-            "reference_agrees": None, "category": "", "reason": reason, "counterexample": None,
+            "reference_agrees": None, "category": "", "declaration": "", "reason": reason, "counterexample": None,
             "reproducer": "", "seconds": seconds}
 
 
@@ -190,17 +177,17 @@ def run_pool(tasks: list[CellTask], *, jobs: int, timeout: float, plugins=(), on
                         finish(w, payload)
                         continue
                     if kind == "error":
-                        finish(w, _failure_record(task, "crash", f"harness error in worker: {payload}", elapsed))
+                        finish(w, _failure_record(task, Status.CRASH, f"harness error in worker: {payload}", elapsed))
                         continue
                 if w.process.sentinel in ready or not w.process.is_alive():
                     w.process.join(1)
                     code = w.process.exitcode
-                    finish(w, _failure_record(task, "crash", f"worker process died (exit code {code}) while "
+                    finish(w, _failure_record(task, Status.CRASH, f"worker process died (exit code {code}) while "
                                                           f"running {task.op} ({task.dtype})", elapsed))
                     w.stop()
                     workers[i] = _Worker(ctx, plugins)
                 elif elapsed > timeout:
-                    finish(w, _failure_record(task, "timeout", f"no result after {timeout:g} s; worker killed",
+                    finish(w, _failure_record(task, Status.TIMEOUT, f"no result after {timeout:g} s; worker killed",
                                               elapsed))
                     w.stop()
                     workers[i] = _Worker(ctx, plugins)

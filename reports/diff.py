@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reports.matrix import atomic_write_text
-
-GOOD = {"pass", "xfail", "unsupported"}
+from backend.files import atomic_write_text
+from harness.status import FAILING
 KEY = ["op", "dtype", "opset"]
 
 
@@ -17,9 +16,9 @@ def _classify(old, new) -> str:
         return "removed"
     if old == new:
         return "unchanged"
-    if old in GOOD and new not in GOOD:
+    if old not in FAILING and new in FAILING:
         return "regression"
-    if old not in GOOD and new in GOOD:
+    if old in FAILING and new not in FAILING:
         return "fix"
     return "changed"
 

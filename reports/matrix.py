@@ -3,39 +3,31 @@
 Everything is built with pandas (tables, CSV) and pandas Styler (HTML); the page is self-contained
 (inline CSS, no scripts, no network). Files are written atomically (temp file + rename).
 
-To add a column: put it in the record (harness/runner.py) and in `MATRIX_COLUMNS`.
+To add a column: put it in the record (harness/runner.py) and in `MATRIX_COLUMNS`. Statuses, their
+order and meanings are `harness.status`'s; their colours are here.
 """
 
 from __future__ import annotations
 
 import html
 import json
-import os
 import platform
 from pathlib import Path
 
 import pandas as pd
 
-STATUS_ORDER = ["pass", "xfail", "unsupported", "mismatch", "export_error", "runtime_error", "crash",
-                "timeout", "xpass"]
+from backend.files import atomic_write_text
+from harness.status import STATUS_MEANING, Status
+
+STATUS_ORDER = [str(s) for s in Status]
 STATUS_COLOURS = {
-    "pass": "#c8e6c9", "xfail": "#fff3c4", "unsupported": "#e0e0e0", "mismatch": "#ffab91",
-    "export_error": "#f48fb1", "runtime_error": "#ce93d8", "crash": "#ef5350", "timeout": "#ff7043",
-    "xpass": "#90caf9",
-}
-STATUS_MEANING = {
-    "pass": "onnxruntime matched PyTensor on every example",
-    "xfail": "a divergence declared in the registry occurred (see category and reason)",
-    "unsupported": "the exporter declines this op/dtype on purpose, with a reason",
-    "mismatch": "onnxruntime and PyTensor disagree: see counterexample and reproducer",
-    "export_error": "the exporter or the ONNX checker failed unexpectedly",
-    "runtime_error": "onnxruntime refused the model or failed while running it",
-    "crash": "the worker process died (segfault, abort) during the cell",
-    "timeout": "the cell did not finish within --timeout",
-    "xpass": "a declared divergence did not occur: the declaration is stale",
+    Status.PASS: "#c8e6c9", Status.XFAIL: "#fff3c4", Status.UNSUPPORTED: "#e0e0e0", Status.MISMATCH: "#ffab91",
+    Status.EXPORT_ERROR: "#f48fb1", Status.RUNTIME_ERROR: "#ce93d8", Status.CRASH: "#ef5350",
+    Status.TIMEOUT: "#ff7043", Status.XPASS: "#90caf9",
 }
 MATRIX_COLUMNS = ["op", "dtype", "opset", "status", "examples", "max_abs_err", "max_rel_err", "max_ulp_err",
-                  "reference_agrees", "category", "reason", "counterexample", "reproducer", "seconds"]
+                  "reference_agrees", "category", "declaration", "reason", "counterexample", "reproducer",
+                  "seconds"]
 VERSION_PACKAGES = ("pytensor", "onnx", "onnxruntime", "numpy", "hypothesis")
 
 
@@ -47,13 +39,6 @@ def environment(opsets) -> dict:
     env["python"] = platform.python_version()
     env["machine"] = platform.machine()
     return env
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def matrix_frame(records: list[dict], env: dict) -> pd.DataFrame:
@@ -97,15 +82,15 @@ def _link(path: str) -> str:
 
 def render_html(frame: pd.DataFrame, env: dict, diff: pd.DataFrame | None = None) -> str:
     counts = status_counts(frame).rename("cells").to_frame()
-    counts["meaning"] = [STATUS_MEANING[s] for s in counts.index]
+    counts["meaning"] = [STATUS_MEANING[Status(s)] for s in counts.index]
     summary_html = (counts.style.map(lambda v: "", subset=["meaning"])
                     .apply(lambda col: [_style_status(s) for s in col.index], subset=["cells"])
                     .set_table_attributes('class="summary"').to_html())
     grid_html = _grid(frame).style.map(_style_status).set_table_attributes('class="grid"').to_html()
 
-    failing = frame[~frame["status"].isin(["pass"])].copy()
-    detail = failing[["op", "dtype", "opset", "status", "category", "examples", "max_ulp_err", "reason",
-                      "counterexample", "reproducer"]].copy()
+    failing = frame[~frame["status"].isin([Status.PASS])].copy()
+    detail = failing[["op", "dtype", "opset", "status", "category", "declaration", "examples", "max_ulp_err",
+                      "reason", "counterexample", "reproducer"]].copy()
     for column in ("reason", "counterexample"):
         detail[column] = detail[column].fillna("").map(lambda v: html.escape(str(v)))
     detail["reproducer"] = detail["reproducer"].fillna("").map(_link)
@@ -114,6 +99,7 @@ def render_html(frame: pd.DataFrame, env: dict, diff: pd.DataFrame | None = None
                    .to_html(escape=False) if len(detail) else "<p>Every cell passed.</p>")
 
     declared = frame[frame["category"].fillna("") != ""]
+    declared = declared.assign(category=declared["category"].str.split(", ")).explode("category")
     by_category = pd.DataFrame(
         [(category, len(group), ", ".join(f"{o} ({d})" for o, d in zip(group["op"], group["dtype"])))
          for category, group in declared.groupby("category")],

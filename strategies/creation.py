@@ -14,7 +14,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from strategies.dtypes import ALL_DTYPES, FLOAT_DTYPES
+from backend.dtypes import ALL_DTYPES, FLOAT_DTYPES
 from strategies.values import ArrayExample, array_values, element_values, special_values
 
 

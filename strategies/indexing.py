@@ -26,7 +26,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from strategies.dtypes import ALL_DTYPES, INT_DTYPES
+from backend.dtypes import ALL_DTYPES, INT_DTYPES
 from strategies.values import ArrayExample, array_values, element_values, special_values
 
 TOKEN_INPUTS = {"array": 1, "mask": 1, "mask2": 1, "bounds": 3}

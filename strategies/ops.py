@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from hypothesis import strategies as st
 
-from strategies.dtypes import ALL_DTYPES
+from backend.dtypes import ALL_DTYPES
 from strategies.shapes import BroadcastShapes, broadcastable_shapes
 from strategies.values import ArrayExample, array_values, element_values, special_values
 

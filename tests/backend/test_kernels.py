@@ -6,7 +6,8 @@ import pytest
 from onnx import helper
 
 from backend.basic import onnx_dtype
-from backend.kernels import ALL_DTYPES, KERNEL_DTYPES, compute_dtype
+from backend.dtypes import ALL_DTYPES
+from backend.kernels import KERNEL_DTYPES, compute_dtype
 
 BINARY = {"Add", "Sub", "Mul", "Div", "Mod", "Max", "Min", "Pow", "MatMul"}
 COMPARISONS = {"Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual"}

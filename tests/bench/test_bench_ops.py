@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from backend import ONNXExportUnsupported
-from harness.bench import bench_graph, bench_inputs, compile_backend
+from harness.bench import bench_graph
+from harness.timing import bench_inputs, compile_backend
 from harness.registry import ONNX_OPERATIONS, build_graph
 
 SIZES = (1, 1_000, 100_000)

@@ -3,7 +3,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from strategies.dtypes import ALL_DTYPES, dtype_names
+from backend.dtypes import ALL_DTYPES
+from strategies.dtypes import dtype_names
 from strategies.ops import edge_case_inputs, op_inputs
 from strategies.shapes import BroadcastShapes, broadcastable_shapes, fixed_target_shapes
 from strategies.values import ArrayExample, array_values, element_values, special_values

@@ -1,0 +1,54 @@
+"""Helpers shared by the converters of several op families: dtypes of PyTensor variables, the
+implicit upcasts PyTensor makes without a Cast node, computing an op in a wider dtype that has an
+onnxruntime kernel, and the converter for scalar ops that map one to one onto an ONNX op.
+
+To extend: a helper belongs here once two op-family modules need it; a family's own helpers stay in
+its module.
+"""
+
+from __future__ import annotations
+
+from backend.basic import GraphBuilder
+from backend.kernels import compute_dtype
+
+
+def dtype_of(var) -> str:
+    """PyTensor dtype of a variable (tensor or scalar), as a string."""
+    return str(var.type.dtype)
+
+
+def output_dtype(node) -> str:
+    """PyTensor dtype of the node's first output."""
+    return dtype_of(node.outputs[0])
+
+
+def inputs_as(node, ctx: GraphBuilder, inputs, dtype: str) -> list[str]:
+    """The node's inputs cast to ``dtype``: PyTensor upcasts mixed inputs implicitly
+    (``float32 + int64 -> float64``, ``exp(int8) -> float32``) without a Cast node in the graph."""
+    return [ctx.cast(name, dtype_of(var), dtype) for name, var in zip(inputs, node.inputs)]
+
+
+def apply_in(ctx, onnx_op, args, compute, out_dtype, **attrs):
+    """Run ``onnx_op`` on ``args`` (already in the output dtype) in ``compute`` dtype, cast back."""
+    args = [ctx.cast(a, out_dtype, compute) for a in args]
+    if len(args) > 2 and onnx_op in ("Add", "Mul"):
+        # Fusion and canonicalisation make variadic Add/Mul; ONNX's are binary.
+        result = args[0]
+        for arg in args[1:]:
+            result = ctx.op[onnx_op](result, arg, **attrs)
+    else:
+        result = ctx.op[onnx_op](*args, **attrs)
+    return ctx.cast(result, compute, out_dtype)
+
+
+def one_to_one_converter(onnx_op: str):
+    """A converter for a scalar op that is ``onnx_op`` with every input cast to the output dtype,
+    computed in that dtype or an exact wider one (`compute_dtype`)."""
+
+    def convert(op, node, ctx, inputs):
+        out_dtype = output_dtype(node)
+        compute = compute_dtype(onnx_op, out_dtype)
+        return [apply_in(ctx, onnx_op, inputs_as(node, ctx, inputs, out_dtype), compute, out_dtype)]
+
+    convert.__name__ = f"onnx_funcify_{onnx_op}"
+    return convert

@@ -1,0 +1,39 @@
+"""The operation registry: one declarative entry per op. The matrix, the property tests and the
+benchmarks all iterate over `ONNX_OPERATIONS`.
+
+Layout (mirrors ``backend/``): ``spec.py`` defines an entry (`OpSpec`, `register`, `.xfail`,
+categories, tolerances); one module per op family holds that family's entries, named like the
+backend module whose converters it exercises (``scalar``, ``comparison``, ``elemwise``,
+``reduction``, ``math``, ``special``, ``shape``, ``subtensor``, ``tensor_basic``, ``compile_ops``);
+``quirks.py`` holds models of runtime behaviour that declarations predict with;
+``completeness.py`` checks entries against converters (``python -m harness check``).
+
+How to add an op: a converter in ``backend/<family>.py``, then one ``register(...)`` call in
+``harness/registry/<family>.py`` carrying everything (tolerance, ONNX ops, declarations). Importing
+this package registers every entry; it builds no graph.
+"""
+
+from harness.registry.spec import (
+    CATEGORIES,
+    EXACT,
+    ONNX_OPERATIONS,
+    REDUCTION,
+    TRANSCENDENTAL,
+    OpSpec,
+    RegistryError,
+    XFail,
+    build_graph,
+    register,
+)
+
+# Registration happens on import, family by family (the order of `ONNX_OPERATIONS`).
+from harness.registry import (  # noqa: E402,F401  isort: skip
+    scalar, comparison, elemwise, reduction, math, special, shape, subtensor, tensor_basic, compile_ops,
+)
+
+FAMILY_MODULES = ("scalar", "comparison", "elemwise", "reduction", "math", "special", "shape", "subtensor",
+                  "tensor_basic", "compile_ops")
+"""The registry modules that hold entries, each named after the backend module it exercises."""
+
+__all__ = ["CATEGORIES", "EXACT", "FAMILY_MODULES", "ONNX_OPERATIONS", "REDUCTION", "TRANSCENDENTAL", "OpSpec",
+           "RegistryError", "XFail", "build_graph", "register"]

@@ -1,0 +1,58 @@
+"""The registry/converter completeness check: every entry's graph reaches only ops that have a
+converter, and every registered converter is exercised by some entry.
+
+It builds every cell's graph (about a second for the whole registry), so it is not run on import:
+``python -m harness check`` and ``tests/harness/registry/test_completeness.py`` run it, and
+``harness run --plugin`` checks the entries a plugin added before any cell starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from pytensor.graph.fg import FunctionGraph
+from pytensor.graph.traversal import applys_between
+
+from backend import onnx_funcify
+from harness.registry.spec import ONNX_OPERATIONS, OpSpec, RegistryError, build_graph
+
+
+def _ops_in(outputs):
+    for apply in applys_between([], outputs if isinstance(outputs, list) else [outputs]):
+        yield apply.op
+        scalar_op = getattr(apply.op, "scalar_op", None)
+        if scalar_op is not None:
+            yield scalar_op
+            inner = getattr(scalar_op, "fgraph", None)
+            if inner is not None:
+                yield from (n.op for n in inner.toposort())
+
+
+def converters_used(spec: OpSpec, dtype: str) -> set:
+    """The converters the graph of ``spec`` for ``dtype`` dispatches to."""
+    _, out = build_graph(spec, dtype)
+    return {onnx_funcify.dispatch(type(op)) for op in _ops_in(out)}
+
+
+def check_registry(names: Iterable[str] | None = None) -> None:
+    """Raise `RegistryError` naming the entry (and dtype) whose ops lack a converter; with every entry
+    checked (``names`` None), also name converters no entry exercises."""
+    fallback = onnx_funcify.dispatch(object)
+    selected = list(ONNX_OPERATIONS) if names is None else list(names)
+    reached = set()
+    for name in selected:
+        spec = ONNX_OPERATIONS[name]
+        for dtype in spec.dtypes:
+            try:
+                used = converters_used(spec, dtype)
+            except TypeError as exc:
+                raise RegistryError(f"{spec.name}: PyTensor refuses dtype {dtype}: {exc}") from exc
+            if fallback in used:
+                raise RegistryError(f"{spec.name} ({dtype}) builds an op with no ONNX converter")
+            reached |= used
+    if names is not None:
+        return
+    registered = set(onnx_funcify.registry.values()) - {fallback, onnx_funcify.dispatch(FunctionGraph)}
+    unexercised = sorted(f.__name__ for f in registered - reached)
+    if unexercised:
+        raise RegistryError(f"converters not exercised by any registry entry: {unexercised}; add entries")

@@ -1,0 +1,59 @@
+"""Models of runtime behaviour that declarations predict with: what a kernel computes, written out in
+numpy, so that a ``when`` predicate can say exactly which inputs diverge.
+
+Each model is checked against the installed onnxruntime by a property test
+(``tests/harness/registry/test_quirks.py``), so a declaration built on it fails loudly when a new
+onnxruntime changes the kernel. To add a model: a public function here and such a test.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from strategies.values import ArrayExample
+
+WHERE_NEGATIVE_ZERO = ("onnxruntime's Where merges its two selections by 'x != 0', so a chosen -0.0 can come "
+                       "back as +0.0 (which depends on the broadcast shapes; see onnxruntime_where)")
+
+
+def onnxruntime_where(cond, x, y) -> np.ndarray:
+    """What onnxruntime's CPU Where returns, as its kernel computes it: ``x_sel = cond ? x : 0`` and
+    ``y_sel = cond ? 0 : y`` (each broadcast against ``cond``), then a merge that takes ``x_sel``
+    where it is nonzero and ``y_sel`` elsewhere, except when its broadcaster treats ``y_sel`` as a
+    scalar per span and ``x_sel`` not: then ``y_sel`` is taken where nonzero and ``x_sel``
+    elsewhere. A -0.0 compares equal to 0, so either way the merge can replace a chosen -0.0 by the
+    other side's +0.0."""
+    cond, x, y = np.asarray(cond, bool), np.asarray(x), np.asarray(y)
+    zero = np.zeros((), x.dtype)
+    x_sel, y_sel = np.where(cond, x, zero), np.where(cond, zero, y)
+    x_axis, y_axis = first_broadcast_axes(x_sel.shape, y_sel.shape)
+    if y_axis <= 1 < x_axis:
+        return np.where(y_sel != 0, y_sel, x_sel)
+    return np.where(x_sel != 0, x_sel, y_sel)
+
+
+def first_broadcast_axes(a: tuple, b: tuple) -> tuple[int, int]:
+    """The sizes onnxruntime's broadcaster reads for the innermost span: an input whose size there is
+    1 is a scalar per span. 0-d inputs are scalars; otherwise the innermost common dimension that is
+    not 1 in both, or the outermost common one."""
+    if not a or not b:
+        return (1 if not a else a[-1]), (1 if not b else b[-1])
+    common = min(len(a), len(b))
+    for k in range(1, common + 1):
+        if max(a[-k], b[-k]) != 1 or k == common:
+            return a[-k], b[-k]
+    raise AssertionError("unreachable")
+
+
+def same_including_zero_signs(a, b) -> bool:
+    """Equal arrays, NaN equal to NaN and -0.0 different from +0.0."""
+    a, b = np.broadcast_arrays(np.asarray(a), np.asarray(b))
+    same = (a == b) | (np.isnan(a) & np.isnan(b))
+    return bool(np.all(same & (np.signbit(a) == np.signbit(b))))
+
+
+def as_elemwise_inputs(example: ArrayExample) -> list[np.ndarray]:
+    """The inputs with equal ranks, as PyTensor's Elemwise (and so the exported graph) feeds them."""
+    arrays = [np.asarray(v) for v in example.arrays]
+    ndim = max(a.ndim for a in arrays)
+    return [a.reshape((1,) * (ndim - a.ndim) + a.shape) for a in arrays]

@@ -1,0 +1,181 @@
+"""What a registry entry is: `OpSpec`, its `XFail` declarations, `register`, the categories of known
+divergences and the ULP tolerances. The family modules beside this one hold the entries.
+
+An entry
+--------
+``register(name, arity=, dtypes=, ...)`` adds one `OpSpec` to `ONNX_OPERATIONS` and returns it;
+``build`` defaults to ``getattr(pytensor.tensor, name)``. The fields are documented on `OpSpec`.
+
+A known divergence
+------------------
+Chain ``.xfail(reason=..., category=..., dtypes=..., when=...)`` on the entry. ``category`` is one of
+`CATEGORIES`; ``dtypes`` limits it (default: every dtype of the entry); ``when`` is a predicate on the
+inputs (an `ArrayExample`) that says which examples diverge. Declarations are strict, each on its
+own: a whole-cell declaration whose cell passes is ``xpass``, and so is a ``when`` declaration that
+held on examples none of which diverged; a declaration naming a dtype the entry does not have is an
+error at registration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytensor.tensor as pt
+from hypothesis import strategies as st
+
+from backend.dtypes import ALL_DTYPES
+from strategies.shapes import BroadcastShapes
+from strategies.values import ArrayExample
+
+CATEGORIES = {
+    "onnx-spec": "ONNX defines the op differently from PyTensor",
+    "onnxruntime-kernel": "onnxruntime's CPU kernel deviates from the ONNX spec or lacks precision",
+    "exporter": "a known gap in this project's converter",
+    "pytensor": "PyTensor's reference behaviour is itself questionable",
+}
+
+EXACT = {"float16": 0, "float32": 0, "float64": 0}
+"""Max ULP error per float dtype: correctly rounded ops (add, mul, sqrt, ...) must match bit for bit."""
+TRANSCENDENTAL = {"float16": 1, "float32": 4, "float64": 2}
+"""exp, log, pow: libm/MLAS implementations may differ by a few ULP; float64 stays tight."""
+REDUCTION = {"float16": 2, "float32": 16, "float64": 16}
+"""sum/prod/mean: onnxruntime and numpy add in different orders (pairwise vs vectorised), so the
+rounding differs by a few ULP per element; float16 accumulates in float32 in both."""
+
+
+class RegistryError(ValueError):
+    """A registry entry or declaration is inconsistent."""
+
+
+@dataclass(frozen=True)
+class XFail:
+    """One declared divergence of an entry; `label` names it in reports."""
+
+    op: str
+    index: int  # position among the entry's declarations
+    reason: str
+    category: str
+    dtypes: tuple[str, ...]
+    when: Callable[[ArrayExample], bool] | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.op}#{self.index} [{self.category}]"
+
+    def holds(self, dtype: str, example: ArrayExample) -> bool:
+        """Does this declaration cover ``example`` of a ``dtype`` cell?"""
+        if dtype not in self.dtypes:
+            return False
+        return self.when is None or bool(self.when(example))
+
+
+@dataclass
+class OpSpec:
+    """One registered op.
+
+    Fields users set (all but name/arity/dtypes/build are optional):
+
+    - ``onnx_ops``: ONNX op types the export must contain (checked by a test);
+    - ``tolerance``: max ULP error per float dtype (`EXACT` by default);
+    - ``input_dtypes(dtype)``: the inputs' dtypes for a cell (default: ``arity`` x the cell dtype);
+    - ``elements(dtype)`` / ``shapes(dtype)``: Hypothesis strategies for the inputs' values / shapes;
+    - ``elementwise``: inputs broadcast against each other (False for shape-changing ops);
+    - ``signed_zeros``: compare the sign of zero results;
+    - ``ulp_dtype(dtype)``: count ULPs in this dtype (a chain computed in lower precision);
+    - ``probe_ndim``: rank of the inputs (or of each) when built without drawn shapes;
+    - ``examples(dtype, edge_cases)``: whole examples for inputs that depend on each other
+      (replaces shapes/elements/params);
+    - ``params(input_shapes)``: a strategy of build keyword arguments drawn with the inputs;
+    - ``bench_inputs(dtype, size)``: benchmark inputs of about ``size`` elements;
+    - ``error_scale(example)``: magnitude of the terms each result is a difference of;
+    - ``values_defined``: False when only dtype and shape are specified (AllocEmpty);
+    - ``dtype_kwarg``: ``build`` receives the cell dtype as ``dtype=``.
+    """
+
+    name: str
+    arity: int
+    dtypes: tuple[str, ...]
+    build: Callable[..., object]
+    onnx_ops: tuple[str, ...] = ()
+    tolerance: dict[str, int] = field(default_factory=lambda: dict(EXACT))
+    input_dtypes: Callable[[str], tuple[str, ...]] | None = None
+    elements: Callable[[str], Sequence[st.SearchStrategy | None]] | None = None
+    shapes: Callable[[str], st.SearchStrategy[BroadcastShapes]] | None = None
+    elementwise: bool = True
+    signed_zeros: bool = True
+    ulp_dtype: Callable[[str], str | None] | None = None
+    probe_ndim: int | tuple[int, ...] = 1
+    examples: Callable[[str, bool], st.SearchStrategy[ArrayExample]] | None = None
+    params: Callable | None = None
+    bench_inputs: Callable[[str, int], list[np.ndarray]] | None = None
+    error_scale: Callable[[ArrayExample], np.ndarray] | None = None
+    values_defined: bool = True
+    dtype_kwarg: bool = False
+    xfails: list[XFail] = field(default_factory=list)
+
+    def xfail(self, *, reason: str, category: str, dtypes: Sequence[str] | None = None,
+              when: Callable[[ArrayExample], bool] | None = None) -> OpSpec:
+        if not reason or not reason.strip():
+            raise RegistryError(f"{self.name}: an xfail needs a reason")
+        if category not in CATEGORIES:
+            raise RegistryError(f"{self.name}: unknown xfail category {category!r}; use one of {sorted(CATEGORIES)}")
+        dtypes = tuple(self.dtypes if dtypes is None else dtypes)
+        stray = [d for d in dtypes if d not in self.dtypes]
+        if stray or not dtypes:
+            raise RegistryError(
+                f"{self.name}: xfail for dtypes {stray or dtypes} that the entry does not have; "
+                f"its dtypes are {self.dtypes}"
+            )
+        self.xfails.append(XFail(self.name, len(self.xfails) + 1, reason.strip(), category, dtypes, when))
+        return self
+
+    def inputs_dtypes(self, dtype: str) -> tuple[str, ...]:
+        return self.input_dtypes(dtype) if self.input_dtypes else (dtype,) * self.arity
+
+    def cell_xfail(self, dtype: str) -> XFail | None:
+        """A declaration covering the whole cell (no ``when``), if any."""
+        return next((x for x in self.xfails if x.when is None and dtype in x.dtypes), None)
+
+    def conditional_xfails(self, dtype: str) -> list[XFail]:
+        """The declarations with a ``when`` predicate that name ``dtype``."""
+        return [x for x in self.xfails if x.when is not None and dtype in x.dtypes]
+
+    def max_ulp(self, dtype: str) -> int:
+        return self.tolerance.get(dtype, 0)
+
+
+ONNX_OPERATIONS: dict[str, OpSpec] = {}
+
+
+def register(name: str, *, arity: int, dtypes: Sequence[str], build: Callable | None = None, **fields) -> OpSpec:
+    """Add one entry to `ONNX_OPERATIONS` (see `OpSpec` for ``fields``) and return it."""
+    if name in ONNX_OPERATIONS:
+        raise RegistryError(f"op {name!r} is registered twice")
+    if build is None:
+        if not hasattr(pt, name):
+            raise RegistryError(f"{name!r} is not a pytensor.tensor function; pass build=")
+        build = getattr(pt, name)
+    bad = [d for d in dtypes if d not in ALL_DTYPES]
+    if bad:
+        raise RegistryError(f"{name}: unknown dtypes {bad}; valid: {ALL_DTYPES}")
+    unknown = sorted(set(fields) - set(OpSpec.__dataclass_fields__) | ({"xfails"} & set(fields)))
+    if unknown:
+        raise RegistryError(f"{name}: unknown entry fields {unknown}; declare divergences with .xfail()")
+    spec = OpSpec(name=name, arity=arity, dtypes=tuple(dtypes), build=build, **fields)
+    ONNX_OPERATIONS[name] = spec
+    return spec
+
+
+def build_graph(spec: OpSpec, dtype: str, static_shapes: Sequence[tuple[int | None, ...]] | None = None,
+                params: tuple = ()):
+    """Input variables and output of ``spec`` for ``dtype`` (inputs are rank-``probe_ndim`` unless
+    shapes are given); ``params`` are the drawn build keyword arguments, as (name, value) pairs."""
+    in_dtypes = spec.inputs_dtypes(dtype)
+    if static_shapes is None:
+        ranks = spec.probe_ndim if isinstance(spec.probe_ndim, tuple) else (spec.probe_ndim,) * len(in_dtypes)
+        static_shapes = [(None,) * r for r in ranks]
+    inputs = [pt.tensor(f"x{i}", dtype=d, shape=tuple(s)) for i, (d, s) in enumerate(zip(in_dtypes, static_shapes))]
+    kwargs = dict(params, dtype=dtype) if spec.dtype_kwarg else dict(params)
+    return inputs, spec.build(*inputs, **kwargs)

@@ -1,0 +1,110 @@
+"""Timing and backends, shared by the speed matrix (``bench.py``) and the real graphs (``graphs.py``).
+
+- `time_call`: median and IQR of one call's steady-state time (warm-up, then timed repeats of many
+  calls each).
+- `compile_backend`: a graph compiled for onnxruntime (default threads or one), or PyTensor's py, C
+  or NUMBA mode, with its one-off cost (export + session creation, or compilation).
+- `memory_bandwidth`: what a numpy copy reaches on this machine now, for the bandwidth bound.
+
+To time another backend: a name in `BACKENDS` and a branch in `compile_backend`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+BACKENDS = ("onnxruntime", "onnxruntime_1thread", "py", "c", "numba")
+PYTENSOR_BACKENDS = ("py", "c", "numba")
+
+
+@dataclass
+class Timing:
+    median_s: float
+    iqr_s: float
+    calls: int
+
+
+def time_call(fn, *, repeat: int = 7, min_repeat_s: float = 0.02, max_number: int = 100_000) -> Timing:
+    """Median and IQR of one call's time: each repeat runs ``number`` calls, sized to ~min_repeat_s."""
+    fn()  # warm-up: first-call allocations and lazy initialisation are not steady state
+    number = 1
+    while number < max_number:
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        if time.perf_counter() - start >= min_repeat_s:
+            break
+        number *= 4
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        samples.append((time.perf_counter() - start) / number)
+    q1, median, q3 = np.percentile(samples, [25, 50, 75])
+    return Timing(float(median), float(q3 - q1), number * repeat)
+
+
+def bench_inputs(dtypes, size: int, seed: int = 0) -> list[np.ndarray]:
+    """Benchmark inputs in every op's domain (positive, no zeros): speed, not semantics, is measured."""
+    rng = np.random.default_rng(seed)
+    arrays = []
+    for dtype in dtypes:
+        if dtype == "bool":
+            arrays.append(rng.integers(0, 2, size).astype(bool))
+        elif np.dtype(dtype).kind in "iu":
+            arrays.append(rng.integers(1, 4, size).astype(dtype))
+        else:
+            arrays.append(rng.uniform(0.5, 2.0, size).astype(dtype))
+    return arrays
+
+
+def memory_bandwidth(size_bytes: int, repeat: int = 7) -> float:
+    """Bytes per second of a numpy copy of ``size_bytes`` (read + write counted), on this machine now."""
+    src = np.ones(max(size_bytes // 8, 1), dtype=np.float64)
+    dst = np.empty_like(src)
+    timing = time_call(lambda: np.copyto(dst, src), repeat=repeat)
+    return 2 * src.nbytes / timing.median_s
+
+
+def compile_backend(name: str, inputs, output, arrays, *, rewritten: bool = False):
+    """(callable, one-off seconds) for a backend; raises with the reason when it cannot compile.
+
+    ``rewritten``: export the graph after PyTensor's rewrites (the "ONNX" mode), as a user compiling
+    a model would; otherwise the graph is exported as built (single ops)."""
+    import pytensor
+    from pytensor.compile.mode import Mode, get_mode
+
+    start = time.perf_counter()
+    if name.startswith("onnxruntime"):
+        from backend import compile_onnx, export_onnx
+        from backend.linker import make_session
+
+        model = compile_onnx(inputs, output).maker.linker.onnx_model if rewritten else export_onnx(inputs, output)
+        session = make_session(model, intra_op_num_threads=1 if name.endswith("1thread") else None)
+        feed = {i.name: a for i, a in zip(model.graph.input, arrays)}
+        fn = lambda: session.run(None, feed)  # noqa: E731
+    else:
+        mode = {"py": Mode(linker="py", optimizer=None), "c": get_mode("C"), "numba": get_mode("NUMBA")}[name]
+        compiled = pytensor.function(inputs, output, mode=mode)
+        compiled.trust_input = True  # skip PyTensor's input validation: time the computation
+        fn = lambda: compiled(*arrays)  # noqa: E731
+    fn()
+    return fn, time.perf_counter() - start
+
+
+def describe_unavailable(exc: Exception) -> str:
+    """One line for a report: why a backend could not compile or run a graph."""
+    first_line = (str(exc).splitlines() or [""])[0][:200]
+    return f"unavailable: {type(exc).__name__}: {first_line}"
+
+
+def ort_thread_settings() -> dict:
+    import onnxruntime as ort
+
+    return {"onnxruntime": ort.__version__, "default_intra_op_threads": "onnxruntime default (one per core)",
+            "cores": os.cpu_count(), "onnxruntime_1thread": "intra_op_num_threads=1"}

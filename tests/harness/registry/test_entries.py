@@ -1,0 +1,56 @@
+"""Every entry against PyTensor and the exporter: dtypes, expected ONNX nodes, and the layout that
+mirrors ``backend/``."""
+
+import importlib
+from pathlib import Path
+
+import pytensor.tensor as pt
+import pytest
+
+from backend import ONNXExportUnsupported, export_onnx
+from backend.dtypes import ALL_DTYPES
+from harness.registry import FAMILY_MODULES, ONNX_OPERATIONS, build_graph
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_entries_without_build_are_the_pytensor_functions_of_their_name():
+    for name in ("add", "int_div", "round_half_to_even", "exp"):
+        assert ONNX_OPERATIONS[name].build is getattr(pt, name)
+
+
+@pytest.mark.parametrize("spec", list(ONNX_OPERATIONS.values()), ids=lambda s: s.name)
+def test_declared_dtypes_are_exactly_what_pytensor_allows(spec):
+    accepted = []
+    for dtype in ALL_DTYPES:
+        try:
+            build_graph(spec, dtype)
+        except TypeError:
+            continue
+        accepted.append(dtype)
+    assert tuple(spec.dtypes) == tuple(accepted), (
+        f"{spec.name}: registry says {spec.dtypes}, PyTensor builds the graph for {tuple(accepted)}"
+    )
+
+
+@pytest.mark.parametrize("spec", [s for s in ONNX_OPERATIONS.values() if s.onnx_ops], ids=lambda s: s.name)
+def test_expected_onnx_nodes_appear_in_the_export(spec):
+    dtype = "float64" if "float64" in spec.dtypes else spec.dtypes[0]
+    inputs, out = build_graph(spec, dtype)
+    try:
+        model = export_onnx(inputs, out)
+    except ONNXExportUnsupported:
+        pytest.skip("declined")
+    node_types = {n.op_type for n in model.graph.node}
+    assert set(spec.onnx_ops) <= node_types, f"{spec.name}: expected {spec.onnx_ops} in {sorted(node_types)}"
+
+
+def test_registry_modules_mirror_the_backend_modules():
+    entries = {p.stem for p in (ROOT / "harness" / "registry").glob("*.py")} - {"__init__", "spec", "quirks",
+                                                                              "completeness"}
+    assert entries == set(FAMILY_MODULES)
+    for family in FAMILY_MODULES:
+        assert (ROOT / "backend" / f"{family}.py").exists(), f"harness/registry/{family}.py has no backend/{family}.py"
+    # every entry lives in a family module
+    modules = {family: importlib.import_module(f"harness.registry.{family}") for family in FAMILY_MODULES}
+    assert all(m.__doc__ and "backend/" in m.__doc__ for m in modules.values())

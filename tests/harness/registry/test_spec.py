@@ -1,0 +1,47 @@
+"""Entries and declarations: what `register` and `.xfail` accept and refuse."""
+
+import pytensor.tensor as pt
+import pytest
+
+from harness.registry import CATEGORIES, ONNX_OPERATIONS, OpSpec, RegistryError, register
+
+
+def _spec(**kw):
+    return OpSpec(name="fake", arity=1, dtypes=("float32", "int8"), build=pt.exp, **kw)
+
+
+def test_xfail_declarations_are_validated():
+    with pytest.raises(RegistryError, match="dtypes.*does not have"):
+        _spec().xfail(reason="r", category="onnx-spec", dtypes=["float64"])
+    with pytest.raises(RegistryError, match="unknown xfail category"):
+        _spec().xfail(reason="r", category="whatever")
+    with pytest.raises(RegistryError, match="needs a reason"):
+        _spec().xfail(reason=" ", category="exporter")
+
+
+def test_whole_cell_and_conditional_declarations_are_told_apart_and_labelled():
+    spec = _spec().xfail(reason="r", category="exporter", dtypes=["int8"]).xfail(
+        reason="s", category="onnx-spec", when=lambda ex: True)
+    assert spec.cell_xfail("int8").reason == "r" and spec.cell_xfail("float32") is None
+    assert [x.reason for x in spec.conditional_xfails("float32")] == ["s"]
+    assert [x.label for x in spec.xfails] == ["fake#1 [exporter]", "fake#2 [onnx-spec]"]
+
+
+def test_register_rejects_duplicates_unknown_names_and_unknown_fields():
+    with pytest.raises(RegistryError, match="registered twice"):
+        register("add", arity=2, dtypes=("float32",))
+    with pytest.raises(RegistryError, match="not a pytensor.tensor function"):
+        register("no_such_function_xyz", arity=1, dtypes=("float32",))
+    with pytest.raises(RegistryError, match="unknown dtypes"):
+        register("exp_probe_dtypes", arity=1, dtypes=("float128",), build=pt.exp)
+    with pytest.raises(RegistryError, match="unknown entry fields.*tolerence"):
+        register("exp_probe_fields", arity=1, dtypes=("float32",), build=pt.exp, tolerence={})
+    assert not {"exp_probe_dtypes", "exp_probe_fields", "no_such_function_xyz"} & set(ONNX_OPERATIONS)
+
+
+def test_every_declaration_in_the_registry_has_a_known_category_and_a_reason():
+    declarations = [x for spec in ONNX_OPERATIONS.values() for x in spec.xfails]
+    assert declarations, "the registry declares known divergences"
+    for x in declarations:
+        assert x.category in CATEGORIES and x.reason.strip(), x.label
+        assert set(x.dtypes) <= set(ONNX_OPERATIONS[x.op].dtypes), x.label

@@ -1,0 +1,114 @@
+"""The project's structure rules, checked on the source: no import cycles between the project's
+modules (imports inside functions included), no private name imported across modules, and every
+module says in its docstring what it is for."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("backend", "harness", "strategies", "reports")
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {_module_name(p): p for package in PACKAGES for p in sorted((ROOT / package).rglob("*.py"))}
+
+
+def _imports(path: Path):
+    """(module imported, names taken from it) for every import statement in the file."""
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, []
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [a.name for a in node.names]
+            submodules = [f"{node.module}.{n}" for n in names if f"{node.module}.{n}" in MODULES]
+            yield node.module, [n for n in names if f"{node.module}.{n}" not in MODULES]
+            for sub in submodules:
+                yield sub, []
+
+
+def _project_edges():
+    edges = {}
+    for name, path in MODULES.items():
+        edges[name] = {target for target, _ in _imports(path) if target in MODULES and target != name}
+    return edges
+
+
+def _cycles(edges):
+    """Strongly connected components with more than one module (Tarjan)."""
+    index, low, stack, on_stack, found, counter = {}, {}, [], set(), [], [0]
+
+    def visit(v):
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on_stack.add(v)
+        for w in edges[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in edges:
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_the_checks_see_the_project():
+    assert {"backend.basic", "harness.engine", "harness.registry.spec", "reports.matrix"} <= set(MODULES)
+    assert "backend.basic" in _project_edges()["backend.scalar"]
+
+
+def test_cycle_detection_finds_a_planted_cycle():
+    edges = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _cycles(edges) == [["a", "b", "c"]]
+
+
+def test_no_module_imports_one_that_imports_it_back():
+    cycles = _cycles(_project_edges())
+    assert not cycles, f"import cycles (directly or through others): {cycles}"
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_no_private_names_are_imported_across_modules(name):
+    private = [(target, n) for target, names in _imports(MODULES[name]) if target in MODULES
+               for n in names if n.startswith("_") and not n.startswith("__")]
+    assert not private, f"{name} imports private names {private}: make them public or move them"
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_every_module_has_a_docstring(name):
+    tree = ast.parse(MODULES[name].read_text())
+    if name.endswith("__main__") or not tree.body:
+        return
+    assert ast.get_docstring(tree), f"{name} has no module docstring saying what it is for"
+
+
+def test_layers_point_one_way():
+    """backend and strategies never import the harness or the reports; the harness's lower layers
+    (registry, engine) never import the runner, bench or CLI above them."""
+    edges = _project_edges()
+    for name, targets in edges.items():
+        if name.split(".")[0] in ("backend", "strategies"):
+            assert not {t for t in targets if t.split(".")[0] in ("harness", "reports")}, name
+        if name.startswith(("harness.registry", "harness.engine")):
+            upper = {"harness.cli", "harness.runner", "harness.bench", "harness.graphs", "harness.plugins"}
+            assert not targets & upper, f"{name} imports {targets & upper}"
