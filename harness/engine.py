@@ -357,7 +357,7 @@ class DeclarationTally:
 
     @property
     def stale(self) -> bool:
-        return self.held > 0 and self.diverged == 0
+        return self.held > 0 and self.diverged == 0 and self.declaration.stale_when_quiet
 
 
 @dataclass

@@ -12,8 +12,8 @@ Chain ``.xfail(reason=..., category=..., dtypes=..., when=...)`` on the entry. `
 `CATEGORIES`; ``dtypes`` limits it (default: every dtype of the entry); ``when`` is a predicate on the
 inputs (an `ArrayExample`) that says which examples diverge. Declarations are strict, each on its
 own: a whole-cell declaration whose cell passes is ``xpass``, and so is a ``when`` declaration that
-held on examples none of which diverged; a declaration naming a dtype the entry does not have is an
-error at registration.
+held on examples none of which diverged (unless it says why its divergence is ``unpredictable``
+from the inputs); a declaration naming a dtype the entry does not have is an error at registration.
 """
 
 from __future__ import annotations
@@ -59,6 +59,12 @@ class XFail:
     category: str
     dtypes: tuple[str, ...]
     when: Callable[[ArrayExample], bool] | None = None
+    unpredictable: str = ""  # why ``when`` can hold without a divergence (see `OpSpec.xfail`)
+
+    @property
+    def stale_when_quiet(self) -> bool:
+        """A ``when`` that held on examples none of which diverged makes this declaration stale."""
+        return not self.unpredictable
 
     @property
     def label(self) -> str:
@@ -116,7 +122,13 @@ class OpSpec:
     xfails: list[XFail] = field(default_factory=list)
 
     def xfail(self, *, reason: str, category: str, dtypes: Sequence[str] | None = None,
-              when: Callable[[ArrayExample], bool] | None = None) -> OpSpec:
+              when: Callable[[ArrayExample], bool] | None = None, unpredictable: str = "") -> OpSpec:
+        """Declare a known divergence (see the module docstring). ``unpredictable`` is for a divergence
+        that the inputs alone cannot predict (it depends on the runtime's internal order, say): it
+        says why, ``when`` then holds on every example that may diverge, and examples on which it
+        holds without diverging do not make the declaration stale."""
+        if unpredictable and when is None:
+            raise RegistryError(f"{self.name}: unpredictable= qualifies a when= predicate; give one")
         if not reason or not reason.strip():
             raise RegistryError(f"{self.name}: an xfail needs a reason")
         if category not in CATEGORIES:
@@ -128,7 +140,8 @@ class OpSpec:
                 f"{self.name}: xfail for dtypes {stray or dtypes} that the entry does not have; "
                 f"its dtypes are {self.dtypes}"
             )
-        self.xfails.append(XFail(self.name, len(self.xfails) + 1, reason.strip(), category, dtypes, when))
+        self.xfails.append(XFail(self.name, len(self.xfails) + 1, reason.strip(), category, dtypes, when,
+                                 unpredictable.strip()))
         return self
 
     def inputs_dtypes(self, dtype: str) -> tuple[str, ...]:
