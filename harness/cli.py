@@ -83,11 +83,12 @@ def _check_out_dir(out: Path) -> Path:
 
 def _load_plugins(names, *, check=False) -> list[str]:
     from harness.plugins import load_plugins
+    from harness.registry import RegistryError
 
     try:
         return load_plugins(names, check=check)
-    except ImportError as exc:
-        raise UsageError(str(exc)) from None
+    except (ImportError, RegistryError) as exc:
+        raise UsageError(f"plugin: {exc}") from None
 
 
 def _cmd_run(args) -> int:

@@ -127,3 +127,46 @@ def test_output_that_is_an_input_and_duplicate_outputs():
     np.testing.assert_array_equal(a, [1.0, 2.0])
     np.testing.assert_array_equal(b, [2.0, 4.0])
     np.testing.assert_array_equal(c, [2.0, 4.0])
+
+
+# ----------------------------------------------------------------------------------------------
+# ctx.op: nodes checked against onnx.defs for the model's opset
+# ----------------------------------------------------------------------------------------------
+
+def test_op_factory_builds_the_node_it_names_with_its_attributes():
+    from backend.basic import GraphBuilder
+
+    ctx = GraphBuilder(18)
+    first, second = ctx.op.Split("x", "sizes", n_outputs=2, axis=1)
+    total = ctx.op["Add"](first, second)
+    assert [(n.op_type, list(n.input), len(n.output)) for n in ctx.nodes] == [
+        ("Split", ["x", "sizes"], 2), ("Add", [first, second], 1)]
+    assert ctx.nodes[0].attribute[0].name == "axis" and ctx.nodes[0].attribute[0].i == 1
+    assert total == ctx.nodes[1].output[0]
+
+
+@pytest.mark.parametrize("build,message", [
+    (lambda op: op.Relux("x"), "no operator 'Relux'"),
+    (lambda op: op.ArgMax("x", axes=0), "ArgMax .* has no attribute axes; its attributes: axis, keepdims"),
+    (lambda op: op.Cast("x"), "Cast .* needs attribute to"),
+    (lambda op: op.Add("x"), "Add .* takes 2 to 2 inputs, got 1"),
+    (lambda op: op.Relu("x", n_outputs=2), "Relu .* has 1 to 1 outputs, asked for 2"),
+    (lambda op: op.Gelu("x"), "Gelu does not exist at opset 18 .*added in opset 20"),
+])
+def test_op_factory_refuses_what_the_opset_schema_does_not_allow(build, message):
+    from backend.basic import GraphBuilder, ONNXSchemaError
+
+    ctx = GraphBuilder(18)
+    with pytest.raises(ONNXSchemaError, match=message):
+        build(ctx.op)
+    assert ctx.nodes == []
+
+
+def test_op_factory_follows_the_target_opset():
+    from backend.basic import GraphBuilder
+
+    if max_supported_opset() < 20:
+        pytest.skip("the installed onnx/onnxruntime stop before opset 20")
+    ctx = GraphBuilder(20)
+    ctx.op.Gelu("x", approximate="tanh")
+    assert ctx.nodes[0].op_type == "Gelu"

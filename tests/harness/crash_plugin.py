@@ -34,7 +34,7 @@ def onnx_funcify_ProbeOp(op, node, ctx, inputs):
         os.abort()  # what a segfaulting native library looks like to the parent
     if op.action == "hang":
         time.sleep(3600)
-    return [ctx.add_node("Identity", [inputs[0]])]
+    return [ctx.op.Identity(inputs[0])]
 
 
 if "crash_probe" not in ONNX_OPERATIONS:

@@ -65,7 +65,8 @@ def test_run_writes_matrix_report_and_results(tmp_path):
     matrix = pd.read_csv(out / "matrix.csv")
     assert set(matrix["status"]) == {"pass"}
     assert {"op", "dtype", "status", "examples", "max_abs_err", "max_rel_err", "max_ulp_err", "reference_agrees",
-            "category", "reason", "counterexample", "reproducer", "onnxruntime_version"} <= set(matrix.columns)
+            "category", "declaration", "reason", "counterexample", "reproducer",
+            "onnxruntime_version"} <= set(matrix.columns)
     # round_half_away_from_zero is float-only: 5 cells, none for int8, nothing dropped
     assert sorted(zip(matrix["op"], matrix["dtype"])) == sorted(
         [("add", "float32"), ("add", "int8"), ("int_div", "float32"), ("int_div", "int8"),
@@ -115,7 +116,7 @@ def test_planted_bug_gives_mismatch_with_a_reproducer_that_exits_1(tmp_path):
         "@onnx_funcify.register(ps.RoundHalfToEven)\n"
         "def onnx_funcify_RoundHalfToEven(op, node, ctx, inputs):\n"
         "    half = ctx.constant(0.5, str(node.outputs[0].type.dtype))\n"
-        "    return [ctx.add_node('Floor', [ctx.add_node('Add', [inputs[0], half])])]\n"
+        "    return [ctx.op.Floor(ctx.op.Add(inputs[0], half))]\n"
     )
     env_cmd = [sys.executable, "-m", "harness", "run", "--plugin", "planted_round", "--ops", "round_half_to_even",
                "--dtypes", "float64", "--out", str(out)]
@@ -129,14 +130,14 @@ def test_planted_bug_gives_mismatch_with_a_reproducer_that_exits_1(tmp_path):
     assert (out / "reproducers/round_half_to_even-float64.npz").exists()
     assert (out / "reproducers/round_half_to_even-float64.onnx").exists()
     script = out / row["reproducer"]
-    # Run the reproducer with the planted converter loaded first: it still diverges.
-    code = (f"import planted_round, runpy, sys; sys.argv=[{str(script)!r}]; "
-            f"runpy.run_path({str(script)!r}, run_name='__main__')")
-    reproduces = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env=env,
+    # The script loads the run's plugins itself: with the planted converter it still diverges.
+    reproduces = subprocess.run([sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, env=env,
                                 timeout=300)
     assert reproduces.returncode == 1, reproduces.stdout + reproduces.stderr
     assert "still diverges" in reproduces.stdout and "pytensor" in reproduces.stdout
-    fixed = subprocess.run([sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    (plugin_dir / "planted_round.py").write_text('"""Fixed: the plugin no longer replaces the converter."""\n')
+    fixed = subprocess.run([sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, env=env,
+                           timeout=300)
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr  # the real converter: fixed
     assert "fixed: outputs agree" in fixed.stdout
 
@@ -182,6 +183,28 @@ def test_report_escapes_error_text(tmp_path):
     assert "<script>" not in page and "&lt;script&gt;" in page
 
 
+def test_check_command_passes_and_a_plugin_entry_without_converter_is_refused(tmp_path, capsys):
+    assert main(["check"]) == 0
+    assert "registry check passed" in capsys.readouterr().out
+    plugin_dir = tmp_path / "plug"
+    plugin_dir.mkdir()
+    (plugin_dir / "det_entry.py").write_text(
+        "import pytensor.tensor as pt\n"
+        "from harness.registry import ONNX_OPERATIONS, register\n"
+        "if 'det_of_outer' not in ONNX_OPERATIONS:\n"
+        "    register('det_of_outer', arity=1, dtypes=('float64',), build=lambda x: pt.linalg.det(pt.outer(x, x)))\n")
+    import os
+
+    env = {**os.environ, "PYTHONPATH": f"{plugin_dir}{os.pathsep}{ROOT}"}
+    for command in (["check"], ["run", "--ops", "add", "--dtypes", "float32", "--out", str(tmp_path / "o")]):
+        result = subprocess.run([sys.executable, "-m", "harness", *command, "--plugin", "det_entry"], cwd=ROOT,
+                                capture_output=True, text=True, env=env, timeout=600)
+        assert result.returncode in (1, 2), result.stdout + result.stderr
+        assert "det_of_outer (float64) builds an op with no ONNX converter" in result.stderr, result.stderr
+    missing = run_cli("list", "--plugin", "no_such_plugin_module")
+    assert missing.returncode == 2 and "plugin 'no_such_plugin_module' cannot be imported" in missing.stderr
+
+
 def test_out_inside_the_packages_is_refused(capsys):
     assert main(["run", "--ops", "add", "--out", str(ROOT / "harness" / "out")]) == 2
     assert "inside the project's packages" in capsys.readouterr().err
@@ -191,4 +214,13 @@ def test_out_inside_the_packages_is_refused(capsys):
 def test_python_m_harness_list(argv):
     result = run_cli(*argv)
     assert result.returncode == 0
-    assert result.stdout.splitlines()[0].startswith("add ")
+    names = [line.split()[0] for line in result.stdout.splitlines()]
+    assert names[0] == "add" and ("crash_probe" in names) == ("--plugin" in argv)
+
+
+def test_list_command_prints_every_registered_op_once(capsys):
+    from harness.registry import ONNX_OPERATIONS
+
+    assert main(["list"]) == 0
+    names = [line.split()[0] for line in capsys.readouterr().out.strip().splitlines()]
+    assert names == list(ONNX_OPERATIONS)

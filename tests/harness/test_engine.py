@@ -167,3 +167,81 @@ def test_engine_reuses_one_compilation_per_signature():
     run_cell(ONNX_OPERATIONS["add"], "int32", hypothesis_settings=CI)
     info = compile_signature.cache_info()
     assert info.misses > 0 and info.hits > 0 and info.misses < info.hits + info.misses, info
+
+
+# ----------------------------------------------------------------------------------------------
+# Declarations, each judged on its own
+# ----------------------------------------------------------------------------------------------
+
+def exp_wrong_for_negative_inputs(op, node, ctx, inputs):
+    """exp(x) + 1 wherever x < 0: diverges exactly on examples with a negative element."""
+    dtype = _out_dtype(node)
+    (x,) = inputs
+    negative = ctx.cast(ctx.op.Less(x, ctx.constant(0.0, dtype)), "bool", dtype)
+    return [ctx.op.Add(ctx.op.Exp(x), negative)]
+
+
+def _has_negative(example):
+    return bool((np.asarray(example.arrays[0]) < 0).any())
+
+
+def _empty(example):
+    return np.asarray(example.arrays[0]).size == 0
+
+
+@pytest.fixture
+def exp_entry(monkeypatch):
+    """A fresh entry for exp (float64), registered for the test only, to declare divergences on."""
+    from harness.registry import OpSpec
+
+    spec = OpSpec(name="exp_probe", arity=1, dtypes=("float64",), build=ONNX_OPERATIONS["exp"].build,
+                  tolerance=ONNX_OPERATIONS["exp"].tolerance)
+    monkeypatch.setitem(ONNX_OPERATIONS, spec.name, spec)
+    return spec
+
+
+def test_the_declaration_that_fired_is_reported_not_the_first(exp_entry):
+    spec = exp_entry.xfail(reason="never holds", category="pytensor", when=lambda example: False).xfail(
+        reason="negative inputs", category="onnxruntime-kernel", when=_has_negative)
+    with planted(ps.Exp, exp_wrong_for_negative_inputs):
+        cell = run_cell(spec, "float64", hypothesis_settings=CI)
+    assert cell.status == "xfail", cell
+    assert cell.category == "onnxruntime-kernel" and cell.declaration == "exp_probe#2 [onnxruntime-kernel]"
+    assert "negative inputs" in cell.reason and "never holds" not in cell.reason
+
+
+def test_a_stale_declaration_is_xpass_although_another_fires(exp_entry):
+    spec = exp_entry.xfail(reason="negative inputs", category="onnxruntime-kernel", when=_has_negative).xfail(
+        reason="empty arrays", category="pytensor", when=_empty)
+    with planted(ps.Exp, exp_wrong_for_negative_inputs):
+        cell = run_cell(spec, "float64", hypothesis_settings=CI)
+    assert cell.status == "xpass", cell
+    assert cell.declaration == "exp_probe#2 [pytensor]"
+    assert "empty arrays" in cell.reason and "exp_probe#1 [onnxruntime-kernel] diverged" in cell.reason
+
+
+def test_an_unpredictable_declaration_is_not_stale_when_it_holds_without_diverging(exp_entry):
+    spec = exp_entry.xfail(reason="negative inputs", category="onnxruntime-kernel", when=_has_negative).xfail(
+        reason="empty arrays", category="pytensor", when=_empty, unpredictable="for this test")
+    with planted(ps.Exp, exp_wrong_for_negative_inputs):
+        cell = run_cell(spec, "float64", hypothesis_settings=CI)
+    assert cell.status == "xfail" and cell.declaration == "exp_probe#1 [onnxruntime-kernel]", cell
+
+
+def test_a_divergence_no_declaration_covers_is_a_mismatch_with_its_counterexample(exp_entry):
+    spec = exp_entry.xfail(reason="empty arrays", category="pytensor", when=_empty, unpredictable="test")
+    with planted(ps.Exp, exp_wrong_for_negative_inputs):
+        cell = run_cell(spec, "float64", hypothesis_settings=CI)
+    assert cell.status == "mismatch"
+    assert _has_negative(cell.counterexample)
+
+
+def test_derandomized_cells_draw_the_same_examples_whatever_the_engine_source():
+    from harness.engine import cell_seed
+
+    assert cell_seed("exp", "float64", {"values"}, False) == cell_seed("exp", "float64", ["values"], False)
+    assert cell_seed("exp", "float64", {"values"}, False) != cell_seed("exp", "float32", {"values"}, False)
+    first = run_cell(ONNX_OPERATIONS["exp"], "float64", hypothesis_settings=CI)
+    second = run_cell(ONNX_OPERATIONS["exp"], "float64", hypothesis_settings=CI)
+    assert (first.examples, first.max_ulp_err, first.max_abs_err) == (second.examples, second.max_ulp_err,
+                                                                     second.max_abs_err)

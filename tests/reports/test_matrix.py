@@ -1,0 +1,88 @@
+"""matrix.csv, environment.json and report.html from a run's records."""
+
+import json
+from html.parser import HTMLParser
+
+import pandas as pd
+
+from harness.status import Status
+from reports.matrix import MATRIX_COLUMNS, STATUS_COLOURS, render_html, summary_line, write_reports
+
+
+def _record(op, dtype, status, **fields):
+    return {"op": op, "dtype": dtype, "opset": 18, "status": status, "examples": 3, "max_abs_err": 0.0,
+            "max_rel_err": 0.0, "max_ulp_err": 0.0, "reference_agrees": True, "category": "", "declaration": "",
+            "reason": "", "counterexample": None, "reproducer": "", "seconds": 0.1, **fields}
+
+
+RECORDS = [
+    _record("exp", "float32", "pass"),
+    _record("exp", "int8", "mismatch", reason="2 values beyond 4 ULP", counterexample="x0: [1]",
+            reproducer="reproducers/exp-int8.py", max_ulp_err=7.0),
+    _record("dot", "uint32", "xfail", category="onnxruntime-kernel", declaration="dot#1 [onnxruntime-kernel]",
+            reason="empty contraction"),
+    _record("pow", "float64", "xfail", category="pytensor, onnxruntime-kernel",
+            declaration="pow#1 [pytensor], pow#2 [onnxruntime-kernel]", reason="two fired"),
+    _record("erfc", "float64", "unsupported", reason="no accurate composition"),
+]
+
+
+class _Cells(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tables, self._cell, self.links = [], None, []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append([])
+        elif tag in ("td", "th"):
+            self._cell = ""
+        elif tag == "a":
+            self.links.append(dict(attrs)["href"])
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.tables[-1].append(self._cell.strip())
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell += data
+
+
+def test_csv_has_one_row_per_cell_with_every_column_and_the_versions(tmp_path):
+    frame = write_reports(tmp_path, RECORDS)
+    matrix = pd.read_csv(tmp_path / "matrix.csv")
+    assert len(matrix) == len(RECORDS)
+    assert list(matrix.columns[: len(MATRIX_COLUMNS)]) == MATRIX_COLUMNS
+    assert {"pytensor_version", "onnxruntime_version", "onnx_version", "numpy_version"} <= set(matrix.columns)
+    assert matrix.set_index(["op", "dtype"]).loc[("exp", "int8"), "reproducer"] == "reproducers/exp-int8.py"
+    assert list(zip(matrix["op"], matrix["dtype"])) == sorted(zip(matrix["op"], matrix["dtype"]))
+    env = json.loads((tmp_path / "environment.json").read_text())
+    assert env["opsets"] == [18] and env["onnxruntime"] == matrix["onnxruntime_version"].iloc[0]
+    assert summary_line(frame, tmp_path).startswith("5 cells: 1 pass, 2 xfail, 1 unsupported, 1 mismatch.")
+    assert not list(tmp_path.glob(".*tmp-*")), "temporary files left behind"
+
+
+def test_html_grid_colours_every_cell_by_status_and_lists_what_did_not_pass(tmp_path):
+    write_reports(tmp_path, RECORDS)
+    page = (tmp_path / "report.html").read_text()
+    parsed = _Cells()
+    parsed.feed(page)
+    summary, grid, detail, categories = parsed.tables[:4]
+    assert grid.count("pass") == 1 and grid.count("mismatch") == 1 and grid.count("xfail") == 2
+    for status in Status:
+        assert STATUS_COLOURS[status] in page or status not in {r["status"] for r in RECORDS}
+    assert "reproducers/exp-int8.py" in parsed.links
+    assert "pow#2 [onnxruntime-kernel]" in " ".join(detail)
+    # a cell where two declarations fired counts under each category
+    joined = " | ".join(categories)
+    assert "pow (float64)" in joined.split("onnxruntime-kernel")[1] and "pow (float64)" in joined.split("pytensor")[1]
+
+
+def test_html_escapes_text_from_the_run():
+    frame_records = [_record("add", "int8", "export_error", reason="<script>alert(1)</script>")]
+    from reports.matrix import environment, matrix_frame
+
+    page = render_html(matrix_frame(frame_records, environment([18])), environment([18]))
+    assert "<script>" not in page and "&lt;script&gt;" in page
