@@ -10,7 +10,7 @@ Speed matrix
     ``reports/speed.py`` renders the rows.
 
 Engine throughput
-    Examples per second of `run_cell` on Tier-1 ops next to (a) Hypothesis generating the same inputs
+    Examples per second of `run_cell` on arithmetic ops next to (a) Hypothesis generating the same inputs
     and nothing else and (b) a compile-per-example loop (export, sessions and PyTensor function
     rebuilt for every example, as the seed plan's compare-per-test approach does).
 
@@ -29,7 +29,7 @@ import numpy as np
 
 from harness.timing import BACKENDS, bench_inputs, compile_backend, describe_unavailable, memory_bandwidth, time_call
 
-TIER1_BENCH_OPS = ("add", "sub", "mul", "true_div", "int_div", "neg", "abs", "maximum", "minimum", "exp",
+DEFAULT_BENCH_OPS = ("add", "sub", "mul", "true_div", "int_div", "neg", "abs", "maximum", "minimum", "exp",
                    "log", "sqrt", "pow", "floor", "ceil", "round_half_to_even", "round_half_away_from_zero")
 
 

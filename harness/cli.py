@@ -231,7 +231,7 @@ def _cmd_diff(args) -> int:
 
 def _cmd_bench(args) -> int:
     from backend.dtypes import ALL_DTYPES
-    from harness.bench import TIER1_BENCH_OPS, rows_from_pytest_benchmark, run_speed_matrix
+    from harness.bench import DEFAULT_BENCH_OPS, rows_from_pytest_benchmark, run_speed_matrix
     from harness.registry import ONNX_OPERATIONS
     from harness.timing import ort_thread_settings
     from reports.speed import write_speed_reports
@@ -246,7 +246,7 @@ def _cmd_bench(args) -> int:
         write_speed_reports(out, rows, {"source": args.from_pytest_benchmark, **ort_thread_settings()})
         print(f"wrote {out / 'speed.csv'} and {out / 'speed.html'} from {args.from_pytest_benchmark}")
         return 0
-    ops = _select("op", _split(args.ops), list(ONNX_OPERATIONS)) if args.ops else list(TIER1_BENCH_OPS)
+    ops = _select("op", _split(args.ops), list(ONNX_OPERATIONS)) if args.ops else list(DEFAULT_BENCH_OPS)
     dtypes = _select("dtype", _split(args.dtypes), list(ALL_DTYPES)) if args.dtypes else ["float32", "float64"]
     try:
         sizes = [int(s) for s in _split(args.sizes)]
@@ -325,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     diff.set_defaults(func=_cmd_diff)
 
     bench = sub.add_parser("bench", help="speed matrix: onnxruntime vs PyTensor backends")
-    bench.add_argument("--ops", help="comma-separated op names (default: the Tier-1 elementwise ops)")
+    bench.add_argument("--ops", help="comma-separated op names (default: the arithmetic, rounding and basic math ops)")
     bench.add_argument("--dtypes", help="comma-separated dtypes (default float32,float64)")
     bench.add_argument("--sizes", default="1,1000,1000000", help="element counts (default 1,1000,1000000)")
     bench.add_argument("--out", default="speed-report", help="output directory (default ./speed-report)")

@@ -443,7 +443,7 @@ def run_cell(spec: OpSpec, dtype: str, *, hypothesis_settings: settings | None =
     start = time.perf_counter()
     aspects = cell_aspects(spec, aspects)
     cell = CellResult(spec.name, dtype, status=Status.PASS)
-    tallies = [DeclarationTally(x) for x in spec.conditional_xfails(dtype)] if "values" in aspects else []
+    tallies = [DeclarationTally(x) for x in spec.conditional_xfails(dtype)]
     strategy = cell_strategy(spec, dtype, edge_cases=edge_cases)
 
     @given(example=strategy)
@@ -493,16 +493,17 @@ def run_cell(spec: OpSpec, dtype: str, *, hypothesis_settings: settings | None =
         cell.status = Status.RUNTIME_ERROR
         cell.reason = f"harness error: {type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"
 
-    if "values" in aspects:
-        # Edge-case runs cannot confirm a whole-cell declaration (its inputs may not trigger it), so
-        # only the main run reports a stale one as xpass.
-        _apply_declarations(spec, dtype, cell, tallies, report_stale_cell_xfail=not edge_cases)
+    # Staleness is judged only where values are compared (a declared value divergence cannot show in a
+    # dtype-only run), and for whole-cell declarations only on the main run (edge cases may not
+    # trigger them); a declared divergence that does occur is xfail in every run.
+    _apply_declarations(spec, dtype, cell, tallies, judge_staleness="values" in aspects,
+                        report_stale_cell_xfail=not edge_cases)
     cell.seconds = time.perf_counter() - start
     return cell
 
 
-def _apply_declarations(spec: OpSpec, dtype: str, cell: CellResult, tallies: list[DeclarationTally],
-                        report_stale_cell_xfail: bool = True) -> None:
+def _apply_declarations(spec: OpSpec, dtype: str, cell: CellResult, tallies: list[DeclarationTally], *,
+                        judge_staleness: bool = True, report_stale_cell_xfail: bool = True) -> None:
     """The cell's status after its declarations, each judged on its own: a whole-cell declaration
     turns a failing cell into xfail and a passing one into xpass; a conditional declaration that
     held on examples none of which diverged is stale (xpass), whatever the others did."""
@@ -512,13 +513,13 @@ def _apply_declarations(spec: OpSpec, dtype: str, cell: CellResult, tallies: lis
         if cell.status in DIVERGED:
             cell.status = Status.XFAIL
             cell.reason = f"{declared.reason} (observed: {cell.reason})"
-        elif cell.status == Status.PASS and report_stale_cell_xfail:
+        elif cell.status == Status.PASS and judge_staleness and report_stale_cell_xfail:
             cell.status = Status.XPASS
             cell.reason = f"declared divergence did not occur in {cell.examples} examples: {declared.reason}"
         return
     if cell.status != Status.PASS:
         return  # an undeclared divergence: the cell reports it
-    stale = [t for t in tallies if t.stale]
+    stale = [t for t in tallies if t.stale] if judge_staleness else []
     fired = [t for t in tallies if t.diverged]
     if stale:
         cell.status = Status.XPASS

@@ -1,4 +1,4 @@
-"""Tier-1 elementwise ops and the traps an exporter falls into (dtypes, literals, rounding, division)."""
+"""Arithmetic elementwise ops and the traps an exporter falls into (dtypes, literals, rounding, division)."""
 
 import numpy as np
 import pytensor

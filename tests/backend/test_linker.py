@@ -6,11 +6,23 @@ from pytensor.compile.mode import Mode
 from backend import ONNXLinker
 
 
-def test_linker_instantiation():
-    linker = ONNXLinker(opset_version=18)
-    assert linker.opset_version == 18
-    assert "inplace" in linker.incompatible_rewrites
-    assert "cxx_only" in linker.incompatible_rewrites
+def test_linker_refuses_an_opset_outside_the_supported_range():
+    import pytest
+
+    with pytest.raises(ValueError, match="choose an opset from 18"):
+        ONNXLinker(opset_version=12)
+
+
+def test_onnx_mode_compiles_without_in_place_ops():
+    """The rewrites the linker excludes really stay out: the default mode computes exp(sum) + y in
+    the sum's buffer (a destroy_map), the ONNX mode's graph destroys nothing."""
+    X, y = pt.matrix("X", dtype="float64"), pt.vector("y", dtype="float64")
+    out = pt.exp(X.sum(axis=0)) + y
+    default = pytensor.function([X, y], out, mode="FAST_RUN")
+    assert any(getattr(node.op, "destroy_map", None) for node in default.maker.fgraph.toposort())
+    onnx_fn = pytensor.function([X, y], out, mode="ONNX")
+    assert not any(getattr(node.op, "destroy_map", None) for node in onnx_fn.maker.fgraph.toposort())
+    np.testing.assert_allclose(onnx_fn(np.zeros((2, 2)), [1.0, 2.0]), [2.0, 3.0])
 
 
 def test_linker_empty_graph():
