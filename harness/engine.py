@@ -522,21 +522,20 @@ def _apply_declarations(spec: OpSpec, dtype: str, cell: CellResult, tallies: lis
     stale = [t for t in tallies if t.stale] if judge_staleness else []
     fired = [t for t in tallies if t.diverged]
     if stale:
-        cell.status = Status.XPASS
-        cell.category = ", ".join(dict.fromkeys(t.declaration.category for t in stale))
-        cell.declaration = ", ".join(t.declaration.label for t in stale)
-        cell.reason = "; ".join(
-            f"{t.declaration.label} held on {t.held} examples but none diverged: {t.declaration.reason}"
-            for t in stale)
+        _name_declarations(cell, Status.XPASS, stale, lambda t: f"held on {t.held} examples but none diverged")
         if fired:
             cell.reason += " (" + ", ".join(f"{t.declaration.label} diverged on {t.diverged}" for t in fired) + ")"
     elif fired:
-        cell.status = Status.XFAIL
-        cell.category = ", ".join(dict.fromkeys(t.declaration.category for t in fired))
-        cell.declaration = ", ".join(t.declaration.label for t in fired)
-        cell.reason = "; ".join(
-            f"{t.declaration.label} ({t.diverged} of {cell.examples} examples): {t.declaration.reason}"
-            for t in fired)
+        _name_declarations(cell, Status.XFAIL, fired, lambda t: f"diverged on {t.diverged} of {cell.examples} examples")
+
+
+def _name_declarations(cell: CellResult, status: str, tallies: list[DeclarationTally], what) -> None:
+    """Give the cell ``status`` with the categories, labels and reasons of the declarations that
+    decided it; ``what(tally)`` says what each did."""
+    cell.status = status
+    cell.category = ", ".join(dict.fromkeys(t.declaration.category for t in tallies))
+    cell.declaration = ", ".join(t.declaration.label for t in tallies)
+    cell.reason = "; ".join(f"{t.declaration.label} {what(t)}: {t.declaration.reason}" for t in tallies)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -4,13 +4,13 @@ import json
 import re
 import subprocess
 import sys
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from harness.cli import main
+from tests.html_tables import HTMLTables
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = "tests.harness.crash_plugin"
@@ -19,29 +19,6 @@ PLUGIN = "tests.harness.crash_plugin"
 def run_cli(*args, cwd=ROOT):
     return subprocess.run([sys.executable, "-m", "harness", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=600)
-
-
-class _Tables(HTMLParser):
-    """Collects the text of every table cell, per table."""
-
-    def __init__(self):
-        super().__init__()
-        self.tables, self._cell = [], None
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "table":
-            self.tables.append([])
-        elif tag in ("td", "th"):
-            self._cell = ""
-
-    def handle_endtag(self, tag):
-        if tag in ("td", "th") and self._cell is not None:
-            self.tables[-1].append(self._cell.strip())
-            self._cell = None
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell += data
 
 
 def test_bad_usage_exits_2_and_names_the_valid_choices(capsys):
@@ -75,8 +52,7 @@ def test_run_writes_matrix_report_and_results(tmp_path):
     assert env["opsets"] == [18] and "onnxruntime" in env
     assert len((out / "results.jsonl").read_text().splitlines()) == 5
 
-    tables = _Tables()
-    tables.feed((out / "report.html").read_text())
+    tables = HTMLTables((out / "report.html").read_text())
     grid = tables.tables[1]
     assert "add" in grid and "int_div" in grid and grid.count("pass") == 5
 
@@ -141,8 +117,7 @@ def test_planted_bug_gives_mismatch_with_a_reproducer_that_exits_1(tmp_path):
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr  # the real converter: fixed
     assert "fixed: outputs agree" in fixed.stdout
 
-    tables = _Tables()
-    tables.feed((out / "report.html").read_text())
+    tables = HTMLTables((out / "report.html").read_text())
     detail = tables.tables[2]
     assert "mismatch" in detail and any("round_half_to_even-float64.py" in c for c in detail)
 

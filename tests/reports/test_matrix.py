@@ -1,12 +1,18 @@
 """matrix.csv, environment.json and report.html from a run's records."""
 
 import json
-from html.parser import HTMLParser
 
 import pandas as pd
 
 from harness.status import Status
-from reports.matrix import MATRIX_COLUMNS, STATUS_COLOURS, render_html, summary_line, write_reports
+from reports.matrix import (
+    MATRIX_COLUMNS,
+    STATUS_COLOURS,
+    render_html,
+    summary_line,
+    write_reports,
+)
+from tests.html_tables import HTMLTables
 
 
 def _record(op, dtype, status, **fields):
@@ -27,29 +33,6 @@ RECORDS = [
 ]
 
 
-class _Cells(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.tables, self._cell, self.links = [], None, []
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "table":
-            self.tables.append([])
-        elif tag in ("td", "th"):
-            self._cell = ""
-        elif tag == "a":
-            self.links.append(dict(attrs)["href"])
-
-    def handle_endtag(self, tag):
-        if tag in ("td", "th") and self._cell is not None:
-            self.tables[-1].append(self._cell.strip())
-            self._cell = None
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell += data
-
-
 def test_csv_has_one_row_per_cell_with_every_column_and_the_versions(tmp_path):
     frame = write_reports(tmp_path, RECORDS)
     matrix = pd.read_csv(tmp_path / "matrix.csv")
@@ -67,8 +50,7 @@ def test_csv_has_one_row_per_cell_with_every_column_and_the_versions(tmp_path):
 def test_html_grid_colours_every_cell_by_status_and_lists_what_did_not_pass(tmp_path):
     write_reports(tmp_path, RECORDS)
     page = (tmp_path / "report.html").read_text()
-    parsed = _Cells()
-    parsed.feed(page)
+    parsed = HTMLTables(page)
     summary, grid, detail, categories = parsed.tables[:4]
     assert grid.count("pass") == 1 and grid.count("mismatch") == 1 and grid.count("xfail") == 2
     for status in Status:
