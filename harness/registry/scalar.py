@@ -7,6 +7,8 @@ To add one: ``register("name", arity=..., dtypes=..., onnx_ops=(...), tolerance=
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytensor.tensor as pt
 from hypothesis import strategies as st
@@ -85,6 +87,7 @@ def _tanh_of_tiny(example: ArrayExample) -> bool:
     return bool(np.any((x > 0) & (x < 2e-38)))
 
 
+@functools.cache
 def _output_dtype(function, dtype: str) -> str:
     """The dtype PyTensor gives ``function`` of a ``dtype`` input (ints upcast to float32 or float64)."""
     return str(function(pt.tensor(dtype=dtype, shape=())).dtype)

@@ -36,6 +36,7 @@ register("alloc", arity=1, dtypes=ALL_DTYPES, build=lambda x: pt.alloc(x, 2, 3),
     reason="Alloc.perform fills with np.zeros when the single fill value == 0, so -0.0 becomes +0.0 "
            "(only on a fresh output buffer; a reused buffer keeps -0.0)",
     category="pytensor", dtypes=FLOAT_DTYPES, when=_single_negative_zero,
+    unpredictable="whether py mode's output buffer is fresh depends on the examples run before",
 )
 
 
