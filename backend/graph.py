@@ -40,41 +40,17 @@ def fgraph_to_onnx(
     """
     check_opset_version(opset_version)
     builder = GraphBuilder(opset_version)
-    names: dict[Variable, str] = {}
-
-    graph_inputs = []
+    graph_inputs, input_names = [], []
     for i, var in enumerate(fgraph.inputs):
         if isinstance(var, Constant):
+            input_names.append(builder.constant(var.data, dtype=var.type.dtype))
             continue
         name = builder.reserve(var.name or f"input_{i}")
-        names[var] = name
+        input_names.append(name)
         graph_inputs.append(make_value_info(var, name))
 
-    def name_of(var: Variable) -> str:
-        if var not in names:
-            if isinstance(var, Constant) and var.data is None:
-                # NoneConst (e.g. SpecifyShape's "size unknown"): no ONNX value; converters read
-                # such inputs from the PyTensor node, never from the name
-                names[var] = ""
-            elif isinstance(var, Constant):
-                names[var] = builder.constant(var.data, dtype=var.type.dtype)
-            else:
-                raise ValueError(
-                    f"variable {var} is used before it is computed; the graph is not a valid FunctionGraph"
-                )
-        return names[var]
-
-    for apply in fgraph.toposort():
-        input_names = [name_of(v) for v in apply.inputs]
-        out_names = onnx_funcify(apply.op, apply, builder, input_names)
-        if len(out_names) != len(apply.outputs):
-            raise RuntimeError(
-                f"converter for {apply.op} returned {len(out_names)} outputs for {len(apply.outputs)}"
-            )
-        for var, out_name in zip(apply.outputs, out_names):
-            names[var] = out_name
-
-    graph_outputs = _bind_outputs(fgraph, builder, names, name_of)
+    output_names = emit_graph(fgraph, builder, input_names)
+    graph_outputs = _bind_outputs(fgraph, builder, output_names, set(input_names))
 
     used_names = {name for node in builder.nodes for name in node.input}
     # Converters that drop an input (e.g. an assertion's condition) leave initializers unused.
@@ -91,25 +67,53 @@ def fgraph_to_onnx(
     return model
 
 
-def _bind_outputs(fgraph, builder: GraphBuilder, names, name_of) -> list[onnx.ValueInfoProto]:
-    """Give every graph output its own name.
+def emit_graph(fgraph: FunctionGraph, ctx: GraphBuilder, input_names: list[str]) -> list[str]:
+    """Convert every Apply node of ``fgraph`` into ``ctx``, its inputs bound to ``input_names``;
+    returns the ONNX names of its outputs. The whole model and inner graphs inlined into it
+    (OpFromGraph) are converted by this one loop."""
+    names: dict[Variable, str] = dict(zip(fgraph.inputs, input_names))
+
+    def name_of(var: Variable) -> str:
+        if var not in names:
+            if isinstance(var, Constant) and var.data is None:
+                # NoneConst (e.g. SpecifyShape's "size unknown"): no ONNX value; converters read
+                # such inputs from the PyTensor node, never from the name
+                names[var] = ""
+            elif isinstance(var, Constant):
+                names[var] = ctx.constant(var.data, dtype=var.type.dtype)
+            else:
+                raise ValueError(
+                    f"variable {var} is used before it is computed; the graph is not a valid FunctionGraph"
+                )
+        return names[var]
+
+    for apply in fgraph.toposort():
+        out_names = onnx_funcify(apply.op, apply, ctx, [name_of(v) for v in apply.inputs])
+        if len(out_names) != len(apply.outputs):
+            raise RuntimeError(
+                f"converter for {apply.op} returned {len(out_names)} outputs for {len(apply.outputs)}"
+            )
+        names.update(zip(apply.outputs, out_names))
+    return [name_of(v) for v in fgraph.outputs]
+
+
+def _bind_outputs(fgraph, builder: GraphBuilder, output_names: list[str], input_names: set[str]):
+    """Give every graph output its own name; returns their ValueInfos.
 
     A value computed by a node is renamed in place; a graph input, an initializer or a value already
     bound to an earlier output goes through an Identity node, since ONNX forbids such aliases.
     """
     produced_by = {out: node for node in builder.nodes for out in node.output}
-    input_names = set(names[v] for v in fgraph.inputs if v in names)
+    output_names = list(output_names)
     used: set[str] = set()
     infos = []
     for i, var in enumerate(fgraph.outputs):
-        source = name_of(var)
+        source = output_names[i]
         wanted = builder.reserve(var.name if var.name and var.name not in input_names else f"output_{i}")
         if source in produced_by and source not in used and source not in input_names:
             _rename_value(builder.nodes, source, wanted)
             produced_by[wanted] = produced_by.pop(source)
-            for v, n in names.items():
-                if n == source:
-                    names[v] = wanted
+            output_names = [wanted if n == source else n for n in output_names]
         else:
             builder.nodes.append(
                 helper.make_node("Identity", [source], [wanted], name=builder.fresh("Identity_output"))

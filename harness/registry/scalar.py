@@ -187,7 +187,9 @@ register("arccosh", arity=1, dtypes=ALL_DTYPES, onnx_ops=("Log",), tolerance={**
 register("arctanh", arity=1, dtypes=ALL_DTYPES, onnx_ops=("Log",), tolerance={**TRANSCENDENTAL, "float64": 4})
 register("erf", arity=1, dtypes=ALL_DTYPES, onnx_ops=("Erf",), tolerance=TRANSCENDENTAL)
 register("log1p", arity=1, dtypes=ALL_DTYPES, tolerance=TRANSCENDENTAL)
-register("expm1", arity=1, dtypes=ALL_DTYPES, tolerance=TRANSCENDENTAL)
+# expm1 and softplus compose Exp/Log in float64: measured max 3 ULP against py mode over 8e5 values
+# (-745..710 and |x| in 1e-304..665), 21 and 6 of them beyond 2 ULP; the bounds allow one more
+register("expm1", arity=1, dtypes=ALL_DTYPES, tolerance={**TRANSCENDENTAL, "float64": 4})
 register("log2", arity=1, dtypes=ALL_DTYPES, tolerance=TRANSCENDENTAL)
 # log(x) / log(10): Log's error plus the division by a rounded constant, 3 ULP at most in float64
 # (measured on 6e5 values over 1e-300..1e300)
@@ -198,7 +200,7 @@ register("sigmoid", arity=1, dtypes=ALL_DTYPES, tolerance=TRANSCENDENTAL).xfail(
            "e/(1+e) composition returns the subnormal value",
     category="pytensor", dtypes=("float32", "float64") + INT_DTYPES + ("bool",), when=_sigmoid_result_subnormal,
 )
-register("softplus", arity=1, dtypes=ALL_DTYPES, tolerance=TRANSCENDENTAL).xfail(
+register("softplus", arity=1, dtypes=ALL_DTYPES, tolerance={**TRANSCENDENTAL, "float64": 4}).xfail(
     reason="PyTensor's Softplus.impl computes a bool input through numpy's float16 exp loop "
            "(its int8 guard checks itemsize, not bool), losing precision",
     category="pytensor", dtypes=("bool",),

@@ -1,0 +1,32 @@
+"""Blockwise: a core op applied over leading batch dimensions (``X @ w`` builds ``Blockwise(Dot)``,
+named Matmul; ``pytensor.tensor.vectorize`` and batched linear algebra build others).
+
+PyTensor gives every input of a Blockwise the same number of batch dimensions (ExpandDims where an
+input had fewer); batch dimensions broadcast like numpy's, and may be empty. A core op whose ONNX
+converter already computes the batched result when handed batched inputs is converted by that very
+converter: `BATCH_POLYMORPHIC` lists them (Dot: ONNX MatMul broadcasts batch dimensions exactly as
+numpy.matmul does). Other core ops are declined with an error naming the core op.
+
+To add a core op: if its converter's ONNX ops treat leading dimensions as batch dimensions, add its
+class to `BATCH_POLYMORPHIC`; otherwise give it a batched converter of its own here.
+"""
+
+from __future__ import annotations
+
+from pytensor.tensor.blockwise import Blockwise
+from pytensor.tensor.math import Dot
+
+from backend.basic import onnx_funcify
+
+BATCH_POLYMORPHIC: tuple[type, ...] = (Dot,)
+
+
+@onnx_funcify.register(Blockwise)
+def onnx_funcify_Blockwise(op, node, ctx, inputs):
+    if isinstance(op.core_op, BATCH_POLYMORPHIC):
+        return onnx_funcify(op.core_op, node, ctx, inputs)
+    raise NotImplementedError(
+        f"No ONNX conversion available for: Blockwise ({op}) with core op {type(op.core_op).__name__} "
+        f"in node {node}: its converter does not handle batch dimensions; add a batched converter in "
+        "backend/blockwise.py"
+    )
