@@ -81,3 +81,15 @@ def concatenable_shapes(*, num_shapes: int = 2, max_dims: int = 3, max_side: int
         return BroadcastShapes(shapes, (sum(firsts), *rest))
 
     return draw()
+
+
+def matmul_batch_shapes(*, max_batch_dims: int = 2, max_side: int = 3) -> st.SearchStrategy[BroadcastShapes]:
+    """Operand shapes for numpy's matmul: matrices or vectors (``(n?,k),(k,m?)``) with up to
+    ``max_batch_dims`` batch dimensions that broadcast against each other, sizes 0..``max_side``
+    (empty batches and empty contractions included)."""
+    if not isinstance(max_batch_dims, int) or max_batch_dims < 0 or not isinstance(max_side, int) or max_side < 1:
+        raise ValueError(f"matmul_batch_shapes: need max_batch_dims >= 0 and max_side >= 1, got "
+                         f"max_batch_dims={max_batch_dims!r}, max_side={max_side!r}")
+    return hnp.mutually_broadcastable_shapes(
+        signature="(n?,k),(k,m?)->(n?,m?)", max_dims=max_batch_dims, min_side=0, max_side=max_side
+    ).map(lambda s: BroadcastShapes(tuple(s.input_shapes), tuple(s.result_shape)))

@@ -71,3 +71,28 @@ def onnxruntime_float64_sin_cos_scale(x: np.ndarray, result: np.ndarray) -> np.n
     ``max(|x|, |result|)`` with a bound of `ONNXRUNTIME_FLOAT64_SIN_COS_ULP` ULPs of that magnitude
     covers it, since ulp(x) + ulp(result) <= 2 * ulp(max(|x|, |result|))."""
     return np.maximum(np.abs(x), np.abs(result))
+
+
+FLOAT16_CHAIN = ("onnxruntime's CPU provider runs float16 elementwise ops in float32 and drops the Cast pairs "
+                 "between consecutive ones (even with graph optimizations off), so a chain of them rounds to "
+                 "float16 once, at the end, where PyTensor rounds after every op")
+
+
+def onnxruntime_float16_chain(function, *arrays) -> np.ndarray:
+    """What onnxruntime computes for a chain of float16 elementwise ops (``function`` of numpy
+    arrays): the chain in float32, rounded to float16 once."""
+    with np.errstate(all="ignore"):
+        return np.asarray(function(*(np.asarray(a, np.float32) for a in arrays))).astype(np.float16)
+
+
+def float16_chain_differs(function):
+    """A ``when`` predicate: rounding once (onnxruntime) and after every op (PyTensor) disagree on
+    the example's float16 inputs, zero signs and NaN included."""
+    def predicate(example: ArrayExample) -> bool:
+        arrays = as_elemwise_inputs(example)
+        if arrays[0].dtype != np.float16:
+            return False
+        with np.errstate(all="ignore"):
+            stepwise = np.asarray(function(*arrays))
+        return not same_including_zero_signs(onnxruntime_float16_chain(function, *arrays), stepwise)
+    return predicate

@@ -19,7 +19,13 @@ from strategies.shapes import BroadcastShapes, concatenable_shapes, fixed_target
 from strategies.values import ArrayExample
 
 
-def _single_negative_zero(example: ArrayExample) -> bool:
+ALLOC_NEGATIVE_ZERO = ("Alloc.perform fills with np.zeros when the single fill value == 0, so -0.0 becomes +0.0 "
+                       "(only on a fresh output buffer; a reused buffer keeps -0.0)")
+ALLOC_BUFFER_REUSE = "whether py mode's output buffer is fresh depends on the examples run before"
+
+
+def single_negative_zero(example: ArrayExample) -> bool:
+    """The (first) input is a single -0.0: what Alloc fills with zeros in PyTensor's py mode."""
     value = np.asarray(example.arrays[0])
     return value.size == 1 and value.item() == 0 and bool(np.signbit(value).all())
 
@@ -33,10 +39,8 @@ register("concatenate", arity=2, dtypes=ALL_DTYPES, build=lambda x, y: pt.concat
 register("alloc", arity=1, dtypes=ALL_DTYPES, build=lambda x: pt.alloc(x, 2, 3),
          shapes=lambda d: fixed_target_shapes(num_shapes=1, target=(2, 3)), onnx_ops=("Expand",),
          elementwise=False).xfail(
-    reason="Alloc.perform fills with np.zeros when the single fill value == 0, so -0.0 becomes +0.0 "
-           "(only on a fresh output buffer; a reused buffer keeps -0.0)",
-    category="pytensor", dtypes=FLOAT_DTYPES, when=_single_negative_zero,
-    unpredictable="whether py mode's output buffer is fresh depends on the examples run before",
+    reason=ALLOC_NEGATIVE_ZERO, category="pytensor", dtypes=FLOAT_DTYPES, when=single_negative_zero,
+    unpredictable=ALLOC_BUFFER_REUSE,
 )
 
 

@@ -44,3 +44,21 @@ def test_first_broadcast_axes_reads_the_innermost_span_that_is_not_1():
 def test_elemwise_inputs_get_equal_ranks():
     example = ArrayExample((np.zeros((2, 3)), np.zeros(3), np.zeros(())), ((2, 3), (3,), ()), ("float64",) * 3)
     assert [a.shape for a in as_elemwise_inputs(example)] == [(2, 3), (1, 3), (1, 1)]
+
+
+@settings(max_examples=100, database=None, deadline=None)
+@given(data=st.data())
+def test_onnxruntime_float16_chain_model_matches_the_installed_runtime(data):
+    """A float16 Mul -> Sub chain, as onnxruntime runs it: in float32, rounded once."""
+    from harness.registry.quirks import onnxruntime_float16_chain
+
+    values = hnp.arrays(np.float16, 8, elements=hnp.from_dtype(np.dtype("float16"), allow_nan=False))
+    x, y = data.draw(values), data.draw(values)
+    graph = helper.make_graph(
+        [helper.make_node("Mul", ["x", "y"], ["p"]), helper.make_node("Sub", ["p", "x"], ["out"])], "chain",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT16, [8]),
+         helper.make_tensor_value_info("y", TensorProto.FLOAT16, [8])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT16, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=8)
+    actual = make_session(model, optimize=False).run(None, {"x": x, "y": y})[0]
+    np.testing.assert_array_equal(actual, onnxruntime_float16_chain(lambda a, b: a * b - a, x, y))

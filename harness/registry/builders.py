@@ -1,0 +1,102 @@
+"""Entries for ``backend/builders.py``: ops defined by an inner graph (OpFromGraph), inlined into the
+model: user-defined ones (several outputs, nested), and PyTensor's own (Kronecker product, einsum,
+pad).
+
+To add one: a ``register(...)`` call below whose ``build`` makes the OpFromGraph for the cell's
+input types (one instance per graph, as a user would).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytensor.tensor as pt
+from hypothesis import strategies as st
+from pytensor.compile.builders import OpFromGraph
+
+from backend.dtypes import ALL_DTYPES, FLOAT_DTYPES, NUMERIC_DTYPES
+from harness.registry.math import (
+    EMPTY_CONTRACTION,
+    OVERFLOW_ORDER,
+    OVERFLOW_ORDER_UNPREDICTABLE,
+    empty_contraction_into_values,
+    overflow_depends_on_order,
+)
+from harness.registry.quirks import FLOAT16_CHAIN, float16_chain_differs
+from harness.registry.shape import ranked
+from harness.registry.spec import REDUCTION, register
+from harness.registry.tensor_basic import ALLOC_BUFFER_REUSE, ALLOC_NEGATIVE_ZERO, single_negative_zero
+from strategies.shapes import BroadcastShapes, matmul_shapes
+
+
+def _two_outputs(x, y):
+    """An OpFromGraph with two outputs, x * y - x and x + y, built as a user would."""
+    a, b = x.type(), y.type()
+    return OpFromGraph([a, b], [a * b - a, a + b])(x, y)
+
+
+def _nested(x, y):
+    """An OpFromGraph whose inner graph applies another OpFromGraph: twice(x) + y."""
+    a, b, c = x.type(), x.type(), y.type()
+    twice = OpFromGraph([a], [a + a])
+    return OpFromGraph([b, c], [twice(b) - c])(x, y)
+
+
+def _square_matrices(dtype):
+    return st.integers(0, 4).map(lambda n: BroadcastShapes(((n, n),), (n,)))
+
+
+def _two_matrices(dtype):
+    return st.tuples(*(st.tuples(st.integers(0, 3), st.integers(0, 3)),) * 2).map(
+        lambda shapes: BroadcastShapes(shapes, (shapes[0][0] * shapes[1][0], shapes[0][1] * shapes[1][1])))
+
+
+def _largest_magnitude(example):
+    x = np.abs(np.asarray(example.arrays[0], dtype=np.float64))
+    return np.max(x, initial=0.0)
+
+
+def _pad(mode):
+    return lambda x: pt.pad(x, 2, mode=mode)
+
+
+register("op_from_graph_two_outputs", arity=2, dtypes=NUMERIC_DTYPES, build=_two_outputs,
+         onnx_ops=("Mul", "Sub", "Add")).xfail(
+    reason=FLOAT16_CHAIN, category="onnxruntime-kernel", dtypes=("float16",),
+    when=float16_chain_differs(lambda x, y: x * y - x),
+)
+register("op_from_graph_nested", arity=2, dtypes=NUMERIC_DTYPES, build=_nested, onnx_ops=("Add", "Sub")).xfail(
+    reason=FLOAT16_CHAIN, category="onnxruntime-kernel", dtypes=("float16",),
+    when=float16_chain_differs(lambda x, y: (x + x) - y),
+)
+register("kron", arity=2, dtypes=ALL_DTYPES, build=lambda a, b: pt.linalg.kron(a, b), shapes=_two_matrices,
+         probe_ndim=2, elementwise=False, onnx_ops=("Mul", "Reshape"))
+# einsum contracting one index: a matrix product, summed in either library's order
+register("einsum_matmul", arity=2, dtypes=ALL_DTYPES, build=lambda a, b: pt.einsum("ij,jk->ik", a, b),
+         shapes=lambda d: matmul_shapes().filter(lambda s: all(len(x) == 2 for x in s.input_shapes)),
+         probe_ndim=2, elementwise=False, tolerance=REDUCTION, signed_zeros=False).xfail(
+    reason=EMPTY_CONTRACTION, category="onnxruntime-kernel", dtypes=("uint32", "uint64"),
+    when=empty_contraction_into_values,
+).xfail(
+    reason=OVERFLOW_ORDER, category="onnxruntime-kernel", dtypes=FLOAT_DTYPES, when=overflow_depends_on_order,
+    unpredictable=OVERFLOW_ORDER_UNPREDICTABLE,
+)
+register("einsum_diagonal", arity=1, dtypes=ALL_DTYPES, build=lambda a: pt.einsum("ii->i", a),
+         shapes=_square_matrices, probe_ndim=2, elementwise=False)
+register("pad_constant", arity=1, dtypes=ALL_DTYPES, build=_pad("constant"), shapes=ranked(),
+         elementwise=False)
+register("pad_edge", arity=1, dtypes=ALL_DTYPES, build=_pad("edge"), shapes=ranked(min_side=1),
+         elementwise=False)
+# PyTensor tiles the input with Alloc for wrap, so alloc's -0.0 quirk shows through
+register("pad_wrap", arity=1, dtypes=ALL_DTYPES[:-2] + ("bool",),  # PyTensor: no uint64 repeat
+         build=_pad("wrap"), shapes=ranked(min_side=1), elementwise=False).xfail(
+    reason=ALLOC_NEGATIVE_ZERO, category="pytensor", dtypes=FLOAT_DTYPES, when=single_negative_zero,
+    unpredictable=ALLOC_BUFFER_REUSE,
+)
+register("pad_maximum", arity=1, dtypes=ALL_DTYPES, build=_pad("maximum"), shapes=ranked(min_side=1),
+         elementwise=False, signed_zeros=False)
+# the padded means sum in float64 in numpy's order and onnxruntime's: where values cancel, the error is
+# relative to the terms, which max|x| bounds (as error_scale) for every mean in the output
+register("pad_mean", arity=1, dtypes=ALL_DTYPES, build=_pad("mean"), shapes=ranked(min_side=1),
+         elementwise=False, tolerance=REDUCTION, error_scale=_largest_magnitude)
+register("pad_linear_ramp", arity=1, dtypes=ALL_DTYPES, build=_pad("linear_ramp"), shapes=ranked(min_side=1),
+         elementwise=False)
