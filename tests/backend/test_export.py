@@ -67,3 +67,29 @@ def test_export_is_atomic_and_leaves_no_temp_file(tmp_path):
     x = pt.vector("x", dtype="float32")
     export_onnx([x], x + 1, tmp_path / "m.onnx")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]
+
+
+def _logistic_regression():
+    X, y, w = pt.matrix("X"), pt.vector("y"), pt.vector("w")
+    b = pt.scalar("b")
+    p = pt.sigmoid(X @ w + b)
+    loss = -pt.mean(y * pt.log(p) + (1 - y) * pt.log(1 - p))
+    return [X, y, w, b], [loss, *pytensor.grad(loss, [w, b])]
+
+
+@pytest.mark.parametrize("how", ["as built", "default-mode function"])
+def test_logistic_regression_written_with_matmul_and_its_gradient_export(how):
+    """What users write: `X @ w` (Blockwise Matmul as built, Dot after the default rewrites)."""
+    inputs, outputs = _logistic_regression()
+    if how == "as built":
+        model = export_onnx(inputs, outputs)
+    else:
+        model = export_function_onnx(pytensor.function(inputs, outputs))
+    rng = np.random.default_rng(0)
+    values = [rng.normal(size=(20, 3)), (rng.random(20) > 0.5).astype("float64"), rng.normal(size=3),
+              np.asarray(0.3)]
+    got = _run(model, **dict(zip([i.name for i in model.graph.input], values)))
+    want = pytensor.function(inputs, outputs, mode=py_mode())(*values)
+    assert [g.shape for g in got] == [np.shape(w) for w in want]
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-12)
