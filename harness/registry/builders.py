@@ -59,6 +59,13 @@ def _pad(mode):
     return lambda x: pt.pad(x, 2, mode=mode)
 
 
+# pad's inner graphs are large (export, sessions and py function take ~0.3 s per signature), so its
+# entries draw matrices only: four signatures at most (which sides are 1), every mode's logic still
+# crosses both axes
+MATRICES = ranked(min_dims=2, max_dims=2)
+NONEMPTY_MATRICES = ranked(min_dims=2, max_dims=2, min_side=1)
+
+
 register("op_from_graph_two_outputs", arity=2, dtypes=NUMERIC_DTYPES, build=_two_outputs,
          onnx_ops=("Mul", "Sub", "Add")).xfail(
     reason=FLOAT16_CHAIN, category="onnxruntime-kernel", dtypes=("float16",),
@@ -82,21 +89,21 @@ register("einsum_matmul", arity=2, dtypes=ALL_DTYPES, build=lambda a, b: pt.eins
 )
 register("einsum_diagonal", arity=1, dtypes=ALL_DTYPES, build=lambda a: pt.einsum("ii->i", a),
          shapes=_square_matrices, probe_ndim=2, elementwise=False)
-register("pad_constant", arity=1, dtypes=ALL_DTYPES, build=_pad("constant"), shapes=ranked(),
+register("pad_constant", arity=1, dtypes=ALL_DTYPES, build=_pad("constant"), shapes=MATRICES, probe_ndim=2,
          elementwise=False)
-register("pad_edge", arity=1, dtypes=ALL_DTYPES, build=_pad("edge"), shapes=ranked(min_side=1),
+register("pad_edge", arity=1, dtypes=ALL_DTYPES, build=_pad("edge"), shapes=NONEMPTY_MATRICES, probe_ndim=2,
          elementwise=False)
 # PyTensor tiles the input with Alloc for wrap, so alloc's -0.0 quirk shows through
 register("pad_wrap", arity=1, dtypes=ALL_DTYPES[:-2] + ("bool",),  # PyTensor: no uint64 repeat
-         build=_pad("wrap"), shapes=ranked(min_side=1), elementwise=False).xfail(
+         build=_pad("wrap"), shapes=NONEMPTY_MATRICES, probe_ndim=2, elementwise=False).xfail(
     reason=ALLOC_NEGATIVE_ZERO, category="pytensor", dtypes=FLOAT_DTYPES, when=single_negative_zero,
     unpredictable=ALLOC_BUFFER_REUSE,
 )
-register("pad_maximum", arity=1, dtypes=ALL_DTYPES, build=_pad("maximum"), shapes=ranked(min_side=1),
+register("pad_maximum", arity=1, dtypes=ALL_DTYPES, build=_pad("maximum"), shapes=NONEMPTY_MATRICES, probe_ndim=2,
          elementwise=False, signed_zeros=False)
 # the padded means sum in float64 in numpy's order and onnxruntime's: where values cancel, the error is
 # relative to the terms, which max|x| bounds (as error_scale) for every mean in the output
-register("pad_mean", arity=1, dtypes=ALL_DTYPES, build=_pad("mean"), shapes=ranked(min_side=1),
+register("pad_mean", arity=1, dtypes=ALL_DTYPES, build=_pad("mean"), shapes=NONEMPTY_MATRICES, probe_ndim=2,
          elementwise=False, tolerance=REDUCTION, error_scale=_largest_magnitude)
-register("pad_linear_ramp", arity=1, dtypes=ALL_DTYPES, build=_pad("linear_ramp"), shapes=ranked(min_side=1),
+register("pad_linear_ramp", arity=1, dtypes=ALL_DTYPES, build=_pad("linear_ramp"), shapes=NONEMPTY_MATRICES, probe_ndim=2,
          elementwise=False)

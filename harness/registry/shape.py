@@ -14,9 +14,9 @@ from harness.registry.spec import register
 from strategies.shapes import broadcastable_shapes
 
 
-def ranked(min_dims=1, min_side=0):
-    """``shapes`` for one input of rank ``min_dims``..4 with sides >= ``min_side``."""
-    return lambda d: broadcastable_shapes(num_shapes=1, min_dims=min_dims, max_dims=4, min_side=min_side)
+def ranked(min_dims=1, min_side=0, max_dims=4):
+    """``shapes`` for one input of rank ``min_dims``..``max_dims`` with sides >= ``min_side``."""
+    return lambda d: broadcastable_shapes(num_shapes=1, min_dims=min_dims, max_dims=max_dims, min_side=min_side)
 
 
 register("shape", arity=1, dtypes=ALL_DTYPES, onnx_ops=("Shape",), elementwise=False)
