@@ -33,16 +33,35 @@ def _exp_mul_add_terms(example: ArrayExample):
     return np.maximum(np.abs(np.exp(a) * b), 1.0)
 
 
+def _both_true(example: ArrayExample) -> bool:
+    """Some element has a and b True: exp(True) * True + 1, where numpy's float16 exp shows."""
+    a, b = np.broadcast_arrays(*(np.asarray(v, bool) for v in example.arrays))
+    return bool((a & b).any())
+
+
+def _float16_product_matters(example: ArrayExample) -> bool:
+    """Some element's exp(a) * b is finite and nonzero in float32 (where rounding it can differ), or
+    exp(a) overflows float16 but not float32 (PyTensor: inf * b, onnxruntime: a finite product)."""
+    a, b = (np.asarray(v, np.float32) for v in example.arrays)
+    with np.errstate(all="ignore"):
+        exp32 = np.exp(a)
+        product = exp32 * b
+        overflows_float16 = np.isinf(np.exp(a.astype(np.float16))) & np.isfinite(exp32)
+    return bool(((np.isfinite(product) & (product != 0)) | overflows_float16).any())
+
+
 register("composite_exp_mul_add", arity=2, dtypes=ALL_DTYPES, build=_composite_exp_mul_add,
          error_scale=_exp_mul_add_terms,
          onnx_ops=("Exp", "Mul", "Add"), tolerance=TRANSCENDENTAL, ulp_dtype=_exp_precision).xfail(
     reason="onnxruntime runs float16 Exp/Mul in float32 and drops the Cast pairs between them (even "
            "with graph optimizations off), so a float16 chain is not rounded to float16 after each op "
            "as in PyTensor and the ONNX reference evaluator",
-    category="onnxruntime-kernel", dtypes=("float16",),
+    category="onnxruntime-kernel", dtypes=("float16",), when=_float16_product_matters,
+    unpredictable="which roundings the dropped Cast pairs skip around this graph's float64 Add is not "
+                  "modelled (quirks.py models pure float16 chains)",
 ).xfail(
     reason="PyTensor's py mode evaluates the fused exp on a numpy bool scalar, which numpy computes in "
            "float16, although the declared type is float32 (onnxruntime and the ONNX reference compute "
            "in float32)",
-    category="pytensor", dtypes=("bool",),
+    category="pytensor", dtypes=("bool",), when=_both_true,
 )
