@@ -105,8 +105,9 @@ def _float64_sin_cos_scale(function, numpy_function):
     return scale
 
 
-def _any_true(example: ArrayExample) -> bool:
-    return bool(np.asarray(example.arrays[0], bool).any())
+def _not_empty(example: ArrayExample) -> bool:
+    """softplus(False) and softplus(True) both go through the float16 loop: any element diverges."""
+    return np.asarray(example.arrays[0]).size > 0
 
 
 def _cast_to(target: str):
@@ -207,7 +208,7 @@ register("sigmoid", arity=1, dtypes=ALL_DTYPES, tolerance=TRANSCENDENTAL).xfail(
 register("softplus", arity=1, dtypes=ALL_DTYPES, tolerance={**TRANSCENDENTAL, "float64": 4}).xfail(
     reason="PyTensor's Softplus.impl computes a bool input through numpy's float16 exp loop "
            "(its int8 guard checks itemsize, not bool), losing precision",
-    category="pytensor", dtypes=("bool",), when=_any_true,
+    category="pytensor", dtypes=("bool",), when=_not_empty,
 )
 register("erfc", arity=1, dtypes=ALL_DTYPES, tolerance=TRANSCENDENTAL)
 register("arctan2", arity=2, dtypes=ALL_DTYPES, tolerance=TRANSCENDENTAL, onnx_ops=("Atan",))  # float32 Atan composition
