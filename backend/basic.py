@@ -189,6 +189,22 @@ class GraphBuilder:
         self._counter = itertools.count()
         self._constant_cache: dict[tuple, str] = {}
         self._constant_names: set[str] = set()
+        # (IfElse node, branch) -> function emitting the nodes only that branch needs into a
+        # subgraph builder; filled by `backend.graph.emit_graph`, read by the IfElse converter
+        self.lazy_branches: dict = {}
+
+    def subgraph(self) -> GraphBuilder:
+        """A builder for the body of a Loop or a branch of an If.
+
+        It shares value names (ONNX forbids a subgraph to reuse a name of its enclosing graph) and
+        initializers (a constant used in a body is an outer-scope value, stored once) with this
+        builder; only its nodes are its own. `backend.graph.make_subgraph` turns it into a GraphProto.
+        """
+        child = GraphBuilder.__new__(GraphBuilder)
+        child.__dict__.update(self.__dict__)
+        child.nodes = []
+        child.op = OpFactory(child)
+        return child
 
     def fresh(self, hint: str = "v") -> str:
         hint = re.sub(r"[^A-Za-z0-9_]", "_", hint) or "v"

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import onnx
 from onnx import helper
-from pytensor.graph.basic import Constant, Variable
+from pytensor.graph.basic import Apply, Constant, Variable
 from pytensor.graph.fg import FunctionGraph
+from pytensor.ifelse import IfElse
 
+from backend.dtypes import onnx_dtype
 from backend.basic import (
     ONNX_OPSET_VERSION,
     GraphBuilder,
@@ -52,7 +54,7 @@ def fgraph_to_onnx(
     output_names = emit_graph(fgraph, builder, input_names)
     graph_outputs = _bind_outputs(fgraph, builder, output_names, set(input_names))
 
-    used_names = {name for node in builder.nodes for name in node.input}
+    used_names = _names_read(builder.nodes)
     # Converters that drop an input (e.g. an assertion's condition) leave initializers unused.
     initializers = [t for t in builder.initializers if t.name in used_names]
     graph = helper.make_graph(builder.nodes, graph_name, graph_inputs, graph_outputs, initializer=initializers)
@@ -69,9 +71,33 @@ def fgraph_to_onnx(
 
 def emit_graph(fgraph: FunctionGraph, ctx: GraphBuilder, input_names: list[str]) -> list[str]:
     """Convert every Apply node of ``fgraph`` into ``ctx``, its inputs bound to ``input_names``;
-    returns the ONNX names of its outputs. The whole model and inner graphs inlined into it
-    (OpFromGraph) are converted by this one loop."""
+    returns the ONNX names of its outputs. The whole model, Loop bodies (Scan) and inner graphs
+    inlined into it (OpFromGraph) are converted by this one function.
+
+    Nodes whose results only feed one branch of an `IfElse` are not emitted here but inside that
+    branch's ONNX ``If`` subgraph, so that, as in PyTensor's lazy evaluation, only the branch taken
+    is computed (see `_exclusive_to_branch`).
+    """
     names: dict[Variable, str] = dict(zip(fgraph.inputs, input_names))
+    return _emit_scope(fgraph, fgraph.toposort(), list(fgraph.outputs), ctx, names)
+
+
+def _emit_scope(fgraph, applies: list[Apply], outputs: list[Variable], ctx: GraphBuilder,
+                names: dict[Variable, str]) -> list[str]:
+    """Emit ``applies`` (in topological order) into ``ctx``, deferring each IfElse branch's exclusive
+    nodes to that branch; returns the names of ``outputs``."""
+    in_scope = set(applies)
+    deferred: set[Apply] = set()
+    for apply in reversed(applies):
+        if isinstance(apply.op, IfElse) and apply not in deferred:
+            n_outs = apply.op.n_outs
+            for branch, positions in enumerate((range(1, 1 + n_outs), range(1 + n_outs, 1 + 2 * n_outs))):
+                exclusive = _exclusive_to_branch(fgraph, applies, in_scope, outputs, apply, set(positions))
+                deferred |= exclusive
+                ctx.lazy_branches[(apply, branch)] = _branch_emitter(
+                    fgraph, [a for a in applies if a in exclusive],
+                    [apply.inputs[p] for p in positions], names,
+                )
 
     def name_of(var: Variable) -> str:
         if var not in names:
@@ -87,40 +113,111 @@ def emit_graph(fgraph: FunctionGraph, ctx: GraphBuilder, input_names: list[str])
                 )
         return names[var]
 
-    for apply in fgraph.toposort():
-        out_names = onnx_funcify(apply.op, apply, ctx, [name_of(v) for v in apply.inputs])
+    for apply in applies:
+        if apply in deferred:
+            continue
+        # values computed inside a lazy branch have no name here; the IfElse converter gets them
+        # from `ctx.lazy_branches`
+        in_names = ["" if v.owner in deferred else name_of(v) for v in apply.inputs]
+        out_names = onnx_funcify(apply.op, apply, ctx, in_names)
         if len(out_names) != len(apply.outputs):
             raise RuntimeError(
                 f"converter for {apply.op} returned {len(out_names)} outputs for {len(apply.outputs)}"
             )
         names.update(zip(apply.outputs, out_names))
-    return [name_of(v) for v in fgraph.outputs]
+    return [name_of(v) for v in outputs]
+
+
+def _branch_emitter(fgraph, applies: list[Apply], branch_values: list[Variable], names: dict):
+    def emit(branch_ctx: GraphBuilder) -> list[str]:
+        # a copy: values computed inside a branch are not visible outside it
+        return _emit_scope(fgraph, applies, branch_values, branch_ctx, dict(names))
+
+    return emit
+
+
+def _exclusive_to_branch(fgraph, applies, in_scope, outputs, ifelse: Apply, positions: set[int]) -> set[Apply]:
+    """The nodes of ``applies`` whose every result is used only by the IfElse ``ifelse`` at input
+    ``positions`` (one branch), directly or through other such nodes."""
+    exclusive: set[Apply] = set()
+    scope_outputs = set(outputs)
+    for apply in reversed(applies):
+        if apply is ifelse:
+            continue
+        uses = [(client, index) for out in apply.outputs for client, index in fgraph.clients[out]]
+        if uses and not scope_outputs.intersection(apply.outputs) and all(
+            (client is ifelse and index in positions) or (client in exclusive and client in in_scope)
+            for client, index in uses
+        ):
+            exclusive.add(apply)
+    return exclusive
 
 
 def _bind_outputs(fgraph, builder: GraphBuilder, output_names: list[str], input_names: set[str]):
-    """Give every graph output its own name; returns their ValueInfos.
+    """Give every graph output its own name; returns their ValueInfos."""
+    wanted = [
+        builder.reserve(var.name if var.name and var.name not in input_names else f"output_{i}")
+        for i, var in enumerate(fgraph.outputs)
+    ]
+    bound = bind_names(builder, output_names, wanted, input_names)
+    return [make_value_info(var, name, symbolic_dims=False) for var, name in zip(fgraph.outputs, bound)]
 
-    A value computed by a node is renamed in place; a graph input, an initializer or a value already
-    bound to an earlier output goes through an Identity node, since ONNX forbids such aliases.
+
+def bind_names(builder: GraphBuilder, sources: list[str], wanted: list[str], not_movable: set[str]) -> list[str]:
+    """Make the values ``sources`` available under the distinct names ``wanted`` (graph outputs).
+
+    A value computed by a node of ``builder`` is renamed in place; a graph input, an outer-scope or
+    constant value (``not_movable``, initializers) or a value already bound goes through an Identity
+    node, since ONNX forbids a graph output to alias another value.
     """
-    produced_by = {out: node for node in builder.nodes for out in node.output}
-    output_names = list(output_names)
+    produced_by = {out for node in builder.nodes for out in node.output}
+    sources = list(sources)
     used: set[str] = set()
-    infos = []
-    for i, var in enumerate(fgraph.outputs):
-        source = output_names[i]
-        wanted = builder.reserve(var.name if var.name and var.name not in input_names else f"output_{i}")
-        if source in produced_by and source not in used and source not in input_names:
-            _rename_value(builder.nodes, source, wanted)
-            produced_by[wanted] = produced_by.pop(source)
-            output_names = [wanted if n == source else n for n in output_names]
+    for i, name in enumerate(wanted):
+        source = sources[i]
+        if source in produced_by and source not in used and source not in not_movable:
+            _rename_value(builder.nodes, source, name)
+            produced_by.discard(source)
+            produced_by.add(name)
+            sources = [name if s == source else s for s in sources]
         else:
             builder.nodes.append(
-                helper.make_node("Identity", [source], [wanted], name=builder.fresh("Identity_output"))
+                helper.make_node("Identity", [source], [name], name=builder.fresh("Identity_output"))
             )
-        used.add(wanted)
-        infos.append(make_value_info(var, wanted, symbolic_dims=False))
-    return infos
+        used.add(name)
+    return list(wanted)
+
+
+def make_subgraph(
+    body: GraphBuilder,
+    name: str,
+    inputs: list[onnx.ValueInfoProto],
+    output_names: list[str],
+    output_types: list[tuple[str, int]],
+) -> onnx.GraphProto:
+    """GraphProto of a Loop body or If branch written into ``body`` (a `GraphBuilder.subgraph`).
+
+    ``output_types`` gives each output's PyTensor dtype and rank (sizes are left to shape
+    inference: a loop-carried value may change size between iterations).
+    """
+    wanted = [body.fresh(f"{name}_out") for _ in output_names]
+    bind_names(body, output_names, wanted, {info.name for info in inputs})
+    outputs = [
+        helper.make_tensor_value_info(out, onnx_dtype(dtype), [None] * ndim)
+        for out, (dtype, ndim) in zip(wanted, output_types)
+    ]
+    return helper.make_graph(body.nodes, name, inputs, outputs)
+
+
+def _names_read(nodes) -> set[str]:
+    """Every value name read by ``nodes`` or by the subgraphs (Loop bodies, If branches) inside them."""
+    names = set()
+    for node in nodes:
+        names.update(node.input)
+        for attribute in node.attribute:
+            for graph in [attribute.g, *attribute.graphs]:
+                names |= _names_read(graph.node)
+    return names
 
 
 def _rename_value(nodes, old: str, new: str) -> None:
