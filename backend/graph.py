@@ -16,8 +16,9 @@ from onnx import helper
 from pytensor.graph.basic import Apply, Constant, Variable
 from pytensor.graph.fg import FunctionGraph
 from pytensor.ifelse import IfElse
+from pytensor.tensor.type import TensorType
 
-from backend.dtypes import onnx_dtype
+from backend.dtypes import ONNXExportUnsupported, onnx_dtype
 from backend.basic import (
     ONNX_OPSET_VERSION,
     GraphBuilder,
@@ -47,6 +48,11 @@ def fgraph_to_onnx(
         if isinstance(var, Constant):
             input_names.append(builder.constant(var.data, dtype=var.type.dtype))
             continue
+        if not isinstance(var.type, TensorType):
+            raise ONNXExportUnsupported(
+                f"graph input {var.name or i} has type {var.type}: ONNX inputs are tensors, so graphs that draw "
+                "random numbers (random generators) or take other non-tensor inputs cannot be exported"
+            )
         name = builder.reserve(var.name or f"input_{i}")
         input_names.append(name)
         graph_inputs.append(make_value_info(var, name))

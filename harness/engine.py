@@ -34,7 +34,7 @@ from backend import ONNX_OPSET_VERSION, ONNXExportUnsupported, export_onnx
 from backend.linker import make_session
 from harness.registry import ONNX_OPERATIONS, OpSpec, XFail, build_graph
 from harness.status import Status
-from harness.testing import py_mode, reference_context
+from harness.testing import reference_context, reference_function
 from strategies.ops import edge_case_inputs, op_inputs
 from strategies.shapes import pytensor_input_shape
 from strategies.values import ArrayExample
@@ -220,7 +220,7 @@ def compile_signature(op_name: str, dtype: str, static_shapes: tuple, opset: int
     except Exception as exc:  # onnxruntime refusing a checked model (missing kernel, ...)
         raise ExportFailure(Status.RUNTIME_ERROR, f"{op_name} ({dtype}): session creation failed: {exc}") from exc
     # on_unused_input: some graphs ignore an input's values (isnan of ints only needs its shape)
-    py_fn = pytensor.function(inputs, output, mode=py_mode(), on_unused_input="ignore")
+    py_fn = reference_function(inputs, output, on_unused_input="ignore")
     return CompiledSignature(
         model=model,
         sessions=sessions,

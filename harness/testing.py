@@ -11,6 +11,10 @@ import numpy as np
 import onnx
 import pytensor
 from pytensor.compile.mode import Mode
+from pytensor.graph.basic import clone_get_equiv
+from pytensor.graph.traversal import applys_between
+from pytensor.link.vm import VMLinker
+from pytensor.scan.op import Scan
 
 from backend import ONNX_OPSET_VERSION, ONNXLinker
 
@@ -24,6 +28,42 @@ def py_mode() -> Mode:
 
 
 _REFERENCE_MODE = py_mode()
+
+
+def reference_function(inputs, outputs, **kwargs):
+    """``pytensor.function`` in PyTensor's reference mode, Scan bodies included.
+
+    A Scan compiles its body with its own mode, whatever the outer function's: by default PyTensor's
+    C backend with all rewrites, where the C compiler contracts ``a * b + c`` into one fused
+    multiply-add (one rounding instead of two, and no overflow of the product). The reference is
+    Python-mode evaluation throughout, so the graph is cloned and each Scan in it (and in Scan
+    bodies) evaluates its body with the Python VM and no rewrites. The caller's graph is unchanged.
+    """
+    many = isinstance(outputs, list | tuple)
+    outputs = list(outputs) if many else [outputs]
+    if not any(isinstance(apply.op, Scan) for apply in applys_between(inputs, outputs)):
+        return pytensor.function(inputs, outputs if many else outputs[0], mode=_REFERENCE_MODE, **kwargs)
+    equiv = clone_get_equiv(inputs, outputs, copy_inputs=False, copy_orphans=False)
+    cloned = [equiv[out] for out in outputs]
+    _evaluate_scan_bodies_in_python(cloned)
+    return pytensor.function(inputs, cloned if many else cloned[0], mode=_REFERENCE_MODE, **kwargs)
+
+
+# Scan's Python loop needs a VM linker to run bodies with preallocated gradient buffers; without C
+# thunks the VM calls each op's Python ``perform``, as the py linker does
+_SCAN_BODY_REFERENCE_MODE = Mode(linker=VMLinker(use_cloop=False, c_thunks=False), optimizer=None)
+
+
+def _evaluate_scan_bodies_in_python(outputs) -> None:
+    """Give every Scan reachable from ``outputs`` (which must be a private clone) a copy of its op
+    whose body, and nested Scans' bodies, run in `_SCAN_BODY_REFERENCE_MODE`."""
+    for apply in applys_between([], outputs):
+        if isinstance(apply.op, Scan):
+            op = apply.op.clone()  # deep: its body is its own
+            op.mode = _SCAN_BODY_REFERENCE_MODE
+            op._fn = None  # a body compiled for the original's mode is not reused
+            _evaluate_scan_bodies_in_python(list(op.fgraph.outputs))
+            apply.op = op
 
 
 def reference_context():
@@ -57,7 +97,7 @@ def compare_onnx_and_py(graph_inputs, graph_outputs, test_inputs, *, mode=None, 
     Returns ``(onnx_fn, onnx_result)``; ``onnx_result`` is a list when ``graph_outputs`` is a list.
     """
     onnx_fn = pytensor.function(graph_inputs, graph_outputs, mode=mode or raw_onnx_mode())
-    py_fn = pytensor.function(graph_inputs, graph_outputs, mode=py_mode())
+    py_fn = reference_function(graph_inputs, graph_outputs)
     onnx_res = onnx_fn(*test_inputs)
     with reference_context():
         py_res = py_fn(*test_inputs)

@@ -93,3 +93,31 @@ def matmul_batch_shapes(*, max_batch_dims: int = 2, max_side: int = 3) -> st.Sea
     return hnp.mutually_broadcastable_shapes(
         signature="(n?,k),(k,m?)->(n?,m?)", max_dims=max_batch_dims, min_side=0, max_side=max_side
     ).map(lambda s: BroadcastShapes(tuple(s.input_shapes), tuple(s.result_shape)))
+
+
+def template_shapes(*templates: str, sizes: dict[str, tuple[int, int]]) -> st.SearchStrategy[BroadcastShapes]:
+    """Shapes of several inputs whose dimensions are tied by name: ``template_shapes("n,n", "n",
+    "T,n", sizes={"T": (0, 6), "n": (1, 3)})`` draws each named size once in its range and gives
+    each input its shape (``""`` is a scalar; a digit is a fixed size). For graphs whose inputs
+    must agree (a recurrence's weights, state and sequence); the result shape is that of the
+    first input."""
+    parsed = []
+    for template in templates:
+        dims = tuple(d.strip() for d in template.split(",")) if template.strip() else ()
+        for d in dims:
+            if not (d.isdigit() or d in sizes):
+                raise ValueError(f"template_shapes: dimension {d!r} of template {template!r} is neither a size "
+                                 f"nor one of the named sizes {sorted(sizes)}")
+        parsed.append(dims)
+    for name, bounds in sizes.items():
+        if not (isinstance(bounds, tuple) and len(bounds) == 2 and 0 <= bounds[0] <= bounds[1]):
+            raise ValueError(f"template_shapes: size {name!r} needs bounds (low, high) with 0 <= low <= high, "
+                             f"got {bounds!r}")
+    names = sorted(sizes)
+
+    def shapes(drawn: tuple[int, ...]) -> BroadcastShapes:
+        value = dict(zip(names, drawn))
+        inputs = tuple(tuple(int(d) if d.isdigit() else value[d] for d in dims) for dims in parsed)
+        return BroadcastShapes(inputs, inputs[0] if inputs else ())
+
+    return st.tuples(*(st.integers(*sizes[name]) for name in names)).map(shapes)

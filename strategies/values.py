@@ -59,6 +59,23 @@ def element_values(dtype: str, *, specials: bool = True) -> st.SearchStrategy:
     return st.one_of(*parts)
 
 
+@functools.cache
+def bounded_values(dtype: str, *, magnitude: float) -> st.SearchStrategy:
+    """Finite floats of ``dtype`` in [-magnitude, magnitude], signed zeros and subnormals included:
+    for graphs whose point is not overflow (a recurrence through a matrix product, whose order of
+    summation decides where an overflow lands)."""
+    if dtype not in FLOAT_DTYPES:
+        raise ValueError(f"bounded_values: dtype must be one of {FLOAT_DTYPES}, got dtype={dtype!r}")
+    if not (isinstance(magnitude, int | float) and 0 < magnitude < float(np.finfo(np.dtype(dtype)).max)):
+        raise ValueError(f"bounded_values: magnitude must be positive and finite in {dtype}, got magnitude={magnitude!r}")
+    t = np.dtype(dtype).type
+    return st.one_of(
+        st.sampled_from((t(0.0), t(-0.0), t(1.0), t(-1.0), t(np.finfo(np.dtype(dtype)).smallest_subnormal))),
+        hnp.from_dtype(np.dtype(dtype), min_value=-magnitude, max_value=magnitude, allow_nan=False,
+                       allow_infinity=False),
+    )
+
+
 def _is_nonfinite(value) -> bool:
     return isinstance(value, np.floating) and not np.isfinite(value)
 

@@ -20,14 +20,20 @@ from harness.registry.spec import ONNX_OPERATIONS, OpSpec, RegistryError, build_
 
 
 def _ops_in(outputs):
+    """Every op of the graph, those of inner graphs (Scan bodies, OpFromGraph, Composite) included."""
     for apply in applys_between([], outputs if isinstance(outputs, list) else [outputs]):
-        yield apply.op
-        scalar_op = getattr(apply.op, "scalar_op", None)
-        if scalar_op is not None:
-            yield scalar_op
-            inner = getattr(scalar_op, "fgraph", None)
-            if inner is not None:
-                yield from (n.op for n in inner.toposort())
+        yield from _op_and_inner_ops(apply.op)
+
+
+def _op_and_inner_ops(op):
+    yield op
+    scalar_op = getattr(op, "scalar_op", None)
+    if scalar_op is not None:
+        yield from _op_and_inner_ops(scalar_op)
+    inner = getattr(op, "fgraph", None)
+    if isinstance(inner, FunctionGraph):
+        for node in inner.toposort():
+            yield from _op_and_inner_ops(node.op)
 
 
 def converters_used(spec: OpSpec, dtype: str) -> set:

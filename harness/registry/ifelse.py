@@ -1,0 +1,50 @@
+"""Entries for ``backend/ifelse.py``: IfElse exported as an ONNX If — conditions of every dtype
+(truthy like Python's bool of a 0-d array, NaN included), several outputs, branches of different
+shapes and cost, one branch whose work is only done when taken, and an IfElse nested in another.
+
+To add one: a ``register(...)`` call below whose ``build`` calls ``pytensor.ifelse.ifelse``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytensor.tensor as pt
+from pytensor.ifelse import ifelse
+
+from backend.dtypes import ALL_DTYPES, NUMERIC_DTYPES
+from harness.registry.quirks import FLOAT16_CHAIN, float16_chain_differs
+from harness.registry.spec import REDUCTION, register
+from strategies.shapes import template_shapes
+
+
+def _swap(condition, x, y):
+    """Two outputs; the branches give vectors of different lengths."""
+    return ifelse(condition, [x, y], [y, x])
+
+
+def _uneven_branches(condition, x, y):
+    """The branch taken when the condition is true does more work (a dot product scaling a
+    vector), the other only reads an element."""
+    return ifelse(condition, pt.sum(x * y, keepdims=True, dtype=x.dtype) * x, x[:1])
+
+
+def _uneven_branches_in_numpy(condition, x, y):
+    """`_uneven_branches` on arrays; the sum accumulates in float32 as PyTensor's float16 sum does."""
+    return (x * y).astype(np.float32).sum(keepdims=True).astype(x.dtype) * x if bool(condition) else x[:1]
+
+
+def _nested(condition, x, y):
+    return ifelse(condition, ifelse(pt.lt(condition, 1), x + x, x - y), y)
+
+
+register("ifelse_swap", arity=3, dtypes=ALL_DTYPES, build=_swap, probe_ndim=(0, 1, 1),
+         shapes=lambda d: template_shapes("", "n", "m", sizes={"n": (0, 3), "m": (0, 3)}), elementwise=False,
+         onnx_ops=("If",))
+register("ifelse_uneven_branches", arity=3, dtypes=NUMERIC_DTYPES, build=_uneven_branches, probe_ndim=(0, 1, 1),
+         shapes=lambda d: template_shapes("", "n", "n", sizes={"n": (1, 3)}), elementwise=False,
+         tolerance=REDUCTION, onnx_ops=("If",)).xfail(
+    reason=FLOAT16_CHAIN, category="onnxruntime-kernel", dtypes=("float16",),
+    when=float16_chain_differs(_uneven_branches_in_numpy),
+)
+register("ifelse_nested", arity=3, dtypes=NUMERIC_DTYPES, build=_nested, probe_ndim=(0, 1, 1),
+         shapes=lambda d: template_shapes("", "n", "n", sizes={"n": (0, 3)}), elementwise=False, onnx_ops=("If",))
