@@ -189,7 +189,9 @@ def onnx_funcify_Scan(op, node, ctx, inputs):
     )
     loop_outputs = ctx.op.Loop(
         n_steps,
-        ctx.constant(True, dtype="bool") if info.as_while else "",
+        # given even for a for-loop, where it may be omitted: onnx's reference evaluator (the third
+        # opinion) runs no iteration without it
+        ctx.constant(True, dtype="bool"),
         *carried_init,
         body=loop_body,
         n_outputs=len(carried_init) + len(traced_values),

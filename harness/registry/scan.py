@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import functools
 
+import numpy as np
 import pytensor
 import pytensor.tensor as pt
 from hypothesis import strategies as st
 from pytensor.scan.utils import until
 
 from backend.dtypes import ALL_DTYPES, FLOAT_DTYPES, NUMERIC_DTYPES
+from harness.registry.quirks import FLOAT16_CHAIN, float16_chain_differs
 from harness.registry.spec import EXACT, ONNX_OPERATIONS, REDUCTION, register
 from strategies.shapes import template_shapes
 from strategies.values import bounded_values
@@ -47,6 +49,39 @@ def _tanh_states(w, h0, xs):
 
 def _tanh_weight_gradient(w, h0, xs):
     return pytensor.grad(_tanh_states(w, h0, xs).sum(), w)
+
+
+def _recurrence_terms(example):
+    """A bound on the terms a tanh recurrence's states and weight gradient are sums of: each step
+    multiplies what came before by at most 1 + n * max|w| (|tanh'| <= 1) and adds inputs of at most
+    max|x|. Where terms cancel (W @ h + x near 0, the gradient's 1 - tanh(z)**2 where tanh
+    saturates) errors are relative to these terms, not to the result (measured before this bound:
+    up to 384 ULP of the result in float64, all under 1 ULP of the bound)."""
+    w, h0, xs = (np.asarray(a, np.float64) for a in example.arrays)
+    steps, n = xs.shape[0], w.shape[0]
+    growth = 1.0 + n * np.max(np.abs(w), initial=0.0)
+    inputs = max(1.0, np.max(np.abs(h0), initial=0.0), np.max(np.abs(xs), initial=0.0))
+    return np.float64(max(steps, 1) * inputs * growth ** steps)
+
+
+def _taps_gradient_terms(example):
+    """The states of `_damped_fibonacci_gradient` grow by at most 1 + max|a| per step; its gradient
+    sums products of states and back-propagated errors of that size, and in float16 PyTensor rounds
+    every one of them where onnxruntime computes in float32 (measured: 5 ULP of the result, under
+    1 ULP of this bound)."""
+    a, initial = (np.asarray(v, np.float64) for v in example.arrays)
+    growth = 1.0 + np.max(np.abs(a), initial=0.0)
+    return np.float64(3 * max(1.0, np.max(np.abs(initial), initial=0.0)) * growth ** 3)
+
+
+def _float16_ar1_in_numpy(phi, noise, x0):
+    """`_ar1` stepped in numpy: the state is rounded to float16 after every step (the Loop carries
+    it as float16), whatever precision a step computes in."""
+    state, path = x0, []
+    for e in noise:
+        state = np.asarray(phi * state + e).astype(np.float16)
+        path.append(state)
+    return np.array(path, dtype=np.float16).reshape(len(noise))
 
 
 def _fibonacci(initial):
@@ -100,25 +135,39 @@ register("scan_cumulative_sum", arity=1, dtypes=NUMERIC_DTYPES, build=_cumulativ
          shapes=lambda d: template_shapes("T,n", sizes={"T": STEPS, "n": (0, 3)}), elementwise=False,
          onnx_ops=("Loop",))
 register("scan_ar1", arity=3, dtypes=FLOAT_DTYPES, build=_ar1, probe_ndim=(0, 1, 0),
-         shapes=lambda d: template_shapes("", "T", "", sizes={"T": STEPS}), elementwise=False, onnx_ops=("Loop",))
+         shapes=lambda d: template_shapes("", "T", "", sizes={"T": STEPS}), elementwise=False,
+         onnx_ops=("Loop",)).xfail(
+    reason=FLOAT16_CHAIN + " (here: within each step of the Loop body)", category="onnxruntime-kernel",
+    dtypes=("float16",), when=float16_chain_differs(_float16_ar1_in_numpy),
+)
+# Not float16: PyTensor's float16 dot and onnxruntime's (float32 with the Cast pairs dropped) round
+# differently at every step, which the `dot` entry covers; modelling it through a recurrence would
+# test that model, not the Loop.
+TANH_RECURRENCE_DTYPES = ("float32", "float64")
+
+
 # a matrix product in the body: its order of summation decides where an overflow lands (dot's own
-# entry declares that), so these recurrences draw bounded values
+# entry declares that), so these recurrences draw bounded values: weights up to 2, states up to 8;
+# and, as for dot, the sign of a zero sum depends on that order, so it is not compared
 def _bounded(dtype):
-    return [bounded_values(dtype, magnitude=8.0)] * 3
+    return [bounded_values(dtype, magnitude=2.0), bounded_values(dtype, magnitude=8.0),
+            bounded_values(dtype, magnitude=8.0)]
 
 
-register("scan_tanh_recurrence", arity=3, dtypes=FLOAT_DTYPES, build=_tanh_states, probe_ndim=(2, 1, 2),
+register("scan_tanh_recurrence", arity=3, dtypes=TANH_RECURRENCE_DTYPES, build=_tanh_states, probe_ndim=(2, 1, 2),
          shapes=lambda d: template_shapes("n,n", "n", "T,n", sizes={"T": STEPS, "n": (0, 3)}), elementwise=False,
-         elements=_bounded, tolerance=REDUCTION, onnx_ops=("Loop", "Tanh"))
-register("scan_tanh_recurrence_gradient", arity=3, dtypes=FLOAT_DTYPES, build=_tanh_weight_gradient,
+         elements=_bounded, tolerance=REDUCTION, error_scale=_recurrence_terms, signed_zeros=False,
+         onnx_ops=("Loop", "Tanh"))
+register("scan_tanh_recurrence_gradient", arity=3, dtypes=TANH_RECURRENCE_DTYPES, build=_tanh_weight_gradient,
          probe_ndim=(2, 1, 2), shapes=lambda d: template_shapes("n,n", "n", "T,n", sizes={"T": STEPS, "n": (0, 3)}),
-         elementwise=False, elements=_bounded, tolerance=REDUCTION, onnx_ops=("Loop",))
+         elementwise=False, elements=_bounded, tolerance=REDUCTION, error_scale=_recurrence_terms,
+         signed_zeros=False, onnx_ops=("Loop",))
 register("scan_taps_fibonacci", arity=1, dtypes=ALL_DTYPES, build=_fibonacci, probe_ndim=3,
          shapes=lambda d: template_shapes("2,n,m", sizes={"n": (0, 3), "m": (0, 3)}), elementwise=False,
          onnx_ops=("Loop",))
 register("scan_taps_gradient", arity=2, dtypes=FLOAT_DTYPES, build=_damped_fibonacci_gradient,
          probe_ndim=(1, 2), shapes=lambda d: template_shapes("n", "2,n", sizes={"n": (0, 3)}), elementwise=False,
-         elements=lambda d: _bounded(d)[:2], tolerance=REDUCTION, onnx_ops=("Loop", "ScatterND"))
+         elements=lambda d: _bounded(d)[:2], tolerance=REDUCTION, error_scale=_taps_gradient_terms, onnx_ops=("Loop", "ScatterND"))
 register("scan_until", arity=2, dtypes=NUMERIC_DTYPES, build=_double_until_over, probe_ndim=(0, 0),
          shapes=lambda d: template_shapes("", "", sizes={}), elementwise=False, onnx_ops=("Loop",))
 register("scan_nit_sot", arity=1, dtypes=NUMERIC_DTYPES, build=_squares, probe_ndim=2,
