@@ -22,8 +22,14 @@ from backend.helpers import dtype_of
 @onnx_funcify.register(ps.Composite)
 def onnx_funcify_Composite(op, node, ctx, inputs):
     """Inline the fused scalar graph: one ONNX node (or a few) per inner scalar op."""
-    names = dict(zip(op.fgraph.inputs, inputs))
-    for inner in op.fgraph.toposort():
+    return emit_scalar_graph(op.fgraph, ctx, inputs)
+
+
+def emit_scalar_graph(fgraph, ctx, input_names: list[str]) -> list[str]:
+    """Convert a graph of scalar ops (a Composite's, a ScalarLoop's step) on whole tensors bound to
+    ``input_names``; returns the names of its outputs."""
+    names = dict(zip(fgraph.inputs, input_names))
+    for inner in fgraph.toposort():
         inner_inputs = []
         for var in inner.inputs:
             if var not in names:
@@ -32,7 +38,7 @@ def onnx_funcify_Composite(op, node, ctx, inputs):
         for var, name in zip(inner.outputs, onnx_funcify(inner.op, inner, ctx, inner_inputs)):
             names[var] = name
     outputs = []
-    for var in op.fgraph.outputs:
+    for var in fgraph.outputs:
         if var not in names:
             names[var] = ctx.constant(var.data, dtype=dtype_of(var))
         outputs.append(names[var])

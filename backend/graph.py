@@ -203,13 +203,13 @@ def make_subgraph(
 ) -> onnx.GraphProto:
     """GraphProto of a Loop body or If branch written into ``body`` (a `GraphBuilder.subgraph`).
 
-    ``output_types`` gives each output's PyTensor dtype and rank (sizes are left to shape
-    inference: a loop-carried value may change size between iterations).
+    ``output_types`` gives each output's PyTensor dtype and rank, None where the rank is not known
+    (sizes are left to shape inference: a loop-carried value may change size between iterations).
     """
     wanted = [body.fresh(f"{name}_out") for _ in output_names]
     bind_names(body, output_names, wanted, {info.name for info in inputs})
     outputs = [
-        helper.make_tensor_value_info(out, onnx_dtype(dtype), [None] * ndim)
+        helper.make_tensor_value_info(out, onnx_dtype(dtype), None if ndim is None else [None] * ndim)
         for out, (dtype, ndim) in zip(wanted, output_types)
     ]
     return helper.make_graph(body.nodes, name, inputs, outputs)

@@ -9,6 +9,7 @@ its module.
 from __future__ import annotations
 
 from backend.basic import GraphBuilder
+from backend.dtypes import FLOAT_DTYPES
 from backend.kernels import compute_dtype
 
 
@@ -52,3 +53,30 @@ def one_to_one_converter(onnx_op: str):
 
     convert.__name__ = f"onnx_funcify_{onnx_op}"
     return convert
+
+
+def sign_bit(ctx, x, dtype):
+    """True for negative numbers, -0.0 and -inf (1/x < 0 sees the zero's sign, x < 0 the infinity's)."""
+    zero = ctx.constant(0.0, dtype)
+    reciprocal = ctx.op.Div(ctx.constant(1.0, dtype), x)
+    return ctx.op.Or(ctx.op.Less(x, zero), ctx.op.Less(reciprocal, zero))
+
+
+def select_keeping_zero_sign(ctx, condition, x, y, dtype: str) -> str:
+    """``Where(condition, x, y)`` that returns a chosen -0.0 as -0.0.
+
+    onnxruntime's CPU Where merges ``condition ? x : 0`` and ``condition ? 0 : y`` by taking the
+    nonzero one, so a chosen -0.0 can come back as +0.0 (the registry's ``onnxruntime_where`` models
+    it). Here the chosen value's sign bit is selected too (with And/Or: onnxruntime has no boolean
+    Where) and put back on its magnitude: ``|chosen| * (-1 or 1)``, exact for every value (a NaN's
+    sign bit is not a value). float16 is handled in float32, exactly.
+    """
+    if dtype not in FLOAT_DTYPES:
+        return ctx.op.Where(condition, x, y)
+    work = "float32" if dtype == "float16" else dtype
+    x, y = ctx.cast(x, dtype, work), ctx.cast(y, dtype, work)
+    chosen = ctx.op.Where(condition, x, y)
+    negative = ctx.op.Or(ctx.op.And(condition, sign_bit(ctx, x, work)),
+                         ctx.op.And(ctx.op.Not(condition), sign_bit(ctx, y, work)))
+    sign = ctx.op.Where(negative, ctx.constant(-1.0, work), ctx.constant(1.0, work))
+    return ctx.cast(ctx.op.Mul(ctx.op.Abs(chosen), sign), work, dtype)

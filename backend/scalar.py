@@ -23,7 +23,7 @@ import pytensor.scalar.math as psm
 
 from backend.basic import onnx_funcify
 from backend.dtypes import FLOAT_DTYPES, SIGNED_DTYPES, UNSIGNED_DTYPES, ONNXExportUnsupported
-from backend.helpers import apply_in, dtype_of, inputs_as, one_to_one_converter, output_dtype
+from backend.helpers import apply_in, dtype_of, inputs_as, one_to_one_converter, output_dtype, sign_bit
 from backend.kernels import compute_dtype
 
 ONE_TO_ONE_SCALAR_OPS: dict[type, str] = {
@@ -59,13 +59,6 @@ def _f64(ctx, value):
     return ctx.constant(value, "float64")
 
 
-def _sign_bit(ctx, x, dtype):
-    """True for negative numbers, -0.0 and -inf (1/x < 0 sees the zero's sign, x < 0 the infinity's)."""
-    zero = ctx.constant(0.0, dtype)
-    reciprocal = ctx.op.Div(ctx.constant(1.0, dtype), x)
-    return ctx.op.Or(ctx.op.Less(x, zero), ctx.op.Less(reciprocal, zero))
-
-
 def _with_sign(ctx, negative, magnitude):
     """float64 ``magnitude`` (>= 0) negated where ``negative``; a +0.0 magnitude becomes -0.0 there."""
     return ctx.op.Mul(magnitude, ctx.op.Where(negative, _f64(ctx, -1.0), _f64(ctx, 1.0)))
@@ -73,7 +66,7 @@ def _with_sign(ctx, negative, magnitude):
 
 def _with_sign_of(ctx, x, magnitude):
     """``magnitude`` with float64 x's sign, -0.0 included (odd functions: f(-0.0) = -0.0)."""
-    return _with_sign(ctx, _sign_bit(ctx, x, "float64"), magnitude)
+    return _with_sign(ctx, sign_bit(ctx, x, "float64"), magnitude)
 
 
 def _atanh64(ctx, x):
@@ -432,8 +425,8 @@ def onnx_funcify_ArcTan2(op, node, ctx, inputs):
     angle = ctx.op.Where(both_inf, ctx.constant(math.pi / 4, "float32"), angle)
     angle = ctx.cast(ctx.op.Where(both_zero, zero, angle), "float32", "float64")
     reflected = ctx.op.Sub(ctx.constant(math.pi, "float64"), angle)
-    magnitude = ctx.op.Where(_sign_bit(ctx, x, "float32"), reflected, angle)
-    return [ctx.cast(_with_sign(ctx, _sign_bit(ctx, y, "float32"), magnitude), "float64", out)]
+    magnitude = ctx.op.Where(sign_bit(ctx, x, "float32"), reflected, angle)
+    return [ctx.cast(_with_sign(ctx, sign_bit(ctx, y, "float32"), magnitude), "float64", out)]
 
 
 @onnx_funcify.register(ps.Sign)
