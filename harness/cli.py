@@ -256,6 +256,14 @@ def _cmd_bench(args) -> int:
         raise UsageError(f"--sizes must be positive, got {args.sizes!r}")
     if args.repeat < 3:
         raise UsageError(f"--repeat must be >= 3 for a median and IQR, got {args.repeat}")
+    graph_names = None
+    if args.graphs:
+        from harness.graphs import GRAPHS
+
+        graph_names = [g.strip() for g in args.graphs.split(",") if g.strip()]
+        unknown = [g for g in graph_names if g not in GRAPHS]
+        if unknown:
+            raise UsageError(f"unknown graphs {unknown}; choose from {sorted(GRAPHS)}")
     pairs = [(ONNX_OPERATIONS[o], d) for o in ops for d in dtypes if d in ONNX_OPERATIONS[o].dtypes]
     if not pairs:
         raise UsageError("no selected op is defined for the selected dtypes")
@@ -272,7 +280,7 @@ def _cmd_bench(args) -> int:
     if not args.no_graphs:
         from harness.graphs import run_graph_benchmarks
 
-        rows += run_graph_benchmarks(repeat=args.repeat)
+        rows += run_graph_benchmarks(repeat=args.repeat, names=graph_names)
     if tty:
         sys.stderr.write("\n")
     write_speed_reports(out, rows, ort_thread_settings())
@@ -332,6 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeat", type=int, default=7, help="timed repeats per measurement (default 7)")
     bench.add_argument("--from-pytest-benchmark", metavar="FILE", help="build the report from a pytest-benchmark JSON")
     bench.add_argument("--no-graphs", action="store_true", help="skip the real-graph section")
+    bench.add_argument("--graphs", help="comma-separated real graphs to time (default: all; names in harness/graphs.py)")
     plugin_option(bench)
     bench.set_defaults(func=_cmd_bench)
     return parser

@@ -3,11 +3,13 @@
 - logistic-regression loss with its gradient (w.r.t. weights and bias),
 - an MLP forward pass (tanh hidden layer, softmax output),
 - layer normalisation,
-- log-sum-exp over the last axis.
+- log-sum-exp over the last axis,
+- Scan recurrences (an ONNX Loop): a scalar AR(1) path, a tanh RNN with a vector state, and the
+  RNN's gradient with respect to its weights (a reverse Scan); their size is the number of steps.
 
 Each graph is exported after PyTensor's rewrites (the "ONNX" mode), as a user exporting a model would
 get it, and timed the same way as the single ops. To add a graph: a builder returning inputs, outputs
-and a function that makes input arrays for a size, registered in `GRAPHS`.
+and a function that makes input arrays for a size, registered in `GRAPHS` with its sizes.
 """
 
 from __future__ import annotations
@@ -67,18 +69,59 @@ def _logsumexp(dtype):
     return [X], [pt.logsumexp(X, axis=-1)], arrays
 
 
-GRAPHS = {"logistic_regression_loss_grad": _logistic_regression, "mlp_forward_softmax": _mlp,
-          "layer_norm": _layer_norm, "logsumexp": _logsumexp}
+def _scan(fn, **kwargs):
+    return pytensor.scan(fn, return_updates=False, **kwargs)
+
+
+def _ar1_path(dtype):
+    phi, x0, noise = pt.scalar("phi", dtype=dtype), pt.scalar("x0", dtype=dtype), pt.vector("noise", dtype=dtype)
+    path = _scan(lambda e, previous, p: p * previous + e, sequences=noise, outputs_info=x0, non_sequences=phi)
+
+    def arrays(steps, rng):
+        return [np.asarray(0.9, dtype), np.asarray(0.0, dtype), rng.normal(size=steps).astype(dtype)]
+
+    return [phi, x0, noise], [path], arrays
+
+
+RNN_STATE = 16
+
+
+def _rnn(dtype, *, gradient: bool):
+    w, h0, xs = pt.matrix("w", dtype=dtype), pt.vector("h0", dtype=dtype), pt.matrix("xs", dtype=dtype)
+    states = _scan(lambda x_t, h, w_: pt.tanh(w_ @ h + x_t), sequences=xs, outputs_info=h0, non_sequences=w)
+    outputs = [states[-1], pytensor.grad(states[-1].sum(), w)] if gradient else [states]
+
+    def arrays(steps, rng):
+        return [(rng.normal(size=(RNN_STATE, RNN_STATE)) / RNN_STATE).astype(dtype), np.zeros(RNN_STATE, dtype),
+                rng.normal(size=(steps, RNN_STATE)).astype(dtype)]
+
+    return [w, h0, xs], outputs, arrays
+
+
 GRAPH_ROWS = (100, 10_000)
+SCAN_STEPS = (1_000, 100_000)
+GRAPHS = {
+    "logistic_regression_loss_grad": (_logistic_regression, GRAPH_ROWS),
+    "mlp_forward_softmax": (_mlp, GRAPH_ROWS),
+    "layer_norm": (_layer_norm, GRAPH_ROWS),
+    "logsumexp": (_logsumexp, GRAPH_ROWS),
+    "scan_ar1_scalar_state": (_ar1_path, SCAN_STEPS),
+    "scan_tanh_rnn_vector_state": (lambda dtype: _rnn(dtype, gradient=False), SCAN_STEPS),
+    "scan_tanh_rnn_weight_gradient": (lambda dtype: _rnn(dtype, gradient=True), SCAN_STEPS),
+}
+"""name -> (builder, sizes): rows of data for the models, steps for the Scans."""
 
 
-def run_graph_benchmarks(*, repeat: int = 7, dtypes=("float32", "float64"), rows=GRAPH_ROWS) -> list[dict]:
+def run_graph_benchmarks(*, repeat: int = 7, dtypes=("float32", "float64"), names=None) -> list[dict]:
+    """Time every graph of `GRAPHS` (or those in ``names``) at each of its sizes on every backend."""
     records = []
     rng = np.random.default_rng(0)
-    for name, builder in GRAPHS.items():
+    for name, (builder, sizes) in GRAPHS.items():
+        if names is not None and name not in names:
+            continue
         for dtype in dtypes:
             inputs, outputs, make_arrays = builder(dtype)
-            for n in rows:
+            for n in sizes:
                 arrays = make_arrays(n, rng)
                 for backend_name in BACKENDS:
                     row = {"section": "graphs", "op": name, "dtype": dtype, "size": n, "backend": backend_name,
