@@ -83,6 +83,16 @@ def ulp_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(ka >= kb, ka - kb, kb - ka).astype(np.float64)
 
 
+def ulp_of_magnitude(magnitude: np.ndarray, dtype) -> np.ndarray:
+    """The spacing of ``dtype`` floats at each (float64) ``magnitude``, extended past the dtype's
+    largest finite value (a bound on terms may exceed the range its results live in)."""
+    info = np.finfo(dtype)
+    with np.errstate(all="ignore"):
+        exponent = np.floor(np.log2(np.where(magnitude > 0, magnitude, 1.0)))
+        spacing = np.exp2(exponent - info.nmant)
+    return np.maximum(np.where(magnitude > 0, spacing, 0.0), float(info.smallest_subnormal))
+
+
 def compare_arrays(actual, expected, *, max_ulp: int = 0, signed_zeros: bool = True,
                    aspects=ALL_ASPECTS, ulp_dtype: str | None = None, scale=None) -> Comparison:
     """Compare an onnxruntime output with PyTensor's; ``aspects`` limits what is checked.
@@ -140,9 +150,9 @@ def compare_arrays(actual, expected, *, max_ulp: int = 0, signed_zeros: bool = T
         else:
             ulps = ulp_distance(a, e)
         if scale is not None:
-            term = np.broadcast_to(np.abs(scale), actual.shape)[finite].astype(a.dtype)
+            term = np.broadcast_to(np.abs(np.asarray(scale, np.float64)), actual.shape)[finite]
             with np.errstate(all="ignore"):
-                within_terms = abs_err <= max_ulp * np.spacing(term).astype(np.float64)
+                within_terms = abs_err <= max_ulp * ulp_of_magnitude(term, a.dtype)
             ulps = np.where(within_terms, np.minimum(ulps, max_ulp), ulps)
         result.max_abs_err = float(abs_err.max())
         result.max_rel_err = float(rel_err.max())

@@ -45,7 +45,7 @@ def _nested(condition, x, y):
 register("ifelse_swap", arity=3, dtypes=ALL_DTYPES, build=_swap, probe_ndim=(0, 1, 1),
          shapes=lambda d: template_shapes("", "n", "m", sizes={"n": (0, 3), "m": (0, 3)}), elementwise=False,
          onnx_ops=("If",))
-register("ifelse_uneven_branches", arity=3, dtypes=NUMERIC_DTYPES, build=_uneven_branches, probe_ndim=(0, 1, 1),
+register("ifelse_uneven_branches", arity=3, dtypes=ALL_DTYPES, build=_uneven_branches, probe_ndim=(0, 1, 1),
          shapes=lambda d: template_shapes("", "n", "n", sizes={"n": (1, 3)}), elementwise=False,
          onnx_ops=("If",)).xfail(
     reason=FLOAT16_CHAIN, category="onnxruntime-kernel", dtypes=("float16",),

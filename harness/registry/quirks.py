@@ -97,3 +97,9 @@ def float16_chain_differs(function):
             stepwise = np.asarray(function(*arrays))
         return not same_including_zero_signs(onnxruntime_float16_chain(function, *arrays), stepwise)
     return predicate
+
+
+ONNXRUNTIME_TINY_TANH = ("onnxruntime's float32 Tanh is off by tens of ULP for |x| below ~2e-38 (subnormal range), "
+                         "where tanh(x) == x")
+TINY_TANH_LIMIT = 2e-38
+"""Below this magnitude onnxruntime's float32 Tanh leaves tanh(x) == x (`ONNXRUNTIME_TINY_TANH`)."""

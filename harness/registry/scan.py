@@ -21,8 +21,13 @@ import pytensor.tensor as pt
 from hypothesis import strategies as st
 from pytensor.scan.utils import until
 
-from backend.dtypes import ALL_DTYPES, FLOAT_DTYPES, NUMERIC_DTYPES
-from harness.registry.quirks import FLOAT16_CHAIN, float16_chain_differs
+from backend.dtypes import ALL_DTYPES, FLOAT_DTYPES
+from harness.registry.quirks import (
+    FLOAT16_CHAIN,
+    ONNXRUNTIME_TINY_TANH,
+    TINY_TANH_LIMIT,
+    float16_chain_differs,
+)
 from harness.registry.spec import EXACT, ONNX_OPERATIONS, REDUCTION, register
 from strategies.shapes import template_shapes
 from strategies.values import bounded_values
@@ -51,17 +56,63 @@ def _tanh_weight_gradient(w, h0, xs):
     return pytensor.grad(_tanh_states(w, h0, xs).sum(), w)
 
 
+def _state_terms(w, h0, xs):
+    """Per state element, the sum of the magnitudes of the terms it is computed from, errors carried
+    over from earlier steps included: ``|W| @ terms[t-1] + |W| @ |h[t-1]| + |x[t]|`` (|tanh'| <= 1).
+    Also returns the states themselves (float64)."""
+    states, terms = [], []
+    h, carried = h0, np.zeros_like(h0)
+    for x_t in xs:
+        carried = np.abs(w) @ carried + np.abs(w) @ np.abs(h) + np.abs(x_t)
+        h = np.tanh(w @ h + x_t)
+        states.append(h)
+        terms.append(carried)
+    return np.array(states).reshape(xs.shape), np.array(terms).reshape(xs.shape)
+
+
 def _recurrence_terms(example):
-    """A bound on the terms a tanh recurrence's states and weight gradient are sums of: each step
-    multiplies what came before by at most 1 + n * max|w| (|tanh'| <= 1) and adds inputs of at most
-    max|x|. Where terms cancel (W @ h + x near 0, the gradient's 1 - tanh(z)**2 where tanh
-    saturates) errors are relative to these terms, not to the result (measured before this bound:
-    up to 384 ULP of the result in float64, all under 1 ULP of the bound)."""
+    """Magnitudes of the terms each state of `_tanh_states` is a sum of, per element: where they
+    cancel (W @ h + x near 0) errors are relative to them, not to the result (measured: up to 384
+    ULP of the result in float64, under 1 ULP of these terms)."""
     w, h0, xs = (np.asarray(a, np.float64) for a in example.arrays)
-    steps, n = xs.shape[0], w.shape[0]
-    growth = 1.0 + n * np.max(np.abs(w), initial=0.0)
-    inputs = max(1.0, np.max(np.abs(h0), initial=0.0), np.max(np.abs(xs), initial=0.0))
-    return np.float64(max(steps, 1) * inputs * growth ** steps)
+    with np.errstate(all="ignore"):
+        return _state_terms(w, h0, xs)[1]
+
+
+def _gradient_terms(example):
+    """Magnitudes of the terms each element of `_tanh_weight_gradient` is a sum of: the backward
+    pass run on absolute values, ``|delta[t]| <= (1 - h[t]**2) * (1 + |W|.T @ |delta[t+1]|)`` plus
+    what the forward states' own errors contribute, and ``sum_t |delta[t]| * |h[t-1]|``. The
+    gradient's 1 - tanh(z)**2 cancels where tanh saturates (measured: up to 63 ULP of the result in
+    float64, under 1 ULP of these terms)."""
+    w, h0, xs = (np.asarray(a, np.float64) for a in example.arrays)
+    with np.errstate(all="ignore"):
+        states, state_terms = _state_terms(w, h0, xs)
+        previous = np.vstack([h0[None, :], states[:-1]]) if len(xs) else np.zeros((0, len(h0)))
+        delta = np.zeros_like(h0)
+        total = np.zeros_like(w)
+        for t in range(len(xs) - 1, -1, -1):
+            delta = (1 - states[t] ** 2 + 2 * state_terms[t]) * (1 + np.abs(w).T @ delta)
+            total += np.outer(delta, np.abs(previous[t]) + state_terms[t - 1] if t else np.abs(previous[t]))
+        return total
+
+
+def _tiny_preactivation(example) -> bool:
+    """Some step's tanh argument W @ h + x is nonzero and tiny (float32 states, computed here in
+    float64)."""
+    w, h0, xs = (np.asarray(a, np.float64) for a in example.arrays)
+    h = h0
+    with np.errstate(all="ignore"):
+        for x_t in xs:
+            z = np.asarray(w @ h + x_t, np.float32).astype(np.float64)
+            if np.any((np.abs(z) > 0) & (np.abs(z) < TINY_TANH_LIMIT)):
+                return True
+            h = np.tanh(z).astype(np.float32).astype(np.float64)
+    return False
+
+
+TINY_TANH_UNPREDICTABLE = ("how far onnxruntime's Tanh lands from x for a tiny x, and so whether a state leaves "
+                           "its bound, is not modelled")
 
 
 def _taps_gradient_terms(example):
@@ -109,14 +160,17 @@ def _squares(x):
 @functools.cache
 def _exact_binary_ops() -> tuple[str, ...]:
     """Binary elementwise entries that can step a state: exact, no declarations, signed zeros
-    compared, every numeric dtype kept (built once, when first drawn)."""
+    compared, every dtype kept, bool included (built once, when first drawn)."""
     def keeps_dtype(spec):
-        return all(spec.build(pt.vector(dtype=d), pt.vector(dtype=d)).dtype == d for d in NUMERIC_DTYPES)
+        try:
+            return all(spec.build(pt.vector(dtype=d), pt.vector(dtype=d)).dtype == d for d in ALL_DTYPES)
+        except TypeError:  # PyTensor refuses a dtype (sub of bools)
+            return False
 
     return tuple(sorted(
         name for name, spec in ONNX_OPERATIONS.items()
         if spec.arity == 2 and spec.elementwise and not spec.xfails and spec.tolerance == EXACT
-        and spec.signed_zeros and set(NUMERIC_DTYPES) <= set(spec.dtypes) and spec.params is None
+        and spec.signed_zeros and set(ALL_DTYPES) <= set(spec.dtypes) and spec.params is None
         and spec.elements is None and spec.input_dtypes is None and not name.startswith("scan_")
         and keeps_dtype(spec)
     ))
@@ -131,21 +185,15 @@ def _body_params(input_shapes):
     return st.fixed_dictionaries({"body": st.sampled_from(_exact_binary_ops())})
 
 
-register("scan_cumulative_sum", arity=1, dtypes=NUMERIC_DTYPES, build=_cumulative_sum, probe_ndim=2,
+register("scan_cumulative_sum", arity=1, dtypes=ALL_DTYPES, build=_cumulative_sum, probe_ndim=2,
          shapes=lambda d: template_shapes("T,n", sizes={"T": STEPS, "n": (0, 3)}), elementwise=False,
          onnx_ops=("Loop",))
-register("scan_ar1", arity=3, dtypes=FLOAT_DTYPES, build=_ar1, probe_ndim=(0, 1, 0),
+register("scan_ar1", arity=3, dtypes=ALL_DTYPES, build=_ar1, probe_ndim=(0, 1, 0),
          shapes=lambda d: template_shapes("", "T", "", sizes={"T": STEPS}), elementwise=False,
          onnx_ops=("Loop",)).xfail(
     reason=FLOAT16_CHAIN + " (here: within each step of the Loop body)", category="onnxruntime-kernel",
     dtypes=("float16",), when=float16_chain_differs(_float16_ar1_in_numpy),
 )
-# Not float16: PyTensor's float16 dot and onnxruntime's (float32 with the Cast pairs dropped) round
-# differently at every step, which the `dot` entry covers; modelling it through a recurrence would
-# test that model, not the Loop.
-TANH_RECURRENCE_DTYPES = ("float32", "float64")
-
-
 # a matrix product in the body: its order of summation decides where an overflow lands (dot's own
 # entry declares that), so these recurrences draw bounded values: weights up to 2, states up to 8;
 # and, as for dot, the sign of a zero sum depends on that order, so it is not compared
@@ -154,25 +202,31 @@ def _bounded(dtype):
             bounded_values(dtype, magnitude=8.0)]
 
 
-register("scan_tanh_recurrence", arity=3, dtypes=TANH_RECURRENCE_DTYPES, build=_tanh_states, probe_ndim=(2, 1, 2),
+register("scan_tanh_recurrence", arity=3, dtypes=FLOAT_DTYPES, build=_tanh_states, probe_ndim=(2, 1, 2),
          shapes=lambda d: template_shapes("n,n", "n", "T,n", sizes={"T": STEPS, "n": (0, 3)}), elementwise=False,
          elements=_bounded, tolerance=REDUCTION, error_scale=_recurrence_terms, signed_zeros=False,
-         onnx_ops=("Loop", "Tanh"))
-register("scan_tanh_recurrence_gradient", arity=3, dtypes=TANH_RECURRENCE_DTYPES, build=_tanh_weight_gradient,
+         onnx_ops=("Loop", "Tanh")).xfail(
+    reason=ONNXRUNTIME_TINY_TANH, category="onnxruntime-kernel", dtypes=("float32",), when=_tiny_preactivation,
+    unpredictable=TINY_TANH_UNPREDICTABLE,
+)
+register("scan_tanh_recurrence_gradient", arity=3, dtypes=FLOAT_DTYPES, build=_tanh_weight_gradient,
          probe_ndim=(2, 1, 2), shapes=lambda d: template_shapes("n,n", "n", "T,n", sizes={"T": STEPS, "n": (0, 3)}),
-         elementwise=False, elements=_bounded, tolerance=REDUCTION, error_scale=_recurrence_terms,
-         signed_zeros=False, onnx_ops=("Loop",))
+         elementwise=False, elements=_bounded, tolerance=REDUCTION, error_scale=_gradient_terms,
+         signed_zeros=False, onnx_ops=("Loop",)).xfail(
+    reason=ONNXRUNTIME_TINY_TANH, category="onnxruntime-kernel", dtypes=("float32",), when=_tiny_preactivation,
+    unpredictable=TINY_TANH_UNPREDICTABLE,
+)
 register("scan_taps_fibonacci", arity=1, dtypes=ALL_DTYPES, build=_fibonacci, probe_ndim=3,
          shapes=lambda d: template_shapes("2,n,m", sizes={"n": (0, 3), "m": (0, 3)}), elementwise=False,
          onnx_ops=("Loop",))
-register("scan_taps_gradient", arity=2, dtypes=FLOAT_DTYPES, build=_damped_fibonacci_gradient,
+register("scan_taps_gradient", arity=2, dtypes=ALL_DTYPES, build=_damped_fibonacci_gradient,
          probe_ndim=(1, 2), shapes=lambda d: template_shapes("n", "2,n", sizes={"n": (0, 3)}), elementwise=False,
-         elements=lambda d: _bounded(d)[:2], tolerance=REDUCTION, error_scale=_taps_gradient_terms, onnx_ops=("Loop", "ScatterND"))
-register("scan_until", arity=2, dtypes=NUMERIC_DTYPES, build=_double_until_over, probe_ndim=(0, 0),
+         elements=lambda d: _bounded(d)[:2] if d in FLOAT_DTYPES else None, tolerance=REDUCTION, error_scale=_taps_gradient_terms, onnx_ops=("Loop", "ScatterND"))
+register("scan_until", arity=2, dtypes=ALL_DTYPES, build=_double_until_over, probe_ndim=(0, 0),
          shapes=lambda d: template_shapes("", "", sizes={}), elementwise=False, onnx_ops=("Loop",))
-register("scan_nit_sot", arity=1, dtypes=NUMERIC_DTYPES, build=_squares, probe_ndim=2,
+register("scan_nit_sot", arity=1, dtypes=ALL_DTYPES, build=_squares, probe_ndim=2,
          shapes=lambda d: template_shapes("T,n", sizes={"T": STEPS, "n": (0, 3)}), elementwise=False,
          onnx_ops=("Loop",))
-register("scan_drawn_body", arity=2, dtypes=NUMERIC_DTYPES, build=_drawn_body, probe_ndim=(2, 1),
+register("scan_drawn_body", arity=2, dtypes=ALL_DTYPES, build=_drawn_body, probe_ndim=(2, 1),
          shapes=lambda d: template_shapes("T,n", "n", sizes={"T": STEPS, "n": (0, 3)}), elementwise=False,
          params=_body_params, onnx_ops=("Loop",))
