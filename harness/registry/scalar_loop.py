@@ -53,6 +53,11 @@ def _float16_newton_in_numpy(steps, x0, c, *, until=False):
     return np.concatenate([x.ravel(), done.ravel().astype(np.float16)]) if until else x
 
 
+def _newton_bench_inputs(dtype, size):
+    """Eight steps for every element (the timing is of the Loop, not of long runs)."""
+    return [np.full(size, 8, np.int64), np.ones(size, dtype), np.linspace(1.0, 100.0, size).astype(dtype)]
+
+
 def _steps_then_values(dtype):
     return [st.integers(0, 6).map(np.int64), None, None]
 
@@ -60,7 +65,7 @@ def _steps_then_values(dtype):
 for name, build, until in (("scalar_loop_newton_sqrt", _newton_sqrt, False),
                            ("scalar_loop_newton_sqrt_until", _newton_sqrt_until_exact, True)):
     register(name, arity=3, dtypes=FLOAT_DTYPES, build=build, input_dtypes=lambda d: ("int64", d, d),
-             elements=_steps_then_values, onnx_ops=("Loop", "Where")).xfail(
+             elements=_steps_then_values, bench_inputs=_newton_bench_inputs, onnx_ops=("Loop", "Where")).xfail(
         reason=FLOAT16_CHAIN + " (here: within each step of the Loop body)", category="onnxruntime-kernel",
         dtypes=("float16",),
         when=float16_chain_differs(lambda s, x, c, until=until: _float16_newton_in_numpy(s, x, c, until=until)),
