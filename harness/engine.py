@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 
 import hypothesis
 import numpy as np
-import pytensor
 from hypothesis import given, reject, settings
 from hypothesis.errors import FailedHealthCheck, Unsatisfiable
 

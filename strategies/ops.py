@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from backend.dtypes import ALL_DTYPES
 from strategies.shapes import BroadcastShapes, broadcastable_shapes
-from strategies.values import ArrayExample, array_values, element_values, special_values
+from strategies.values import ArrayExample, array_values, special_values
 
 
 def _validate(func: str, dtypes: Sequence[str], elements) -> None:
