@@ -68,3 +68,16 @@ def test_nested_op_from_graph_with_two_outputs(how):
     _, got = _run([x, y], outputs, values, how)
     for g, w in zip(got, reference_function([x, y], outputs)(*values)):
         np.testing.assert_allclose(g, w, rtol=1e-15)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "symmetric"])
+def test_pad_modes_built_with_scan_export(mode):
+    """PyTensor builds reflect and symmetric padding with a Scan inside an OpFromGraph."""
+    x = pt.matrix("x")
+    padded = pt.pad(x, 2, mode=mode)
+    values = [np.arange(12.0).reshape(3, 4)]
+    model, (got,) = _run([x], [padded], values, "as built")
+    assert any(node.op_type == "Loop" for node in model.graph.node)
+    want = reference_function([x], padded)(*values)
+    assert got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
