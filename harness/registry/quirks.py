@@ -99,7 +99,10 @@ def float16_chain_differs(function):
     return predicate
 
 
-ONNXRUNTIME_TINY_TANH = ("onnxruntime's float32 Tanh is off by tens of ULP for |x| below ~2e-38 (subnormal range), "
+ONNXRUNTIME_TINY_TANH = ("onnxruntime's float32 Tanh is off by more than 4 ULP for |x| from ~7e-45 to ~7.5e-37, "
                          "where tanh(x) == x")
-TINY_TANH_LIMIT = 2e-38
-"""Below this magnitude onnxruntime's float32 Tanh leaves tanh(x) == x (`ONNXRUNTIME_TINY_TANH`)."""
+TINY_TANH_LIMIT = 7.6e-37
+"""Below this magnitude onnxruntime's float32 Tanh leaves tanh(x) == x (`ONNXRUNTIME_TINY_TANH`; measured on
+2e5 values from 1e-45 to 1e-30: every value off by more than 4 ULP lies in 7e-45..7.52e-37)."""
+TINY_TANH_UNPREDICTABLE = ("not every value below the limit is off by more than the bound, and which are is not "
+                           "modelled")

@@ -26,6 +26,7 @@ from harness.registry.quirks import (
     FLOAT16_CHAIN,
     ONNXRUNTIME_TINY_TANH,
     TINY_TANH_LIMIT,
+    TINY_TANH_UNPREDICTABLE,
     float16_chain_differs,
 )
 from harness.registry.spec import EXACT, ONNX_OPERATIONS, REDUCTION, register
@@ -109,10 +110,6 @@ def _tiny_preactivation(example) -> bool:
                 return True
             h = np.tanh(z).astype(np.float32).astype(np.float64)
     return False
-
-
-TINY_TANH_UNPREDICTABLE = ("how far onnxruntime's Tanh lands from x for a tiny x, and so whether a state leaves "
-                           "its bound, is not modelled")
 
 
 def _taps_gradient_terms(example):
