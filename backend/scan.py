@@ -115,10 +115,10 @@ def onnx_funcify_Scan(op, node, ctx, inputs):
         var = node.inputs[1 + info.n_seqs + k]
         carried = carry(buffer, var)
         mitmot_buffers.append(carried)
-        length = ctx.op.Shape(buffer, start=0, end=1)
+        length = ctx.op.Squeeze(ctx.op.Shape(buffer, start=0, end=1))
         for tap in taps:
             position = body.op.Add(iteration, _int64(ctx, tap - min(taps)))
-            position = body.op.Mod(position, ctx.op.Squeeze(length))
+            position = body.op.Mod(position, length)
             inner_names.append(body.op.Gather(carried, position, axis=0))
 
     # mit-sot: the last -oldest_tap values, each carried as its own tensor
