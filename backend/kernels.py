@@ -55,6 +55,7 @@ KERNEL_DTYPES: dict[str, tuple[str, ...]] = {
     "Where": tuple(d for d in ALL_DTYPES if d not in ("int16", "uint16", "uint64", "bool")),
     "ScatterElements(reduction=add)": _NUMERIC[1:] + ("bool",),  # no float16 kernel
     "Range": ("float32", "float64", "int16", "int32", "int64"),
+    "CumSum": ("float32", "float64", "int32", "int64"),
 }
 
 # Wider dtypes in which an op gives the same answer after a Cast back (integer ops wrap modulo 2**k
@@ -71,7 +72,8 @@ _WIDER = {
 }
 ORDER_OPS = {"Max", "Min", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "ReduceMax", "ReduceMin", "ArgMax"}
 EXACT_WIDENING = {"Add", "Sub", "Mul", "Max", "Min", "Abs", "Where", "Equal", "Less", "Greater", "LessOrEqual",
-                  "GreaterOrEqual", "ReduceSum", "ReduceProd", "ReduceMax", "ReduceMin", "ArgMax", "MatMul"}
+                  "GreaterOrEqual", "ReduceSum", "ReduceProd", "ReduceMax", "ReduceMin", "ArgMax", "MatMul",
+                  "CumSum"}
 
 
 def compute_dtype(onnx_op: str, dtype: str, *, allow_widening: bool | None = None) -> str:

@@ -1,0 +1,210 @@
+"""``pytensor.tensor.extra_ops`` that have no single ONNX op: CumOp, SearchsortedOp, Unique,
+FillDiagonal, RavelMultiIndex and UnravelIndex. (Repeat, Tile, Diff, Roll, Bincount, TakeAlongAxis
+and friends are built from basic ops by PyTensor and need nothing here.)
+
+- cumsum -> ``CumSum`` where onnxruntime has a kernel that adds in the result dtype (int32, int64,
+  float32, float64; narrower integers in int32/int64, exact modulo 2**k). numpy's float16 cumsum rounds
+  every partial sum to float16, which a float32 CumSum would not, so float16 cumsum and every cumprod
+  (ONNX has no CumProd before opset 26) run as a ``Loop`` over the axis that accumulates one slice
+  per step, in numpy's order.
+- searchsorted -> counting: ``left`` is the number of elements ordered before v, ``right`` the number
+  not ordered after it, in numpy's sort order (NaN last), which is what a binary search over a sorted
+  array finds. It compares every element with every v (memory n x size(v)).
+- unique -> a stable sort (`backend.sort.stable_argsort`), a "differs from its predecessor" mask (NaNs
+  are equal, as numpy's ``equal_nan``), then ``Compress``/``CumSum``/``ScatterElements`` for the index,
+  inverse and counts outputs. Unique along an axis is declined.
+
+To extend: a converter per op below, composed of ONNX ops that onnxruntime runs for every dtype the
+op accepts (see `backend.kernels`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from onnx import TensorProto, helper
+from pytensor.tensor.extra_ops import CumOp, FillDiagonal, RavelMultiIndex, SearchsortedOp, Unique, UnravelIndex
+
+from backend.basic import onnx_funcify
+from backend.dtypes import FLOAT_DTYPES, ONNXExportUnsupported, onnx_dtype
+from backend.graph import make_subgraph
+from backend.helpers import apply_in, dtype_of, select_keeping_zero_sign
+from backend.kernels import compute_dtype
+from backend.sort import stable_argsort
+
+_INT64_ONE = ([1], "int64")
+
+
+def _vector(ctx, values):
+    return ctx.constant(list(values), "int64")
+
+
+def _accumulate(ctx, x, dtype: str, axis: int, ndim: int, onnx_op: str, identity) -> str:
+    """numpy's ``ufunc.accumulate`` along ``axis`` as a Loop: one slice per step, each partial result
+    rounded to ``dtype`` as numpy does."""
+    perm = [axis] + [d for d in range(ndim) if d != axis]
+    front = ctx.op.Transpose(x, perm=perm) if axis != 0 else x
+    front_shape = ctx.op.Shape(front)
+    steps = ctx.op.Squeeze(ctx.op.Gather(front_shape, _vector(ctx, [0]), axis=0), _vector(ctx, [0]))
+    slice_shape = ctx.op.Slice(front_shape, _vector(ctx, [1]), _vector(ctx, [ndim]))
+    initial = ctx.op.Expand(ctx.constant(identity, dtype), slice_shape)
+
+    body = ctx.subgraph()
+    iteration, cond, carried = body.fresh("iteration"), body.fresh("cond_in"), body.fresh("partial")
+    element = body.op.Gather(front, iteration, axis=0)
+    compute = compute_dtype(onnx_op, dtype)
+    updated = apply_in(body, onnx_op, [carried, element], compute, dtype)
+    trace_out = body.op.Identity(updated)
+    inputs = [helper.make_tensor_value_info(iteration, TensorProto.INT64, []),
+              helper.make_tensor_value_info(cond, TensorProto.BOOL, []),
+              helper.make_tensor_value_info(carried, onnx_dtype(dtype), [None] * (ndim - 1))]
+    loop_body = make_subgraph(body, ctx.fresh("accumulate_body"), inputs, [cond, updated, trace_out],
+                              [("bool", 0), (dtype, ndim - 1), (dtype, ndim - 1)])
+    _, trace = ctx.op.Loop(steps, ctx.constant(True, "bool"), initial, body=loop_body, n_outputs=2)
+    # onnxruntime gives a zero-step Loop's trace size 0 in every dimension: restore the input's shape
+    trace = ctx.op.Reshape(trace, front_shape)
+    if axis == 0:
+        return trace
+    inverse = [perm.index(d) for d in range(ndim)]
+    return ctx.op.Transpose(trace, perm=inverse)
+
+
+@onnx_funcify.register(CumOp)
+def onnx_funcify_CumOp(op, node, ctx, inputs):
+    (x,) = inputs
+    in_dtype, dtype = dtype_of(node.inputs[0]), dtype_of(node.outputs[0])
+    x = ctx.cast(x, in_dtype, dtype)
+    ndim = node.inputs[0].type.ndim
+    axis = op.axis if op.axis is not None else 0
+    if op.axis is None or ndim == 0:
+        x, ndim, axis = ctx.op.Reshape(x, _vector(ctx, [-1])), 1, 0
+    axis %= ndim
+    if op.mode == "add" and dtype != "float16":
+        compute = compute_dtype("CumSum", dtype)
+        total = ctx.op.CumSum(ctx.cast(x, dtype, compute), ctx.constant(axis, "int64"))
+        return [ctx.cast(total, compute, dtype)]
+    if op.mode == "add":
+        # -0.0 is the identity of IEEE addition (0.0 would turn a leading -0.0 into 0.0)
+        return [_accumulate(ctx, x, dtype, axis, ndim, "Add", -0.0)]
+    return [_accumulate(ctx, x, dtype, axis, ndim, "Mul", 1)]
+
+
+def _ordered_before(ctx, a, b, dtype):
+    """``a`` sorts strictly before ``b`` in numpy's order (NaN last; NaNs tie)."""
+    less = ctx.op.Less(a, b)
+    if dtype not in FLOAT_DTYPES:
+        return less
+    return ctx.op.Or(less, ctx.op.And(ctx.op.IsNaN(b), ctx.op.Not(ctx.op.IsNaN(a))))
+
+
+def _comparable(ctx, name, dtype):
+    """Comparison ops have no bool kernel; uint8 keeps False < True."""
+    return (ctx.cast(name, dtype, "uint8"), "uint8") if dtype == "bool" else (name, dtype)
+
+
+@onnx_funcify.register(SearchsortedOp)
+def onnx_funcify_SearchsortedOp(op, node, ctx, inputs):
+    a, v = inputs[0], inputs[1]
+    common = str(np.result_type(dtype_of(node.inputs[0]), dtype_of(node.inputs[1])))
+    a, v = ctx.cast(a, dtype_of(node.inputs[0]), common), ctx.cast(v, dtype_of(node.inputs[1]), common)
+    if len(inputs) == 3:
+        a = ctx.op.Gather(a, ctx.cast(inputs[2], dtype_of(node.inputs[2]), "int64"), axis=0)
+    (a, common), (v, _) = _comparable(ctx, a, common), _comparable(ctx, v, common)
+    v_ndim = node.inputs[1].type.ndim
+    # a as a column against every v: (n, 1, ..., 1) vs v's shape
+    column = ctx.op.Reshape(a, _vector(ctx, [-1] + [1] * v_ndim))
+    if op.side == "left":
+        counted = _ordered_before(ctx, column, v, common)
+    else:
+        counted = ctx.op.Not(_ordered_before(ctx, v, column, common))
+    total = ctx.op.ReduceSum(ctx.cast(counted, "bool", "int64"), _vector(ctx, [0]), keepdims=0)
+    return [ctx.cast(total, "int64", dtype_of(node.outputs[0]))]
+
+
+@onnx_funcify.register(Unique)
+def onnx_funcify_Unique(op, node, ctx, inputs):
+    if op.axis is not None:
+        raise ONNXExportUnsupported(f"{op}: unique along an axis (unique sub-arrays) is not exported; "
+                                    "use axis=None")
+    dtype = dtype_of(node.inputs[0])
+    flat = ctx.op.Reshape(inputs[0], _vector(ctx, [-1]))
+    order = stable_argsort(ctx, flat, dtype, 0)
+    ordered = ctx.op.Gather(flat, order, axis=0)
+    size = ctx.op.Shape(flat)
+    later = ctx.op.Slice(ordered, _vector(ctx, [1]), size)
+    earlier = ctx.op.Slice(ordered, _vector(ctx, [0]), ctx.op.Sub(size, ctx.constant(*_INT64_ONE)))
+    (later_c, common), (earlier_c, _) = _comparable(ctx, later, dtype), _comparable(ctx, earlier, dtype)
+    same = ctx.op.Equal(later_c, earlier_c)
+    if dtype in FLOAT_DTYPES:
+        same = ctx.op.Or(same, ctx.op.And(ctx.op.IsNaN(later_c), ctx.op.IsNaN(earlier_c)))
+    # the first element of the sorted array starts a group (when there is one)
+    starts = ctx.op.Concat(ctx.op.Slice(ctx.constant([True], "bool"), _vector(ctx, [0]), size),
+                           ctx.op.Not(same), axis=0)
+    outputs = [ctx.op.Compress(ordered, starts, axis=0)]
+    if op.return_index:
+        outputs.append(ctx.op.Compress(order, starts, axis=0))
+    if op.return_inverse:
+        group = ctx.op.Sub(ctx.op.CumSum(ctx.cast(starts, "bool", "int64"), ctx.constant(0, "int64")),
+                           ctx.constant(1, "int64"))
+        outputs.append(ctx.op.ScatterElements(ctx.op.Expand(ctx.constant(0, "int64"), size), order, group, axis=0))
+    if op.return_counts:
+        positions = ctx.op.Range(ctx.constant(0, "int64"), ctx.op.Squeeze(size, _vector(ctx, [0])),
+                                 ctx.constant(1, "int64"))
+        first = ctx.op.Compress(positions, starts, axis=0)
+        ends = ctx.op.Concat(ctx.op.Slice(first, _vector(ctx, [1]), _vector(ctx, [2**62])), size, axis=0)
+        outputs.append(ctx.op.Sub(ends, first))
+    return outputs
+
+
+@onnx_funcify.register(FillDiagonal)
+def onnx_funcify_FillDiagonal(op, node, ctx, inputs):
+    a, value = inputs
+    if node.inputs[0].type.ndim != 2:
+        raise ONNXExportUnsupported(f"{op}: only 2-d arrays are exported, got {node.inputs[0].type.ndim}-d input "
+                                    f"{node.inputs[0]}")
+    dtype = dtype_of(node.outputs[0])
+    value = ctx.cast(value, dtype_of(node.inputs[1]), dtype)
+    shape = ctx.op.Shape(a)
+    zero, one = ctx.constant(0, "int64"), ctx.constant(1, "int64")
+    rows = ctx.op.Range(zero, ctx.op.Gather(shape, zero, axis=0), one)
+    columns = ctx.op.Range(zero, ctx.op.Gather(shape, one, axis=0), one)
+    diagonal = ctx.op.Equal(ctx.op.Unsqueeze(rows, _vector(ctx, [1])), columns)
+    compute = compute_dtype("Where", dtype, allow_widening=True)
+    filled = select_keeping_zero_sign(ctx, diagonal, ctx.cast(ctx.op.Expand(value, shape), dtype, compute),
+                                      ctx.cast(a, dtype, compute), compute)
+    return [ctx.cast(filled, compute, dtype)]
+
+
+def _dims(ctx, node_dims, name, count: int):
+    dims = ctx.cast(name, dtype_of(node_dims), "int64")
+    return [ctx.op.Gather(dims, ctx.constant(k, "int64"), axis=0) for k in range(count)]
+
+
+@onnx_funcify.register(RavelMultiIndex)
+def onnx_funcify_RavelMultiIndex(op, node, ctx, inputs):
+    *indices, dims = inputs
+    sizes = _dims(ctx, node.inputs[-1], dims, len(indices))
+    indices = [ctx.cast(i, dtype_of(v), "int64") for i, v in zip(indices, node.inputs[:-1])]
+    if op.mode == "wrap":
+        indices = [ctx.op.Mod(i, s) for i, s in zip(indices, sizes)]
+    elif op.mode == "clip":
+        indices = [ctx.op.Max(ctx.op.Min(i, ctx.op.Sub(s, ctx.constant(1, "int64"))), ctx.constant(0, "int64"))
+                   for i, s in zip(indices, sizes)]
+    order = range(len(indices)) if op.order == "C" else reversed(range(len(indices)))
+    flat = None
+    for k in order:
+        flat = indices[k] if flat is None else ctx.op.Add(ctx.op.Mul(flat, sizes[k]), indices[k])
+    return [ctx.cast(flat, "int64", dtype_of(node.outputs[0]))]
+
+
+@onnx_funcify.register(UnravelIndex)
+def onnx_funcify_UnravelIndex(op, node, ctx, inputs):
+    index, dims = inputs
+    count = len(node.outputs)
+    sizes = _dims(ctx, node.inputs[1], dims, count)
+    rest = ctx.cast(index, dtype_of(node.inputs[0]), "int64")
+    order = list(reversed(range(count))) if op.order == "C" else list(range(count))
+    coordinates = [None] * count
+    for k in order:
+        coordinates[k] = ctx.op.Mod(rest, sizes[k])
+        rest = ctx.op.Div(rest, sizes[k])
+    return [ctx.cast(c, "int64", dtype_of(out)) for c, out in zip(coordinates, node.outputs)]

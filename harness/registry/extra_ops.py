@@ -1,0 +1,69 @@
+"""Entries for ``backend/extra_ops.py`` (cumsum, cumprod, searchsorted, unique, fill_diagonal,
+ravel_multi_index, unravel_index) and for the ``pytensor.tensor.extra_ops`` functions PyTensor builds
+from basic ops (repeat, tile, diff, roll, bincount, broadcast_to, tril/triu, take_along_axis), which
+users call as often and which must export through the converters of those basic ops.
+
+To add one: a ``register(...)`` call below; inputs whose values depend on each other come from
+``strategies/ordering.py``.
+"""
+
+from __future__ import annotations
+
+import pytensor.tensor as pt
+from hypothesis import strategies as st
+
+from backend.dtypes import ALL_DTYPES, SIGNED_DTYPES
+from harness.registry.shape import ranked
+from harness.registry.spec import register
+from strategies.ops import axis_params
+from strategies.ordering import flat_index_examples, multi_index_examples, searchsorted_examples
+from strategies.shapes import BroadcastShapes
+
+ONE_AXIS = axis_params(keepdims=False, multiple=False)
+NARROW_ACCUMULATION = ("int8", "int16", "int32", "uint8", "uint16", "uint32", "bool")
+CUMULATIVE_DTYPE = ("CumOp.perform returns numpy's accumulation dtype (int64/uint64) for narrower integer and bool "
+                    "inputs while the node's output type is the input dtype; the export follows the type")
+
+
+def _cumulative(function):
+    return lambda x, axis=None: function(x, axis=axis)
+
+
+def _matrix_and_scalar(dtype):
+    return st.tuples(st.integers(0, 4), st.integers(0, 4)).map(lambda s: BroadcastShapes((s, ()), s))
+
+
+register("cumsum", arity=1, dtypes=ALL_DTYPES, build=_cumulative(pt.cumsum), params=ONE_AXIS, shapes=ranked(),
+         onnx_ops=("CumSum",), elementwise=False).xfail(
+    reason=CUMULATIVE_DTYPE, category="pytensor", dtypes=NARROW_ACCUMULATION,
+)
+register("cumprod", arity=1, dtypes=ALL_DTYPES, build=_cumulative(pt.cumprod), params=ONE_AXIS, shapes=ranked(),
+         onnx_ops=("Loop",), elementwise=False).xfail(
+    reason=CUMULATIVE_DTYPE, category="pytensor", dtypes=NARROW_ACCUMULATION,
+)
+register("searchsorted_left", arity=2, dtypes=ALL_DTYPES, build=lambda a, v: pt.searchsorted(a, v, side="left"),
+         examples=lambda d, edge_cases: searchsorted_examples(dtype=d, edge_cases=edge_cases),
+         onnx_ops=("Less", "ReduceSum"), elementwise=False)
+register("searchsorted_right", arity=2, dtypes=ALL_DTYPES, build=lambda a, v: pt.searchsorted(a, v, side="right"),
+         examples=lambda d, edge_cases: searchsorted_examples(dtype=d, edge_cases=edge_cases),
+         onnx_ops=("Less", "ReduceSum"), elementwise=False)
+register("searchsorted_sorter", arity=3, dtypes=ALL_DTYPES,
+         input_dtypes=lambda d: (d, d, "int64"), build=lambda a, v, s: pt.searchsorted(a, v, sorter=s),
+         examples=lambda d, edge_cases: searchsorted_examples(dtype=d, with_sorter=True, edge_cases=edge_cases),
+         onnx_ops=("Gather", "Less"), elementwise=False)
+# numpy sorts with quicksort unless the index is asked for, so which of -0.0 and 0.0 stands for both is
+# unspecified in the values alone
+register("unique", arity=1, dtypes=ALL_DTYPES, build=pt.unique, shapes=ranked(), onnx_ops=("TopK", "Compress"),
+         elementwise=False, signed_zeros=False)
+register("unique_index_inverse_counts", arity=1, dtypes=ALL_DTYPES,
+         build=lambda x: pt.unique(x, return_index=True, return_inverse=True, return_counts=True),
+         shapes=ranked(), onnx_ops=("TopK", "Compress", "ScatterElements"), elementwise=False)
+register("fill_diagonal", arity=2, dtypes=ALL_DTYPES, build=pt.fill_diagonal, shapes=_matrix_and_scalar,
+         probe_ndim=(2, 0), onnx_ops=("Where",), elementwise=False)
+# numpy's ravel_multi_index/unravel_index take signed indices only (an unsigned one raises TypeError)
+register("ravel_multi_index", arity=3, dtypes=SIGNED_DTYPES, input_dtypes=lambda d: (d, d, "int64"),
+         build=lambda i, j, dims: pt.ravel_multi_index((i, j), dims),
+         examples=lambda d, edge_cases: multi_index_examples(dtype=d), onnx_ops=("Mul", "Add"), elementwise=False)
+register("unravel_index", arity=2, dtypes=SIGNED_DTYPES, input_dtypes=lambda d: (d, "int64"),
+         build=lambda i, dims: pt.stack(pt.unravel_index(i, pt.specify_shape(dims, (2,)))),
+         examples=lambda d, edge_cases: flat_index_examples(dtype=d), onnx_ops=("Mod", "Div"), elementwise=False)
