@@ -22,7 +22,14 @@ from __future__ import annotations
 
 import numpy as np
 from onnx import TensorProto, helper
-from pytensor.tensor.extra_ops import CumOp, FillDiagonal, RavelMultiIndex, SearchsortedOp, Unique, UnravelIndex
+from pytensor.tensor.extra_ops import (
+    CumOp,
+    FillDiagonal,
+    RavelMultiIndex,
+    SearchsortedOp,
+    Unique,
+    UnravelIndex,
+)
 
 from backend.basic import onnx_funcify
 from backend.dtypes import FLOAT_DTYPES, ONNXExportUnsupported, onnx_dtype
@@ -132,7 +139,7 @@ def onnx_funcify_Unique(op, node, ctx, inputs):
     size = ctx.op.Shape(flat)
     later = ctx.op.Slice(ordered, _vector(ctx, [1]), size)
     earlier = ctx.op.Slice(ordered, _vector(ctx, [0]), ctx.op.Sub(size, ctx.constant(*_INT64_ONE)))
-    (later_c, common), (earlier_c, _) = _comparable(ctx, later, dtype), _comparable(ctx, earlier, dtype)
+    (later_c, _), (earlier_c, _) = _comparable(ctx, later, dtype), _comparable(ctx, earlier, dtype)
     same = ctx.op.Equal(later_c, earlier_c)
     if dtype in FLOAT_DTYPES:
         same = ctx.op.Or(same, ctx.op.And(ctx.op.IsNaN(later_c), ctx.op.IsNaN(earlier_c)))

@@ -16,7 +16,11 @@ from backend.dtypes import ALL_DTYPES, SIGNED_DTYPES
 from harness.registry.shape import ranked
 from harness.registry.spec import register
 from strategies.ops import axis_params
-from strategies.ordering import flat_index_examples, multi_index_examples, searchsorted_examples
+from strategies.ordering import (
+    flat_index_examples,
+    multi_index_examples,
+    searchsorted_examples,
+)
 from strategies.shapes import BroadcastShapes
 
 ONE_AXIS = axis_params(keepdims=False, multiple=False)
