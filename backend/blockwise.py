@@ -5,7 +5,7 @@ PyTensor gives every input of a Blockwise the same number of batch dimensions (E
 input had fewer); batch dimensions broadcast like numpy's, and may be empty. A core op whose ONNX
 converter already computes the batched result when handed batched inputs is converted by that very
 converter: `BATCH_POLYMORPHIC` lists them (Dot: ONNX MatMul broadcasts batch dimensions exactly as
-numpy.matmul does). Other core ops are declined with an error naming the core op.
+numpy.matmul does; the compositions of `backend.linalg` are written over batches). Other core ops are declined with an error naming the core op.
 
 To add a core op: if its converter's ONNX ops treat leading dimensions as batch dimensions, add its
 class to `BATCH_POLYMORPHIC`; otherwise give it a batched converter of its own here.
@@ -17,8 +17,9 @@ from pytensor.tensor.blockwise import Blockwise
 from pytensor.tensor.math import Dot
 
 from backend.basic import onnx_funcify
+from backend.linalg import LINALG_OPS
 
-BATCH_POLYMORPHIC: tuple[type, ...] = (Dot,)
+BATCH_POLYMORPHIC: tuple[type, ...] = (Dot, *LINALG_OPS)
 
 
 @onnx_funcify.register(Blockwise)

@@ -1,0 +1,86 @@
+"""Matrices for linear algebra: symmetric positive definite (well and badly conditioned), indefinite,
+triangular, general (diagonally dominant), exactly singular (a zero column), with NaN, empty (0 x 0, 0 columns) and with batch dimensions
+of size 0, 1 or n that broadcast against the right-hand side's.
+
+Every entry is drawn by Hypothesis; structure is imposed by arithmetic on drawn arrays (B @ B.T + s*I,
+a copied row, a zeroed diagonal element), so failures shrink to small, simple matrices.
+To extend: a ``kind`` here and the arithmetic that gives it; keep sides <= 4 (the exports are Loops of
+one step per row, and examples must stay cheap).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from strategies.values import ArrayExample
+
+MATRIX_KINDS = ("spd", "indefinite", "lower", "upper", "general", "singular")
+_LINALG_DTYPES = ("float32", "float64")
+
+
+def _entries(dtype: str, magnitude: float = 4.0):
+    # integers and halves: exactly representable, so float32 and float64 draw the same matrices
+    return st.integers(-int(2 * magnitude), int(2 * magnitude)).map(lambda k: np.asarray(k / 2, dtype))
+
+
+def _batch_shapes(draw, batch: bool):
+    if not batch:
+        return (), ()
+    a_batch = draw(st.sampled_from([(0,), (1,), (2,)]))
+    b_batch = draw(st.sampled_from([a_batch, (1,)]))
+    return a_batch, b_batch
+
+
+def matrix_examples(*, dtype: str, kind: str, rhs: int | None = None, max_side: int = 4, batch: bool = False,
+                    with_nan: bool = False) -> st.SearchStrategy[ArrayExample]:
+    """``(A,)`` or, with ``rhs`` = 1 (vector) or 2 (matrix), ``(A, b)``: A square of ``kind`` (one of
+    `MATRIX_KINDS`), sides 0..max_side; ``batch`` adds a leading batch dimension to both (sizes that
+    broadcast); ``with_nan`` puts a NaN somewhere in A now and then."""
+    if dtype not in _LINALG_DTYPES:
+        raise ValueError(f"matrix_examples: dtype={dtype!r}; linear algebra is drawn in {_LINALG_DTYPES}")
+    if kind not in MATRIX_KINDS:
+        raise ValueError(f"matrix_examples: kind={kind!r}; valid: {MATRIX_KINDS}")
+    if rhs not in (None, 1, 2) or max_side < 1:
+        raise ValueError(f"matrix_examples: need rhs in (None, 1, 2) and max_side >= 1, got rhs={rhs}, "
+                         f"max_side={max_side}")
+
+    @st.composite
+    def draw(draw_):
+        n = draw_(st.integers(0 if kind != "singular" else 2, max_side))
+        a_batch, b_batch = _batch_shapes(draw_, batch)
+        base = draw_(hnp.arrays(dtype, a_batch + (n, n), elements=_entries(dtype))).astype(np.float64)
+        eye = np.eye(n)
+        if kind in ("spd", "indefinite"):
+            gram = base @ np.swapaxes(base, -1, -2)
+            # shifts from 1/1000 to 2n of the scale: condition numbers up to ~1e4
+            shift = draw_(st.sampled_from([1e-3, 0.1, 1.0, 2.0 * max(n, 1)])) * (1 + np.abs(gram).max(initial=0))
+            a = gram + shift * eye if kind == "spd" else gram - shift * eye
+        elif kind in ("lower", "upper"):
+            triangle = np.tril(base, -1) if kind == "lower" else np.triu(base, 1)
+            diagonal = draw_(hnp.arrays(dtype, a_batch + (n,), elements=st.sampled_from([-4.0, -1.0, 0.5, 1.0, 3.0])))
+            a = triangle + diagonal.astype(np.float64)[..., None] * eye
+            if n and draw_(st.booleans().map(lambda b: b and n > 1)):
+                a[..., n - 1, n - 1] = 0.0  # singular: an exactly zero pivot
+        elif kind == "general":
+            # strictly diagonally dominant (the shift outweighs any row of |base| by 1 + 0.5..n+1 times
+            # it): never singular, cond <= ~1e2
+            dominance = draw_(st.sampled_from([0.5, 1.0, float(n + 1)]))
+            a = base + (1.0 + (1.0 + dominance) * np.abs(base).sum(axis=-1).max(initial=0.0)) * eye
+        else:
+            # a zero column: every elimination order meets an exactly zero pivot there, whatever its
+            # rounding (two equal rows would not: LAPACK's pivot comes out as -5.6e-17, say)
+            a = base.copy()
+            a[..., :, draw_(st.integers(0, n - 1))] = 0.0
+        a = a.astype(dtype)
+        if with_nan and n and draw_(st.booleans()):
+            i, j = draw_(st.integers(0, n - 1)), draw_(st.integers(0, n - 1))
+            a[..., i, j] = np.nan
+        arrays = [a]
+        if rhs is not None:
+            columns = () if rhs == 1 else (draw_(st.integers(0, 3)) if kind != "singular" else n,)
+            arrays.append(draw_(hnp.arrays(dtype, b_batch + (n,) + columns, elements=_entries(dtype))))
+        return ArrayExample(tuple(arrays), tuple(x.shape for x in arrays), (dtype,) * len(arrays))
+
+    return draw()
