@@ -22,8 +22,21 @@ import pytensor.scalar.basic as ps
 import pytensor.scalar.math as psm
 
 from backend.basic import onnx_funcify
-from backend.dtypes import FLOAT_DTYPES, SIGNED_DTYPES, UNSIGNED_DTYPES, ONNXExportUnsupported
-from backend.helpers import apply_in, dtype_of, inputs_as, one_to_one_converter, output_dtype, sign_bit
+from backend.dtypes import (
+    FLOAT_DTYPES,
+    SIGNED_DTYPES,
+    UNSIGNED_DTYPES,
+    ONNXExportUnsupported,
+)
+from backend.helpers import (
+    apply_in,
+    dtype_of,
+    inputs_as,
+    one_to_one_converter,
+    output_dtype,
+    select_keeping_zero_sign,
+    sign_bit,
+)
 from backend.kernels import compute_dtype
 
 ONE_TO_ONE_SCALAR_OPS: dict[type, str] = {
@@ -396,6 +409,33 @@ def onnx_funcify_Softplus(op, node, ctx, inputs):
     result = ctx.op.Where(below(18.0), middle, result)
     result = ctx.op.Where(below(-37.0), exp_x, result)
     return [ctx.cast(result, compute, out)]
+
+
+@onnx_funcify.register(psm.Log1mexp)
+def onnx_funcify_Log1mexp(op, node, ctx, inputs):
+    """PyTensor's definition: log1p(-exp(x)) below log(1/2), log(-expm1(x)) from there on."""
+    (x,), compute, out = _float_compute(node, ctx, inputs, "Exp")
+    far = _log1p(ctx, ctx.op.Neg(ctx.op.Exp(x)), compute)
+    near = ctx.op.Log(ctx.op.Neg(_expm1(ctx, x, compute)))
+    # log1p(-0.0) = -0.0 far out: a Where that keeps the zero's sign
+    result = select_keeping_zero_sign(ctx, ctx.op.Less(x, ctx.constant(math.log(0.5), compute)), far, near, compute)
+    return [ctx.cast(result, compute, out)]
+
+
+def _angle_conversion(numerator: float, denominator: float):
+    """numpy's deg2rad/rad2deg: x times the ratio rounded in the computing dtype (float16 computes
+    in float32, as numpy's half loops do)."""
+    def convert(op, node, ctx, inputs):
+        out = output_dtype(node)
+        compute = "float32" if out == "float16" else out
+        (x,) = inputs_as(node, ctx, inputs, out)
+        ratio = np.asarray(numerator, compute) / np.asarray(denominator, compute)
+        return [ctx.cast(ctx.op.Mul(ctx.cast(x, out, compute), ctx.constant(ratio, compute)), compute, out)]
+    return convert
+
+
+onnx_funcify.register(ps.Deg2Rad)(_angle_conversion(math.pi, 180.0))
+onnx_funcify.register(ps.Rad2Deg)(_angle_conversion(180.0, math.pi))
 
 
 @onnx_funcify.register(psm.Erfc)

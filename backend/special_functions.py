@@ -1,0 +1,141 @@
+"""Special functions of ``pytensor.scalar.math`` that ONNX lacks, composed in float64 the way
+PyTensor's reference (scipy.special, i.e. cephes and boost) evaluates them, and cast to the output
+dtype (scipy computes float16/float32 in double too).
+
+- gammaln: Stirling's series with seven correction terms for z >= 10 (truncation < 1e-17 relative),
+  the recurrence lgamma(y) = lgamma(y + n) - log(y (y+1) ... (y+n-1)) below 10, and the reflection
+  lgamma(x) = log(pi / |sin(pi x)|) - lgamma(1 - x) for x < 0, with sin(pi x) taken from the exactly
+  reduced distance of |x| to the nearest integer. Like cephes: +-inf for +-inf, inf at the poles, inf
+  where 1/|x| overflows (|x| < 1/DBL_MAX) and beyond 2.556348e305.
+- psi (digamma): the asymptotic series for z >= 10, the recurrence psi(x) = psi(x + n) - sum 1/(x+k)
+  below, the reflection psi(x) = psi(1 - x) - pi / tan(pi x) for x < 0 with x's fractional part;
+  like scipy: psi(+-0) = -+inf, NaN at negative integers and -inf.
+
+Where the terms cancel (near the zeros of lgamma at 1 and 2, of psi at 1.46, and for negative x) the
+error is relative to the terms, which the registry's ``error_scale`` gives.
+
+To extend: another function composed from the float64 helpers below; measure it against scipy over
+its whole domain and record the bound in ``harness/registry/special_functions.py``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytensor.scalar.math as psm
+from onnx import TensorProto
+
+from backend.basic import onnx_funcify
+from backend.helpers import inputs_as, output_dtype
+
+SHIFT_TO = 10.0  # below this, the recurrence moves the argument up to [10, 11)
+_TINY = 1.0 / 1.7976931348623157e308  # cephes' 1/x overflows below this
+_MAX_LGAMMA = 2.556348e305  # cephes' MAXLGM
+
+# Stirling's series for lgamma: B_2k / (2k (2k-1) z^(2k-1)), k = 1..7
+_LGAMMA_SERIES = (1 / 12, -1 / 360, 1 / 1260, -1 / 1680, 1 / 1188, -691 / 360360, 1 / 156)
+# asymptotic series for psi: B_2k / (2k z^2k), k = 1..7 (subtracted)
+_PSI_SERIES = (1 / 12, -1 / 120, 1 / 252, -1 / 240, 1 / 132, -691 / 32760, 1 / 12)
+
+
+def _c(ctx, value):
+    return ctx.constant(value, "float64")
+
+
+def _polynomial(ctx, coefficients, t):
+    """c0 + c1 t + c2 t^2 + ... by Horner's rule."""
+    result = _c(ctx, coefficients[-1])
+    for coefficient in reversed(coefficients[:-1]):
+        result = ctx.op.Add(ctx.op.Mul(result, t), _c(ctx, coefficient))
+    return result
+
+
+def _shift_up(ctx, y):
+    """For y > 0: z = y + n >= SHIFT_TO (n = 0 when y is already there), the candidate terms y + k
+    (k = 0..SHIFT_TO) and whether each is one of the n terms."""
+    terms, masks, count = [], [], _c(ctx, 0.0)
+    for k in range(int(SHIFT_TO) + 1):
+        term = ctx.op.Add(y, _c(ctx, float(k))) if k else y
+        included = ctx.op.Less(term, _c(ctx, SHIFT_TO))
+        terms.append(term)
+        masks.append(included)
+        count = ctx.op.Add(count, ctx.op.Cast(included, to=TensorProto.DOUBLE))
+    return ctx.op.Add(y, count), terms, masks
+
+
+def _lgamma_positive(ctx, y):
+    z, terms, masks = _shift_up(ctx, y)
+    terms = [ctx.op.Where(m, t, _c(ctx, 1.0)) for t, m in zip(terms, masks)]
+    inverse = ctx.op.Reciprocal(z)
+    series = ctx.op.Mul(inverse, _polynomial(ctx, _LGAMMA_SERIES, ctx.op.Mul(inverse, inverse)))
+    stirling = ctx.op.Add(ctx.op.Sub(ctx.op.Mul(ctx.op.Sub(z, _c(ctx, 0.5)), ctx.op.Log(z)), z),
+                          ctx.op.Add(_c(ctx, 0.5 * math.log(2 * math.pi)), series))
+    # log of the product, its first term apart: y may be tiny (or subnormal) and the rest is >= 1
+    rest = terms[1]
+    for term in terms[2:]:
+        rest = ctx.op.Mul(rest, term)
+    log_terms = ctx.op.Add(ctx.op.Log(terms[0]), ctx.op.Log(rest))
+    return ctx.op.Sub(stirling, log_terms)
+
+
+def _sin_pi_distance(ctx, x):
+    """|sin(pi x)| from the distance of |x| to the nearest integer (exact), in [0, 1/2]."""
+    magnitude = ctx.op.Abs(x)
+    fraction = ctx.op.Sub(magnitude, ctx.op.Floor(magnitude))
+    distance = ctx.op.Min(fraction, ctx.op.Sub(_c(ctx, 1.0), fraction))
+    return ctx.op.Sin(ctx.op.Mul(_c(ctx, math.pi), distance))
+
+
+@onnx_funcify.register(psm.GammaLn)
+def onnx_funcify_GammaLn(op, node, ctx, inputs):
+    out = output_dtype(node)
+    (x,) = inputs_as(node, ctx, inputs, out)
+    x = ctx.cast(x, out, "float64")
+    negative = ctx.op.Less(x, _c(ctx, 0.0))
+    y = ctx.op.Where(negative, ctx.op.Sub(_c(ctx, 1.0), x), x)
+    positive = _lgamma_positive(ctx, y)
+    reflected = ctx.op.Sub(ctx.op.Log(ctx.op.Div(_c(ctx, math.pi), _sin_pi_distance(ctx, x))), positive)
+    result = ctx.op.Where(negative, reflected, positive)
+    inf = _c(ctx, math.inf)
+    magnitude = ctx.op.Abs(x)
+    overflow = ctx.op.Or(ctx.op.Less(magnitude, _c(ctx, _TINY)), ctx.op.Greater(x, _c(ctx, _MAX_LGAMMA)))
+    pole = ctx.op.And(negative, ctx.op.Equal(x, ctx.op.Floor(x)))  # negative integers (and -inf, below)
+    result = ctx.op.Where(ctx.op.Or(overflow, pole), inf, result)
+    result = ctx.op.Where(ctx.op.IsInf(x), x, result)  # lgamma(+-inf) = +-inf in cephes
+    # lgamma(1) = lgamma(2) = 0 exactly in cephes (log of an exact 1); the series gives ~1e-15
+    unit = ctx.op.Or(ctx.op.Equal(x, _c(ctx, 1.0)), ctx.op.Equal(x, _c(ctx, 2.0)))
+    result = ctx.op.Where(unit, _c(ctx, 0.0), result)
+    return [ctx.cast(result, "float64", out)]
+
+
+@onnx_funcify.register(psm.Psi)
+def onnx_funcify_Psi(op, node, ctx, inputs):
+    out = output_dtype(node)
+    (x,) = inputs_as(node, ctx, inputs, out)
+    x = ctx.cast(x, out, "float64")
+    zero = _c(ctx, 0.0)
+    negative = ctx.op.Less(x, zero)
+    # reflection: -pi / tan(pi r) with r = x's fractional part (signed), exact
+    fraction = ctx.op.Sub(x, ctx.op.Where(negative, ctx.op.Ceil(x), ctx.op.Floor(x)))
+    angle = ctx.op.Mul(_c(ctx, math.pi), fraction)
+    reflection = ctx.op.Neg(ctx.op.Div(ctx.op.Mul(_c(ctx, math.pi), ctx.op.Cos(angle)), ctx.op.Sin(angle)))
+    y = ctx.op.Where(negative, ctx.op.Sub(_c(ctx, 1.0), x), x)
+    z, terms, masks = _shift_up(ctx, y)
+    inverse = ctx.op.Reciprocal(z)
+    inverse_squared = ctx.op.Mul(inverse, inverse)
+    asymptotic = ctx.op.Sub(ctx.op.Sub(ctx.op.Log(z), ctx.op.Mul(_c(ctx, 0.5), inverse)),
+                            ctx.op.Mul(inverse_squared, _polynomial(ctx, _PSI_SERIES, inverse_squared)))
+    one = _c(ctx, 1.0)
+    harmonic = None
+    for term, included in zip(terms, masks):
+        part = ctx.op.Where(included, ctx.op.Reciprocal(term), zero)
+        harmonic = part if harmonic is None else ctx.op.Add(harmonic, part)
+    positive = ctx.op.Sub(asymptotic, harmonic)
+    result = ctx.op.Where(negative, ctx.op.Add(positive, reflection), positive)
+    nan, inf = _c(ctx, math.nan), _c(ctx, math.inf)
+    is_zero = ctx.op.Equal(x, zero)
+    signed_inf = ctx.op.Where(ctx.op.Less(ctx.op.Div(one, x), zero), inf, ctx.op.Neg(inf))  # -copysign(inf, x)
+    result = ctx.op.Where(is_zero, signed_inf, result)
+    pole = ctx.op.And(negative, ctx.op.Equal(x, ctx.op.Floor(x)))  # negative integers and -inf
+    result = ctx.op.Where(pole, nan, result)
+    return [ctx.cast(result, "float64", out)]
