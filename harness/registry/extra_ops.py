@@ -9,12 +9,19 @@ To add one: a ``register(...)`` call below; inputs whose values depend on each o
 
 from __future__ import annotations
 
+import numpy as np
 import pytensor.tensor as pt
 from hypothesis import strategies as st
 
-from backend.dtypes import ALL_DTYPES, SIGNED_DTYPES
+from backend.dtypes import ALL_DTYPES, FLOAT_DTYPES, NUMERIC_DTYPES, SIGNED_DTYPES
+from harness.registry.quirks import FLOAT16_CHAIN, float16_chain_differs
 from harness.registry.shape import ranked
 from harness.registry.spec import register
+from harness.registry.tensor_basic import (
+    ALLOC_BUFFER_REUSE,
+    ALLOC_NEGATIVE_ZERO,
+    single_negative_zero,
+)
 from strategies.ops import axis_params
 from strategies.ordering import (
     flat_index_examples,
@@ -71,3 +78,34 @@ register("ravel_multi_index", arity=3, dtypes=SIGNED_DTYPES, input_dtypes=lambda
 register("unravel_index", arity=2, dtypes=SIGNED_DTYPES, input_dtypes=lambda d: (d, "int64"),
          build=lambda i, dims: pt.stack(pt.unravel_index(i, pt.specify_shape(dims, (2,)))),
          examples=lambda d, edge_cases: flat_index_examples(dtype=d), onnx_ops=("Mod", "Div"), elementwise=False)
+
+
+# ---- built by PyTensor from basic ops: they export through those ops' converters ----
+
+def _nonnegative_counts(dtype):
+    return [st.integers(0, 6).map(np.dtype(dtype).type)]
+
+
+MATRICES = ranked(min_dims=2, max_dims=2)
+# repeat, tile and broadcast_to allocate their result with Alloc, whose -0.0 quirk shows through
+_ALLOC_ZERO = dict(reason=ALLOC_NEGATIVE_ZERO, category="pytensor", dtypes=FLOAT_DTYPES, when=single_negative_zero,
+                   unpredictable=ALLOC_BUFFER_REUSE)
+register("repeat", arity=1, dtypes=ALL_DTYPES[:-2] + ("bool",),  # PyTensor: no uint64 repeat
+         build=lambda x: pt.repeat(x, 2, axis=0), shapes=ranked(), elementwise=False).xfail(**_ALLOC_ZERO)
+register("tile", arity=1, dtypes=ALL_DTYPES, build=lambda x: pt.tile(x, (2, 3)), shapes=MATRICES, probe_ndim=2,
+         elementwise=False).xfail(**_ALLOC_ZERO)
+register("diff", arity=1, dtypes=NUMERIC_DTYPES, build=lambda x: pt.diff(x, axis=-1), shapes=ranked(),
+         elementwise=False, onnx_ops=("Sub",)).xfail(
+    reason=FLOAT16_CHAIN, category="onnxruntime-kernel", dtypes=("float16",),
+    when=float16_chain_differs(lambda x: x[..., 1:] - x[..., :-1]),
+)
+register("roll", arity=1, dtypes=ALL_DTYPES, build=lambda x: pt.roll(x, 2, axis=-1), shapes=ranked(),
+         elementwise=False)
+register("bincount", arity=1, dtypes=("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32"),
+         build=pt.bincount, elements=_nonnegative_counts, shapes=ranked(max_dims=1), elementwise=False)
+register("broadcast_to", arity=1, dtypes=ALL_DTYPES, build=lambda x: pt.broadcast_to(x, (3, *x.shape)),
+         shapes=ranked(max_dims=2), onnx_ops=("Expand",), elementwise=False).xfail(**_ALLOC_ZERO)
+register("tril", arity=1, dtypes=ALL_DTYPES, build=pt.tril, shapes=MATRICES, probe_ndim=2, elementwise=False)
+# PyTensor's py mode has no bool triu with an offset ("bool output not supported")
+register("triu", arity=1, dtypes=NUMERIC_DTYPES, build=lambda x: pt.triu(x, 1), shapes=MATRICES, probe_ndim=2,
+         elementwise=False)

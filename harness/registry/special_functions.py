@@ -14,6 +14,7 @@ To add one: a ``register(...)`` call below; a composition that cancels gets an `
 from __future__ import annotations
 
 import numpy as np
+import pytensor.tensor as pt
 import scipy.special
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -80,3 +81,23 @@ register("log1mexp", arity=1, dtypes=FLOAT_DTYPES, tolerance={**TRANSCENDENTAL, 
          onnx_ops=("Exp", "Log"))
 register("deg2rad", arity=1, dtypes=ALL_DTYPES, onnx_ops=("Mul",))
 register("rad2deg", arity=1, dtypes=ALL_DTYPES, onnx_ops=("Mul",))
+
+
+def _betaln_scale(example: ArrayExample) -> np.ndarray:
+    """betaln = gammaln(a) + gammaln(b) - gammaln(a + b): the three terms and their own scales."""
+    a, b = (np.asarray(v, np.float64) for v in example.arrays)
+    with np.errstate(all="ignore"):
+        total = sum(_gammaln_scale(ArrayExample((v,), (v.shape,), ("float64",))) for v in (a, b, a + b))
+        return total + np.abs(scipy.special.gammaln(a)) + np.abs(scipy.special.gammaln(b))
+
+
+# ---- built by PyTensor from other ops (OpFromGraph or elementwise graphs) ----
+register("xlogy", arity=2, dtypes=FLOAT_DTYPES, build=pt.special.xlogy, tolerance=TRANSCENDENTAL,
+         onnx_ops=("Log", "Mul"))
+register("xlog1py", arity=2, dtypes=FLOAT_DTYPES, build=pt.special.xlog1py, tolerance={**TRANSCENDENTAL, "float64": 4},
+         onnx_ops=("Log", "Mul"))
+register("logit", arity=1, dtypes=FLOAT_DTYPES, build=pt.special.logit, tolerance={**TRANSCENDENTAL, "float64": 4},
+         onnx_ops=("Log",))
+register("betaln", arity=2, dtypes=("float32", "float64"), build=pt.special.betaln,
+         elements=lambda d: _landmark_elements(d) * 2, error_scale=_betaln_scale,
+         tolerance={"float32": 2, "float64": 8}, onnx_ops=("Log", "Sin"))
