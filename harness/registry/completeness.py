@@ -41,8 +41,16 @@ def converters_used(spec: OpSpec, dtype: str) -> set:
     the Blockwise converter cannot batch counts as an op without converter."""
     _, out = build_graph(spec, dtype)
     fallback = onnx_funcify.dispatch(object)
-    return {fallback if isinstance(op, Blockwise) and not isinstance(op.core_op, BATCH_POLYMORPHIC)
-            else onnx_funcify.dispatch(type(op)) for op in _ops_in(out)}
+    used = set()
+    for op in _ops_in(out):
+        if isinstance(op, Blockwise):
+            # the Blockwise converter hands batch-polymorphic core ops to their own converter
+            batched = isinstance(op.core_op, BATCH_POLYMORPHIC)
+            used |= {onnx_funcify.dispatch(Blockwise), onnx_funcify.dispatch(type(op.core_op))} if batched \
+                else {fallback}
+        else:
+            used.add(onnx_funcify.dispatch(type(op)))
+    return used
 
 
 def check_registry(names: Iterable[str] | None = None) -> None:
