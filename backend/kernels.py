@@ -55,7 +55,8 @@ KERNEL_DTYPES: dict[str, tuple[str, ...]] = {
     "Where": tuple(d for d in ALL_DTYPES if d not in ("int16", "uint16", "uint64", "bool")),
     "ScatterElements(reduction=add)": _NUMERIC[1:] + ("bool",),  # no float16 kernel
     "Range": ("float32", "float64", "int16", "int32", "int64"),
-    "CumSum": ("float32", "float64", "int32", "int64"),
+    # float16 runs as a float32 sum (no rounding per step, unlike numpy): backend/extra_ops.py avoids it
+    "CumSum": ("float16", "float32", "float64", "int32", "int64"),
 }
 
 # Wider dtypes in which an op gives the same answer after a Cast back (integer ops wrap modulo 2**k

@@ -29,8 +29,7 @@ To extend: compose another factorization from `_loop` and the masked updates bel
 from __future__ import annotations
 
 from onnx import TensorProto, helper
-from pytensor.tensor.nlinalg import Det, MatrixInverse, SLogDet
-from pytensor.tensor.slinalg import Cholesky, CholeskySolve, Solve, SolveTriangular
+from pytensor.tensor.linalg import Cholesky, CholeskySolve, Det, MatrixInverse, SLogDet, Solve, SolveTriangular
 
 from backend.basic import onnx_funcify
 from backend.dtypes import ONNXExportUnsupported, onnx_dtype

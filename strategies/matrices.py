@@ -14,15 +14,33 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from backend.dtypes import ALL_DTYPES, FLOAT_DTYPES
 from strategies.values import ArrayExample
 
 MATRIX_KINDS = ("spd", "indefinite", "lower", "upper", "general", "singular")
-_LINALG_DTYPES = ("float32", "float64")
 
 
-def _entries(dtype: str, magnitude: float = 4.0):
-    # integers and halves: exactly representable, so float32 and float64 draw the same matrices
-    return st.integers(-int(2 * magnitude), int(2 * magnitude)).map(lambda k: np.asarray(k / 2, dtype))
+def _entries(dtype: str):
+    """Matrix entries: halves in [-4, 4] for floats (exact in every float dtype), small integers for
+    integer dtypes (non-negative for unsigned ones, so that products stay in range), 0/1 for bool."""
+    if dtype in FLOAT_DTYPES:
+        return st.integers(-8, 8).map(lambda k: k / 2)
+    if dtype == "bool":
+        return st.integers(0, 1).map(float)
+    return st.integers(0 if dtype.startswith("u") else -2, 2).map(float)
+
+
+def _in_dtype(a: np.ndarray, dtype: str) -> np.ndarray:
+    """The float64 matrix as the example's dtype: floats rounded, integers rounded and clipped to the
+    dtype's range, bool as nonzero. The structure may weaken (an integer SPD matrix stays PD only
+    while its shift survives rounding, which `matrix_examples` ensures); every comparison and bound
+    is computed from the array actually drawn."""
+    if dtype in FLOAT_DTYPES:
+        return a.astype(dtype)
+    if dtype == "bool":
+        return a != 0
+    info = np.iinfo(dtype)
+    return np.clip(np.round(a), info.min, info.max).astype(dtype)
 
 
 def _batch_shapes(draw, batch: bool):
@@ -38,8 +56,8 @@ def matrix_examples(*, dtype: str, kind: str, rhs: int | None = None, max_side: 
     """``(A,)`` or, with ``rhs`` = 1 (vector) or 2 (matrix), ``(A, b)``: A square of ``kind`` (one of
     `MATRIX_KINDS`), sides 0..max_side; ``batch`` adds a leading batch dimension to both (sizes that
     broadcast); ``with_nan`` puts a NaN somewhere in A now and then."""
-    if dtype not in _LINALG_DTYPES:
-        raise ValueError(f"matrix_examples: dtype={dtype!r}; linear algebra is drawn in {_LINALG_DTYPES}")
+    if dtype not in ALL_DTYPES:
+        raise ValueError(f"matrix_examples: unknown dtype={dtype!r}; valid: {ALL_DTYPES}")
     if kind not in MATRIX_KINDS:
         raise ValueError(f"matrix_examples: kind={kind!r}; valid: {MATRIX_KINDS}")
     if rhs not in (None, 1, 2) or max_side < 1:
@@ -50,17 +68,20 @@ def matrix_examples(*, dtype: str, kind: str, rhs: int | None = None, max_side: 
     def draw(draw_):
         n = draw_(st.integers(0 if kind != "singular" else 2, max_side))
         a_batch, b_batch = _batch_shapes(draw_, batch)
-        base = draw_(hnp.arrays(dtype, a_batch + (n, n), elements=_entries(dtype))).astype(np.float64)
+        base = draw_(hnp.arrays(np.float64, a_batch + (n, n), elements=_entries(dtype)))
         eye = np.eye(n)
         if kind in ("spd", "indefinite"):
             gram = base @ np.swapaxes(base, -1, -2)
             # shifts from 1/1000 to 2n of the scale: condition numbers up to ~1e4
-            shift = draw_(st.sampled_from([1e-3, 0.1, 1.0, 2.0 * max(n, 1)])) * (1 + np.abs(gram).max(initial=0))
+            # (integer dtypes: shifts of at least the gram's size, which rounding keeps)
+            shifts = [1e-3, 0.1, 1.0, 2.0 * max(n, 1)] if dtype in FLOAT_DTYPES else [1.0, 2.0 * max(n, 1)]
+            shift = draw_(st.sampled_from(shifts)) * (1 + np.abs(gram).max(initial=0))
             a = gram + shift * eye if kind == "spd" else gram - shift * eye
         elif kind in ("lower", "upper"):
             triangle = np.tril(base, -1) if kind == "lower" else np.triu(base, 1)
-            diagonal = draw_(hnp.arrays(dtype, a_batch + (n,), elements=st.sampled_from([-4.0, -1.0, 0.5, 1.0, 3.0])))
-            a = triangle + diagonal.astype(np.float64)[..., None] * eye
+            pivots = [-4.0, -1.0, 0.5, 1.0, 3.0] if dtype in FLOAT_DTYPES else [1.0, 2.0, 3.0]
+            diagonal = draw_(hnp.arrays(np.float64, a_batch + (n,), elements=st.sampled_from(pivots)))
+            a = triangle + diagonal[..., None] * eye
             if n and draw_(st.booleans().map(lambda b: b and n > 1)):
                 a[..., n - 1, n - 1] = 0.0  # singular: an exactly zero pivot
         elif kind == "general":
@@ -73,14 +94,19 @@ def matrix_examples(*, dtype: str, kind: str, rhs: int | None = None, max_side: 
             # rounding (two equal rows would not: LAPACK's pivot comes out as -5.6e-17, say)
             a = base.copy()
             a[..., :, draw_(st.integers(0, n - 1))] = 0.0
-        a = a.astype(dtype)
-        if with_nan and n and draw_(st.booleans()):
+        if dtype == "bool" and kind in ("spd", "indefinite", "general"):
+            # 0/1 matrices with irrational pivots on the way would put exact-zero pivots at the mercy of
+            # rounding: the identity (positive definite, regular) and zeros (not positive definite)
+            a = np.zeros_like(a) if kind == "indefinite" else np.broadcast_to(eye, a.shape).copy()
+        a = _in_dtype(a, dtype)
+        if with_nan and n and dtype in FLOAT_DTYPES and draw_(st.booleans()):
             i, j = draw_(st.integers(0, n - 1)), draw_(st.integers(0, n - 1))
             a[..., i, j] = np.nan
         arrays = [a]
         if rhs is not None:
             columns = () if rhs == 1 else (draw_(st.integers(0, 3)) if kind != "singular" else n,)
-            arrays.append(draw_(hnp.arrays(dtype, b_batch + (n,) + columns, elements=_entries(dtype))))
+            arrays.append(_in_dtype(draw_(hnp.arrays(np.float64, b_batch + (n,) + columns, elements=_entries(dtype))),
+                                    dtype))
         return ArrayExample(tuple(arrays), tuple(x.shape for x in arrays), (dtype,) * len(arrays))
 
     return draw()

@@ -13,7 +13,7 @@ import numpy as np
 import pytensor.tensor as pt
 from hypothesis import strategies as st
 
-from backend.dtypes import ALL_DTYPES, FLOAT_DTYPES, NUMERIC_DTYPES, SIGNED_DTYPES
+from backend.dtypes import ALL_DTYPES, FLOAT_DTYPES, INT_DTYPES, NUMERIC_DTYPES, SIGNED_DTYPES
 from harness.registry.quirks import FLOAT16_CHAIN, float16_chain_differs
 from harness.registry.shape import ranked
 from harness.registry.spec import register
@@ -101,7 +101,7 @@ register("diff", arity=1, dtypes=NUMERIC_DTYPES, build=lambda x: pt.diff(x, axis
 )
 register("roll", arity=1, dtypes=ALL_DTYPES, build=lambda x: pt.roll(x, 2, axis=-1), shapes=ranked(),
          elementwise=False)
-register("bincount", arity=1, dtypes=("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32"),
+register("bincount", arity=1, dtypes=INT_DTYPES,
          build=pt.bincount, elements=_nonnegative_counts, shapes=ranked(max_dims=1), elementwise=False)
 register("broadcast_to", arity=1, dtypes=ALL_DTYPES, build=lambda x: pt.broadcast_to(x, (3, *x.shape)),
          shapes=ranked(max_dims=2), onnx_ops=("Expand",), elementwise=False).xfail(**_ALLOC_ZERO)

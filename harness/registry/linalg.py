@@ -14,17 +14,27 @@ from __future__ import annotations
 
 import numpy as np
 import pytensor.tensor as pt
-from pytensor.tensor.nlinalg import SLogDet
+from pytensor.tensor.linalg import SLogDet
 
+from backend.dtypes import ALL_DTYPES
 from harness.registry.spec import register
 from strategies.matrices import matrix_examples
 from strategies.values import ArrayExample
 
-LINALG_DTYPES = ("float32", "float64")
+# every input dtype: PyTensor computes in float32 (float16, int8/16, uint8/16, bool) or float64
+LINALG_DTYPES = ALL_DTYPES
 
 
 SINGULAR_NAN_SHAPE = ("PyTensor's Solve returns NaN in A's shape (n, n) when LAPACK finds A singular, also for a "
                       "vector b (shape (n,)); the export returns NaN in b's shape")
+
+
+NARROW_INPUTS = ("int8", "int16", "uint8", "uint16", "bool")
+FLOAT64_RESULT = ("PyTensor types the result float32 for int8/int16/uint8/uint16/bool inputs, but its py mode returns "
+                  "scipy's/numpy's float64; the export follows the type")
+NO_FLOAT16_LINALG = "numpy.linalg refuses float16 arrays: PyTensor's py mode raises for every input"
+NAN_IN_INPUT_DTYPE = ("PyTensor's Solve returns its NaN result for a singular A as np.full(A.shape, nan, A.dtype): "
+                      "in A's dtype (garbage for integers, True for bool, float16 for float16) instead of the output type")
 
 
 def _examples(kind, rhs=None, batch=False, with_nan=False):
@@ -113,75 +123,100 @@ def _two_solves_scale(example: ArrayExample) -> np.ndarray:
     return _solution_scale(_general)(ArrayExample((spd, *example.arrays[1:]), example.shapes, example.dtypes))
 
 
+BOUND = {"float32": 16, "float64": 16}
 # Bounds: 16 ULPs of the scale. Measured on 1,000 examples per cell (onnxruntime 1.32, scipy 1.17 with
 # OpenBLAS), the worst errors were 0.5-1 ULP of the scale for Cholesky and triangular solves, 2-4 for
 # LU solves, inverse, det and slogdet.
 register("cholesky", arity=1, dtypes=LINALG_DTYPES, build=pt.linalg.cholesky,
-         examples=_examples("spd", with_nan=True), error_scale=_cholesky_scale, tolerance={"float32": 16, "float64": 16},
+         examples=_examples("spd", with_nan=True), error_scale=_cholesky_scale, tolerance=BOUND,
          onnx_ops=("Loop", "MatMul", "Sqrt"), elementwise=False, signed_zeros=False, probe_ndim=2)
 register("cholesky_upper", arity=1, dtypes=LINALG_DTYPES, build=lambda a: pt.linalg.cholesky(a, lower=False),
-         examples=_examples("spd"), error_scale=_cholesky_scale, tolerance={"float32": 16, "float64": 16},
+         examples=_examples("spd"), error_scale=_cholesky_scale, tolerance=BOUND,
          onnx_ops=("Loop",), elementwise=False, signed_zeros=False, probe_ndim=2)
 register("cholesky_indefinite", arity=1, dtypes=LINALG_DTYPES, build=pt.linalg.cholesky,
-         examples=_examples("indefinite"), error_scale=_cholesky_scale, tolerance={"float32": 16, "float64": 16},
+         examples=_examples("indefinite"), error_scale=_cholesky_scale, tolerance=BOUND,
          onnx_ops=("Loop",), elementwise=False, signed_zeros=False, probe_ndim=2)
 register("cholesky_batched", arity=1, dtypes=LINALG_DTYPES, build=pt.linalg.cholesky,
-         examples=_examples("spd", batch=True), error_scale=_cholesky_scale, tolerance={"float32": 16, "float64": 16},
+         examples=_examples("spd", batch=True), error_scale=_cholesky_scale, tolerance=BOUND,
          onnx_ops=("Loop",), elementwise=False, signed_zeros=False, probe_ndim=3)
 register("solve_triangular_lower", arity=2, dtypes=LINALG_DTYPES,
          build=lambda a, b: pt.linalg.solve_triangular(a, b, lower=True, b_ndim=2),
          examples=_examples("lower", rhs=2), error_scale=_solution_scale(_triangular(True)),
-         tolerance={"float32": 16, "float64": 16}, onnx_ops=("Loop", "MatMul"), elementwise=False,
+         tolerance=BOUND, onnx_ops=("Loop", "MatMul"), elementwise=False,
          signed_zeros=False, probe_ndim=2)
 register("solve_triangular_upper_vector", arity=2, dtypes=LINALG_DTYPES,
          build=lambda a, b: pt.linalg.solve_triangular(a, b, lower=False, b_ndim=1),
          examples=_examples("upper", rhs=1), error_scale=_solution_scale(_triangular(False)),
-         tolerance={"float32": 16, "float64": 16}, onnx_ops=("Loop", "MatMul"), elementwise=False,
+         tolerance=BOUND, onnx_ops=("Loop", "MatMul"), elementwise=False,
          signed_zeros=False, probe_ndim=(2, 1))
 register("solve_triangular_batched", arity=2, dtypes=LINALG_DTYPES,
          build=lambda a, b: pt.linalg.solve_triangular(a, b, lower=True, b_ndim=2),
          examples=_examples("lower", rhs=2, batch=True), error_scale=_solution_scale(_triangular(True)),
-         tolerance={"float32": 16, "float64": 16}, onnx_ops=("Loop",), elementwise=False, signed_zeros=False,
+         tolerance=BOUND, onnx_ops=("Loop",), elementwise=False, signed_zeros=False,
          probe_ndim=3)
 register("cho_solve", arity=2, dtypes=LINALG_DTYPES, build=lambda c, b: pt.linalg.cho_solve((c, True), b, b_ndim=2),
          examples=_examples("lower", rhs=2), error_scale=_two_solves_scale,
-         tolerance={"float32": 16, "float64": 16}, onnx_ops=("Loop",), elementwise=False, signed_zeros=False,
+         tolerance=BOUND, onnx_ops=("Loop",), elementwise=False, signed_zeros=False,
          probe_ndim=2)
 register("solve", arity=2, dtypes=LINALG_DTYPES, build=lambda a, b: pt.linalg.solve(a, b, b_ndim=2),
          examples=_examples("general", rhs=2), error_scale=_solution_scale(_general),
-         tolerance={"float32": 16, "float64": 16}, onnx_ops=("Loop", "ArgMax"), elementwise=False,
-         signed_zeros=False, probe_ndim=2)
+         tolerance=BOUND, onnx_ops=("Loop", "ArgMax"), elementwise=False,
+         signed_zeros=False, probe_ndim=2).xfail(
+    reason=FLOAT64_RESULT, category="pytensor", dtypes=NARROW_INPUTS,
+)
 register("solve_vector", arity=2, dtypes=LINALG_DTYPES, build=lambda a, b: pt.linalg.solve(a, b, b_ndim=1),
          examples=_examples("general", rhs=1), error_scale=_solution_scale(_general),
-         tolerance={"float32": 16, "float64": 16}, onnx_ops=("Loop",), elementwise=False, signed_zeros=False,
-         probe_ndim=(2, 1))
+         tolerance=BOUND, onnx_ops=("Loop",), elementwise=False, signed_zeros=False,
+         probe_ndim=(2, 1)).xfail(
+    reason=FLOAT64_RESULT, category="pytensor", dtypes=NARROW_INPUTS,
+)
 register("solve_vector_singular", arity=2, dtypes=LINALG_DTYPES, build=lambda a, b: pt.linalg.solve(a, b, b_ndim=1),
          examples=_examples("singular", rhs=1), onnx_ops=("Loop",), elementwise=False, probe_ndim=(2, 1)).xfail(
     reason=SINGULAR_NAN_SHAPE, category="pytensor",
 )
 register("solve_singular", arity=2, dtypes=LINALG_DTYPES, build=lambda a, b: pt.linalg.solve(a, b, b_ndim=2),
          examples=_examples("singular", rhs=2), onnx_ops=("Loop",), elementwise=False, signed_zeros=False,
-         probe_ndim=2)
+         probe_ndim=2).xfail(
+    reason=NAN_IN_INPUT_DTYPE, category="pytensor", dtypes=tuple(d for d in ALL_DTYPES if d not in ("float32", "float64")),
+)
 register("solve_positive_definite", arity=2, dtypes=LINALG_DTYPES,
          build=lambda a, b: pt.linalg.solve(a, b, assume_a="pos", b_ndim=2),
          examples=_examples("spd", rhs=2), error_scale=_solution_scale(_general),
-         tolerance={"float32": 16, "float64": 16}, onnx_ops=("Loop", "Sqrt"), elementwise=False,
-         signed_zeros=False, probe_ndim=2)
+         tolerance=BOUND, onnx_ops=("Loop", "Sqrt"), elementwise=False,
+         signed_zeros=False, probe_ndim=2).xfail(
+    reason=FLOAT64_RESULT, category="pytensor", dtypes=NARROW_INPUTS,
+)
 register("solve_batched", arity=2, dtypes=LINALG_DTYPES, build=lambda a, b: pt.linalg.solve(a, b, b_ndim=2),
          examples=_examples("general", rhs=2, batch=True), error_scale=_solution_scale(_general),
-         tolerance={"float32": 16, "float64": 16}, onnx_ops=("Loop",), elementwise=False, signed_zeros=False,
-         probe_ndim=3)
+         tolerance=BOUND, onnx_ops=("Loop",), elementwise=False, signed_zeros=False,
+         probe_ndim=3).xfail(
+    reason=FLOAT64_RESULT, category="pytensor", dtypes=NARROW_INPUTS,
+)
 register("matrix_inverse", arity=1, dtypes=LINALG_DTYPES, build=pt.linalg.inv,
          examples=_examples("general"), error_scale=_solution_scale(_inverse),
-         tolerance={"float32": 16, "float64": 16}, onnx_ops=("Loop",), elementwise=False, signed_zeros=False,
-         probe_ndim=2)
+         tolerance=BOUND, onnx_ops=("Loop",), elementwise=False, signed_zeros=False,
+         probe_ndim=2).xfail(
+    reason=FLOAT64_RESULT, category="pytensor", dtypes=NARROW_INPUTS,
+).xfail(
+    reason=NO_FLOAT16_LINALG, category="pytensor", dtypes=("float16",),
+)
 register("det", arity=1, dtypes=LINALG_DTYPES, build=pt.linalg.det, examples=_examples("general"),
-         error_scale=_hadamard_scale, tolerance={"float32": 16, "float64": 16}, onnx_ops=("Loop", "Exp"),
-         elementwise=False, signed_zeros=False, probe_ndim=2)
+         error_scale=_hadamard_scale, tolerance=BOUND, onnx_ops=("Loop", "Exp"),
+         elementwise=False, signed_zeros=False, probe_ndim=2).xfail(
+    reason=FLOAT64_RESULT, category="pytensor", dtypes=NARROW_INPUTS,
+).xfail(
+    reason=NO_FLOAT16_LINALG, category="pytensor", dtypes=("float16",),
+)
 register("det_batched", arity=1, dtypes=LINALG_DTYPES, build=pt.linalg.det, examples=_examples("singular", batch=True),
-         error_scale=_hadamard_scale, tolerance={"float32": 16, "float64": 16}, onnx_ops=("Loop",),
-         elementwise=False, signed_zeros=False, probe_ndim=3)
+         error_scale=_hadamard_scale, tolerance=BOUND, onnx_ops=("Loop",),
+         elementwise=False, signed_zeros=False, probe_ndim=3).xfail(
+    reason=FLOAT64_RESULT, category="pytensor", dtypes=NARROW_INPUTS,
+).xfail(
+    reason=NO_FLOAT16_LINALG, category="pytensor", dtypes=("float16",),
+)
 # SLogDet itself (what PyTensor's rewrites make of log(abs(det(A))) for a matrix)
 register("slogdet", arity=1, dtypes=LINALG_DTYPES, build=lambda a: pt.stack(SLogDet()(a)),
-         examples=_examples("general"), error_scale=_log_det_scale, tolerance={"float32": 16, "float64": 16},
-         onnx_ops=("Loop", "Log"), elementwise=False, signed_zeros=False, probe_ndim=2)
+         examples=_examples("general"), error_scale=_log_det_scale, tolerance=BOUND,
+         onnx_ops=("Loop", "Log"), elementwise=False, signed_zeros=False, probe_ndim=2).xfail(
+    reason=NO_FLOAT16_LINALG, category="pytensor", dtypes=("float16",),
+)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytensor.tensor as pt
 
-from backend.dtypes import ALL_DTYPES, INT_DTYPES
+from backend.dtypes import ALL_DTYPES, FLOAT_DTYPES, INT_DTYPES
 from harness.registry.spec import EXACT, REDUCTION, register
 from strategies.ops import axis_params
 from strategies.values import ArrayExample
@@ -68,10 +68,29 @@ def _logsumexp_scale(example: ArrayExample) -> np.ndarray:
     return np.maximum(1.0, np.abs(result))
 
 
+FLOAT16_EXP_RANGE = ("PyTensor rounds the float16 chain's exp(x) to float16 (subnormal below e^-9.70, inf above "
+                     "e^11.09, a sum beyond 65504 is inf); onnxruntime computes exp, sum and log in float32")
+FLOAT16_EXP_RANGE_UNPREDICTABLE = ("how far a subnormal exp moves the result depends on the other terms of its "
+                                   "sum: not every such example leaves the bound")
+
+
+def float16_exp_leaves_range(example: ArrayExample) -> bool:
+    """A float16 input whose exp (or the sum of exps) is not a normal float16: below e^-9.70, above
+    e^11.09 (NaN and infinities aside), or adding up beyond 65504."""
+    x = np.asarray(example.arrays[0])
+    if x.dtype != np.float16 or x.size == 0:
+        return False
+    finite = x[np.isfinite(x)].astype(np.float64)
+    with np.errstate(all="ignore"):
+        beyond_max = np.sum(np.exp(finite)) > 65504
+    return bool(np.any(finite < np.log(2.0**-14)) or np.any(finite > np.log(65504.0)) or beyond_max)
+
+
 # logsumexp as built is log(sum(exp(x))) (PyTensor stabilizes it only when compiling with rewrites):
-# the sum's order differs (REDUCTION) and exp/log add a few ULP. Not registered for float16 yet:
-# PyTensor rounds exp(x) to float16 (subnormal below e^-9.7, inf above e^11.09) where onnxruntime
-# computes the chain in float32, and the model of that chain with a sum between is not written.
-register("logsumexp", arity=1, dtypes=("float32", "float64"), build=_reduction(pt.logsumexp), params=axis_params(),
+# the sum's order differs (REDUCTION) and exp/log add a few ULP
+register("logsumexp", arity=1, dtypes=ALL_DTYPES, build=_reduction(pt.logsumexp), params=axis_params(),
          elementwise=False, tolerance={"float16": 2, "float32": 16, "float64": 16}, error_scale=_logsumexp_scale,
-         onnx_ops=("ReduceSum", "Log"))
+         onnx_ops=("ReduceSum", "Log")).xfail(
+    reason=FLOAT16_EXP_RANGE, category="onnxruntime-kernel", dtypes=("float16",), when=float16_exp_leaves_range,
+    unpredictable=FLOAT16_EXP_RANGE_UNPREDICTABLE,
+)

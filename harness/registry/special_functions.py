@@ -73,11 +73,11 @@ def _psi_scale(example: ArrayExample) -> np.ndarray:
 # band [-40, 40], 4e4 values within 1e-6 of the zeros and poles): float64 worst 5 ULP of the scale
 # (gammaln) and 3 (psi), 99.9% within 3; float32 and float16 round the float64 result, within the
 # bound everywhere; NaN/inf positions all agree. Bounds: 8 ULP (float64).
-register("gammaln", arity=1, dtypes=NUMERIC_DTYPES, elements=_landmark_elements, error_scale=_gammaln_scale,
+register("gammaln", arity=1, dtypes=ALL_DTYPES, elements=_landmark_elements, error_scale=_gammaln_scale,
          tolerance={"float16": 1, "float32": 2, "float64": 8}, onnx_ops=("Log", "Sin"))
-register("psi", arity=1, dtypes=NUMERIC_DTYPES, elements=_landmark_elements, error_scale=_psi_scale,
+register("psi", arity=1, dtypes=ALL_DTYPES, elements=_landmark_elements, error_scale=_psi_scale,
          tolerance={"float16": 1, "float32": 2, "float64": 8}, onnx_ops=("Log", "Cos", "Sin"))
-register("log1mexp", arity=1, dtypes=FLOAT_DTYPES, tolerance={**TRANSCENDENTAL, "float64": 4},
+register("log1mexp", arity=1, dtypes=ALL_DTYPES, tolerance={**TRANSCENDENTAL, "float64": 4},
          onnx_ops=("Exp", "Log"))
 register("deg2rad", arity=1, dtypes=ALL_DTYPES, onnx_ops=("Mul",))
 register("rad2deg", arity=1, dtypes=ALL_DTYPES, onnx_ops=("Mul",))
@@ -91,13 +91,35 @@ def _betaln_scale(example: ArrayExample) -> np.ndarray:
         return total + np.abs(scipy.special.gammaln(a)) + np.abs(scipy.special.gammaln(b))
 
 
+FLOAT16_BETALN = ("PyTensor rounds each float16 term of gammaln(a) + gammaln(b) - gammaln(a + b) (and a + b) to "
+                  "float16, where onnxruntime computes the chain in float32: large terms overflow (inf - inf = nan) "
+                  "or round apart")
+FLOAT16_BETALN_UNPREDICTABLE = "how far the rounded terms move the difference is not modelled"
+
+
+def float16_betaln_terms_round(example: ArrayExample) -> bool:
+    """float16 inputs whose sum a + b is inexact in float16 or one of whose terms gammaln(a),
+    gammaln(b), gammaln(a + b) exceeds 2048 in magnitude (float16's ulp there is 2 or more)."""
+    a, b = (np.asarray(v) for v in example.arrays)
+    if a.dtype != np.float16:
+        return False
+    with np.errstate(all="ignore"):
+        exact = a.astype(np.float64) + b.astype(np.float64)
+        inexact = ~np.isnan(exact) & (np.asarray(a + b, np.float64) != exact)
+        terms = [scipy.special.gammaln(v) for v in (a.astype(np.float64), b.astype(np.float64), exact)]
+    return bool(np.any(inexact) or any(np.any(np.abs(t) > 2048) for t in terms))
+
+
 # ---- built by PyTensor from other ops (OpFromGraph or elementwise graphs) ----
-register("xlogy", arity=2, dtypes=FLOAT_DTYPES, build=pt.special.xlogy, tolerance=TRANSCENDENTAL,
+register("xlogy", arity=2, dtypes=ALL_DTYPES, build=pt.special.xlogy, tolerance=TRANSCENDENTAL,
          onnx_ops=("Log", "Mul"))
-register("xlog1py", arity=2, dtypes=FLOAT_DTYPES, build=pt.special.xlog1py, tolerance={**TRANSCENDENTAL, "float64": 4},
+register("xlog1py", arity=2, dtypes=ALL_DTYPES, build=pt.special.xlog1py, tolerance={**TRANSCENDENTAL, "float64": 4},
          onnx_ops=("Log", "Mul"))
-register("logit", arity=1, dtypes=FLOAT_DTYPES, build=pt.special.logit, tolerance={**TRANSCENDENTAL, "float64": 4},
+register("logit", arity=1, dtypes=ALL_DTYPES, build=pt.special.logit, tolerance={**TRANSCENDENTAL, "float64": 4},
          onnx_ops=("Log",))
-register("betaln", arity=2, dtypes=("float32", "float64"), build=pt.special.betaln,
+register("betaln", arity=2, dtypes=ALL_DTYPES, build=pt.special.betaln,
          elements=lambda d: _landmark_elements(d) * 2, error_scale=_betaln_scale,
-         tolerance={"float32": 2, "float64": 8}, onnx_ops=("Log", "Sin"))
+         tolerance={"float16": 2, "float32": 2, "float64": 8}, onnx_ops=("Log", "Sin")).xfail(
+    reason=FLOAT16_BETALN, category="onnxruntime-kernel", dtypes=("float16",), when=float16_betaln_terms_round,
+    unpredictable=FLOAT16_BETALN_UNPREDICTABLE,
+)

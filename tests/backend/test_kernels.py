@@ -33,6 +33,8 @@ def _runs(key: str, dtype: str) -> bool:
         names, types = ["a", "i", "b"], [elem, onnx_dtype("int64"), elem]
     elif op == "Range":
         names, types, shapes = ["a", "b", "c"], [elem] * 3, [[], [], []]
+    elif op == "CumSum":
+        names, types, shapes = ["a", "axis"], [elem, onnx_dtype("int64")], [[2], []]
     elif op in BINARY | COMPARISONS:
         names, types = ["a", "b"], [elem, elem]
     else:
@@ -50,6 +52,8 @@ def _runs(key: str, dtype: str) -> bool:
         feed["i"] = np.zeros(2, "int64")
     elif op == "Range":
         feed = {"a": np.array(0, dtype), "b": np.array(2, dtype), "c": np.array(1, dtype)}
+    elif op == "CumSum":
+        feed["axis"] = np.array(0, "int64")
     try:
         ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feed)
     except Exception as exc:  # onnxruntime's NotImplemented / InvalidGraph / Fail
