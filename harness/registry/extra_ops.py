@@ -13,7 +13,13 @@ import numpy as np
 import pytensor.tensor as pt
 from hypothesis import strategies as st
 
-from backend.dtypes import ALL_DTYPES, FLOAT_DTYPES, INT_DTYPES, NUMERIC_DTYPES, SIGNED_DTYPES
+from backend.dtypes import (
+    ALL_DTYPES,
+    FLOAT_DTYPES,
+    INT_DTYPES,
+    NUMERIC_DTYPES,
+    SIGNED_DTYPES,
+)
 from harness.registry.quirks import FLOAT16_CHAIN, float16_chain_differs
 from harness.registry.shape import ranked
 from harness.registry.spec import register

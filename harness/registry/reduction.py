@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytensor.tensor as pt
 
-from backend.dtypes import ALL_DTYPES, FLOAT_DTYPES, INT_DTYPES
+from backend.dtypes import ALL_DTYPES, INT_DTYPES
 from harness.registry.spec import EXACT, REDUCTION, register
 from strategies.ops import axis_params
 from strategies.values import ArrayExample

@@ -19,7 +19,7 @@ import scipy.special
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from backend.dtypes import ALL_DTYPES, FLOAT_DTYPES, NUMERIC_DTYPES
+from backend.dtypes import ALL_DTYPES, FLOAT_DTYPES
 from harness.registry.spec import TRANSCENDENTAL, register
 from strategies.values import ArrayExample, element_values
 
