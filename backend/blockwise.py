@@ -8,7 +8,8 @@ converter: `BATCH_POLYMORPHIC` lists them (Dot: ONNX MatMul broadcasts batch dim
 numpy.matmul does; the compositions of `backend.linalg` are written over batches). Other core ops are declined with an error naming the core op.
 
 To add a core op: if its converter's ONNX ops treat leading dimensions as batch dimensions, add its
-class to `BATCH_POLYMORPHIC`; otherwise give it a batched converter of its own here.
+class to `BATCH_POLYMORPHIC`; otherwise give it a batched converter of its own here. A Blockwise
+with no batch dimensions is converted as its core op.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ BATCH_POLYMORPHIC: tuple[type, ...] = (Dot, *LINALG_OPS)
 
 @onnx_funcify.register(Blockwise)
 def onnx_funcify_Blockwise(op, node, ctx, inputs):
-    if isinstance(op.core_op, BATCH_POLYMORPHIC):
+    # without batch dimensions (gradients build such Blockwise ARanges) it is the core op itself
+    if isinstance(op.core_op, BATCH_POLYMORPHIC) or op.batch_ndim(node) == 0:
         return onnx_funcify(op.core_op, node, ctx, inputs)
     raise NotImplementedError(
         f"No ONNX conversion available for: Blockwise ({op}) with core op {type(op.core_op).__name__} "

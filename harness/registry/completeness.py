@@ -20,20 +20,21 @@ from harness.registry.spec import ONNX_OPERATIONS, OpSpec, RegistryError, build_
 
 
 def _ops_in(outputs):
-    """Every op of the graph, those of inner graphs (Scan bodies, OpFromGraph, Composite) included."""
-    for apply in applys_between([], outputs if isinstance(outputs, list) else [outputs]):
-        yield from _op_and_inner_ops(apply.op)
+    """Every (op, node) of the graph, those of inner graphs (Scan bodies, OpFromGraph, Composite)
+    included; scalar ops of Elemwise/Composite come with node None."""
+    for apply in applys_between([], outputs if isinstance(outputs, list | tuple) else [outputs]):
+        yield from _op_and_inner_ops(apply.op, apply)
 
 
-def _op_and_inner_ops(op):
-    yield op
+def _op_and_inner_ops(op, node):
+    yield op, node
     scalar_op = getattr(op, "scalar_op", None)
     if scalar_op is not None:
-        yield from _op_and_inner_ops(scalar_op)
+        yield from _op_and_inner_ops(scalar_op, None)
     inner = getattr(op, "fgraph", None)
     if isinstance(inner, FunctionGraph):
-        for node in inner.toposort():
-            yield from _op_and_inner_ops(node.op)
+        for inner_node in inner.toposort():
+            yield from _op_and_inner_ops(inner_node.op, inner_node)
 
 
 def converters_used(spec: OpSpec, dtype: str) -> set:
@@ -42,10 +43,11 @@ def converters_used(spec: OpSpec, dtype: str) -> set:
     _, out = build_graph(spec, dtype)
     fallback = onnx_funcify.dispatch(object)
     used = set()
-    for op in _ops_in(out):
+    for op, node in _ops_in(out):
         if isinstance(op, Blockwise):
-            # the Blockwise converter hands batch-polymorphic core ops to their own converter
-            batched = isinstance(op.core_op, BATCH_POLYMORPHIC)
+            # the Blockwise converter hands batch-polymorphic core ops (and any core op without batch
+            # dimensions) to their own converter
+            batched = isinstance(op.core_op, BATCH_POLYMORPHIC) or (node is not None and op.batch_ndim(node) == 0)
             used |= {onnx_funcify.dispatch(Blockwise), onnx_funcify.dispatch(type(op.core_op))} if batched \
                 else {fallback}
         else:
