@@ -14,7 +14,7 @@ from backend.dtypes import ONNXExportUnsupported
 
 # Registration happens on import; keep one module per op family.
 from backend import graph  # noqa: F401,E402  (FunctionGraph -> ModelProto)  isort: skip
-from backend import blockwise, builders, comparison, compile_ops, elemwise, extra_ops, ifelse, linalg, math, reduction, scalar, scalar_loop, scan, shape, sort, special, special_functions, subtensor, tensor_basic  # noqa: F401,E402,E501  isort: skip
+from backend import blas, blockwise, builders, comparison, compile_ops, elemwise, extra_ops, ifelse, linalg, math, reduction, scalar, scalar_loop, scan, shape, sort, special, special_functions, subtensor, tensor_basic  # noqa: F401,E402,E501  isort: skip
 from backend.linker import ONNXLinker  # noqa: E402
 from backend.export import compile_onnx, export_function_onnx, export_onnx, onnx_mode  # noqa: E402
 

@@ -5,7 +5,7 @@ Layout (mirrors ``backend/``): ``spec.py`` defines an entry (`OpSpec`, `register
 categories, tolerances); one module per op family holds that family's entries, named like the
 backend module whose converters it exercises (``scalar``, ``comparison``, ``elemwise``,
 ``reduction``, ``math``, ``blockwise``, ``special``, ``shape``, ``subtensor``, ``tensor_basic``,
-``compile_ops``, ``builders``, ``scan``, ``ifelse``, ``scalar_loop``, ``sort``, ``extra_ops``, ``linalg``, ``special_functions``;
+``compile_ops``, ``builders``, ``scan``, ``ifelse``, ``scalar_loop``, ``sort``, ``extra_ops``, ``linalg``, ``special_functions``, ``blas``;
 ``graphs`` holds whole models, the matrix's ``graph:`` rows);
 ``quirks.py`` holds models of runtime behaviour that declarations predict with;
 ``completeness.py`` checks entries against converters (``python -m harness check``).
@@ -31,12 +31,12 @@ from harness.registry.spec import (
 # Registration happens on import, family by family (the order of `ONNX_OPERATIONS`).
 from harness.registry import (  # noqa: E402,F401  isort: skip
     scalar, comparison, elemwise, reduction, math, blockwise, special, shape, subtensor, tensor_basic, compile_ops,
-    builders, scan, ifelse, scalar_loop, sort, extra_ops, linalg, special_functions, graphs,
+    builders, scan, ifelse, scalar_loop, sort, extra_ops, linalg, special_functions, blas, graphs,
 )
 
 FAMILY_MODULES = ("scalar", "comparison", "elemwise", "reduction", "math", "blockwise", "special", "shape",
                   "subtensor", "tensor_basic", "compile_ops", "builders", "scan", "ifelse",
-                  "scalar_loop", "sort", "extra_ops", "linalg", "special_functions", "graphs")
+                  "scalar_loop", "sort", "extra_ops", "linalg", "special_functions", "blas", "graphs")
 """The registry modules that hold entries, each named after the backend module it exercises."""
 
 __all__ = ["CATEGORIES", "EXACT", "FAMILY_MODULES", "ONNX_OPERATIONS", "REDUCTION", "TRANSCENDENTAL", "OpSpec",
