@@ -1,7 +1,8 @@
 """The BLAS ops PyTensor's default rewrites put in compiled functions (``pytensor.function`` without a
 mode): Dot22, Dot22Scalar, Gemm, Gemv, Ger, BatchedDot (the C linker's CGemv/CGer subclass Gemv/Ger
-and convert alike). They are
-float32/float64 only and export as ``MatMul`` with the scaling BLAS applies:
+and convert alike). The rewrites make them for float32/float64; the ops accept other dtypes, which
+PyTensor computes with numpy (integers wrap) and the export computes in the exact wider dtype
+onnxruntime has. They export as ``MatMul`` with the scaling BLAS applies:
 
 - Gemv: ``beta * y + alpha * (A @ x)``; Gemm: ``b * Z + a * (X @ Y)``; Ger: ``A + alpha * outer(x, y)``.
   BLAS ignores ``y``/``Z`` when ``beta``/``b`` is 0 (PyTensor relies on it: the rewrites feed an
@@ -19,15 +20,36 @@ from __future__ import annotations
 from pytensor.tensor.blas import BatchedDot, Dot22, Dot22Scalar, Gemm, Gemv, Ger
 
 from backend.basic import onnx_funcify
-from backend.helpers import dtype_of
+from backend.helpers import apply_in, dtype_of
+from backend.kernels import compute_dtype
+from backend.math import onnx_funcify_Dot
+
+
+def _in(ctx, onnx_op, args, dtype):
+    """``onnx_op`` computed in ``dtype`` or the exact wider dtype onnxruntime has a kernel for."""
+    return apply_in(ctx, onnx_op, args, compute_dtype(onnx_op, dtype, allow_widening=True), dtype)
+
+
+def _product(ctx, a, b, dtype):
+    compute = "int32" if dtype == "bool" else compute_dtype("MatMul", dtype, allow_widening=True)
+    return ctx.cast(ctx.op.MatMul(ctx.cast(a, dtype, compute), ctx.cast(b, dtype, compute)), compute, dtype)
 
 
 def _scaled_sum(ctx, base, beta, product, alpha, dtype):
-    """beta * base + alpha * product, with base ignored where beta == 0 (BLAS's convention)."""
-    zero = ctx.constant(0.0, dtype)
-    scaled = ctx.op.Mul(alpha, product)
-    with_base = ctx.op.Add(ctx.op.Mul(beta, base), scaled)
-    return ctx.op.Where(ctx.op.Equal(beta, zero), scaled, with_base)
+    """beta * base + alpha * product in ``dtype`` (integers wrap like PyTensor's in-place numpy),
+    with base ignored where beta == 0 (BLAS's convention)."""
+    scaled = _in(ctx, "Mul", [alpha, product], dtype)
+    with_base = _in(ctx, "Add", [_in(ctx, "Mul", [beta, base], dtype), scaled], dtype)
+    compute = compute_dtype("Where", dtype, allow_widening=True)
+    zero = ctx.cast(ctx.constant(0, "int64"), "int64", dtype)
+    chosen = ctx.op.Where(_in_equal(ctx, beta, zero, dtype), ctx.cast(scaled, dtype, compute),
+                          ctx.cast(with_base, dtype, compute))
+    return ctx.cast(chosen, compute, dtype)
+
+
+def _in_equal(ctx, a, b, dtype):
+    compute = compute_dtype("Equal", dtype, allow_widening=True)
+    return ctx.op.Equal(ctx.cast(a, dtype, compute), ctx.cast(b, dtype, compute))
 
 
 def _as(ctx, node, inputs, dtype):
@@ -38,14 +60,14 @@ def _as(ctx, node, inputs, dtype):
 def onnx_funcify_Gemv(op, node, ctx, inputs):
     dtype = dtype_of(node.outputs[0])
     y, alpha, A, x, beta = _as(ctx, node, inputs, dtype)
-    return [_scaled_sum(ctx, y, beta, ctx.op.MatMul(A, x), alpha, dtype)]
+    return [_scaled_sum(ctx, y, beta, _product(ctx, A, x, dtype), alpha, dtype)]
 
 
 @onnx_funcify.register(Gemm)
 def onnx_funcify_Gemm(op, node, ctx, inputs):
     dtype = dtype_of(node.outputs[0])
     z, a, x, y, b = _as(ctx, node, inputs, dtype)
-    product = ctx.op.MatMul(x, y)
+    product = _product(ctx, x, y, dtype)
     # Z may broadcast against the product (PyTensor's Gemm.perform does)
     return [_scaled_sum(ctx, z, b, product, a, dtype)]
 
@@ -62,13 +84,12 @@ def onnx_funcify_Ger(op, node, ctx, inputs):
 @onnx_funcify.register(Dot22)
 @onnx_funcify.register(BatchedDot)
 def onnx_funcify_Dot22(op, node, ctx, inputs):
-    dtype = dtype_of(node.outputs[0])
-    x, y = _as(ctx, node, inputs, dtype)
-    return [ctx.op.MatMul(x, y)]
+    # a (batched) matrix product in every dtype, as Dot converts it (integers wrap, bool is any-of-ands)
+    return onnx_funcify_Dot(op, node, ctx, inputs)
 
 
 @onnx_funcify.register(Dot22Scalar)
 def onnx_funcify_Dot22Scalar(op, node, ctx, inputs):
     dtype = dtype_of(node.outputs[0])
     x, y, scalar = _as(ctx, node, inputs, dtype)
-    return [ctx.op.Mul(scalar, ctx.op.MatMul(x, y))]
+    return [_in(ctx, "Mul", [scalar, _product(ctx, x, y, dtype)], dtype)]

@@ -36,7 +36,7 @@ from harness.registry import (  # noqa: E402,F401  isort: skip
 
 FAMILY_MODULES = ("scalar", "comparison", "elemwise", "reduction", "math", "blockwise", "special", "shape",
                   "subtensor", "tensor_basic", "compile_ops", "builders", "scan", "ifelse",
-                  "scalar_loop", "sort", "extra_ops", "linalg", "special_functions", "blas", "graphs")
+                  "scalar_loop", "sort", "extra_ops", "linalg", "special_functions", "blas")
 """The registry modules that hold entries, each named after the backend module it exercises."""
 
 __all__ = ["CATEGORIES", "EXACT", "FAMILY_MODULES", "ONNX_OPERATIONS", "REDUCTION", "TRANSCENDENTAL", "OpSpec",

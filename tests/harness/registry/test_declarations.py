@@ -73,6 +73,9 @@ CASES = {
     # gammaln(8184) overflows float16 (PyTensor: inf - inf = nan); small exact terms agree
     "betaln#1": ("float16", ex(np.array([0.0], f16), np.array([8184.0], f16)),
                  ex(np.array([2.0], f16), np.array([3.0], f16))),
+    # Gemv's A (1, 0) @ x (0,) into y (1,): onnxruntime's uint32 MatMul fails on the empty contraction
+    "gemv#1": ("uint32", ex(np.zeros(1, "uint32"), np.zeros((1, 0), "uint32"), np.zeros(0, "uint32")),
+               ex(np.zeros(1, "uint32"), np.ones((1, 1), "uint32"), np.ones(1, "uint32"))),
 }
 
 

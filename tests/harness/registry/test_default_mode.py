@@ -17,8 +17,8 @@ import numpy as np
 import onnxruntime as ort
 import pytensor
 import pytest
-from pytensor.compile.mode import Mode
 from hypothesis import HealthCheck, given, settings
+from pytensor.compile.mode import Mode
 
 from backend import export_function_onnx
 from harness.engine import cell_strategy, compare_arrays
