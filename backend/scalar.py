@@ -261,10 +261,12 @@ def _float_floor_divide(ctx, a, b, dtype):
 
 @onnx_funcify.register(ps.RoundHalfAwayFromZero)
 def onnx_funcify_RoundHalfAwayFromZero(op, node, ctx, inputs):
-    """PyTensor's definition: ``floor(x + 0.5)`` for x > 0, else ``ceil(x - 0.5)`` (not ONNX Round)."""
+    """PyTensor's definition: ``floor(x + 0.5)`` for x > 0, else ``ceil(x - 0.5)`` (not ONNX Round),
+    evaluated on Python floats (``np.vectorize``), i.e. in float64 whatever the float dtype: for
+    float32 x = 2**23 + 1, x + 0.5 is exact there and would round to even in float32."""
     out_dtype = dtype_of(node.outputs[0])
     (x,) = inputs_as(node, ctx, inputs, out_dtype)
-    compute = compute_dtype("Where", out_dtype, allow_widening=True)
+    compute = "float64" if out_dtype in FLOAT_DTYPES else compute_dtype("Where", out_dtype, allow_widening=True)
     x = ctx.cast(x, out_dtype, compute)
     half = ctx.constant(0.5, compute)
     up = ctx.op.Floor(ctx.op.Add(x, half))

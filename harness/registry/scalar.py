@@ -146,6 +146,10 @@ register("pow", arity=2, dtypes=ALL_DTYPES, tolerance=TRANSCENDENTAL, elements=_
            "broadcast along the inner loop): pow(-0.0, 0.5) gives -0.0 and pow(-inf, 0.5) gives nan, where "
            "C99 pow (onnxruntime, numpy otherwise) gives +0.0 and +inf",
     category="pytensor", dtypes=("float32", "float64"), when=_numpy_sqrt_fast_path,
+    # measured on 5,000 random rank-0..3 broadcasts of -0.0/-inf bases and 0.5 exponents: every
+    # divergence was predicted, 284 predictions did not diverge (rank-3 outputs, broadcast bases)
+    unpredictable="whether numpy's iterator hands the inner loop a broadcast exponent depends on how it "
+                  "orders and coalesces the dimensions (rank-3 outputs with broadcast bases often take C99 pow)",
 )
 register("floor", arity=1, dtypes=NUMERIC_DTYPES + ("bool",), onnx_ops=("Floor",))
 register("ceil", arity=1, dtypes=NUMERIC_DTYPES + ("bool",), onnx_ops=("Ceil",))

@@ -153,6 +153,14 @@ def test_round_half_away_from_zero_ties():
     np.testing.assert_array_equal(res[[0, 1, 2, 5, 6, 7]], [-3.0, -2.0, -1.0, 1.0, 2.0, 3.0])
 
 
+def test_round_half_away_from_zero_keeps_float32_integers_beyond_2_23():
+    """2**23 + 1 + 0.5 rounds to even in float32; PyTensor adds the half in float64 and keeps it."""
+    x = vec("x", "float32")
+    odd = np.array([2.0**23 + 1, -(2.0**23 + 1), 2.0**23 - 0.5], "float32")
+    _, res = compare_onnx_and_py([x], pt.round_half_away_from_zero(x), [odd])
+    np.testing.assert_array_equal(res, [2.0**23 + 1, -(2.0**23 + 1), 2.0**23])
+
+
 @pytest.mark.parametrize("src,dst", [("float64", "int32"), ("int8", "float32"), ("float32", "bool"), ("int64", "uint8")])
 def test_cast(src, dst):
     x = vec("x", src)
