@@ -5,7 +5,9 @@
 - layer normalisation,
 - log-sum-exp over the last axis,
 - Scan recurrences (an ONNX Loop): a scalar AR(1) path, a tanh RNN with a vector state, and the
-  RNN's gradient with respect to its weights (a reverse Scan); their size is the number of steps.
+  RNN's gradient with respect to its weights (a reverse Scan); their size is the number of steps,
+- matmul, solve and Cholesky (sizes: matrix sides), cumsum and sort (elements), and the registry's
+  MvNormal log-density and Poisson GLM with their gradients (`harness.registry.graphs`).
 
 Each graph is exported after PyTensor's rewrites (the "ONNX" mode), as a user exporting a model would
 get it, and timed the same way as the single ops. To add a graph: a builder returning inputs, outputs
@@ -18,6 +20,7 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 
+from harness.registry.graphs import mvnormal_logp, poisson_glm
 from harness.timing import BACKENDS, compile_backend, describe_unavailable, time_call
 
 
@@ -98,6 +101,69 @@ def _rnn(dtype, *, gradient: bool):
     return [w, h0, xs], outputs, arrays
 
 
+def _matmul(dtype):
+    X, Y = pt.matrix("X", dtype=dtype), pt.matrix("Y", dtype=dtype)
+
+    def arrays(n, rng):
+        return [rng.normal(size=(n, n)).astype(dtype), rng.normal(size=(n, n)).astype(dtype)]
+
+    return [X, Y], [X @ Y], arrays
+
+
+def _well_conditioned(n, rng, dtype):
+    root = rng.normal(size=(n, n))
+    return (root @ root.T + n * np.eye(n)).astype(dtype)
+
+
+def _solve(dtype):
+    A, b = pt.matrix("A", dtype=dtype), pt.vector("b", dtype=dtype)
+
+    def arrays(n, rng):
+        return [_well_conditioned(n, rng, dtype), rng.normal(size=n).astype(dtype)]
+
+    return [A, b], [pt.linalg.solve(A, b, b_ndim=1)], arrays
+
+
+def _cholesky(dtype):
+    A = pt.matrix("A", dtype=dtype)
+
+    def arrays(n, rng):
+        return [_well_conditioned(n, rng, dtype)]
+
+    return [A], [pt.linalg.cholesky(A)], arrays
+
+
+def _vector_op(function):
+    def build(dtype):
+        x = pt.vector("x", dtype=dtype)
+
+        def arrays(n, rng):
+            return [rng.normal(size=n).astype(dtype)]
+
+        return [x], [function(x)], arrays
+    return build
+
+
+def _mvnormal(dtype):
+    S, x, mu = pt.matrix("S", dtype=dtype), pt.vector("x", dtype=dtype), pt.vector("mu", dtype=dtype)
+
+    def arrays(n, rng):
+        return [_well_conditioned(n, rng, dtype), rng.normal(size=n).astype(dtype), np.zeros(n, dtype)]
+
+    return [S, x, mu], mvnormal_logp(S, x, mu), arrays
+
+
+def _poisson(dtype):
+    X, y, w, b = pt.matrix("X", dtype=dtype), pt.vector("y", dtype=dtype), pt.vector("w", dtype=dtype), \
+        pt.scalar("b", dtype=dtype)
+
+    def arrays(n, rng):
+        return [rng.normal(size=(n, 16)).astype(dtype), rng.poisson(2.0, size=n).astype(dtype),
+                (rng.normal(size=16) * 0.1).astype(dtype), np.asarray(0.1, dtype)]
+
+    return [X, y, w, b], poisson_glm(X, y, w, b), arrays
+
+
 GRAPH_ROWS = (100, 10_000)
 SCAN_STEPS = (1_000, 100_000)
 GRAPHS = {
@@ -110,6 +176,15 @@ GRAPHS = {
     # the reverse Scan's mit-mot buffer is copied every step on onnxruntime (ScatterND): its time grows
     # with the square of the steps, 1e5 steps would take minutes per call
     "scan_tanh_rnn_weight_gradient": (lambda dtype: _rnn(dtype, gradient=True), (1_000, 10_000)),
+    # the issue's performance list: three sizes each (matrix sides for the linear algebra, elements
+    # for cumsum and sort); Cholesky and solve are Loops of one step per column
+    "matmul": (_matmul, (16, 128, 512)),
+    "solve": (_solve, (16, 64, 256)),
+    "cholesky": (_cholesky, (16, 64, 256)),
+    "cumsum": (_vector_op(pt.cumsum), (1_000, 100_000, 1_000_000)),
+    "sort": (_vector_op(pt.sort), (1_000, 100_000, 1_000_000)),
+    "mvnormal_logp_grad": (_mvnormal, (8, 32, 128)),
+    "poisson_glm_loss_grad": (_poisson, GRAPH_ROWS),
 }
 """name -> (builder, sizes): rows of data for the models, steps for the Scans."""
 
