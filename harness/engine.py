@@ -457,10 +457,14 @@ def run_cell(spec: OpSpec, dtype: str, *, hypothesis_settings: settings | None =
     strategy = cell_strategy(spec, dtype, edge_cases=edge_cases)
 
     declined: list[ExampleOutcome] = []
+    # a divergence in a cell declared as a whole is the declared one: no shrinking (it would replay
+    # the cell's slowest examples many times for a verdict that is already decided)
+    whole_cell_declared = spec.cell_xfail(dtype) is not None
+    declared_divergence: list[tuple[ExampleOutcome, ArrayExample]] = []
 
     @given(example=strategy)
     def property_(example):
-        if declined:
+        if declined or declared_divergence:
             return
         outcome = run_example(spec, dtype, example, opset=opset, aspects=aspects,
                               reference=cell.examples < reference_samples)
@@ -484,6 +488,9 @@ def run_cell(spec: OpSpec, dtype: str, *, hypothesis_settings: settings | None =
         if holding:
             cell.xfailed_examples += 1
             return
+        if whole_cell_declared:
+            declared_divergence.append((outcome, example))
+            return
         raise Divergence(outcome, example)
 
     # One counterexample per cell: the first distinct failure is the one reported and shrunk.
@@ -497,6 +504,9 @@ def run_cell(spec: OpSpec, dtype: str, *, hypothesis_settings: settings | None =
         property_()
         if declined:
             cell.status, cell.reason = Status.UNSUPPORTED, declined[0].detail
+        elif declared_divergence:
+            (outcome, example), = declared_divergence
+            cell.status, cell.reason, cell.counterexample = outcome.status, outcome.detail, example
     except _CellStop as stop:
         cell.status, cell.reason = stop.outcome.status, stop.outcome.detail
     except Divergence as div:  # Hypothesis re-raises the shrunk example's failure last
