@@ -24,8 +24,10 @@ def _dtype(spec):
 # Ops whose inputs are plain vectors of any length, a broadcast value (alloc), or that say how to
 # build inputs of a given size (bench_inputs: indexing, creation); ops that need other ranks (matrix
 # products) are timed in the real-graph benchmarks.
+# entries whose inputs come as whole examples (sorted arrays, in-range indices) need bench_inputs
 BENCH_OPS = [spec for spec in ONNX_OPERATIONS.values()
-             if spec.bench_inputs is not None or (spec.probe_ndim == 1 and (spec.shapes is None or spec.name == "alloc"))]
+             if spec.bench_inputs is not None or (spec.probe_ndim == 1 and spec.examples is None
+                                                  and (spec.shapes is None or spec.name == "alloc"))]
 CASES = [pytest.param(spec, size, backend, id=f"{spec.name}-{_dtype(spec)}-{size}-{backend}")
          for spec in BENCH_OPS for size in SIZES for backend in BACKENDS]
 
