@@ -241,9 +241,13 @@ def onnx_funcify_CholeskySolve(op, node, ctx, inputs):
     ndim = node.inputs[0].type.ndim
     b = _as_matrix_rhs(ctx, b, op.b_ndim)
     lower = c if op.lower else _swap_last(ctx, c, ndim)
+    return [_from_matrix_rhs(ctx, _factor_solve(ctx, lower, b, dtype, ndim), op.b_ndim)]
+
+
+def _factor_solve(ctx, lower, b, dtype, ndim):
+    """X with L @ L.T @ X = B: forward then backward substitution (potrs; no singularity check)."""
     y = triangular_solve(ctx, lower, b, dtype, ndim, lower=True, nan_if_singular=False)
-    x = triangular_solve(ctx, _swap_last(ctx, lower, ndim), y, dtype, ndim, lower=False, nan_if_singular=False)
-    return [_from_matrix_rhs(ctx, x, op.b_ndim)]
+    return triangular_solve(ctx, _swap_last(ctx, lower, ndim), y, dtype, ndim, lower=False, nan_if_singular=False)
 
 
 @onnx_funcify.register(Solve)
@@ -253,8 +257,7 @@ def onnx_funcify_Solve(op, node, ctx, inputs):
     b = _as_matrix_rhs(ctx, b, op.b_ndim)
     if op.assume_a == "pos":
         lower = cholesky_lower(ctx, a if op.lower else _swap_last(ctx, a, ndim), dtype, ndim)
-        y = triangular_solve(ctx, lower, b, dtype, ndim, lower=True, nan_if_singular=False)
-        x = triangular_solve(ctx, _swap_last(ctx, lower, ndim), y, dtype, ndim, lower=False, nan_if_singular=False)
+        x = _factor_solve(ctx, lower, b, dtype, ndim)
     elif op.assume_a in ("gen", "sym", "her"):
         x = lu_solve(ctx, a, b, dtype, ndim)
     else:

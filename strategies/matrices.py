@@ -52,7 +52,7 @@ def _batch_shapes(draw, batch: bool):
 
 
 def matrix_examples(*, dtype: str, kind: str, rhs: int | None = None, max_side: int = 4, batch: bool = False,
-                    with_nan: bool = False) -> st.SearchStrategy[ArrayExample]:
+                    with_nan: bool = False, zero_pivot: bool = True) -> st.SearchStrategy[ArrayExample]:
     """``(A,)`` or, with ``rhs`` = 1 (vector) or 2 (matrix), ``(A, b)``: A square of ``kind`` (one of
     `MATRIX_KINDS`), sides 0..max_side; ``batch`` adds a leading batch dimension to both (sizes that
     broadcast); ``with_nan`` puts a NaN somewhere in A now and then."""
@@ -82,7 +82,7 @@ def matrix_examples(*, dtype: str, kind: str, rhs: int | None = None, max_side: 
             pivots = [-4.0, -1.0, 0.5, 1.0, 3.0] if dtype in FLOAT_DTYPES else [1.0, 2.0, 3.0]
             diagonal = draw_(hnp.arrays(np.float64, a_batch + (n,), elements=st.sampled_from(pivots)))
             a = triangle + diagonal[..., None] * eye
-            if n and draw_(st.booleans().map(lambda b: b and n > 1)):
+            if zero_pivot and n and draw_(st.booleans().map(lambda b: b and n > 1)):
                 a[..., n - 1, n - 1] = 0.0  # singular: an exactly zero pivot
         elif kind == "general":
             # strictly diagonally dominant (the shift outweighs any row of |base| by 1 + 0.5..n+1 times

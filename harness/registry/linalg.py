@@ -37,8 +37,9 @@ NAN_IN_INPUT_DTYPE = ("PyTensor's Solve returns its NaN result for a singular A 
                       "in A's dtype (garbage for integers, True for bool, float16 for float16) instead of the output type")
 
 
-def _examples(kind, rhs=None, batch=False, with_nan=False):
-    return lambda d, edge_cases: matrix_examples(dtype=d, kind=kind, rhs=rhs, batch=batch, with_nan=with_nan)
+def _examples(kind, rhs=None, batch=False, with_nan=False, zero_pivot=True):
+    return lambda d, edge_cases: matrix_examples(dtype=d, kind=kind, rhs=rhs, batch=batch, with_nan=with_nan,
+                                                 zero_pivot=zero_pivot)
 
 
 def _condition(a: np.ndarray) -> np.ndarray:
@@ -155,7 +156,7 @@ register("solve_triangular_batched", arity=2, dtypes=LINALG_DTYPES,
          tolerance=BOUND, onnx_ops=("Loop",), elementwise=False, signed_zeros=False,
          probe_ndim=3)
 register("cho_solve", arity=2, dtypes=LINALG_DTYPES, build=lambda c, b: pt.linalg.cho_solve((c, True), b, b_ndim=2),
-         examples=_examples("lower", rhs=2), error_scale=_two_solves_scale,
+         examples=_examples("lower", rhs=2, zero_pivot=False), error_scale=_two_solves_scale,
          tolerance=BOUND, onnx_ops=("Loop",), elementwise=False, signed_zeros=False,
          probe_ndim=2)
 register("solve", arity=2, dtypes=LINALG_DTYPES, build=lambda a, b: pt.linalg.solve(a, b, b_ndim=2),
