@@ -29,7 +29,21 @@ To extend: compose another factorization from `_loop` and the masked updates bel
 from __future__ import annotations
 
 from onnx import TensorProto, helper
-from pytensor.tensor.linalg import Cholesky, CholeskySolve, Det, MatrixInverse, SLogDet, Solve, SolveTriangular
+from pytensor.tensor.linalg import (
+    QR,
+    SVD,
+    Cholesky,
+    CholeskySolve,
+    Det,
+    Eig,
+    Eigh,
+    Eigvalsh,
+    MatrixInverse,
+    MatrixPinv,
+    SLogDet,
+    Solve,
+    SolveTriangular,
+)
 
 from backend.basic import onnx_funcify
 from backend.dtypes import ONNXExportUnsupported, onnx_dtype
@@ -303,3 +317,30 @@ def onnx_funcify_SLogDet(op, node, ctx, inputs):
 def _no_rhs(ctx, a):
     """A right-hand side with no columns, for an elimination that only wants U."""
     return ctx.op.Slice(a, ctx.constant([0], "int64"), ctx.constant([0], "int64"), ctx.constant([-1], "int64"))
+
+
+# ---- declined: named here so that users get the reason instead of "no conversion available" ----
+
+_SIGN_CHOICE = ("{op}: {what} are defined only up to sign (and, for repeated {values}, up to a rotation of their "
+                "basis); LAPACK's choice follows from its own rounding, which no composition reproduces, so the "
+                "export could not be compared with PyTensor's result")
+_NOT_COMPOSED = "{op}: not composed yet: needs {method} as an ONNX Loop, its accuracy measured against LAPACK"
+_DECLINED = {
+    Eigh: lambda op: _SIGN_CHOICE.format(op=op, what="eigenvectors", values="eigenvalues"),
+    SVD: lambda op: (_SIGN_CHOICE.format(op=op, what="singular vectors", values="singular values")
+                     if op.compute_uv else _NOT_COMPOSED.format(op=op, method="one-sided Jacobi rotations")),
+    QR: lambda op: _NOT_COMPOSED.format(op=op, method="Householder reflections with LAPACK's signs (geqrf, orgqr)"),
+    Eigvalsh: lambda op: _NOT_COMPOSED.format(op=op, method="Jacobi rotations"),
+    MatrixPinv: lambda op: _NOT_COMPOSED.format(op=op, method="an SVD (numpy's pinv drops singular values "
+                                                          "below rcond * max(s))"),
+    Eig: lambda op: (f"{op}: the eigenvalues of a general matrix are complex; onnxruntime's CPU kernels have no "
+                     "complex tensors"),
+}
+
+
+def _decline(op, node, ctx, inputs):
+    raise ONNXExportUnsupported(_DECLINED[type(op)](op))
+
+
+for _op_type in _DECLINED:
+    onnx_funcify.register(_op_type)(_decline)

@@ -10,6 +10,10 @@ dtype (scipy computes float16/float32 in double too).
 - psi (digamma): the asymptotic series for z >= 10, the recurrence psi(x) = psi(x + n) - sum 1/(x+k)
   below, the reflection psi(x) = psi(1 - x) - pi / tan(pi x) for x < 0 with x's fractional part;
   like scipy: psi(+-0) = -+inf, NaN at negative integers and -inf.
+- trigamma: the same shift and asymptotic series (all terms positive) and the reflection
+  pi^2 / sin^2(pi x) - trigamma(1 - x).
+- gamma: Stirling's formula in cephes' overflow-safe form after the same shift, corrected to first
+  order for the rounding of y + k; gamma(x + 1) / x on (-1, 0) and the reflection below.
 
 Where the terms cancel (near the zeros of lgamma at 1 and 2, of psi at 1.46, and for negative x) the
 error is relative to the terms, which the registry's ``error_scale`` gives.
@@ -26,11 +30,13 @@ import pytensor.scalar.math as psm
 from onnx import TensorProto
 
 from backend.basic import onnx_funcify
-from backend.helpers import inputs_as, output_dtype
+from backend.helpers import inputs_as, output_dtype, select_keeping_zero_sign
 
 SHIFT_TO = 10.0  # below this, the recurrence moves the argument up to [10, 11)
 _TINY = 1.0 / 1.7976931348623157e308  # cephes' 1/x overflows below this
 _MAX_LGAMMA = 2.556348e305  # cephes' MAXLGM
+_MAX_GAMMA = 171.624376956302725  # cephes' MAXGAM: gamma is inf from here on
+_MAX_STIRLING = 143.01608  # cephes' MAXSTIR: z^(z - 1/2) overflows above
 
 # Stirling's series for lgamma: B_2k / (2k (2k-1) z^(2k-1)), k = 1..7
 _LGAMMA_SERIES = (1 / 12, -1 / 360, 1 / 1260, -1 / 1680, 1 / 1188, -691 / 360360, 1 / 156)
@@ -138,4 +144,112 @@ def onnx_funcify_Psi(op, node, ctx, inputs):
     result = ctx.op.Where(is_zero, signed_inf, result)
     pole = ctx.op.And(negative, ctx.op.Equal(x, ctx.op.Floor(x)))  # negative integers and -inf
     result = ctx.op.Where(pole, nan, result)
+    return [ctx.cast(result, "float64", out)]
+
+
+# asymptotic series for trigamma: B_2k / z^(2k+1), k = 1..8 (the first two terms 1/z + 1/(2 z^2) apart)
+_TRIGAMMA_SERIES = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510)
+
+
+@onnx_funcify.register(psm.TriGamma)
+def onnx_funcify_TriGamma(op, node, ctx, inputs):
+    """trigamma: the asymptotic series for z >= 10, the recurrence psi1(y) = psi1(y + n) + sum 1/(y+k)^2
+    below (positive terms: no cancellation), the reflection psi1(x) = pi^2 / sin^2(pi x) - psi1(1 - x)
+    for x < 0; like scipy: inf at 0, the negative integers and -inf, 0 at +inf."""
+    out = output_dtype(node)
+    (x,) = inputs_as(node, ctx, inputs, out)
+    x = ctx.cast(x, out, "float64")
+    zero = _c(ctx, 0.0)
+    negative = ctx.op.Less(x, zero)
+    y = ctx.op.Where(negative, ctx.op.Sub(_c(ctx, 1.0), x), x)
+    z, terms, masks = _shift_up(ctx, y)
+    inverse = ctx.op.Reciprocal(z)
+    inverse_squared = ctx.op.Mul(inverse, inverse)
+    tail = ctx.op.Mul(ctx.op.Mul(inverse, inverse_squared), _polynomial(ctx, _TRIGAMMA_SERIES, inverse_squared))
+    asymptotic = ctx.op.Add(ctx.op.Add(inverse, ctx.op.Mul(_c(ctx, 0.5), inverse_squared)), tail)
+    sum_of_squares = None
+    for term, included in zip(terms, masks):
+        part = ctx.op.Where(included, ctx.op.Reciprocal(ctx.op.Mul(term, term)), zero)
+        sum_of_squares = part if sum_of_squares is None else ctx.op.Add(sum_of_squares, part)
+    # the small terms first: the sum is dominated by 1/y^2
+    positive = ctx.op.Add(asymptotic, sum_of_squares)
+    sine = _sin_pi_distance(ctx, x)
+    reflected = ctx.op.Sub(ctx.op.Div(_c(ctx, math.pi**2), ctx.op.Mul(sine, sine)), positive)
+    result = ctx.op.Where(negative, reflected, positive)
+    inf = _c(ctx, math.inf)
+    pole = ctx.op.Or(ctx.op.Equal(x, zero), ctx.op.And(negative, ctx.op.Equal(x, ctx.op.Floor(x))))
+    result = ctx.op.Where(pole, inf, result)  # 0, negative integers and -inf
+    return [ctx.cast(result, "float64", out)]
+
+
+def _rounding_error(ctx, a, b, total):
+    """The exact error of total = fl(a + b) (Knuth's TwoSum)."""
+    b_part = ctx.op.Sub(total, a)
+    return ctx.op.Add(ctx.op.Sub(a, ctx.op.Sub(total, b_part)), ctx.op.Sub(b, b_part))
+
+
+def _gamma_positive(ctx, y):
+    """gamma(y) for y > 0: Stirling's formula at z = y + n >= 10 divided by y (y+1) ... (y+n-1).
+    z^(z - 1/2) e^-z is taken as p (p / e^z) with p = z^(z/2 - 1/4) above 143 (cephes' MAXSTIR), so
+    that it overflows only where gamma does; the correction is exp of lgamma's series (< 1/120).
+    y + k rounds away y's low bits (y < 1), and gamma(z) magnifies a relative error of z by z psi(z)
+    (~23 at 10): the sums' exact errors correct both, to first order."""
+    z, terms, masks = _shift_up(ctx, y)
+    zero, one = _c(ctx, 0.0), _c(ctx, 1.0)
+    product, relative_error = None, None
+    for k, (term, included) in enumerate(zip(terms, masks)):
+        factor = ctx.op.Where(included, term, one)
+        product = factor if product is None else ctx.op.Mul(product, factor)
+        if k:
+            error = ctx.op.Where(included, ctx.op.Div(_rounding_error(ctx, y, _c(ctx, float(k)), term), term), zero)
+            relative_error = error if relative_error is None else ctx.op.Add(relative_error, error)
+    count = None  # n, as _shift_up adds it to y
+    for included in masks:
+        one_if = ctx.op.Cast(included, to=TensorProto.DOUBLE)
+        count = one_if if count is None else ctx.op.Add(count, one_if)
+    z_error = _rounding_error(ctx, y, count, z)
+    inverse = ctx.op.Reciprocal(z)
+    correction = ctx.op.Exp(ctx.op.Mul(inverse, _polynomial(ctx, _LGAMMA_SERIES, ctx.op.Mul(inverse, inverse))))
+    exp_z = ctx.op.Exp(z)
+    # both exponents are exact in float64 (0.5 and 0.25 are multiples of ulp(z) in each range)
+    whole = ctx.op.Div(ctx.op.Pow(z, ctx.op.Sub(z, _c(ctx, 0.5))), exp_z)
+    half_power = ctx.op.Pow(z, ctx.op.Sub(ctx.op.Mul(_c(ctx, 0.5), z), _c(ctx, 0.25)))
+    split = ctx.op.Mul(half_power, ctx.op.Div(half_power, exp_z))
+    power = ctx.op.Where(ctx.op.Greater(z, _c(ctx, _MAX_STIRLING)), split, whole)
+    stirling = ctx.op.Mul(power, ctx.op.Mul(_c(ctx, math.sqrt(2 * math.pi)), correction))
+    # gamma(z + dz) / prod(t_k + dt_k) ~ gamma(z) / prod(t_k) * (1 + psi(z) dz - sum dt_k / t_k)
+    digamma = ctx.op.Sub(ctx.op.Log(z), ctx.op.Mul(_c(ctx, 0.5), inverse))
+    first_order = ctx.op.Sub(ctx.op.Mul(digamma, z_error), relative_error)
+    result = ctx.op.Mul(ctx.op.Div(stirling, product), ctx.op.Add(one, first_order))
+    return ctx.op.Where(ctx.op.GreaterOrEqual(z, _c(ctx, _MAX_GAMMA)), _c(ctx, math.inf), result)
+
+
+@onnx_funcify.register(psm.Gamma)
+def onnx_funcify_Gamma(op, node, ctx, inputs):
+    """gamma: `_gamma_positive` for x > 0; gamma(x + 1) / x for -1 < x < 0 (exact shift; tiny x gives
+    1/x as cephes); for x <= -1 the reflection gamma(x) = -pi / (q sin(pi q) gamma(q)), q = -x, with
+    the sign (-1)^(floor(q) + 1) and |sin| from the exact distance to the nearest integer (0 where
+    gamma(q) overflows). Like scipy: +-inf at +-0, NaN at the negative integers and -inf."""
+    out = output_dtype(node)
+    (x,) = inputs_as(node, ctx, inputs, out)
+    x = ctx.cast(x, out, "float64")
+    zero, one = _c(ctx, 0.0), _c(ctx, 1.0)
+    negative = ctx.op.Less(x, zero)
+    q = ctx.op.Neg(x)
+    below_minus_one = ctx.op.LessOrEqual(x, _c(ctx, -1.0))
+    # one call of the positive branch serves all three cases
+    argument = ctx.op.Where(negative, ctx.op.Where(below_minus_one, q, ctx.op.Add(x, one)), x)
+    positive = _gamma_positive(ctx, ctx.op.Where(ctx.op.Greater(argument, zero), argument, one))
+    shifted = ctx.op.Div(positive, x)
+    odd = ctx.op.Equal(ctx.op.Mod(ctx.op.Floor(q), _c(ctx, 2.0), fmod=1), one)
+    magnitude = ctx.op.Div(_c(ctx, math.pi), ctx.op.Mul(ctx.op.Mul(q, _sin_pi_distance(ctx, x)), positive))
+    # a product, not a Where, carries the sign: -0.0 where gamma(q) overflows
+    reflected = ctx.op.Mul(ctx.op.Where(odd, one, _c(ctx, -1.0)), magnitude)
+    result = ctx.op.Where(negative, shifted, positive)
+    signed_inf = ctx.op.Div(one, x)  # gamma(+-0) = +-inf
+    result = ctx.op.Where(ctx.op.Equal(x, zero), signed_inf, result)
+    pole = ctx.op.And(negative, ctx.op.Equal(x, ctx.op.Floor(x)))  # negative integers and -inf
+    result = ctx.op.Where(ctx.op.Or(pole, ctx.op.IsNaN(x)), _c(ctx, math.nan), result)
+    # last, so that no other Where can turn the reflection's -0.0 into +0.0
+    result = select_keeping_zero_sign(ctx, ctx.op.And(below_minus_one, ctx.op.Not(pole)), reflected, result, "float64")
     return [ctx.cast(result, "float64", out)]

@@ -1,5 +1,6 @@
 """Entries for ``backend/linalg.py``: Cholesky, triangular and general solves, cho_solve, inverse,
-det and slogdet, single and batched (Blockwise), on matrices from ``strategies/matrices.py``.
+det and slogdet, single and batched (Blockwise), on matrices from ``strategies/matrices.py``; and the
+decompositions the exporter declines (eigh, eigvalsh, eig, svd, qr, pinv), so their reasons show in the matrix.
 
 The compositions round differently from LAPACK, so each entry's bound is relative to a float64
 estimate of how much rounding the problem amplifies (``error_scale``): the condition number times the
@@ -221,3 +222,18 @@ register("slogdet", arity=1, dtypes=LINALG_DTYPES, build=lambda a: pt.stack(SLog
          onnx_ops=("Loop", "Log"), elementwise=False, signed_zeros=False, probe_ndim=2).xfail(
     reason=NO_FLOAT16_LINALG, category="pytensor", dtypes=("float16",),
 )
+
+# Declined by the exporter (status unsupported, with backend/linalg.py's reason in every cell): the
+# vectors of eigh/svd carry LAPACK's sign choice; eig is complex; the others are not composed yet.
+DECLINED = {
+    "eigh": lambda a: pt.linalg.eigh(a)[1],
+    "eigvalsh": lambda a: pt.linalg.eigvalsh(a, None),
+    "eig": lambda a: pt.linalg.eig(a)[0],
+    "svd": lambda a: pt.linalg.svd(a)[0],
+    "svd_values": lambda a: pt.linalg.svd(a, compute_uv=False),
+    "qr": lambda a: pt.linalg.qr(a)[0],
+    "pinv": pt.linalg.pinv,
+}
+for _name, _build in DECLINED.items():
+    register(_name, arity=1, dtypes=LINALG_DTYPES, build=_build, examples=_examples("spd"), elementwise=False,
+             probe_ndim=2)

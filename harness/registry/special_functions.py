@@ -1,4 +1,4 @@
-"""Entries for ``backend/special_functions.py`` (gammaln, psi) and the special functions of
+"""Entries for ``backend/special_functions.py`` (gammaln, psi, trigamma, gamma) and the special functions of
 ``backend/scalar.py`` and ``pytensor.tensor.special`` that statistical log-densities use: log1mexp,
 deg2rad/rad2deg, and xlogy/xlog1py, betaln, logit (compositions PyTensor builds from basic ops).
 
@@ -24,7 +24,8 @@ from harness.registry.spec import TRANSCENDENTAL, register
 from strategies.values import ArrayExample, element_values
 
 # poles, zeros and branch points of gammaln/psi (in every float dtype they round to)
-LANDMARKS = (0.0, -0.0, 1.0, 2.0, 1.4616321449683622, -0.5, -1.0, -2.0, -2.4570247, 0.5, 9.5, 10.0, 10.5, -34.5)
+LANDMARKS = (0.0, -0.0, 1.0, 2.0, 1.4616321449683622, -0.5, -1.0, -2.0, -2.4570247, 0.5, 9.5, 10.0, 10.5, -34.5,
+             171.624376956302725)
 
 
 def _landmark_elements(dtype: str):
@@ -77,6 +78,31 @@ register("gammaln", arity=1, dtypes=ALL_DTYPES, elements=_landmark_elements, err
          tolerance={"float16": 1, "float32": 2, "float64": 8}, onnx_ops=("Log", "Sin"))
 register("psi", arity=1, dtypes=ALL_DTYPES, elements=_landmark_elements, error_scale=_psi_scale,
          tolerance={"float16": 1, "float32": 2, "float64": 8}, onnx_ops=("Log", "Cos", "Sin"))
+
+
+def _trigamma_elements(dtype: str):
+    """The landmark values, with negative non-integers below -1e4 moved to the integer below them:
+    scipy's polygamma(1, x) sums the |x| terms of the Hurwitz zeta one by one for x < 0 (0.4 s per
+    element at -1e7, hours at -1e15), so PyTensor cannot evaluate them; the poles stay reachable."""
+    def reachable(v):
+        return v if not (np.isfinite(v) and v < -1e4) else type(v)(np.floor(v))
+    return [s.map(reachable) for s in _landmark_elements(dtype)]
+
+
+# Measured against scipy on 5e5 float64 values (log-uniform over the whole positive range, negative to
+# -1e5, a band [-40, 40], the poles): worst 8 ULP for x > 0 and 10 for x < 0 (both at |x| ~ 1e-7, where
+# 1/x^2 dominates), 99.9% within 3 and 6; NaN/inf positions all agree.
+register("trigamma", arity=1, dtypes=ALL_DTYPES, build=pt.tri_gamma, elements=_trigamma_elements,
+         tolerance={"float16": 1, "float32": 1, "float64": 16}, onnx_ops=("Sin", "Reciprocal"))
+
+
+# Measured against mpmath (120 bits) on 5,000 values in [-171, 171]: 99% within 3 ULP (scipy: 4); against
+# scipy on 6e5 values over the whole range (log-uniform, both signs, bands [-200, 200] and [-30, 30]):
+# worst 11 ULP, 99.9% within 6; NaN/inf/zero positions all agree.
+register("gamma", arity=1, dtypes=ALL_DTYPES, build=pt.gamma, elements=_landmark_elements,
+         tolerance={"float16": 1, "float32": 1, "float64": 16}, onnx_ops=("Pow", "Exp", "Sin"))
+
+
 register("log1mexp", arity=1, dtypes=ALL_DTYPES, tolerance={**TRANSCENDENTAL, "float64": 4},
          onnx_ops=("Exp", "Log"))
 register("deg2rad", arity=1, dtypes=ALL_DTYPES, onnx_ops=("Mul",))
