@@ -2,7 +2,8 @@
 
 Subcommands: ``run`` (the conformance matrix), ``list`` (registered ops), ``check`` (every entry's
 ops have converters and every converter is exercised), ``report DIR`` (re-render a run's
-HTML/CSV), ``diff OLD NEW``, ``bench`` (speed matrix).
+HTML/CSV), ``diff OLD NEW``, ``merge DIR... --out DIR`` (the shards of a run as one), ``bench``
+(speed matrix).
 Exit status: 0 when every cell is pass, xfail or unsupported; 1 when any cell failed (or a diff shows
 a regression); 2 for bad usage.
 
@@ -45,9 +46,9 @@ def _parse_shard(value: str | None) -> tuple[int, int] | None:
     try:
         k, n = (int(p) for p in value.split("/"))
     except ValueError:
-        raise UsageError(f"--shard must look like K/N (e.g. 1/4), got {value!r}") from None
-    if not 1 <= k <= n:
-        raise UsageError(f"--shard K/N needs 1 <= K <= N, got {value!r}")
+        raise UsageError(f"--shard must look like K/N (e.g. 0/4), got {value!r}") from None
+    if not 0 <= k < n:
+        raise UsageError(f"--shard K/N numbers shards from 0: it needs 0 <= K < N, got {value!r}")
     return k, n
 
 
@@ -129,7 +130,7 @@ def _cmd_run(args) -> int:
              for op in ops for dtype in ONNX_OPERATIONS[op].dtypes if dtype in dtypes for opset in opsets]
     if shard is not None:
         k, n = shard
-        tasks = tasks[k - 1::n]
+        tasks = tasks[k::n]
     if not tasks:
         raise UsageError("the selection holds no cell: no selected op is defined for the selected dtypes")
     done = {(r["op"], r["dtype"], r["opset"]) for r in read_results(out)}
@@ -229,6 +230,36 @@ def _cmd_diff(args) -> int:
     return 1 if regressions(diff) else 0
 
 
+def _cmd_merge(args) -> int:
+    from harness.runner import merge_results, write_results
+    from harness.status import FAILING
+    from reports.matrix import summary_line, write_reports
+
+    directories = [Path(d) for d in args.dirs]
+    for directory in directories:
+        if not (directory / "results.jsonl").exists():
+            raise UsageError(f"{directory} holds no results.jsonl; give the --out directories of `harness run` shards")
+    out = _check_out_dir(Path(args.out))
+    if out.resolve() in {d.resolve() for d in directories}:
+        raise UsageError(f"--out {out} is one of the inputs; merge into a new directory")
+    merged = merge_results(directories)
+    out.mkdir(parents=True, exist_ok=True)
+    for directory in directories:  # reproducers keep their relative paths (records point at them)
+        if (directory / "reproducers").is_dir():
+            shutil.copytree(directory / "reproducers", out / "reproducers", dirs_exist_ok=True)
+    write_results(out, merged.records)
+    frame = write_reports(out, merged.records)
+    if merged.duplicates:
+        print(f"{len(merged.duplicates)} cells appear in more than one input with the same status "
+              f"(first: {merged.duplicates[0]}); kept once", file=sys.stderr)
+    for key, found in merged.conflicts:
+        print(f"conflict: {key} is " + ", ".join(f"{status} in {d}" for d, status in found) +
+              " (the first is kept)", file=sys.stderr)
+    print(summary_line(frame, out))
+    failed = frame["status"].isin(list(FAILING)).any() or bool(merged.conflicts)
+    return 1 if failed else 0
+
+
 def _cmd_bench(args) -> int:
     from backend.dtypes import ALL_DTYPES
     from harness.bench import DEFAULT_BENCH_OPS, rows_from_pytest_benchmark, run_speed_matrix
@@ -308,7 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-examples", type=int, help="examples per cell (default: the profile's)")
     run.add_argument("--timeout", type=float, default=300.0, help="seconds per cell before it is killed (default 300)")
     run.add_argument("--baseline", help="an earlier run's directory: write diff.csv, fail on regressions")
-    run.add_argument("--shard", help="K/N: run only the K-th of N interleaved slices of the cells")
+    run.add_argument("--shard", help="K/N: run only slice K (0 <= K < N) of N interleaved slices of the cells")
     run.add_argument("--opset", help="opset(s), comma-separated (default 18)")
     run.add_argument("--fresh", action="store_true", help="discard earlier results in --out instead of resuming")
     plugin_option(run)
@@ -331,6 +362,12 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("old")
     diff.add_argument("new")
     diff.set_defaults(func=_cmd_diff)
+
+    merge = sub.add_parser("merge", help="combine the output directories of `run --shard` into one report; exit "
+                                         "1 on failing cells or cells whose shards disagree")
+    merge.add_argument("dirs", nargs="+", metavar="DIR")
+    merge.add_argument("--out", required=True, help="directory for the merged results.jsonl and reports")
+    merge.set_defaults(func=_cmd_merge)
 
     bench = sub.add_parser("bench", help="speed matrix: onnxruntime vs PyTensor backends")
     bench.add_argument("--ops", help="comma-separated op names (default: the arithmetic, rounding and basic math ops)")

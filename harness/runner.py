@@ -223,6 +223,37 @@ def read_results(out_dir: Path) -> list[dict]:
     return list(latest.values())
 
 
+@dataclass
+class MergedResults:
+    records: list[dict]
+    duplicates: list[tuple]  # cell keys found in more than one directory with the same status
+    conflicts: list[tuple]  # (key, [(directory, status), ...]) for cells whose directories disagree
+
+
+def merge_results(directories: list[Path]) -> MergedResults:
+    """The union of several runs' results (the shards of one run): a cell found in more than one
+    directory is a duplicate when its status agrees and a conflict otherwise; the first directory's
+    record is kept."""
+    kept: dict[tuple, dict] = {}
+    seen: dict[tuple, list[tuple[str, str]]] = {}
+    for directory in directories:
+        for record in read_results(directory):
+            key = (record["op"], record["dtype"], record["opset"])
+            seen.setdefault(key, []).append((str(directory), record["status"]))
+            kept.setdefault(key, record)
+    duplicates = [key for key, found in seen.items() if len(found) > 1 and len({s for _, s in found}) == 1]
+    conflicts = [(key, found) for key, found in seen.items() if len({s for _, s in found}) > 1]
+    return MergedResults(list(kept.values()), duplicates, conflicts)
+
+
+def write_results(out_dir: Path, records: list[dict]) -> None:
+    """results.jsonl holding exactly ``records``, written atomically."""
+    from backend.files import atomic_write_text
+
+    atomic_write_text(Path(out_dir) / RESULTS_FILE,
+                      "".join(json.dumps(r, default=_json_default) + "\n" for r in records))
+
+
 def append_result(out_dir: Path, record: dict) -> None:
     path = Path(out_dir) / RESULTS_FILE
     # An interrupted run may have left half a line: start on a fresh line (read_results skips it).
@@ -241,8 +272,9 @@ def _json_default(value):
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def progress_printer(total: int, stream=sys.stderr):
-    """A one-line progress bar on a terminal; silent otherwise."""
+def progress_printer(total: int, stream=None):
+    """A one-line progress bar on a terminal (standard error by default); silent otherwise."""
+    stream = stream or sys.stderr  # looked up now: whoever redirected sys.stderr since import wins
     start = time.monotonic()
     done = 0
     enabled = stream.isatty()

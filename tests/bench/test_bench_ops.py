@@ -2,7 +2,8 @@
 
 Run for numbers:  pytest tests/bench --benchmark-only --benchmark-json=bench.json
 then:             python -m harness bench --from-pytest-benchmark bench.json --out speed-report
-In the normal test run (--benchmark-disable) each benchmark runs once, as a test.
+In the normal test run (--benchmark-disable) each benchmark runs once, as a test (py mode not at the
+largest size).
 """
 
 import numpy as np
@@ -28,11 +29,22 @@ def _dtype(spec):
 BENCH_OPS = [spec for spec in ONNX_OPERATIONS.values()
              if spec.bench_inputs is not None or (spec.probe_ndim == 1 and spec.examples is None
                                                   and (spec.shapes is None or spec.name == "alloc"))]
-CASES = [pytest.param(spec, size, backend, id=f"{spec.name}-{_dtype(spec)}-{size}-{backend}")
-         for spec in BENCH_OPS for size in SIZES for backend in BACKENDS]
 
 
-@pytest.mark.parametrize("spec,size,backend", CASES)
+def pytest_generate_tests(metafunc):
+    """Every op x size x backend when timing; in the test run py mode skips the largest size (a
+    Python-level loop such as ScalarLoop's takes minutes there, and numpy at 1e5 tests nothing the
+    smaller sizes do not)."""
+    if metafunc.definition.name != "test_bench_op":
+        return
+    timing = metafunc.config.getoption("benchmark_only", default=False) or metafunc.config.getoption(
+        "benchmark_enable", default=False)
+    cases = [pytest.param(spec, size, backend, id=f"{spec.name}-{_dtype(spec)}-{size}-{backend}")
+             for spec in BENCH_OPS for size in SIZES for backend in BACKENDS
+             if timing or backend != "py" or size < max(SIZES)]
+    metafunc.parametrize("spec,size,backend", cases)
+
+
 def test_bench_op(benchmark, spec, size, backend):
     dtype = _dtype(spec)
     if spec.name == "alloc":  # fixed output shape: a static size-1 input broadcasts to it

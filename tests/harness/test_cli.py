@@ -27,7 +27,7 @@ def test_bad_usage_exits_2_and_names_the_valid_choices(capsys):
     assert "unknown op no_such_op" in err and "valid ops: add" in err
     assert main(["run", "--dtypes", "float128"]) == 2
     assert "valid dtypes: float16" in capsys.readouterr().err
-    assert main(["run", "--shard", "3/2"]) == 2
+    assert main(["run", "--shard", "2/2"]) == 2  # shards are numbered from 0
     assert main(["run", "--opset", "17"]) == 2
     assert "choose an opset from 18" in capsys.readouterr().err
     assert main(["report", "/nonexistent-dir"]) == 2
@@ -80,6 +80,42 @@ def test_interrupted_run_resumes(tmp_path):
     assert second.returncode == 0
     assert "resuming: 1 of 2 cells" in second.stderr
     assert len(pd.read_csv(out / "matrix.csv")) == 2
+
+
+def _statuses(out):
+    return pd.read_csv(out / "matrix.csv").set_index(["op", "dtype"])["status"].sort_index()
+
+
+def test_merged_shards_give_the_unsharded_matrix(tmp_path, capsys):
+    cells = ["--ops", "add,neg,sort", "--dtypes", "float32,int8", "--max-examples", "5", "--jobs", "1"]
+    for k in range(2):
+        assert main(["run", *cells, "--shard", f"{k}/2", "--out", str(tmp_path / f"s{k}")]) == 0
+    assert main(["run", *cells, "--out", str(tmp_path / "whole")]) == 0
+    shard_sizes = [len(pd.read_csv(tmp_path / f"s{k}" / "matrix.csv")) for k in range(2)]
+    assert shard_sizes == [3, 3]
+    assert main(["merge", str(tmp_path / "s0"), str(tmp_path / "s1"), "--out", str(tmp_path / "merged")]) == 0
+    pd.testing.assert_series_equal(_statuses(tmp_path / "merged"), _statuses(tmp_path / "whole"))
+    assert (tmp_path / "merged" / "report.html").exists()
+    # merging a shard with itself keeps each cell once and says so
+    capsys.readouterr()
+    assert main(["merge", str(tmp_path / "s0"), str(tmp_path / "s0"), str(tmp_path / "s1"),
+                 "--out", str(tmp_path / "twice")]) == 0
+    assert "3 cells appear in more than one input" in capsys.readouterr().err
+    assert len(pd.read_csv(tmp_path / "twice" / "matrix.csv")) == 6
+
+
+def test_merge_reports_shards_that_disagree_and_refuses_empty_inputs(tmp_path, capsys):
+    record = {"op": "add", "dtype": "float32", "opset": 18, "status": "pass", "examples": 5, "reason": ""}
+    for name, status in (("a", "pass"), ("b", "mismatch")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "results.jsonl").write_text(json.dumps({**record, "status": status}) + "\n")
+    assert main(["merge", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "m")]) == 1
+    err = capsys.readouterr().err
+    assert "conflict: ('add', 'float32', 18) is pass in" in err and "mismatch in" in err
+    (tmp_path / "empty").mkdir()
+    assert main(["merge", str(tmp_path / "a"), str(tmp_path / "empty"), "--out", str(tmp_path / "m2")]) == 2
+    assert "empty holds no results.jsonl" in capsys.readouterr().err
+    assert main(["merge", str(tmp_path / "a"), "--out", str(tmp_path / "a")]) == 2
 
 
 def test_planted_bug_gives_mismatch_with_a_reproducer_that_exits_1(tmp_path):
