@@ -2,8 +2,8 @@
 
 Subcommands: ``run`` (the conformance matrix), ``list`` (registered ops), ``check`` (every entry's
 ops have converters and every converter is exercised), ``report DIR`` (re-render a run's
-HTML/CSV), ``diff OLD NEW``, ``merge DIR... --out DIR`` (the shards of a run as one), ``bench``
-(speed matrix).
+HTML/CSV), ``diff OLD NEW``, ``merge DIR... --out DIR`` (the shards of a run as one), ``fuzz``
+(random graphs of registry ops), ``bench`` (speed matrix).
 Exit status: 0 when every cell is pass, xfail or unsupported; 1 when any cell failed (or a diff shows
 a regression); 2 for bad usage.
 
@@ -260,6 +260,80 @@ def _cmd_merge(args) -> int:
     return 1 if failed else 0
 
 
+def _cmd_fuzz(args) -> int:
+    from backend.dtypes import ALL_DTYPES
+    from harness.fuzz import DEFAULT_DTYPES, FuzzSummary, fuzz_worker, fuzzable_ops
+    from harness.reproducer import write_fuzz_reproducer
+    from reports.fuzz import write_fuzz_reports
+
+    plugins = tuple(_load_plugins(args.plugin, check=True))
+    if args.budget <= 0:
+        raise UsageError(f"--budget must be > 0 seconds, got {args.budget}")
+    if args.max_ops < 1:
+        raise UsageError(f"--max-ops must be >= 1, got {args.max_ops}")
+    if args.jobs < 1:
+        raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
+    try:
+        ops = fuzzable_ops(_split(args.ops))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    dtypes = tuple(_select("dtype", _split(args.dtypes), list(ALL_DTYPES))) if args.dtypes else DEFAULT_DTYPES
+    out = _check_out_dir(Path(args.out))
+    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
+    work = [(plugins, dict(budget=args.budget, seed=seed * 1000 + job, ops=ops, dtypes=dtypes, max_ops=args.max_ops))
+            for job in range(args.jobs)]
+    summary = FuzzSummary()
+    if args.jobs == 1:
+        summary.absorb(fuzz_worker(work[0]))
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            for part in pool.map(fuzz_worker, work):
+                summary.absorb(part)
+    rows = []
+    for n, finding in enumerate(summary.findings, 1):
+        program, verdict = finding.program, finding.verdict
+        rows.append(dict(kind="finding", check=verdict.check, graphs=1, detail=verdict.detail,
+                         node=None if verdict.node is None else f"v{verdict.node} ({program.nodes[verdict.node].op})",
+                         graph=program.source(), onnx=_onnx_text(program),
+                         inputs="\n".join(f"{name} = {value!r}" for (name, _, _), value in
+                                          zip(program.inputs, program.values)),
+                         pytensor=repr(verdict.expected), onnxruntime=repr(verdict.actual),
+                         reproducer=write_fuzz_reproducer(out, f"finding-{n}", program, verdict.check, plugins)))
+    for declaration, count in sorted(summary.attributions.items()):
+        rows.append(dict(kind="xfail", declaration=declaration, graphs=count))
+    rate = summary.graphs / summary.seconds if summary.seconds else 0.0
+    judged = sum(summary.phase_seconds.values()) or 1.0
+    overview = {"seed": seed, "budget (s)": args.budget, "jobs": args.jobs, "ops": len(ops),
+                "dtypes": ", ".join(dtypes), "graphs tried": summary.graphs, "graphs/s": round(rate, 2),
+                "pass": summary.passed, "xfail (declared)": summary.attributed, "unsupported": summary.unsupported,
+                "PyTensor cannot evaluate": summary.invalid, "findings": len(summary.findings)}
+    overview.update({f"time share: {phase}": f"{100 * t / judged:.0f}%"
+                     for phase, t in sorted(summary.phase_seconds.items())})
+    overview.update({f"PyTensor rewrite that raised (skipped by PyTensor): {name}": f"{count} times"
+                     for name, count in sorted(summary.rewrite_failures.items())})
+    write_fuzz_reports(out, rows, overview)
+    print(f"{summary.graphs} graphs in {summary.seconds:.0f} s ({rate:.1f}/s, {args.jobs} jobs, seed {seed}): "
+          f"{summary.passed} pass, {summary.attributed} xfail, {summary.unsupported} unsupported, "
+          f"{summary.invalid} not evaluable by PyTensor, {len(summary.findings)} findings. "
+          f"Report: {out / 'fuzz.html'}")
+    return 1 if summary.findings else 0
+
+
+def _onnx_text(program) -> str:
+    import onnx
+
+    from backend import export_onnx
+
+    inputs, _, outputs = program.build()
+    try:
+        return onnx.printer.to_text(export_onnx(inputs, outputs).graph)
+    except Exception as exc:  # the finding may be the export failing: show why instead of the model
+        return f"(no model: {type(exc).__name__}: {exc})"
+
+
 def _cmd_bench(args) -> int:
     from backend.dtypes import ALL_DTYPES
     from harness.bench import DEFAULT_BENCH_OPS, rows_from_pytest_benchmark, run_speed_matrix
@@ -368,6 +442,19 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("dirs", nargs="+", metavar="DIR")
     merge.add_argument("--out", required=True, help="directory for the merged results.jsonl and reports")
     merge.set_defaults(func=_cmd_merge)
+
+    fuzz = sub.add_parser("fuzz", help="random graphs of registry ops, exported and compared; shrunk findings "
+                                       "with reproducers in --out; exit 1 on an undeclared finding")
+    fuzz.add_argument("--budget", type=float, default=180.0, help="seconds to fuzz for (default 180)")
+    fuzz.add_argument("--seed", type=int, help="random seed (default: a fresh one, printed)")
+    fuzz.add_argument("--max-ops", type=int, default=8, help="nodes per graph at most (default 8)")
+    fuzz.add_argument("--ops", help="comma-separated registry ops to compose (default: every fuzzable one)")
+    fuzz.add_argument("--dtypes", help="comma-separated input dtypes (default: float32,float64,int8,int32,int64,"
+                                       "uint8,bool)")
+    fuzz.add_argument("--jobs", type=int, default=1, help="worker processes, each with its own seed (default 1)")
+    fuzz.add_argument("--out", default="fuzz-report", help="output directory (default ./fuzz-report)")
+    plugin_option(fuzz)
+    fuzz.set_defaults(func=_cmd_fuzz)
 
     bench = sub.add_parser("bench", help="speed matrix: onnxruntime vs PyTensor backends")
     bench.add_argument("--ops", help="comma-separated op names (default: the arithmetic, rounding and basic math ops)")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytensor.tensor as pt
 
-from backend.dtypes import ALL_DTYPES, INT_DTYPES
+from backend.dtypes import ALL_DTYPES, FLOAT_DTYPES, INT_DTYPES
 from harness.registry.spec import EXACT, REDUCTION, register
 from strategies.ops import axis_params
 from strategies.values import ArrayExample
@@ -40,8 +40,8 @@ def int64_product_differs(example: ArrayExample) -> bool:
     product (`onnxruntime_int64_product`) and the exact one wrapped to 64 bits (PyTensor's product
     of any integer dtype is int64 or uint64)."""
     x = np.asarray(example.arrays[0])
-    if x.dtype.kind not in "iu" or x.size == 0:
-        return False
+    if x.dtype.kind not in "iu" or x.size == 0 or x.ndim == 0:
+        return False  # a 0-d product is exported as Identity: the element itself, exactly
     axis = dict(example.params).get("axis")
     axes = tuple(range(x.ndim)) if axis is None else tuple(a % x.ndim for a in np.atleast_1d(axis))
     kept = [a for a in range(x.ndim) if a not in axes]
@@ -57,8 +57,37 @@ def int64_product_differs(example: ArrayExample) -> bool:
     return False
 
 
+def _summation_scale(example: ArrayExample) -> np.ndarray:
+    """Any order of summation errs by a few ULPs of sum(|x|), not of the sum: where terms cancel
+    (1e308 - 1e308 + 0.5) onnxruntime's order and numpy's pairwise one legitimately differ. Per output
+    element, in float64 (inf when sum(|x|) overflows: the order then decides everything)."""
+    x = np.asarray(example.arrays[0])
+    if x.dtype.kind != "f":
+        return np.ones(())  # integer sums are exact
+    params = dict(example.params)
+    with np.errstate(all="ignore"):
+        return np.sum(np.abs(x.astype(np.float64)), axis=params.get("axis"), keepdims=params.get("keepdims", False))
+
+
+def finite_terms_overflow(example: ArrayExample) -> bool:
+    """Some reduced slice of a float input whose finite terms' |x| add up beyond the largest finite
+    value of the input dtype: then some partial sums overflow in one order and not in another."""
+    x = np.asarray(example.arrays[0])
+    if x.dtype.kind != "f" or x.size == 0:
+        return False
+    params = dict(example.params)
+    with np.errstate(all="ignore"):
+        magnitude = np.sum(np.where(np.isfinite(x), np.abs(x.astype(np.float64)), 0.0), axis=params.get("axis"))
+    return bool(np.any(magnitude > float(np.finfo(x.dtype).max)))
+
+
 register("sum", arity=1, onnx_ops=("ReduceSum",), dtypes=ALL_DTYPES, build=_reduction(pt.sum), params=axis_params(), elementwise=False,
-         tolerance=REDUCTION)
+         tolerance=REDUCTION, error_scale=_summation_scale).xfail(
+    reason="onnxruntime's vectorised ReduceSum adds in another order than numpy's pairwise sum: where partial sums "
+           "overflow, one order gives inf and the other NaN (-max - max + inf) or a finite value",
+    category="onnxruntime-kernel", dtypes=FLOAT_DTYPES, when=finite_terms_overflow,
+    unpredictable="which partial sums overflow depends on onnxruntime's packet width and blocking, not modelled",
+)
 register("prod", arity=1, onnx_ops=("ReduceProd",), dtypes=ALL_DTYPES, build=_reduction(pt.prod), params=axis_params(), elementwise=False,
          tolerance=REDUCTION).xfail(
     reason="onnxruntime's int64 ReduceProd loses the low bits of products beyond 2**53 and saturates "

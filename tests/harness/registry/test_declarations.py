@@ -39,6 +39,13 @@ CASES = {
     # an inexact 2**53 + 1 harmless
     "prod#1": ("int64", ex(np.array([2**40, 2**40]), params=(("axis", None), ("keepdims", False))),
                ex(np.array([2**53 + 1, 0]), params=(("axis", None), ("keepdims", False)))),
+    # a 0-d product is exported as Identity: even a value the double product would round comes back exact
+    "prod#1 (0-d)": ("int64", ex(np.array([2**40, 2**40]), params=(("axis", None), ("keepdims", False))),
+                     ex(np.array(2**63 - 2), params=(("axis", None), ("keepdims", False)))),
+    # -max - max overflows to -inf before meeting +inf in numpy's order (NaN); not in onnxruntime's
+    "sum#1": ("float64", ex(np.array([[0.0, 0.0], [0.0, -1.7976931348623157e308], [-1.7976931348623157e308, np.inf]]),
+                            params=(("axis", None), ("keepdims", False))),
+              ex(np.array([[1e300, -1e300], [0.5, np.inf]]), params=(("axis", None), ("keepdims", False)))),
     "dot#1": ("uint32", ex(np.zeros((2, 0), "uint32"), np.zeros((0, 3), "uint32")),
               ex(np.zeros((0, 0), "uint32"), np.zeros((0, 3), "uint32"))),
     "dot#2": ("float64", ex(np.array([[0.0, 1.0, -1.1984620899082105e308, 0.0]]), np.array([0.0, 1.0, 1.5, 0.0])),
