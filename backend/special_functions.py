@@ -13,7 +13,8 @@ dtype (scipy computes float16/float32 in double too).
 - trigamma: the same shift and asymptotic series (all terms positive) and the reflection
   pi^2 / sin^2(pi x) - trigamma(1 - x).
 - gamma: Stirling's formula in cephes' overflow-safe form after the same shift, corrected to first
-  order for the rounding of y + k; gamma(x + 1) / x on (-1, 0) and the reflection below.
+  order for the rounding of y + k; gamma(x + 1) / x on (-1, 0) and the reflection below; the
+  integers 1..33 exactly as cephes' product gives them.
 
 Where the terms cancel (near the zeros of lgamma at 1 and 2, of psi at 1.46, and for negative x) the
 error is relative to the terms, which the registry's ``error_scale`` gives.
@@ -37,6 +38,18 @@ _TINY = 1.0 / 1.7976931348623157e308  # cephes' 1/x overflows below this
 _MAX_LGAMMA = 2.556348e305  # cephes' MAXLGM
 _MAX_GAMMA = 171.624376956302725  # cephes' MAXGAM: gamma is inf from here on
 _MAX_STIRLING = 143.01608  # cephes' MAXSTIR: z^(z - 1/2) overflows above
+
+
+def _cephes_factorial(n: int) -> float:
+    """gamma(n) for an integer 1 <= n <= 33 as cephes computes it: (n-1)(n-2)...2 in that order."""
+    x, product = float(n), 1.0
+    while x >= 3.0:
+        x -= 1.0
+        product *= x
+    return product
+
+
+_CEPHES_FACTORIALS = [_cephes_factorial(n) for n in range(1, 34)]
 
 # Stirling's series for lgamma: B_2k / (2k (2k-1) z^(2k-1)), k = 1..7
 _LGAMMA_SERIES = (1 / 12, -1 / 360, 1 / 1260, -1 / 1680, 1 / 1188, -691 / 360360, 1 / 156)
@@ -250,6 +263,12 @@ def onnx_funcify_Gamma(op, node, ctx, inputs):
     result = ctx.op.Where(ctx.op.Equal(x, zero), signed_inf, result)
     pole = ctx.op.And(negative, ctx.op.Equal(x, ctx.op.Floor(x)))  # negative integers and -inf
     result = ctx.op.Where(ctx.op.Or(pole, ctx.op.IsNaN(x)), _c(ctx, math.nan), result)
+    # cephes multiplies the integers 1..33 down to gamma(2) = 1 exactly: (n-1)! as that product
+    # rounds it (exact up to 22!), which int(gamma(n)) relies on; Stirling errs by an ulp there
+    integral = ctx.op.And(ctx.op.Equal(x, ctx.op.Floor(x)),
+                          ctx.op.And(ctx.op.GreaterOrEqual(x, one), ctx.op.LessOrEqual(x, _c(ctx, 33.0))))
+    position = ctx.op.Cast(ctx.op.Sub(ctx.op.Where(integral, x, one), one), to=TensorProto.INT64)
+    result = ctx.op.Where(integral, ctx.op.Gather(ctx.constant(_CEPHES_FACTORIALS, "float64"), position), result)
     # last, so that no other Where can turn the reflection's -0.0 into +0.0
     result = select_keeping_zero_sign(ctx, ctx.op.And(below_minus_one, ctx.op.Not(pole)), reflected, result, "float64")
     return [ctx.cast(result, "float64", out)]

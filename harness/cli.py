@@ -308,7 +308,8 @@ def _cmd_fuzz(args) -> int:
     judged = sum(summary.phase_seconds.values()) or 1.0
     overview = {"seed": seed, "budget (s)": args.budget, "jobs": args.jobs, "ops": len(ops),
                 "dtypes": ", ".join(dtypes), "graphs tried": summary.graphs, "graphs/s": round(rate, 2),
-                "pass": summary.passed, "xfail (declared)": summary.attributed, "unsupported": summary.unsupported,
+                "pass": summary.passed, "amplified rounding (no node diverges alone)": summary.amplified,
+                "xfail (declared)": summary.attributed, "unsupported": summary.unsupported,
                 "PyTensor cannot evaluate": summary.invalid, "findings": len(summary.findings)}
     overview.update({f"time share: {phase}": f"{100 * t / judged:.0f}%"
                      for phase, t in sorted(summary.phase_seconds.items())})
@@ -316,7 +317,8 @@ def _cmd_fuzz(args) -> int:
                      for name, count in sorted(summary.rewrite_failures.items())})
     write_fuzz_reports(out, rows, overview)
     print(f"{summary.graphs} graphs in {summary.seconds:.0f} s ({rate:.1f}/s, {args.jobs} jobs, seed {seed}): "
-          f"{summary.passed} pass, {summary.attributed} xfail, {summary.unsupported} unsupported, "
+          f"{summary.passed} pass, {summary.amplified} amplified rounding, {summary.attributed} xfail, "
+          f"{summary.unsupported} unsupported, "
           f"{summary.invalid} not evaluable by PyTensor, {len(summary.findings)} findings. "
           f"Report: {out / 'fuzz.html'}")
     return 1 if summary.findings else 0
