@@ -143,18 +143,25 @@ def _accepts(op: str, dtypes: tuple[str, ...]) -> bool:
     return all(d in ONNX_OPERATIONS[op].dtypes for d in dtypes)
 
 
-@st.composite
-def programs(draw, *, ops: list[str], dtypes: tuple[str, ...] = DEFAULT_DTYPES, max_ops: int = 8) -> Program:
-    """A random graph over ``ops`` with inputs of ``dtypes`` (see the module docstring)."""
-    import pytensor.tensor as pt
-
+def programs(*, ops: list[str], dtypes: tuple[str, ...] = DEFAULT_DTYPES, max_ops: int = 8) -> st.SearchStrategy:
+    """Random graphs (`Program`) over ``ops`` with inputs of ``dtypes`` (see the module docstring)."""
     if not ops:
         raise ValueError("programs: ops is empty")
-    if max_ops < 1:
-        raise ValueError(f"programs: max_ops must be >= 1, got max_ops={max_ops}")
+    unknown = [op for op in ops if op not in ONNX_OPERATIONS]
+    if unknown:
+        raise ValueError(f"programs: ops={unknown!r} are not registry entries")
+    if not isinstance(max_ops, int) or max_ops < 1:
+        raise ValueError(f"programs: max_ops must be an int >= 1, got max_ops={max_ops!r}")
     bad = [d for d in dtypes if d not in ALL_DTYPES]
     if bad or not dtypes:
         raise ValueError(f"programs: dtypes={dtypes!r}; valid: {ALL_DTYPES}")
+    return _programs(list(ops), tuple(dtypes), max_ops)
+
+
+@st.composite
+def _programs(draw, ops: list[str], dtypes: tuple[str, ...], max_ops: int) -> Program:
+    import pytensor.tensor as pt
+
     result_shape = draw(hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=3))
     n_inputs = draw(st.integers(1, 3))
     shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=n_inputs, base_shape=result_shape, max_side=3)).input_shapes

@@ -1,0 +1,136 @@
+"""Composition fuzzing (harness/fuzz.py, ``harness fuzz``): the graph strategy, the verdicts, the
+command's report, and a planted exporter bug that only shows between two computed operands."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from harness.cli import main
+from harness.fuzz import Node, Program, fuzzable_ops, judge, programs
+from harness.testing import reference_function
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Mul becomes Add when both operands are computed by other ops (casts and broadcasts looked through):
+# invisible to every single-op cell, whose operands are graph inputs
+PLANTED_MUL = '''
+import pytensor.scalar.basic as ps
+from pytensor.tensor.elemwise import DimShuffle, Elemwise
+
+from backend import onnx_funcify
+
+_original = onnx_funcify.dispatch(Elemwise)
+
+
+def _computed(var):
+    while var.owner is not None and (isinstance(var.owner.op, DimShuffle) or (
+            isinstance(var.owner.op, Elemwise) and isinstance(var.owner.op.scalar_op, ps.Cast))):
+        var = var.owner.inputs[0]
+    return var.owner is not None
+
+
+@onnx_funcify.register(Elemwise)
+def planted(op, node, ctx, inputs):
+    if isinstance(op.scalar_op, ps.Mul) and len(node.inputs) == 2 and all(_computed(v) for v in node.inputs):
+        return [ctx.op.Add(*inputs)]
+    return _original(op, node, ctx, inputs)
+'''
+
+
+def test_programs_refuse_bad_arguments_at_once_naming_them():
+    with pytest.raises(ValueError, match="ops is empty"):
+        programs(ops=[])
+    with pytest.raises(ValueError, match="max_ops=0"):
+        programs(ops=["add"], max_ops=0)
+    with pytest.raises(ValueError, match="float128"):
+        programs(ops=["add"], dtypes=("float128",))
+    with pytest.raises(ValueError, match=r"\['sort'\] cannot be fuzzed"):
+        fuzzable_ops(["add", "sort"])
+
+
+@settings(max_examples=15, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(programs(ops=fuzzable_ops(["add", "mul", "exp", "neg", "lt", "switch", "cast_to_int32"]), max_ops=5))
+def test_the_printed_source_builds_the_same_graph(program):
+    import pytensor.tensor as pt
+
+    from harness.registry import ONNX_OPERATIONS
+
+    namespace = {"pt": pt, "np": np, "ONNX_OPERATIONS": ONNX_OPERATIONS}
+    exec(program.source(), namespace)
+    inputs, _, outputs = program.build()
+    with np.errstate(all="ignore"):
+        printed = reference_function(namespace["inputs"], namespace["outputs"], on_unused_input="ignore")(*program.values)
+        built = reference_function(inputs, outputs, on_unused_input="ignore")(*program.values)
+    for a, b in zip(printed, built):
+        np.testing.assert_array_equal(a, b)
+    # every node feeds an output: a minimal graph shows only what matters
+    used = {o for n in program.nodes for o in n.operands} | set(program.outputs)
+    assert all(f"v{k}" in used for k in range(len(program.nodes)))
+
+
+def test_a_declared_single_op_divergence_inside_a_graph_is_attributed():
+    # softplus of bool is declared (PyTensor computes it through numpy's float16 exp)
+    program = Program([("x0", "bool", (2,))], {}, [Node("softplus", ("x0",)), Node("add", ("v0", "v0"))], ["v1"],
+                      [np.array([False, True])])
+    verdict = judge(program)
+    assert (verdict.status, verdict.node) == ("xfail", 0)
+    assert verdict.declaration.startswith("softplus#1")
+
+
+def test_pytensors_own_rewrite_divergence_is_told_apart_and_declared():
+    # fusion computes exp of a bool in float16; the export and the graph as built compute in float32
+    program = Program([("x0", "bool", ())], {}, [Node("exp", ("x0",)), Node("cast_to_float64", ("v0",))], ["v1"],
+                      [np.array(True)])
+    verdict = judge(program)
+    assert (verdict.status, verdict.check) == ("xfail", "pytensor rewrite")
+    assert verdict.declaration.startswith("fused-narrow-input#1")
+
+
+def test_ci_fuzz_run_exits_0_and_writes_its_report(tmp_path, capsys):
+    out = tmp_path / "fuzz"
+    assert main(["fuzz", "--budget", "20", "--seed", "1", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    graphs = int(printed.split(" graphs in ")[0])
+    assert graphs > 20, printed
+    frame = pd.read_csv(out / "fuzz.csv")
+    assert not (frame["kind"] == "finding").any()
+    page = (out / "fuzz.html").read_text()
+    assert "graphs tried" in page and "time share: export" in page
+
+
+def test_bad_fuzz_usage_exits_2(capsys):
+    assert main(["fuzz", "--budget", "0"]) == 2
+    assert main(["fuzz", "--ops", "sort"]) == 2
+    assert "cannot be fuzzed" in capsys.readouterr().err
+
+
+def test_planted_bug_between_computed_operands_is_found_shrunk_and_reproduced(tmp_path):
+    plugin_dir = tmp_path / "plug"
+    plugin_dir.mkdir()
+    (plugin_dir / "planted_mul.py").write_text(PLANTED_MUL)
+    env = {**os.environ, "PYTHONPATH": f"{plugin_dir}{os.pathsep}{ROOT}"}
+    out = tmp_path / "fuzz"
+    command = [sys.executable, "-W", "ignore", "-m", "harness", "fuzz", "--budget", "60", "--seed", "1",
+               "--ops", "add,mul,exp,neg,sqr,cast_to_float64", "--out", str(out), "--plugin", "planted_mul"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 1, result.stdout + result.stderr[-2000:]
+    findings = pd.read_csv(out / "fuzz.csv").query("kind == 'finding'")
+    assert len(findings) >= 1
+    smallest = min(findings["graph"], key=lambda g: g.count("ONNX_OPERATIONS["))
+    assert smallest.count("ONNX_OPERATIONS[") <= 3 and "'mul'" in smallest, smallest
+    reproducer = out / findings.loc[findings["graph"] == smallest, "reproducer"].iloc[0]
+    with_bug = subprocess.run([sys.executable, "-W", "ignore", str(reproducer)], cwd=out, capture_output=True,
+                              text=True, env=env, timeout=600)
+    assert with_bug.returncode == 1, with_bug.stdout + with_bug.stderr[-2000:]
+    fixed_env = {**env, "PYTHONPATH": str(ROOT)}
+    script = reproducer.read_text().replace("plugins=['planted_mul']", "plugins=[]")
+    reproducer.write_text(script)  # the exporter without the planted bug: the same graph agrees
+    fixed = subprocess.run([sys.executable, "-W", "ignore", str(reproducer)], cwd=out, capture_output=True,
+                           text=True, env=fixed_env, timeout=600)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr[-2000:]
