@@ -116,7 +116,7 @@ def test_planted_bug_between_computed_operands_is_found_shrunk_and_reproduced(tm
     (plugin_dir / "planted_mul.py").write_text(PLANTED_MUL)
     env = {**os.environ, "PYTHONPATH": f"{plugin_dir}{os.pathsep}{ROOT}"}
     out = tmp_path / "fuzz"
-    command = [sys.executable, "-W", "ignore", "-m", "harness", "fuzz", "--budget", "60", "--seed", "1",
+    command = [sys.executable, "-W", "ignore", "-m", "harness", "fuzz", "--budget", "25", "--seed", "1",
                "--ops", "add,mul,exp,neg,sqr,cast_to_float64", "--out", str(out), "--plugin", "planted_mul"]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 1, result.stdout + result.stderr[-2000:]
