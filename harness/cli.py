@@ -95,10 +95,19 @@ def _load_plugins(names, *, check=False) -> list[str]:
 def _cmd_run(args) -> int:
     from backend.dtypes import ALL_DTYPES
     from harness.registry import ONNX_OPERATIONS
-    from harness.runner import CellTask, append_result, progress_printer, read_results, run_pool
+    from harness.runner import (
+        HISTORY_FILE,
+        CellTask,
+        append_history,
+        append_result,
+        progress_printer,
+        read_history,
+        read_results,
+        run_pool,
+    )
     from harness.status import FAILING
     from reports.diff import diff_records, regressions, write_diff
-    from reports.matrix import summary_line, write_reports
+    from reports.matrix import environment, summary_line, write_reports
     from strategies.profiles import PROFILE_NAMES
 
     plugins = tuple(_load_plugins(args.plugin, check=True))
@@ -122,9 +131,14 @@ def _cmd_run(args) -> int:
             raise UsageError(f"--baseline {args.baseline} holds no results.jsonl from an earlier run")
 
     out = _check_out_dir(Path(args.out))
+    kept_history = None
     if args.fresh and out.exists():
+        if (out / HISTORY_FILE).exists():  # --fresh discards results, not the record of earlier runs
+            kept_history = (out / HISTORY_FILE).read_bytes()
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
+    if kept_history is not None:
+        (out / HISTORY_FILE).write_bytes(kept_history)
 
     tasks = [CellTask(op, dtype, opset, args.profile, args.seed, args.max_examples, str(out), plugins)
              for op in ops for dtype in ONNX_OPERATIONS[op].dtypes if dtype in dtypes for opset in opsets]
@@ -155,7 +169,9 @@ def _cmd_run(args) -> int:
     if baseline is not None:
         diff = diff_records(baseline, records)
         write_diff(out, diff)
-    frame = write_reports(out, records, diff)
+    history_path = Path(args.history) if args.history else out / HISTORY_FILE
+    append_history(history_path, records, environment(opsets))
+    frame = write_reports(out, records, diff, history=read_history(history_path))
     print(summary_line(frame, out))
     failed = frame["status"].isin(list(FAILING)).any()
     if diff is not None and regressions(diff):
@@ -196,7 +212,7 @@ def _cmd_check(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    from harness.runner import read_results
+    from harness.runner import HISTORY_FILE, read_history, read_results
     from reports.matrix import summary_line, write_reports
 
     out = Path(args.dir)
@@ -208,7 +224,7 @@ def _cmd_report(args) -> int:
         import pandas as pd
 
         diff = pd.read_csv(out / "diff.csv")
-    frame = write_reports(out, records, diff)
+    frame = write_reports(out, records, diff, history=read_history(out / HISTORY_FILE))
     print(summary_line(frame, out))
     return 0
 
@@ -418,6 +434,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--shard", help="K/N: run only slice K (0 <= K < N) of N interleaved slices of the cells")
     run.add_argument("--opset", help="opset(s), comma-separated (default 18)")
     run.add_argument("--fresh", action="store_true", help="discard earlier results in --out instead of resuming")
+    run.add_argument("--history", help="history file this run appends to and the report's trend reads "
+                                       "(default OUT/history.jsonl)")
     plugin_option(run)
     run.set_defaults(func=_cmd_run)
 

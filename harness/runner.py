@@ -254,6 +254,45 @@ def write_results(out_dir: Path, records: list[dict]) -> None:
                       "".join(json.dumps(r, default=_json_default) + "\n" for r in records))
 
 
+HISTORY_FILE = "history.jsonl"
+
+
+def append_history(path: Path, records: list[dict], versions: dict) -> dict:
+    """Append one line for this run to the history file: when, the versions, the status counts and
+    every cell's status (``op|dtype|opset``). Returns the entry."""
+    from collections import Counter
+    from datetime import datetime, timezone
+
+    entry = {
+        "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "versions": versions,
+        "counts": dict(Counter(r["status"] for r in records)),
+        "cells": {f"{r['op']}|{r['dtype']}|{r['opset']}": r["status"] for r in records},
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    needs_newline = path.exists() and path.stat().st_size > 0 and path.read_bytes()[-1:] != b"\n"
+    with open(path, "a") as f:
+        f.write(("\n" if needs_newline else "") + json.dumps(entry) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    return entry
+
+
+def read_history(path: Path) -> list[dict]:
+    """The runs in a history file, oldest first; a line cut short by an interrupted write is skipped."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    entries = []
+    for line in path.read_text().splitlines():
+        try:
+            entries.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return entries
+
+
 def append_result(out_dir: Path, record: dict) -> None:
     path = Path(out_dir) / RESULTS_FILE
     # An interrupted run may have left half a line: start on a fresh line (read_results skips it).

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from backend.files import atomic_write_text
-from harness.status import STATUS_MEANING, Status
+from harness.status import FAILING, STATUS_MEANING, Status
 
 STATUS_ORDER = [str(s) for s in Status]
 STATUS_COLOURS = {
@@ -80,7 +80,65 @@ def _link(path: str) -> str:
     return f'<a href="{html.escape(path)}">{html.escape(path)}</a>' if path else ""
 
 
-def render_html(frame: pd.DataFrame, env: dict, diff: pd.DataFrame | None = None) -> str:
+def _trend_svg(history: list[dict]) -> str:
+    """Stacked bars of status counts, one per run (the last 60), oldest on the left."""
+    runs = history[-60:]
+    width, height, gap = 14, 120, 3
+    tallest = max(sum(r["counts"].values()) for r in runs) or 1
+    bars = []
+    for i, run in enumerate(runs):
+        y = height
+        for status in STATUS_ORDER:
+            count = run["counts"].get(status, 0)
+            if not count:
+                continue
+            h = height * count / tallest
+            y -= h
+            bars.append(f'<rect x="{i * (width + gap)}" y="{y:.1f}" width="{width}" height="{h:.1f}" '
+                        f'fill="{STATUS_COLOURS[Status(status)]}"><title>{html.escape(run["time"])}: {count} '
+                        f'{status}</title></rect>')
+    total_width = len(runs) * (width + gap)
+    return (f'<svg width="{total_width}" height="{height}" role="img" aria-label="status counts per run">'
+            + "".join(bars) + "</svg>")
+
+
+def failing_since(frame: pd.DataFrame, history: list[dict]) -> pd.DataFrame:
+    """For each failing cell of this run: the first run of its current failing streak, and the
+    versions then."""
+    failing = frame[frame["status"].isin([str(s) for s in FAILING])]
+    rows = []
+    for op, dtype, opset, status in zip(failing["op"], failing["dtype"], failing["opset"], failing["status"]):
+        key = f"{op}|{dtype}|{opset}"
+        since = None
+        for run in reversed(history):
+            if run["cells"].get(key) not in {str(s) for s in FAILING}:
+                break
+            since = run
+        rows.append({"op": op, "dtype": dtype, "opset": opset, "status": str(status),
+                     "failing since": since["time"] if since else "this run",
+                     "versions then": ", ".join(f"{k} {v}" for k, v in since["versions"].items()
+                                                if k in VERSION_PACKAGES) if since else ""})
+    return pd.DataFrame(rows, columns=["op", "dtype", "opset", "status", "failing since", "versions then"])
+
+
+def _history_html(frame: pd.DataFrame, history: list[dict] | None) -> str:
+    if not history:
+        return ""
+    runs = pd.DataFrame([{"run": r["time"], **{s: r["counts"].get(s, 0) for s in STATUS_ORDER},
+                          "versions": ", ".join(f"{k} {v}" for k, v in r["versions"].items() if k in VERSION_PACKAGES)}
+                         for r in reversed(history[-20:])])
+    runs_html = runs.style.hide(axis="index").set_table_attributes('class="detail"').to_html()
+    since = failing_since(frame, history)
+    since_html = (since.style.hide(axis="index").map(_style_status, subset=["status"])
+                  .set_table_attributes('class="detail"').to_html() if len(since) else
+                  "<p>No failing cell in this run.</p>")
+    return (f"<h2>History</h2><p>{len(history)} runs recorded; status counts of the last "
+            f"{min(len(history), 60)}, oldest first:</p>{_trend_svg(history)}"
+            f"<h3>Last runs</h3>{runs_html}<h3>Failing cells: since when</h3>{since_html}")
+
+
+def render_html(frame: pd.DataFrame, env: dict, diff: pd.DataFrame | None = None,
+                history: list[dict] | None = None) -> str:
     counts = status_counts(frame).rename("cells").to_frame()
     counts["meaning"] = [STATUS_MEANING[Status(s)] for s in counts.index]
     summary_html = (counts.style.map(lambda v: "", subset=["meaning"])
@@ -139,16 +197,19 @@ and a reproducer script (exit 1 while the divergence reproduces).</p></div>
 {diff_html}
 <h2>Cells that did not pass</h2>{detail_html}
 <h2>Declared divergences by category</h2>{categories_html}
+{_history_html(frame, history)}
 </body></html>
 """
 
 
-def write_reports(out_dir: Path, records: list[dict], diff: pd.DataFrame | None = None) -> pd.DataFrame:
-    """matrix.csv, environment.json and report.html in ``out_dir``; returns the matrix frame."""
+def write_reports(out_dir: Path, records: list[dict], diff: pd.DataFrame | None = None,
+                  history: list[dict] | None = None) -> pd.DataFrame:
+    """matrix.csv, environment.json and report.html (with the trend of ``history``, runs oldest first)
+    in ``out_dir``; returns the matrix frame."""
     out_dir = Path(out_dir)
     env = environment([r["opset"] for r in records] or [18])
     frame = matrix_frame(records, env)
     atomic_write_text(out_dir / "matrix.csv", frame.to_csv(index=False))
     atomic_write_text(out_dir / "environment.json", json.dumps(env, indent=2) + "\n")
-    atomic_write_text(out_dir / "report.html", render_html(frame, env, diff))
+    atomic_write_text(out_dir / "report.html", render_html(frame, env, diff, history))
     return frame

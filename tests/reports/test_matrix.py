@@ -68,3 +68,29 @@ def test_html_escapes_text_from_the_run():
 
     page = render_html(matrix_frame(frame_records, environment([18])), environment([18]))
     assert "<script>" not in page and "&lt;script&gt;" in page
+
+
+def test_history_shows_the_trend_and_when_each_failing_cell_started_failing(tmp_path):
+    from harness.runner import append_history, read_history
+    from reports.matrix import failing_since
+
+    path = tmp_path / "history.jsonl"
+    versions = {"pytensor": "3.0.7", "onnxruntime": "1.32.0"}
+    # exp int8: passes, then fails twice (since run 2); exp float32 failed once long ago, passes now
+    append_history(path, [_record("exp", "int8", "pass"), _record("exp", "float32", "mismatch")], versions)
+    append_history(path, [_record("exp", "int8", "mismatch"), _record("exp", "float32", "pass")],
+                   {**versions, "onnxruntime": "1.33.0"})
+    append_history(path, RECORDS, {**versions, "onnxruntime": "1.33.0"})
+    history = read_history(path)
+    assert [sum(h["counts"].values()) for h in history] == [2, 2, len(RECORDS)]
+    frame = write_reports(tmp_path, RECORDS, history=history)
+    since = failing_since(frame, history).set_index(["op", "dtype"])
+    assert since.loc[("exp", "int8"), "failing since"] == history[1]["time"]
+    assert "onnxruntime 1.33.0" in since.loc[("exp", "int8"), "versions then"]
+    assert ("exp", "float32") not in since.index
+    page = (tmp_path / "report.html").read_text()
+    assert "<h2>History</h2>" in page and page.count("<rect ") >= 4 and "3 runs recorded" in page
+    # a write cut short is skipped, the runs before it stay
+    with open(path, "a") as f:
+        f.write('{"time": "2026-12-0')
+    assert len(read_history(path)) == 3
