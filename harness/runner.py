@@ -71,6 +71,7 @@ def run_task(task: CellTask) -> dict:
     cell = run_cell(spec, task.dtype, hypothesis_settings=_hypothesis_settings(task), opset=task.opset,
                     seed=task.seed)
     record = asdict(cell)
+    record["family"] = spec.family
     record["opset"] = task.opset
     record["counterexample"] = None
     record["reproducer"] = ""
@@ -136,8 +137,16 @@ class _Worker:
         self.conn.close()
 
 
+def _family(op: str) -> str:
+    from harness.registry import ONNX_OPERATIONS
+
+    spec = ONNX_OPERATIONS.get(op)
+    return spec.family if spec is not None else ""
+
+
 def _failure_record(task: CellTask, status: str, reason: str, seconds: float) -> dict:
-    return {"op": task.op, "dtype": task.dtype, "opset": task.opset, "status": status, "examples": 0,
+    return {"op": task.op, "family": _family(task.op), "dtype": task.dtype, "opset": task.opset, "status": status,
+            "examples": 0,
             "rejected": 0, "xfailed_examples": 0, "max_abs_err": 0.0, "max_rel_err": 0.0, "max_ulp_err": 0.0,
             "reference_agrees": None, "category": "", "declaration": "", "reason": reason, "counterexample": None,
             "reproducer": "", "seconds": seconds}

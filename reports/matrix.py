@@ -25,7 +25,7 @@ STATUS_COLOURS = {
     Status.EXPORT_ERROR: "#f48fb1", Status.RUNTIME_ERROR: "#ce93d8", Status.CRASH: "#ef5350",
     Status.TIMEOUT: "#ff7043", Status.XPASS: "#90caf9",
 }
-MATRIX_COLUMNS = ["op", "dtype", "opset", "status", "examples", "max_abs_err", "max_rel_err", "max_ulp_err",
+MATRIX_COLUMNS = ["op", "family", "dtype", "opset", "status", "examples", "max_abs_err", "max_rel_err", "max_ulp_err",
                   "reference_agrees", "category", "declaration", "reason", "counterexample", "reproducer",
                   "seconds"]
 VERSION_PACKAGES = ("pytensor", "onnx", "onnxruntime", "numpy", "hypothesis")
@@ -47,6 +47,7 @@ def matrix_frame(records: list[dict], env: dict) -> pd.DataFrame:
         if column not in frame:
             frame[column] = None
     frame = frame[MATRIX_COLUMNS].copy()
+    frame["family"] = frame["family"].fillna("")  # results written before families were recorded
     for name in VERSION_PACKAGES:
         frame[f"{name}_version"] = env[name]
     frame["status"] = pd.Categorical(frame["status"], categories=STATUS_ORDER)
@@ -63,12 +64,19 @@ def summary_line(frame: pd.DataFrame, out_dir: Path) -> str:
     return f"{len(frame)} cells: {parts}. Report: {Path(out_dir) / 'report.html'}"
 
 
-def _grid(frame: pd.DataFrame) -> pd.DataFrame:
-    grid = frame.assign(column=frame["dtype"] + frame["opset"].map(
-        lambda o: "" if frame["opset"].nunique() == 1 else f"@{o}"))
-    table = grid.pivot_table(index="op", columns="column", values="status", aggfunc="first", observed=False)
-    table = table.astype(object).where(table.notna(), "")
-    return table
+def _anchor(op, dtype, opset) -> str:
+    return html.escape(f"cell-{op}-{dtype}-{opset}", quote=True)
+
+
+def _grid(frame: pd.DataFrame, values: str = "status") -> pd.DataFrame:
+    """Rows (family, op), columns dtype (@opset when several) of ``values``."""
+    labelled = frame.assign(
+        column=frame["dtype"] + frame["opset"].map(lambda o: "" if frame["opset"].nunique() == 1 else f"@{o}"),
+        status=frame["status"].astype(str),
+        label=[f'<a href="#{_anchor(o, d, p)}">{s}</a>' if str(s) != str(Status.PASS) else str(s)
+               for o, d, p, s in zip(frame["op"], frame["dtype"], frame["opset"], frame["status"])])
+    table = labelled.pivot_table(index=["family", "op"], columns="column", values=values, aggfunc="first")
+    return table.astype(object).where(table.notna(), "")
 
 
 def _style_status(value) -> str:
@@ -144,7 +152,10 @@ def render_html(frame: pd.DataFrame, env: dict, diff: pd.DataFrame | None = None
     summary_html = (counts.style.map(lambda v: "", subset=["meaning"])
                     .apply(lambda col: [_style_status(s) for s in col.index], subset=["cells"])
                     .set_table_attributes('class="summary"').to_html())
-    grid_html = _grid(frame).style.map(_style_status).set_table_attributes('class="grid"').to_html()
+    # a cell that did not pass links to its row in the details below; colours come from the statuses
+    statuses = _grid(frame).map(_style_status)
+    grid_html = (_grid(frame, "label").style.apply(lambda _: statuses, axis=None)
+                 .set_table_attributes('class="grid"').to_html(escape=False))
 
     failing = frame[~frame["status"].isin([Status.PASS])].copy()
     detail = failing[["op", "dtype", "opset", "status", "category", "declaration", "examples", "max_ulp_err",
@@ -152,6 +163,8 @@ def render_html(frame: pd.DataFrame, env: dict, diff: pd.DataFrame | None = None
     for column in ("reason", "counterexample"):
         detail[column] = detail[column].fillna("").map(lambda v: html.escape(str(v)))
     detail["reproducer"] = detail["reproducer"].fillna("").map(_link)
+    detail["op"] = [f'<span id="{_anchor(o, d, p)}">{html.escape(str(o))}</span>'
+                    for o, d, p in zip(detail["op"], detail["dtype"], detail["opset"])]
     detail_html = (detail.style.hide(axis="index")
                    .map(_style_status, subset=["status"]).set_table_attributes('class="detail"')
                    .to_html(escape=False) if len(detail) else "<p>Every cell passed.</p>")
@@ -181,6 +194,10 @@ body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
 table {{ border-collapse: collapse; margin-bottom: 1.5em; font-size: 13px; }}
 td, th {{ border: 1px solid #ccc; padding: 3px 6px; vertical-align: top; }}
 table.detail td {{ max-width: 40em; white-space: pre-wrap; word-break: break-word; }}
+table.grid thead th {{ position: sticky; top: 0; background: #fff; z-index: 2; }}
+table.grid tbody th {{ position: sticky; left: 0; background: #fafafa; z-index: 1; text-align: left; }}
+table.grid a, table.grid a:visited {{ color: inherit; }}
+:target {{ outline: 3px solid #e65100; }}
 .legend {{ max-width: 60em; }}
 </style></head><body>
 <h1>PyTensor &rarr; ONNX conformance matrix</h1>

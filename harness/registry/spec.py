@@ -18,6 +18,8 @@ from the inputs); a declaration naming a dtype the entry does not have is an err
 
 from __future__ import annotations
 
+import sys
+
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -119,6 +121,7 @@ class OpSpec:
     error_scale: Callable[[ArrayExample], np.ndarray] | None = None
     values_defined: bool = True
     dtype_kwarg: bool = False
+    family: str = ""  # the registry module that registered it (the report groups rows by it)
     xfails: list[XFail] = field(default_factory=list)
 
     def xfail(self, *, reason: str, category: str, dtypes: Sequence[str] | None = None,
@@ -176,6 +179,9 @@ def register(name: str, *, arity: int, dtypes: Sequence[str], build: Callable | 
     unknown = sorted(set(fields) - set(OpSpec.__dataclass_fields__) | ({"xfails"} & set(fields)))
     if unknown:
         raise RegistryError(f"{name}: unknown entry fields {unknown}; declare divergences with .xfail()")
+    if "family" not in fields:  # the calling module: harness.registry.<family>, or a plugin's name
+        caller = sys._getframe(1).f_globals.get("__name__", "")
+        fields["family"] = caller.removeprefix("harness.registry.")
     spec = OpSpec(name=name, arity=arity, dtypes=tuple(dtypes), build=build, **fields)
     ONNX_OPERATIONS[name] = spec
     return spec

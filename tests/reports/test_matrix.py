@@ -94,3 +94,15 @@ def test_history_shows_the_trend_and_when_each_failing_cell_started_failing(tmp_
     with open(path, "a") as f:
         f.write('{"time": "2026-12-0')
     assert len(read_history(path)) == 3
+
+
+def test_grid_groups_rows_by_family_and_links_failing_cells_to_their_details(tmp_path):
+    records = [dict(r, family="scalar" if r["op"] == "exp" else "math") for r in RECORDS]
+    write_reports(tmp_path, records)
+    page = (tmp_path / "report.html").read_text()
+    assert 'href="#cell-exp-int8-18"' in page and 'id="cell-exp-int8-18"' in page
+    assert 'href="#cell-exp-float32-18"' not in page  # passing cells are not links
+    grid = page.split('class="grid"')[1].split("</table>")[0]
+    assert ">scalar<" in grid and ">math<" in grid
+    assert "position: sticky" in page
+    assert pd.read_csv(tmp_path / "matrix.csv")["family"].notna().all()
