@@ -296,7 +296,10 @@ def _cmd_fuzz(args) -> int:
     dtypes = tuple(_select("dtype", _split(args.dtypes), list(ALL_DTYPES))) if args.dtypes else DEFAULT_DTYPES
     out = _check_out_dir(Path(args.out))
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
-    work = [(plugins, dict(budget=args.budget, seed=seed * 1000 + job, ops=ops, dtypes=dtypes, max_ops=args.max_ops))
+    if args.max_graphs is not None and args.max_graphs < 1:
+        raise UsageError(f"--max-graphs must be >= 1, got {args.max_graphs}")
+    work = [(plugins, dict(budget=args.budget, seed=seed * 1000 + job, ops=ops, dtypes=dtypes, max_ops=args.max_ops,
+                           max_graphs=args.max_graphs))
             for job in range(args.jobs)]
     summary = FuzzSummary()
     if args.jobs == 1:
@@ -468,6 +471,8 @@ def build_parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--budget", type=float, default=180.0, help="seconds to fuzz for (default 180)")
     fuzz.add_argument("--seed", type=int, help="random seed (default: a fresh one, printed)")
     fuzz.add_argument("--max-ops", type=int, default=8, help="nodes per graph at most (default 8)")
+    fuzz.add_argument("--max-graphs", type=int, help="stop after this many graphs per job, within the budget "
+                                                     "(the same seed then tries the same graphs on any machine)")
     fuzz.add_argument("--ops", help="comma-separated registry ops to compose (default: every fuzzable one)")
     fuzz.add_argument("--dtypes", help="comma-separated input dtypes (default: float32,float64,int8,int32,int64,"
                                        "uint8,bool)")

@@ -190,6 +190,8 @@ def _programs(draw, ops: list[str], dtypes: tuple[str, ...], max_ops: int) -> Pr
             operands.append(draw(st.sampled_from(usable[::-1])))
         if len(operands) < spec.arity or not _accepts(op, tuple(env[o].type.dtype for o in operands)):
             continue
+        if all(o in constants for o in operands):
+            continue  # a node of constants only is folded away; graphs depend on their inputs
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -212,8 +214,8 @@ def _programs(draw, ops: list[str], dtypes: tuple[str, ...], max_ops: int) -> Pr
 
 
 def _pruned(program: Program) -> Program:
-    """Without the nodes and constants no output depends on, nodes renumbered: a minimal graph shows
-    only what matters."""
+    """Without the nodes, constants and inputs no output depends on (nodes renumbered): a minimal graph
+    shows only what matters."""
     needed = set(program.outputs)
     for k in reversed(range(len(program.nodes))):
         if f"v{k}" in needed:
@@ -222,7 +224,9 @@ def _pruned(program: Program) -> Program:
     rename = {f"v{old}": f"v{new}" for new, old in enumerate(kept)}
     nodes = [Node(program.nodes[k].op, tuple(rename.get(o, o) for o in program.nodes[k].operands)) for k in kept]
     constants = {n: c for n, c in program.constants.items() if n in needed}
-    return Program(program.inputs, constants, nodes, [rename[o] for o in program.outputs], program.values)
+    used = [k for k, (name, _, _) in enumerate(program.inputs) if name in needed] or [0]
+    return Program([program.inputs[k] for k in used], constants, nodes, [rename[o] for o in program.outputs],
+                   [program.values[k] for k in used])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -393,7 +397,7 @@ def judge(program: Program, *, default_mode: bool = True) -> Verdict:
         try:
             with np.errstate(all="ignore"):
                 py_nodes = [np.asarray(v) for v in reference(*program.values)]
-        except (ValueError, ArithmeticError) as exc:
+        except (ValueError, ArithmeticError, NotImplementedError) as exc:
             # e.g. a NaN cast to an integer: PyTensor's py mode raises, there is nothing to compare with
             return Verdict("invalid", "as built", f"PyTensor raises: {type(exc).__name__}: {exc}".split("\n")[0])
     by_name = {f"v{k}": v for k, v in enumerate(py_nodes)}
@@ -616,8 +620,9 @@ class _RewriteFailures(logging.Filter):
 
 
 def fuzz(*, budget: float, seed: int, ops: list[str], dtypes: tuple[str, ...] = DEFAULT_DTYPES,
-         max_ops: int = 8, chunk: int = 25, on_graph=None) -> FuzzSummary:
-    """Draw and judge graphs until ``budget`` seconds have passed; each finding is shrunk by
+         max_ops: int = 8, max_graphs: int | None = None, chunk: int = 25, on_graph=None) -> FuzzSummary:
+    """Draw and judge graphs until ``budget`` seconds have passed (or ``max_graphs`` were drawn: the
+    same seed then tries the same graphs however loaded the machine is); each finding is shrunk by
     Hypothesis (within the budget) and kept once per minimal graph signature."""
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hypothesis_seed
@@ -634,7 +639,7 @@ def fuzz(*, budget: float, seed: int, ops: list[str], dtypes: tuple[str, ...] = 
     seen: set = set()
     strategy = programs(ops=ops, dtypes=dtypes, max_ops=max_ops)
     round_ = 0
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and (max_graphs is None or summary.graphs < max_graphs):
         last: dict = {}
 
         @hypothesis_seed(seed * 1_000_003 + round_)
@@ -645,6 +650,8 @@ def fuzz(*, budget: float, seed: int, ops: list[str], dtypes: tuple[str, ...] = 
         def check(program):
             if time.monotonic() > deadline:
                 return  # out of budget: stop shrinking and generating
+            if max_graphs is not None and summary.graphs >= max_graphs and not last.get("failed"):
+                return  # enough graphs drawn (a finding still shrinks)
             verdict = judge(program)
             last["shrinking"] = last.get("failed", False)
             if not last["shrinking"]:
