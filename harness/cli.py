@@ -335,6 +335,8 @@ def _cmd_fuzz(args) -> int:
     overview.update({f"PyTensor rewrite that raised (skipped by PyTensor): {name}": f"{count} times"
                      for name, count in sorted(summary.rewrite_failures.items())})
     write_fuzz_reports(out, rows, overview)
+    if summary.interrupted:
+        print("interrupted: the report holds the graphs judged so far", file=sys.stderr)
     print(f"{summary.graphs} graphs in {summary.seconds:.0f} s ({rate:.1f}/s, {args.jobs} jobs, seed {seed}): "
           f"{summary.passed} pass, {summary.amplified} amplified rounding, {summary.attributed} xfail, "
           f"{summary.unsupported} unsupported, "

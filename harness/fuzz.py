@@ -585,12 +585,14 @@ class FuzzSummary:
     attributions: dict[str, int] = field(default_factory=dict)
     phase_seconds: dict[str, float] = field(default_factory=dict)
     rewrite_failures: dict[str, int] = field(default_factory=dict)  # PyTensor rewrites that raised
+    interrupted: bool = False
 
     def absorb(self, other: FuzzSummary) -> None:
         """Add another worker's counts and findings (a finding already held is not repeated)."""
         for name in ("graphs", "passed", "amplified", "attributed", "unsupported", "invalid"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.seconds = max(self.seconds, other.seconds)
+        self.interrupted = self.interrupted or other.interrupted
         held = {(f.program.signature(), f.verdict.check) for f in self.findings}
         self.findings += [f for f in other.findings if (f.program.signature(), f.verdict.check) not in held]
         for table, theirs in ((self.attributions, other.attributions), (self.phase_seconds, other.phase_seconds),
@@ -682,6 +684,11 @@ def fuzz(*, budget: float, seed: int, ops: list[str], dtypes: tuple[str, ...] = 
             if key not in seen:
                 seen.add(key)
                 summary.findings.append(finding)
+        except KeyboardInterrupt:  # Ctrl-C ends the search, not the report: what was found is kept
+            summary.interrupted = True
+            if last.get("finding") is not None:
+                summary.findings.append(last["finding"])  # as far as it shrank
+            break
         round_ += 1
     rewrite_log.removeFilter(rewrite_failures)
     summary.seconds = time.monotonic() - start
