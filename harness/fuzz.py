@@ -521,18 +521,19 @@ def _floor_division_or_modulo(program: Program) -> bool:
     return any(node.op in ("mod", "int_div") for node in program.nodes)
 
 
-def _several_outputs_with_division(program: Program) -> bool:
-    """Two or more outputs, and a reciprocal or true_div node."""
-    return len(program.outputs) > 1 and any(n.op in ("reciprocal", "true_div") for n in program.nodes)
+def _reciprocal_or_division(program: Program) -> bool:
+    """A reciprocal or true_div node (PyTensor's rewrites turn x / y into x * reciprocal(y))."""
+    return any(n.op in ("reciprocal", "true_div") for n in program.nodes)
 
 
 KNOWN_DIVERGENCES = (
     CompositionDivergence(
-        "fused-several-outputs#1", "pytensor",
-        "PyTensor's fusion of elementwise ops with two or more outputs into one Composite returns a float64 "
-        "reciprocal rounded to float32 under the Python linker (reciprocal(1.5) = 0.6666666865348816 beside "
-        "neg(1.5); with one output it is exact); the cause inside Elemwise.perform is not traced",
-        "pytensor rewrite", _several_outputs_with_division),
+        "fused-reciprocal#1", "pytensor",
+        "PyTensor's fused Composite, run by the Python linker, computes a float64 reciprocal that feeds another "
+        "fused op (or shares the fusion with another output) to float32 precision: exp(1 / 0.15354517795933756) "
+        "gives 673.6708009506907 (float64: 673.6705258174588) and reciprocal(1.5) beside neg(1.5) gives "
+        "0.6666666865348816; a reciprocal alone is exact",
+        "pytensor rewrite", _reciprocal_or_division),
     CompositionDivergence(
         "fused-floor-division#1", "pytensor",
         "PyTensor's fused Composite computes % and // on Python scalars, which raise ZeroDivisionError for a zero "
