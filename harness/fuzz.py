@@ -348,7 +348,7 @@ def _localise(program: Program, inputs, node_vars, ort_nodes) -> tuple[int, str,
         spec = ONNX_OPERATIONS[node.op]
         import pytensor.tensor as pt
 
-        fresh = [pt.tensor(f"a{i}", dtype=str(np.asarray(v).dtype), shape=tuple(None for _ in np.shape(v)))
+        fresh = [pt.tensor(f"a{i}", dtype=str(np.asarray(v).dtype), shape=_static(np.shape(v)))
                  for i, v in enumerate(operand_values)]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -680,7 +680,9 @@ def fuzz(*, budget: float, seed: int, ops: list[str], dtypes: tuple[str, ...] = 
         try:
             check()
         except (_Diverged, Flaky):  # Flaky: the budget ran out during the final replay of the minimal graph
-            finding = last["finding"]
+            finding = last.get("finding")
+            if finding is None:  # not a divergence but an error of the harness itself: show it
+                raise
             key = (finding.program.signature(), finding.verdict.check)
             if key not in seen:
                 seen.add(key)
