@@ -69,6 +69,15 @@ def fuzzable_ops(names: list[str] | None = None) -> list[str]:
 # Programs
 # ----------------------------------------------------------------------------------------------
 
+def _literal(value) -> str:
+    """Python source for a nested list of numbers, NaN and infinities included."""
+    if isinstance(value, list):
+        return "[" + ", ".join(_literal(v) for v in value) + "]"
+    if isinstance(value, float) and not np.isfinite(value):
+        return f"float({str(value)!r})"
+    return repr(value)
+
+
 def _static(shape) -> tuple:
     """PyTensor's static shape for an input: 1 where the drawn size is 1 (it may broadcast), else unknown."""
     return tuple(1 if size == 1 else None for size in shape)
@@ -100,7 +109,7 @@ class Program:
         for name, dtype, shape in self.inputs:
             lines.append(f"{name} = pt.tensor({name!r}, dtype={dtype!r}, shape={_static(shape)!r})")
         for name, array in self.constants.items():
-            lines.append(f"{name} = pt.constant(np.array({array.tolist()!r}, dtype={str(array.dtype)!r}))")
+            lines.append(f"{name} = pt.constant(np.array({_literal(array.tolist())}, dtype={str(array.dtype)!r}))")
         for k, node in enumerate(self.nodes):
             lines.append(f"v{k} = ONNX_OPERATIONS[{node.op!r}].build({', '.join(node.operands)})")
         lines.append(f"inputs = [{', '.join(n for n, _, _ in self.inputs)}]")

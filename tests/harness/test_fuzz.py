@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, reject, settings
 
 from harness.cli import main
 from harness.fuzz import Node, Program, fuzzable_ops, judge, programs
@@ -65,8 +65,11 @@ def test_the_printed_source_builds_the_same_graph(program):
     exec(program.source(), namespace)
     inputs, _, outputs = program.build()
     with np.errstate(all="ignore"):
+        try:
+            built = reference_function(inputs, outputs, on_unused_input="ignore")(*program.values)
+        except (ValueError, ArithmeticError, NotImplementedError):
+            reject()  # PyTensor cannot evaluate these values (a NaN cast to an integer): nothing to compare
         printed = reference_function(namespace["inputs"], namespace["outputs"], on_unused_input="ignore")(*program.values)
-        built = reference_function(inputs, outputs, on_unused_input="ignore")(*program.values)
     for a, b in zip(printed, built):
         np.testing.assert_array_equal(a, b)
     # every node and input feeds an output: a minimal graph shows only what matters
