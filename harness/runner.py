@@ -217,15 +217,7 @@ def run_pool(tasks: list[CellTask], *, jobs: int, timeout: float, plugins=(), on
 
 def read_results(out_dir: Path) -> list[dict]:
     """Records from results.jsonl; a line cut short by an interrupted run is ignored."""
-    path = Path(out_dir) / RESULTS_FILE
-    if not path.exists():
-        return []
-    records = []
-    for line in path.read_text().splitlines():
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # the last line of an interrupted run may be incomplete
+    records = _read_json_lines(Path(out_dir) / RESULTS_FILE)
     latest = {}
     for rec in records:
         latest[(rec["op"], rec["dtype"], rec["opset"])] = rec
@@ -280,17 +272,17 @@ def append_history(path: Path, records: list[dict], versions: dict) -> dict:
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    needs_newline = path.exists() and path.stat().st_size > 0 and path.read_bytes()[-1:] != b"\n"
-    with open(path, "a") as f:
-        f.write(("\n" if needs_newline else "") + json.dumps(entry) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
+    _append_json_line(path, entry)
     return entry
 
 
 def read_history(path: Path) -> list[dict]:
     """The runs in a history file, oldest first; a line cut short by an interrupted write is skipped."""
-    path = Path(path)
+    return _read_json_lines(Path(path))
+
+
+def _read_json_lines(path: Path) -> list[dict]:
+    """One JSON object per line; a last line cut short by an interrupted write is skipped."""
     if not path.exists():
         return []
     entries = []
@@ -302,14 +294,18 @@ def read_history(path: Path) -> list[dict]:
     return entries
 
 
-def append_result(out_dir: Path, record: dict) -> None:
-    path = Path(out_dir) / RESULTS_FILE
-    # An interrupted run may have left half a line: start on a fresh line (read_results skips it).
+def _append_json_line(path: Path, entry: dict) -> None:
+    """Append ``entry`` as one line, flushed to disk; after half a line left by an interrupted write,
+    on a fresh line (the reader skips the broken one)."""
     needs_newline = path.exists() and path.stat().st_size > 0 and path.read_bytes()[-1:] != b"\n"
     with open(path, "a") as f:
-        f.write(("\n" if needs_newline else "") + json.dumps(record, default=_json_default) + "\n")
+        f.write(("\n" if needs_newline else "") + json.dumps(entry, default=_json_default) + "\n")
         f.flush()
         os.fsync(f.fileno())
+
+
+def append_result(out_dir: Path, record: dict) -> None:
+    _append_json_line(Path(out_dir) / RESULTS_FILE, record)
 
 
 def _json_default(value):
