@@ -277,9 +277,11 @@ def _cmd_merge(args) -> int:
 
 
 def _cmd_fuzz(args) -> int:
+    from concurrent.futures.process import BrokenProcessPool
+
     from backend.dtypes import ALL_DTYPES
-    from harness.fuzz import DEFAULT_DTYPES, FuzzSummary, fuzz_worker, fuzzable_ops
-    from harness.reproducer import write_fuzz_reproducer
+    from harness.fuzz import DEFAULT_DTYPES, fuzzable_ops
+    from harness.fuzz_journal import JOURNAL_DIR, fuzz_worker, journal_totals, new_session_id
     from reports.fuzz import write_fuzz_reports
 
     plugins = tuple(_load_plugins(args.plugin, check=True))
@@ -298,63 +300,60 @@ def _cmd_fuzz(args) -> int:
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
     if args.max_graphs is not None and args.max_graphs < 1:
         raise UsageError(f"--max-graphs must be >= 1, got {args.max_graphs}")
-    work = [(plugins, dict(budget=args.budget, seed=seed * 1000 + job, ops=ops, dtypes=dtypes, max_ops=args.max_ops,
-                           max_graphs=args.max_graphs))
+    if args.fresh:
+        for name in (JOURNAL_DIR, "reproducers"):
+            shutil.rmtree(out / name, ignore_errors=True)
+    earlier = journal_totals(out)
+    if earlier.sessions:
+        print(f"resuming {out}: {earlier.counts['graphs']} graphs and {len(earlier.findings)} findings from "
+              f"{earlier.sessions} earlier session(s) are kept (--fresh starts over)", file=sys.stderr)
+    session = new_session_id()
+    work = [(out, session, plugins, dict(budget=args.budget, seed=seed * 1000 + job, ops=ops, dtypes=dtypes,
+                                         max_ops=args.max_ops, max_graphs=args.max_graphs))
             for job in range(args.jobs)]
-    summary = FuzzSummary()
+    crashed = None
     if args.jobs == 1:
-        summary.absorb(fuzz_worker(work[0]))
+        fuzz_worker(work[0])
     else:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            for part in pool.map(fuzz_worker, work):
-                summary.absorb(part)
-    rows = []
-    for n, finding in enumerate(summary.findings, 1):
-        program, verdict = finding.program, finding.verdict
-        rows.append(dict(kind="finding", check=verdict.check, graphs=1, detail=verdict.detail,
-                         node=None if verdict.node is None else f"v{verdict.node} ({program.nodes[verdict.node].op})",
-                         graph=program.source(), onnx=_onnx_text(program),
-                         inputs="\n".join(f"{name} = {value!r}" for (name, _, _), value in
-                                          zip(program.inputs, program.values)),
-                         pytensor=repr(verdict.expected), onnxruntime=repr(verdict.actual),
-                         reproducer=write_fuzz_reproducer(out, f"finding-{n}", program, verdict.check, plugins)))
-    for declaration, count in sorted(summary.attributions.items()):
+        try:
+            with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+                list(pool.map(fuzz_worker, work))
+        except BrokenProcessPool as exc:  # a worker died (a crash in onnxruntime or PyTensor)
+            crashed = f"a fuzz worker died ({exc}); the rounds journaled before it are in the report"
+    totals = journal_totals(out)
+    rows = list(totals.findings)
+    for declaration, count in sorted(totals.attributions.items()):
         rows.append(dict(kind="xfail", declaration=declaration, graphs=count))
-    rate = summary.graphs / summary.seconds if summary.seconds else 0.0
-    judged = sum(summary.phase_seconds.values()) or 1.0
-    overview = {"seed": seed, "budget (s)": args.budget, "jobs": args.jobs, "ops": len(ops),
-                "dtypes": ", ".join(dtypes), "graphs tried": summary.graphs, "graphs/s": round(rate, 2),
-                "pass": summary.passed, "amplified rounding (no node diverges alone)": summary.amplified,
-                "xfail (declared)": summary.attributed, "unsupported": summary.unsupported,
-                "PyTensor cannot evaluate": summary.invalid, "findings": len(summary.findings)}
+    graphs = totals.counts["graphs"]
+    rate = graphs / totals.seconds if totals.seconds else 0.0
+    judged = sum(totals.phase_seconds.values()) or 1.0
+    overview = {"sessions": totals.sessions, "seeds": ", ".join(map(str, totals.seeds)),
+                "budget (s) of the last session": args.budget, "jobs": args.jobs, "ops": len(ops),
+                "dtypes": ", ".join(dtypes), "graphs tried": graphs, "seconds": round(totals.seconds, 1),
+                "graphs/s": round(rate, 2), "pass": totals.counts["passed"],
+                "amplified rounding (no node diverges alone)": totals.counts["amplified"],
+                "xfail (declared)": totals.counts["attributed"], "unsupported": totals.counts["unsupported"],
+                "PyTensor cannot evaluate": totals.counts["invalid"], "findings": len(totals.findings)}
+    if crashed:
+        overview["crash"] = crashed
     overview.update({f"time share: {phase}": f"{100 * t / judged:.0f}%"
-                     for phase, t in sorted(summary.phase_seconds.items())})
+                     for phase, t in sorted(totals.phase_seconds.items())})
     overview.update({f"PyTensor rewrite that raised (skipped by PyTensor): {name}": f"{count} times"
-                     for name, count in sorted(summary.rewrite_failures.items())})
+                     for name, count in sorted(totals.rewrite_failures.items())})
     write_fuzz_reports(out, rows, overview)
-    if summary.interrupted:
-        print("interrupted: the report holds the graphs judged so far", file=sys.stderr)
-    print(f"{summary.graphs} graphs in {summary.seconds:.0f} s ({rate:.1f}/s, {args.jobs} jobs, seed {seed}): "
-          f"{summary.passed} pass, {summary.amplified} amplified rounding, {summary.attributed} xfail, "
-          f"{summary.unsupported} unsupported, "
-          f"{summary.invalid} not evaluable by PyTensor, {len(summary.findings)} findings. "
-          f"Report: {out / 'fuzz.html'}")
-    return 1 if summary.findings else 0
-
-
-def _onnx_text(program) -> str:
-    import onnx
-
-    from backend import export_onnx
-
-    inputs, _, outputs = program.build()
-    try:
-        return onnx.printer.to_text(export_onnx(inputs, outputs).graph)
-    except Exception as exc:  # the finding may be the export failing: show why instead of the model
-        return f"(no model: {type(exc).__name__}: {exc})"
+    if crashed:
+        print(crashed, file=sys.stderr)
+    if totals.interrupted:
+        print("interrupted: the report holds the graphs judged so far; run again to resume", file=sys.stderr)
+    c = totals.counts
+    print(f"{graphs} graphs in {totals.seconds:.0f} s ({rate:.1f}/s; {totals.sessions} session(s), this one "
+          f"seed {seed} x {args.jobs} jobs): {c['passed']} pass, {c['amplified']} amplified rounding, "
+          f"{c['attributed']} xfail, {c['unsupported']} unsupported, {c['invalid']} not evaluable by PyTensor, "
+          f"{len(totals.findings)} findings. Report: {out / 'fuzz.html'}")
+    return 1 if totals.findings or crashed else 0
 
 
 def _cmd_bench(args) -> int:
@@ -479,7 +478,9 @@ def build_parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--dtypes", help="comma-separated input dtypes (default: float32,float64,int8,int32,int64,"
                                        "uint8,bool)")
     fuzz.add_argument("--jobs", type=int, default=1, help="worker processes, each with its own seed (default 1)")
-    fuzz.add_argument("--out", default="fuzz-report", help="output directory (default ./fuzz-report)")
+    fuzz.add_argument("--out", default="fuzz-report", help="output directory (default ./fuzz-report); a directory "
+                      "holding an earlier search's journal is resumed")
+    fuzz.add_argument("--fresh", action="store_true", help="discard the earlier search in --out instead of resuming")
     plugin_option(fuzz)
     fuzz.set_defaults(func=_cmd_fuzz)
 

@@ -116,6 +116,18 @@ class Program:
         lines.append(f"outputs = [{', '.join(self.outputs)}]")
         return "\n".join(lines)
 
+    def onnx_text(self) -> str:
+        """The as-built model in ONNX's text syntax, or why it could not be exported."""
+        import onnx
+
+        from backend import export_onnx
+
+        inputs, _, outputs = self.build()
+        try:
+            return onnx.printer.to_text(export_onnx(inputs, outputs).graph)
+        except Exception as exc:  # the finding may be the export failing: show why instead of the model
+            return f"(no model: {type(exc).__name__}: {exc})"
+
     def build(self):
         """(input variables, every node's variable, output variables)."""
         import pytensor.tensor as pt
@@ -632,10 +644,15 @@ class _RewriteFailures(logging.Filter):
 
 
 def fuzz(*, budget: float, seed: int, ops: list[str], dtypes: tuple[str, ...] = DEFAULT_DTYPES,
-         max_ops: int = 8, max_graphs: int | None = None, chunk: int = 25, on_graph=None) -> FuzzSummary:
+         max_ops: int = 8, max_graphs: int | None = None, chunk: int = 25, first_round: int = 0,
+         on_round=None) -> FuzzSummary:
     """Draw and judge graphs until ``budget`` seconds have passed (or ``max_graphs`` were drawn: the
     same seed then tries the same graphs however loaded the machine is); each finding is shrunk by
-    Hypothesis (within the budget) and kept once per minimal graph signature."""
+    Hypothesis (within the budget) and kept once per minimal graph signature.
+
+    The search goes in rounds of ``chunk`` graphs, round k drawing from seed (``seed``, k); it starts
+    at round ``first_round`` (a resumed search skips the rounds it has done) and calls
+    ``on_round(k, part)`` with each round's own `FuzzSummary` when it ends, interrupted or not."""
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hypothesis_seed
     from hypothesis.errors import Flaky
@@ -646,13 +663,15 @@ def fuzz(*, budget: float, seed: int, ops: list[str], dtypes: tuple[str, ...] = 
     start = time.monotonic()
     deadline = start + budget
     rewrite_log = logging.getLogger("pytensor.graph.rewriting.basic")
-    rewrite_failures = _RewriteFailures(summary.rewrite_failures)
-    rewrite_log.addFilter(rewrite_failures)
     seen: set = set()
     strategy = programs(ops=ops, dtypes=dtypes, max_ops=max_ops)
-    round_ = 0
+    round_ = first_round
     while time.monotonic() < deadline and (max_graphs is None or summary.graphs < max_graphs):
         last: dict = {}
+        part = FuzzSummary()
+        round_start, phases_before = time.monotonic(), dict(PHASE_SECONDS)
+        rewrite_failures = _RewriteFailures(part.rewrite_failures)
+        rewrite_log.addFilter(rewrite_failures)
 
         @hypothesis_seed(seed * 1_000_003 + round_)
         @settings(max_examples=chunk, deadline=None, database=None, derandomize=False, print_blob=False,
@@ -662,25 +681,23 @@ def fuzz(*, budget: float, seed: int, ops: list[str], dtypes: tuple[str, ...] = 
         def check(program):
             if time.monotonic() > deadline:
                 return  # out of budget: stop shrinking and generating
-            if max_graphs is not None and summary.graphs >= max_graphs and not last.get("failed"):
+            if max_graphs is not None and summary.graphs + part.graphs >= max_graphs and not last.get("failed"):
                 return  # enough graphs drawn (a finding still shrinks)
             verdict = judge(program)
             last["shrinking"] = last.get("failed", False)
             if not last["shrinking"]:
-                summary.graphs += 1
-                if on_graph is not None:
-                    on_graph(summary)
+                part.graphs += 1
                 if verdict.status == "pass":
-                    summary.passed += 1
+                    part.passed += 1
                 elif verdict.status == "amplified":
-                    summary.amplified += 1
+                    part.amplified += 1
                 elif verdict.status == "unsupported":
-                    summary.unsupported += 1
+                    part.unsupported += 1
                 elif verdict.status == "invalid":
-                    summary.invalid += 1
+                    part.invalid += 1
                 elif verdict.status == "xfail":
-                    summary.attributed += 1
-                    summary.attributions[verdict.declaration] = summary.attributions.get(verdict.declaration, 0) + 1
+                    part.attributed += 1
+                    part.attributions[verdict.declaration] = part.attributions.get(verdict.declaration, 0) + 1
             if verdict.status == "finding":
                 last["failed"] = True
                 last["finding"] = Finding(program, verdict)
@@ -695,23 +712,20 @@ def fuzz(*, budget: float, seed: int, ops: list[str], dtypes: tuple[str, ...] = 
             key = (finding.program.signature(), finding.verdict.check)
             if key not in seen:
                 seen.add(key)
-                summary.findings.append(finding)
+                part.findings.append(finding)
         except KeyboardInterrupt:  # Ctrl-C ends the search, not the report: what was found is kept
-            summary.interrupted = True
+            part.interrupted = True
             if last.get("finding") is not None:
-                summary.findings.append(last["finding"])  # as far as it shrank
+                part.findings.append(last["finding"])  # as far as it shrank
+        finally:
+            rewrite_log.removeFilter(rewrite_failures)
+        part.seconds = time.monotonic() - round_start
+        part.phase_seconds = {name: t - phases_before.get(name, 0.0) for name, t in PHASE_SECONDS.items()}
+        summary.absorb(part)
+        if on_round is not None:
+            on_round(round_, part)
+        if part.interrupted:
             break
         round_ += 1
-    rewrite_log.removeFilter(rewrite_failures)
     summary.seconds = time.monotonic() - start
-    summary.phase_seconds = dict(PHASE_SECONDS)
     return summary
-
-
-def fuzz_worker(arguments: tuple) -> FuzzSummary:
-    """`fuzz` in a worker process of ``harness fuzz --jobs``: (plugins, keyword arguments)."""
-    from harness.plugins import load_plugins
-
-    plugins, kwargs = arguments
-    load_plugins(plugins)
-    return fuzz(**kwargs)

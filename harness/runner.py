@@ -217,7 +217,7 @@ def run_pool(tasks: list[CellTask], *, jobs: int, timeout: float, plugins=(), on
 
 def read_results(out_dir: Path) -> list[dict]:
     """Records from results.jsonl; a line cut short by an interrupted run is ignored."""
-    records = _read_json_lines(Path(out_dir) / RESULTS_FILE)
+    records = read_json_lines(Path(out_dir) / RESULTS_FILE)
     latest = {}
     for rec in records:
         latest[(rec["op"], rec["dtype"], rec["opset"])] = rec
@@ -270,18 +270,16 @@ def append_history(path: Path, records: list[dict], versions: dict) -> dict:
         "counts": dict(Counter(r["status"] for r in records)),
         "cells": {f"{r['op']}|{r['dtype']}|{r['opset']}": r["status"] for r in records},
     }
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _append_json_line(path, entry)
+    append_json_line(Path(path), entry)
     return entry
 
 
 def read_history(path: Path) -> list[dict]:
     """The runs in a history file, oldest first; a line cut short by an interrupted write is skipped."""
-    return _read_json_lines(Path(path))
+    return read_json_lines(Path(path))
 
 
-def _read_json_lines(path: Path) -> list[dict]:
+def read_json_lines(path: Path) -> list[dict]:
     """One JSON object per line; a last line cut short by an interrupted write is skipped."""
     if not path.exists():
         return []
@@ -294,9 +292,10 @@ def _read_json_lines(path: Path) -> list[dict]:
     return entries
 
 
-def _append_json_line(path: Path, entry: dict) -> None:
+def append_json_line(path: Path, entry: dict) -> None:
     """Append ``entry`` as one line, flushed to disk; after half a line left by an interrupted write,
     on a fresh line (the reader skips the broken one)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     needs_newline = path.exists() and path.stat().st_size > 0 and path.read_bytes()[-1:] != b"\n"
     with open(path, "a") as f:
         f.write(("\n" if needs_newline else "") + json.dumps(entry, default=_json_default) + "\n")
@@ -305,7 +304,7 @@ def _append_json_line(path: Path, entry: dict) -> None:
 
 
 def append_result(out_dir: Path, record: dict) -> None:
-    _append_json_line(Path(out_dir) / RESULTS_FILE, record)
+    append_json_line(Path(out_dir) / RESULTS_FILE, record)
 
 
 def _json_default(value):

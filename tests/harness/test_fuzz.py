@@ -13,6 +13,8 @@ from hypothesis import HealthCheck, given, reject, settings
 
 from harness.cli import main
 from harness.fuzz import Node, Program, fuzzable_ops, judge, programs
+from harness.fuzz_journal import journal_path, journal_totals, rounds_done
+from harness.runner import append_json_line, read_json_lines
 from harness.testing import reference_function
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,16 +98,47 @@ def test_pytensors_own_rewrite_divergence_is_told_apart_and_declared():
     assert verdict.declaration.startswith("fused-narrow-input#1")
 
 
-def test_ci_fuzz_run_exits_0_and_writes_its_report(tmp_path, capsys):
+def test_ci_fuzz_run_exits_0_writes_its_report_and_resumes(tmp_path, capsys):
     out = tmp_path / "fuzz"
-    assert main(["fuzz", "--budget", "300", "--max-graphs", "150", "--seed", "1", "--out", str(out)]) == 0
-    printed = capsys.readouterr().out
-    graphs = int(printed.split(" graphs in ")[0])
-    assert graphs >= 150, printed
+    assert main(["fuzz", "--budget", "300", "--max-graphs", "125", "--seed", "1", "--out", str(out)]) == 0
+    first = int(capsys.readouterr().out.split(" graphs in ")[0])
+    assert first >= 125
     frame = pd.read_csv(out / "fuzz.csv")
     assert not (frame["kind"] == "finding").any()
     page = (out / "fuzz.html").read_text()
     assert "graphs tried" in page and "time share: export" in page
+    # the same command again continues the search: new rounds of the seed, counts added up
+    assert main(["fuzz", "--budget", "300", "--max-graphs", "25", "--seed", "1", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "resuming" in captured.err
+    assert int(captured.out.split(" graphs in ")[0]) == first + 25, captured.out
+    rounds = [entry["round"] for entry in read_json_lines(journal_path(out, 1000))]
+    assert rounds == list(range(len(rounds))), rounds  # no round of the seed drawn twice
+    assert len({entry["session"] for entry in read_json_lines(journal_path(out, 1000))}) == 2
+    assert main(["fuzz", "--budget", "300", "--max-graphs", "5", "--seed", "1", "--out", str(out), "--fresh"]) == 0
+    assert int(capsys.readouterr().out.split(" graphs in ")[0]) == 5
+
+
+def _journal_line(session, seed, round_, seconds, graphs, findings=()):
+    return dict(session=session, seed=seed, round=round_, seconds=seconds, interrupted=False, graphs=graphs,
+                passed=graphs, amplified=0, attributed=0, unsupported=0, invalid=0, attributions={"a#1": 1},
+                phase_seconds={"export": 1.0}, rewrite_failures={}, findings=list(findings))
+
+
+def test_journal_totals_add_sessions_and_keep_each_finding_once(tmp_path):
+    row = dict(kind="finding", key="k1", check="values")
+    for entry in (_journal_line("s1", 1000, 0, 10.0, 25, [row]), _journal_line("s1", 1000, 1, 5.0, 25)):
+        append_json_line(journal_path(tmp_path, 1000), entry)
+    append_json_line(journal_path(tmp_path, 1001), _journal_line("s1", 1001, 0, 12.0, 25, [row]))
+    append_json_line(journal_path(tmp_path, 1000), _journal_line("s2", 1000, 2, 3.0, 10))
+    with open(journal_path(tmp_path, 1000), "a") as f:
+        f.write('{"session": "s3", "seed": 10')  # a line cut short by a killed run
+    totals = journal_totals(tmp_path)
+    assert totals.counts["graphs"] == 85 and totals.sessions == 2 and totals.seeds == [1000, 1001]
+    assert totals.seconds == 15.0 + 3.0  # per session its longest job (15 s > 12 s), sessions added
+    assert [f["key"] for f in totals.findings] == ["k1"]
+    assert totals.attributions == {"a#1": 4} and totals.phase_seconds == {"export": 4.0}
+    assert rounds_done(tmp_path, 1000) == 3 and rounds_done(tmp_path, 1001) == 1 and rounds_done(tmp_path, 7) == 0
 
 
 def test_bad_fuzz_usage_exits_2(capsys):
