@@ -16,6 +16,9 @@ UNSIGNED_DTYPES = ("uint8", "uint16", "uint32", "uint64")
 INT_DTYPES = SIGNED_DTYPES + UNSIGNED_DTYPES
 NUMERIC_DTYPES = FLOAT_DTYPES + INT_DTYPES
 ALL_DTYPES = NUMERIC_DTYPES + ("bool",)
+# The conformance matrix's column for type promotion: an n-ary elementwise op whose inputs have
+# different dtypes (the result dtype is PyTensor's upcast of them)
+MIXED_DTYPES = "mixed"
 
 NUMPY_TO_ONNX_DTYPE = {
     "float16": TensorProto.FLOAT16,

@@ -93,7 +93,8 @@ def _load_plugins(names, *, check=False) -> list[str]:
 
 
 def _cmd_run(args) -> int:
-    from backend.dtypes import ALL_DTYPES
+    from backend.dtypes import ALL_DTYPES, MIXED_DTYPES
+    from harness.fuzz import cell_dtypes
     from harness.registry import ONNX_OPERATIONS
     from harness.runner import (
         HISTORY_FILE,
@@ -115,7 +116,7 @@ def _cmd_run(args) -> int:
     if args.profile not in PROFILE_NAMES:
         raise UsageError(f"unknown profile {args.profile!r}; valid profiles: {', '.join(PROFILE_NAMES)}")
     ops = _select("op", _split(args.ops), list(ONNX_OPERATIONS))
-    dtypes = _select("dtype", _split(args.dtypes), list(ALL_DTYPES))
+    dtypes = _select("dtype", _split(args.dtypes), [*ALL_DTYPES, MIXED_DTYPES])
     opsets = _opsets(args.opset)
     shard = _parse_shard(args.shard)
     if args.jobs is not None and args.jobs < 1:
@@ -141,7 +142,7 @@ def _cmd_run(args) -> int:
         (out / HISTORY_FILE).write_bytes(kept_history)
 
     tasks = [CellTask(op, dtype, opset, args.profile, args.seed, args.max_examples, str(out), plugins)
-             for op in ops for dtype in ONNX_OPERATIONS[op].dtypes if dtype in dtypes for opset in opsets]
+             for op in ops for dtype in cell_dtypes(ONNX_OPERATIONS[op]) if dtype in dtypes for opset in opsets]
     if shard is not None:
         k, n = shard
         tasks = tasks[k::n]
@@ -185,17 +186,19 @@ def _cmd_run(args) -> int:
 # ----------------------------------------------------------------------------------------------
 
 def _cmd_list(args) -> int:
+    from harness.fuzz import cell_dtypes
     from harness.registry import ONNX_OPERATIONS
 
     _load_plugins(args.plugin)
 
     for spec in ONNX_OPERATIONS.values():
         declared = f"  xfail: {len(spec.xfails)}" if spec.xfails else ""
-        print(f"{spec.name}  arity={spec.arity}  dtypes={','.join(spec.dtypes)}{declared}")
+        print(f"{spec.name}  arity={spec.arity}  dtypes={','.join(cell_dtypes(spec))}{declared}")
     return 0
 
 
 def _cmd_check(args) -> int:
+    from harness.fuzz import cell_dtypes
     from harness.registry import ONNX_OPERATIONS, RegistryError
     from harness.registry.completeness import check_registry
 
@@ -205,7 +208,7 @@ def _cmd_check(args) -> int:
     except RegistryError as exc:
         print(f"registry check failed: {exc}", file=sys.stderr)
         return 1
-    cells = sum(len(spec.dtypes) for spec in ONNX_OPERATIONS.values())
+    cells = sum(len(cell_dtypes(spec)) for spec in ONNX_OPERATIONS.values())
     print(f"registry check passed: {len(ONNX_OPERATIONS)} entries, {cells} cells; every entry's ops have a "
           "converter and every converter is exercised")
     return 0
@@ -281,7 +284,12 @@ def _cmd_fuzz(args) -> int:
 
     from backend.dtypes import ALL_DTYPES
     from harness.fuzz import DEFAULT_DTYPES, fuzzable_ops
-    from harness.fuzz_journal import JOURNAL_DIR, fuzz_worker, journal_totals, new_session_id
+    from harness.fuzz_journal import (
+        JOURNAL_DIR,
+        fuzz_worker,
+        journal_totals,
+        new_session_id,
+    )
     from reports.fuzz import write_fuzz_reports
 
     plugins = tuple(_load_plugins(args.plugin, check=True))
@@ -358,7 +366,11 @@ def _cmd_fuzz(args) -> int:
 
 def _cmd_bench(args) -> int:
     from backend.dtypes import ALL_DTYPES
-    from harness.bench import DEFAULT_BENCH_OPS, rows_from_pytest_benchmark, run_speed_matrix
+    from harness.bench import (
+        DEFAULT_BENCH_OPS,
+        rows_from_pytest_benchmark,
+        run_speed_matrix,
+    )
     from harness.registry import ONNX_OPERATIONS
     from harness.timing import ort_thread_settings
     from reports.speed import write_speed_reports
@@ -428,7 +440,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the conformance matrix and write the reports")
     run.add_argument("--profile", default="ci", help="Hypothesis profile: dev, ci or nightly (default ci)")
     run.add_argument("--ops", help="comma-separated op names (default: all; see `list`)")
-    run.add_argument("--dtypes", help="comma-separated dtypes (default: all)")
+    run.add_argument("--dtypes", help="comma-separated dtypes, and `mixed` for the type-promotion cells "
+                     "(default: all)")
     run.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default ./{DEFAULT_OUT})")
     run.add_argument("--jobs", type=int, help="worker processes (default: CPU count)")
     run.add_argument("--seed", type=int, help="random seed (turns off the profile's derandomization)")

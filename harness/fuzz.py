@@ -37,7 +37,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from backend.dtypes import ALL_DTYPES
+from backend.dtypes import ALL_DTYPES, MIXED_DTYPES
 from harness.registry import ONNX_OPERATIONS
 from strategies.values import ArrayExample
 
@@ -263,6 +263,7 @@ class Verdict:
     declaration: str = ""
     expected: list | None = None
     actual: list | None = None
+    max_ulp_err: float = 0.0  # strict judging: the worst node error, in ULP of its bound's dtype
 
 
 def _loose_problems(actual, expected, scale: float, n_nodes: int, eps_dtype: str | None = None) -> list[str]:
@@ -287,9 +288,9 @@ def _loose_problems(actual, expected, scale: float, n_nodes: int, eps_dtype: str
         i = np.flatnonzero((inf_a != inf_e) | (inf_a & (a != e)))[0]
         return [f"infinities differ, first at flat index {i}: {a[i]!r} vs {e[i]!r}"]
     finite = np.isfinite(e)
-    eps = max(np.finfo(expected.dtype).eps, np.finfo(eps_dtype).eps if eps_dtype else 0.0)
+    eps = float(max(np.finfo(expected.dtype).eps, np.finfo(eps_dtype).eps if eps_dtype else 0.0))
     tolerance = LOOSE_ULPS * max(n_nodes, 1) * eps * max(scale, 1.0)
-    err = np.abs(a[finite] - e[finite])
+    err = np.abs(a[finite].astype(np.float64) - e[finite].astype(np.float64))
     if err.size and err.max() > tolerance:
         i = np.flatnonzero(finite)[np.argmax(err)]
         return [f"value {a[i]!r} vs PyTensor's {e[i]!r} (error {err.max():.3g} > {tolerance:.3g})"]
@@ -356,9 +357,10 @@ def _declaration_for(op: str, operand_values) -> str:
     return ""
 
 
-def _localise(program: Program, inputs, node_vars, ort_nodes) -> tuple[int, str, str] | None:
+def _localise(program: Program, inputs, node_vars, ort_nodes, worst: dict | None = None) -> tuple[int, str, str] | None:
     """The first node whose own op, run by PyTensor on onnxruntime's values of its operands, disagrees
-    with onnxruntime's value of it beyond the entry's bound: (index, problem, declaration)."""
+    with onnxruntime's value of it beyond the entry's bound: (index, problem, declaration). The worst
+    ULP error seen goes to ``worst["ulp"]``."""
     from harness.engine import compare_arrays
     from harness.testing import reference_function
 
@@ -383,6 +385,8 @@ def _localise(program: Program, inputs, node_vars, ort_nodes) -> tuple[int, str,
         # bounds are per result dtype, as the engine reads them
         cmp = compare_arrays(ort_value, expected, max_ulp=spec.max_ulp(ulp_dtype or str(expected.dtype)),
                              signed_zeros=False, ulp_dtype=ulp_dtype)
+        if worst is not None:
+            worst["ulp"] = max(worst.get("ulp", 0.0), cmp.max_ulp_err)
         if cmp.problems:
             return k, "; ".join(cmp.problems), _declaration_for(node.op, operand_values)
         known[f"v{k}"] = ort_value
@@ -403,8 +407,11 @@ class _phase:
         PHASE_SECONDS[self.name] = PHASE_SECONDS.get(self.name, 0.0) + time.perf_counter() - self.start
 
 
-def judge(program: Program, *, default_mode: bool = True) -> Verdict:
-    """Run the checks of the module docstring on one graph."""
+def judge(program: Program, *, default_mode: bool = True, strict: bool = False,
+          opset: int | None = None) -> Verdict:
+    """Run the checks of the module docstring on one graph. ``strict``: every node is also held to its
+    entry's own ULP bound element by element (rule 2 runs on every graph, not only after rule 1
+    fails); the graph's outputs must then be all its nodes, in order."""
     from pytensor.compile.mode import Mode
 
     from backend import export_function_onnx, export_onnx
@@ -418,8 +425,9 @@ def judge(program: Program, *, default_mode: bool = True) -> Verdict:
         try:
             with np.errstate(all="ignore"):
                 py_nodes = [np.asarray(v) for v in reference(*program.values)]
-        except (ValueError, ArithmeticError, NotImplementedError) as exc:
-            # e.g. a NaN cast to an integer: PyTensor's py mode raises, there is nothing to compare with
+        except (ValueError, ArithmeticError, NotImplementedError, TypeError) as exc:
+            # e.g. a NaN cast to an integer, or a bitwise op of int8 and uint64 (upcast to float64):
+            # PyTensor's py mode raises, there is nothing to compare with
             return Verdict("invalid", "as built", f"PyTensor raises: {type(exc).__name__}: {exc}".split("\n")[0])
     by_name = {f"v{k}": v for k, v in enumerate(py_nodes)}
     expected = [by_name[o] for o in program.outputs]
@@ -428,9 +436,12 @@ def judge(program: Program, *, default_mode: bool = True) -> Verdict:
     floats = [np.asarray(v).dtype for v in [*program.values, *program.constants.values(), *py_nodes]
               if np.asarray(v).dtype.kind == "f"]
     narrowest = min(floats, key=lambda d: d.itemsize).name if floats else None
+    if strict and list(program.outputs) != [f"v{k}" for k in range(n)]:
+        raise ValueError(f"judge(strict=True) needs every node as an output, in order; got {program.outputs}")
+    export_options = {} if opset is None else {"opset_version": opset}
     try:
         with _phase("export"):
-            model = export_onnx(inputs, outputs)
+            model = export_onnx(inputs, outputs, **export_options)
     except ONNXExportUnsupported as exc:
         return Verdict("unsupported", "as built", str(exc))
     except Exception as exc:  # the exporter or onnx's checker failing on a valid graph is a finding
@@ -448,7 +459,7 @@ def judge(program: Program, *, default_mode: bool = True) -> Verdict:
         structural = [p for ps in problems.values() for p in ps if p.startswith(("dtype", "shape"))]
         if structural:
             return Verdict("finding", "as built", structural[0], expected=expected, actual=results["optimized"])
-        every_node = export_onnx(inputs, node_vars)
+        every_node = export_onnx(inputs, node_vars, **export_options)
         ort_nodes = _run(_session(every_node, False), program)
         culprit = _localise(program, inputs, node_vars, ort_nodes)
         if culprit is not None:
@@ -462,7 +473,18 @@ def judge(program: Program, *, default_mode: bool = True) -> Verdict:
                            expected=expected, actual=results["optimized"])
         # no node diverges alone: rounding that the composition amplified (through a cast, a comparison,
         # a pole, cancellation); counted, not a finding
+    worst: dict = {}
+    if strict:
+        for level in ("optimized", "unoptimized"):
+            culprit = _localise(program, inputs, node_vars, results[level], worst)
+            if culprit is not None:
+                k, problem, declaration = culprit
+                return Verdict("xfail" if declaration else "finding", "as built",
+                               f"onnxruntime ({level}), node v{k} ({program.nodes[k].op}): {problem}", node=k,
+                               declaration=declaration, expected=expected, actual=results[level],
+                               max_ulp_err=worst["ulp"])
     excused = Verdict("amplified", "as built", "no node diverges alone") if any(problems.values()) else Verdict("pass")
+    excused.max_ulp_err = worst.get("ulp", 0.0)
     if not default_mode:
         return excused
     with warnings.catch_warnings(), _phase("default mode (rewrite + export + run)"):
@@ -582,6 +604,131 @@ def _attribute_known(program: Program, verdict: Verdict) -> Verdict:
             verdict.status, verdict.declaration = "xfail", f"{known.label} [{known.category}]"
             return verdict
     return verdict
+
+
+# ----------------------------------------------------------------------------------------------
+# Type promotion: the matrix's "mixed" column
+# ----------------------------------------------------------------------------------------------
+
+def promotion_ops() -> list[str]:
+    """Entries with a ``mixed`` cell: fuzzable (plain elementwise) entries of two or more inputs
+    registered for more than one dtype."""
+    return [name for name in fuzzable_ops()
+            if ONNX_OPERATIONS[name].arity >= 2 and len(ONNX_OPERATIONS[name].dtypes) > 1]
+
+
+def cell_dtypes(spec) -> tuple[str, ...]:
+    """The matrix columns of an entry: its dtypes, and ``mixed`` where it has a promotion cell."""
+    return spec.dtypes + ((MIXED_DTYPES,) if spec.name in promotion_ops() else ())
+
+
+def promotion_programs(*, op: str) -> st.SearchStrategy[Program]:
+    """One node of ``op`` on graph inputs of at least two different dtypes (each one the entry
+    registers) whose shapes broadcast; values over each dtype's whole range, the specials included."""
+    if op not in promotion_ops():
+        raise ValueError(f"promotion_programs: op={op!r} has no mixed-dtype cell; those that do: "
+                         f"{', '.join(promotion_ops())}")
+    return _promotion_programs(op)
+
+
+@st.composite
+def _promotion_programs(draw, op: str) -> Program:
+    from hypothesis import reject
+
+    spec = ONNX_OPERATIONS[op]
+    dtypes = draw(st.lists(st.sampled_from(spec.dtypes), min_size=spec.arity, max_size=spec.arity)
+                  .filter(lambda ds: len(set(ds)) > 1))
+    result_shape = draw(hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=3))
+    shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=spec.arity, base_shape=result_shape,
+                                                    max_side=3)).input_shapes
+    inputs = [(f"x{k}", d, tuple(shape)) for k, (d, shape) in enumerate(zip(dtypes, shapes))]
+    program = Program(inputs, {}, [Node(op, tuple(name for name, _, _ in inputs))], ["v0"])
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            (output,) = program.build()[2]
+    except (TypeError, ValueError, NotImplementedError):
+        reject()  # PyTensor refuses this dtype combination (bitwise ops of bool and int8, say)
+    if output.type.dtype not in ALL_DTYPES:
+        reject()
+    values = [draw(hnp.arrays(np.dtype(d), s, elements=st.one_of(_elements(d), hnp.from_dtype(np.dtype(d)))))
+              for _, d, s in inputs]
+    return Program(inputs, {}, [Node(op, tuple(name for name, _, _ in inputs))], ["v0"], values)
+
+
+def run_promotion_cell(spec, *, hypothesis_settings=None, opset: int | None = None, seed: int | None = None):
+    """The ``mixed`` cell of ``spec``: drawn one-node graphs judged strictly (result dtype and shape as
+    PyTensor's upcasting makes them, values within the entry's bound; a divergence its declarations
+    explain on the upcast inputs is xfail). Returns an engine `CellResult`; its counterexample is the
+    shrunk `Program`."""
+    import hypothesis
+    from hypothesis import given, reject, settings
+    from hypothesis.errors import FailedHealthCheck, Unsatisfiable
+
+    from harness.engine import ALL_ASPECTS, CellResult, cell_seed
+    from harness.status import Status
+
+    start = time.perf_counter()
+    cell = CellResult(spec.name, MIXED_DTYPES, status=Status.PASS)
+    attributed: dict[str, str] = {}
+    failure: list[tuple[Program, Verdict]] = []
+    declined: list[Verdict] = []
+
+    @given(promotion_programs(op=spec.name))
+    def property_(program):
+        verdict = judge(program, default_mode=False, strict=True, opset=opset)
+        if verdict.status == "invalid":
+            cell.rejected += 1
+            cell.last_rejection = verdict.detail
+            reject()
+        if verdict.status == "unsupported":  # one dtype combination declined (float64 arctan2): others run
+            declined.append(verdict)
+            return
+        cell.examples += 1
+        cell.max_ulp_err = max(cell.max_ulp_err, verdict.max_ulp_err)
+        if verdict.status == "xfail":
+            cell.xfailed_examples += 1
+            attributed.setdefault(verdict.declaration, verdict.detail)
+        elif verdict.status == "finding":
+            failure[:] = [(program, verdict)]
+            raise _Diverged(verdict.detail)
+
+    cell_settings = settings(hypothesis_settings or settings.default, report_multiple_bugs=False)
+    property_ = cell_settings(property_)
+    if seed is None and cell_settings.derandomize:
+        seed = cell_seed(spec.name, MIXED_DTYPES, ALL_ASPECTS, False)
+    if seed is not None:
+        property_ = hypothesis.seed(seed)(property_)
+    try:
+        property_()
+        if declined and not cell.examples:
+            cell.status, cell.reason = Status.UNSUPPORTED, declined[0].detail
+        elif attributed:
+            labels = sorted(attributed)
+            cell.status, cell.declaration = Status.XFAIL, ", ".join(labels)
+            cell.category = ", ".join(sorted({_declared(label).category for label in labels}))
+            cell.reason = "; ".join(f"{label}: {_declared(label).reason} (e.g. {attributed[label]})"
+                                    for label in labels)
+    except _Diverged:  # Hypothesis re-raises the shrunk graph's failure last
+        program, verdict = failure[0]
+        cell.status = {"export": Status.EXPORT_ERROR, "onnxruntime": Status.RUNTIME_ERROR}.get(verdict.check,
+                                                                                               Status.MISMATCH)
+        cell.reason, cell.counterexample = verdict.detail, program
+    except (Unsatisfiable, FailedHealthCheck) as exc:
+        cell.status = Status.RUNTIME_ERROR
+        cell.reason = (f"PyTensor's py mode raised on the generated inputs ({cell.rejected} tried), last: "
+                       f"{cell.last_rejection}" if cell.rejected else f"harness error: {type(exc).__name__}: {exc}")
+    if declined and cell.examples:
+        cell.reason = (f"{cell.reason}; " if cell.reason else "") + (
+            f"{len(declined)} drawn graphs declined by the exporter, e.g. {declined[0].detail}")
+    cell.seconds = time.perf_counter() - start
+    return cell
+
+
+def _declared(label: str):
+    """The registry declaration labelled ``op#k [category]``."""
+    op, index = label.split(" [", 1)[0].rsplit("#", 1)
+    return ONNX_OPERATIONS[op].xfails[int(index) - 1]
 
 
 # ----------------------------------------------------------------------------------------------

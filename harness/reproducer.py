@@ -92,16 +92,17 @@ def replay(*, op: str, dtype: str, opset: int, params: tuple, plugins: list[str]
     return 1 if result.diverges else 0
 
 
-# ---- composition fuzzing (harness/fuzz.py): DIR/reproducers/finding-<n>.{py,onnx,npz} ----
+# ---- graphs of harness/fuzz.py: fuzz findings (DIR/reproducers/finding-<key>.{py,onnx,npz}) and
+# failing mixed-dtype cells (DIR/reproducers/<op>-mixed-<opset>.*, judged strictly) ----
 
-_FUZZ_TEMPLATE = '''"""Reproducer for a composition-fuzzing finding ({check}): written by pytensor-onnx-conformance.
+_FUZZ_TEMPLATE = '''"""Reproducer for a graph judged by harness/fuzz.py ({check}): written by pytensor-onnx-conformance.
 
 The graph, as PyTensor code (ONNX_OPERATIONS is harness.registry's):
 
 {source}
 
 Run from a checkout with the project installed:  python {script}
-Exit status: 1 while the graph still diverges (judged as `harness fuzz` judges it), 0 once it agrees.
+Exit status: 1 while the graph still diverges (judged as {judged_as} judges it), 0 once it agrees.
 """
 import sys
 from pathlib import Path
@@ -109,13 +110,14 @@ from pathlib import Path
 from harness.reproducer import replay_fuzz
 
 sys.exit(replay_fuzz(inputs={inputs!r}, nodes={nodes!r}, outputs={outputs!r}, plugins={plugins!r},
-                     arrays=Path(__file__).resolve().with_name({npz!r})))
+                     arrays=Path(__file__).resolve().with_name({npz!r}), strict={strict!r}, opset={opset!r}))
 '''
 
 
-def write_fuzz_reproducer(out_dir: Path, stem: str, program, check: str, plugins=()) -> str:
+def write_fuzz_reproducer(out_dir: Path, stem: str, program, check: str, plugins=(), *, strict: bool = False,
+                          opset: int | None = None) -> str:
     """Script, inputs (and constants) and the as-built model of a fuzzed graph; returns the script's
-    path relative to out_dir."""
+    path relative to out_dir. ``strict``/``opset``: judged as a mixed-dtype cell is (`harness.fuzz.judge`)."""
     folder = Path(out_dir) / "reproducers"
     folder.mkdir(parents=True, exist_ok=True)
     arrays = {f"input:{name}": np.asarray(v) for (name, _, _), v in zip(program.inputs, program.values)}
@@ -132,7 +134,7 @@ def write_fuzz_reproducer(out_dir: Path, stem: str, program, check: str, plugins
         from backend import export_onnx
 
         inputs, _, outputs = program.build()
-        model = export_onnx(inputs, outputs)
+        model = export_onnx(inputs, outputs, **({} if opset is None else {"opset_version": opset}))
         atomic_write(folder / f"{stem}.onnx", lambda p: onnx.save(model, str(p)))
     except Exception as exc:  # the finding may be the export failing: keep why; the script shows it again
         message = f"{type(exc).__name__}: {exc}"
@@ -141,12 +143,13 @@ def write_fuzz_reproducer(out_dir: Path, stem: str, program, check: str, plugins
         check=check, source="\n".join("    " + line for line in program.source().splitlines()),
         script=f"reproducers/{stem}.py", inputs=[(n, d, tuple(s)) for n, d, s in program.inputs],
         nodes=[(node.op, tuple(node.operands)) for node in program.nodes], outputs=list(program.outputs),
-        plugins=list(plugins), npz=f"{stem}.npz")
+        plugins=list(plugins), npz=f"{stem}.npz", strict=strict, opset=opset,
+        judged_as="a mixed-dtype cell of `harness run`" if strict else "`harness fuzz`")
     atomic_write(folder / f"{stem}.py", lambda p: Path(p).write_text(script))
     return f"reproducers/{stem}.py"
 
 
-def replay_fuzz(*, inputs, nodes, outputs, plugins, arrays: Path) -> int:
+def replay_fuzz(*, inputs, nodes, outputs, plugins, arrays: Path, strict: bool = False, opset: int | None = None) -> int:
     """Judge a saved fuzzed graph again; print the verdict; 1 while it is a finding."""
     load_plugins(plugins)
     from harness.fuzz import Node, Program, judge
@@ -156,7 +159,7 @@ def replay_fuzz(*, inputs, nodes, outputs, plugins, arrays: Path) -> int:
         constants = {key.split(":", 1)[1]: data[key] for key in data.files if key.startswith("constant:")}
     program = Program([tuple(i) for i in inputs], constants, [Node(op, tuple(ops)) for op, ops in nodes],
                       list(outputs), values)
-    verdict = judge(program)
+    verdict = judge(program, default_mode=not strict, strict=strict, opset=opset)
     with np.printoptions(precision=17):
         for (name, _, _), value in zip(program.inputs, values):
             print(f"input {name} ({value.dtype}, shape {value.shape}):", np.array2string(value))

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from multiprocessing.connection import wait
 from pathlib import Path
 
+from backend.dtypes import MIXED_DTYPES
 from harness.status import Status
 
 RESULTS_FILE = "results.jsonl"
@@ -68,21 +69,44 @@ def run_task(task: CellTask) -> dict:
     from harness.status import FAILING
 
     spec = ONNX_OPERATIONS[task.op]
-    cell = run_cell(spec, task.dtype, hypothesis_settings=_hypothesis_settings(task), opset=task.opset,
-                    seed=task.seed)
+    mixed = task.dtype == MIXED_DTYPES
+    if mixed:  # type promotion: one-node graphs on inputs of different dtypes
+        from harness.fuzz import run_promotion_cell
+
+        cell = run_promotion_cell(spec, hypothesis_settings=_hypothesis_settings(task), opset=task.opset,
+                                  seed=task.seed)
+    else:
+        cell = run_cell(spec, task.dtype, hypothesis_settings=_hypothesis_settings(task), opset=task.opset,
+                        seed=task.seed)
+    counterexample = cell.counterexample
+    cell.counterexample = None  # described below: a Program or an ArrayExample
     record = asdict(cell)
     record["family"] = spec.family
     record["opset"] = task.opset
     record["counterexample"] = None
     record["reproducer"] = ""
-    if cell.counterexample is not None:
-        record["counterexample"] = _describe_example(cell.counterexample)
-    if (cell.status in FAILING or cell.status == Status.XFAIL) and cell.counterexample is not None:
-        from harness.reproducer import write_reproducer
+    if counterexample is not None:
+        record["counterexample"] = (_describe_program(counterexample) if mixed
+                                    else _describe_example(counterexample))
+    if (cell.status in FAILING or cell.status == Status.XFAIL) and counterexample is not None:
+        from harness.reproducer import write_fuzz_reproducer, write_reproducer
 
-        record["reproducer"] = write_reproducer(Path(task.out_dir), spec, task.dtype, task.opset,
-                                                cell.counterexample, plugins=task.plugins)
+        if mixed:
+            record["reproducer"] = write_fuzz_reproducer(Path(task.out_dir), f"{task.op}-{MIXED_DTYPES}-{task.opset}",
+                                                         counterexample, "mixed dtypes", plugins=task.plugins,
+                                                         strict=True, opset=task.opset)
+        else:
+            record["reproducer"] = write_reproducer(Path(task.out_dir), spec, task.dtype, task.opset,
+                                                    counterexample, plugins=task.plugins)
     return record
+
+
+def _describe_program(program) -> str:
+    import numpy as np
+
+    with np.printoptions(precision=17, threshold=40):
+        return "; ".join(f"{name}: {np.array2string(np.asarray(v), separator=', ')} ({dtype}, shape {shape})"
+                         for (name, dtype, shape), v in zip(program.inputs, program.values))
 
 
 def _describe_example(example) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from backend.dtypes import ALL_DTYPES, MIXED_DTYPES
 from backend.files import atomic_write_text
 from harness.status import FAILING, STATUS_MEANING, Status
 
@@ -76,7 +77,17 @@ def _grid(frame: pd.DataFrame, values: str = "status") -> pd.DataFrame:
         label=[f'<a href="#{_anchor(o, d, p)}">{s}</a>' if str(s) != str(Status.PASS) else str(s)
                for o, d, p, s in zip(frame["op"], frame["dtype"], frame["opset"], frame["status"])])
     table = labelled.pivot_table(index=["family", "op"], columns="column", values=values, aggfunc="first")
+    table = table[sorted(table.columns, key=_column_order)]
     return table.astype(object).where(table.notna(), "")
+
+
+_DTYPE_ORDER = [*ALL_DTYPES, MIXED_DTYPES]
+
+
+def _column_order(column: str) -> tuple:
+    """float16 ... uint64, bool, then mixed (type promotion); each dtype's opsets together."""
+    dtype, _, opset = column.partition("@")
+    return (_DTYPE_ORDER.index(dtype) if dtype in _DTYPE_ORDER else len(_DTYPE_ORDER), dtype, int(opset or 0))
 
 
 def _style_status(value) -> str:
@@ -206,8 +217,9 @@ table.grid a, table.grid a:visited {{ color: inherit; }}
 <p>Each cell is one PyTensor op (row) at one input dtype (column), exported to ONNX and run on
 onnxruntime (graph optimizations on and off) against PyTensor's Python mode on inputs drawn by
 Hypothesis, including NaN, &plusmn;inf, &minus;0.0, subnormals, extremes, empty and rank-0 arrays.
-Floats must agree within the op's ULP bound; integers and bools exactly. A blank cell means PyTensor
-does not define the op for that dtype. Failing cells are listed below with the shrunk counterexample
+Floats must agree within the op's ULP bound; integers and bools exactly. The <b>mixed</b> column is
+type promotion: the op on inputs of different dtypes (int8 and float32, say), whose result dtype must
+be PyTensor's upcast of them. A blank cell means PyTensor does not define the op for that dtype. Failing cells are listed below with the shrunk counterexample
 and a reproducer script (exit 1 while the divergence reproduces).</p></div>
 <h2>Summary</h2>{summary_html}
 <h2>Matrix</h2>{grid_html}

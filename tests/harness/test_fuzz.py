@@ -12,8 +12,18 @@ import pytest
 from hypothesis import HealthCheck, given, reject, settings
 
 from harness.cli import main
-from harness.fuzz import Node, Program, fuzzable_ops, judge, programs
+from harness.fuzz import (
+    Node,
+    Program,
+    fuzzable_ops,
+    judge,
+    programs,
+    promotion_ops,
+    promotion_programs,
+    run_promotion_cell,
+)
 from harness.fuzz_journal import journal_path, journal_totals, rounds_done
+from harness.registry import ONNX_OPERATIONS
 from harness.runner import append_json_line, read_json_lines
 from harness.testing import reference_function
 
@@ -172,4 +182,97 @@ def test_planted_bug_between_computed_operands_is_found_shrunk_and_reproduced(tm
     reproducer.write_text(script)  # the exporter without the planted bug: the same graph agrees
     fixed = subprocess.run([sys.executable, "-W", "ignore", str(reproducer)], cwd=out, capture_output=True,
                            text=True, env=fixed_env, timeout=600)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr[-2000:]
+
+
+# Sub of mixed operands computed in the first operand's dtype, then cast to the upcast result dtype:
+# the result dtype is right, the values are not (int8 - 0.5 loses the half); invisible to every
+# single-dtype cell
+PLANTED_SUB = '''
+import pytensor.scalar.basic as ps
+from pytensor.tensor.elemwise import Elemwise
+
+from backend import onnx_funcify
+from backend.dtypes import onnx_dtype
+
+_original = onnx_funcify.dispatch(Elemwise)
+
+
+@onnx_funcify.register(Elemwise)
+def planted(op, node, ctx, inputs):
+    dtypes = [v.type.dtype for v in node.inputs]
+    if isinstance(op.scalar_op, ps.Sub) and len(set(dtypes)) > 1:
+        narrow = [ctx.op.Cast(x, to=onnx_dtype(dtypes[0])) for x in inputs]
+        return [ctx.op.Cast(ctx.op.Sub(*narrow), to=onnx_dtype(node.outputs[0].type.dtype))]
+    return _original(op, node, ctx, inputs)
+'''
+
+
+@pytest.fixture
+def sub_in_first_operands_dtype():
+    from pytensor.tensor.elemwise import Elemwise
+
+    from backend import onnx_funcify
+
+    original = onnx_funcify.dispatch(Elemwise)
+    exec(PLANTED_SUB, {})
+    yield
+    onnx_funcify.register(Elemwise)(original)
+
+
+def test_mixed_cell_catches_an_exporter_that_computes_in_the_wrong_dtype(sub_in_first_operands_dtype):
+    cell = run_promotion_cell(ONNX_OPERATIONS["sub"], hypothesis_settings=settings(max_examples=60, deadline=None,
+                                                                                    database=None))
+    assert cell.status == "mismatch", cell.reason
+    assert cell.counterexample.nodes == [Node("sub", ("x0", "x1"))]
+    assert len({dtype for _, dtype, _ in cell.counterexample.inputs}) == 2
+
+
+def test_mixed_operands_are_judged_by_the_entrys_declarations_on_upcast_inputs():
+    # numpy's sqrt fast path (pow#1): pow(-inf, 0.5) is nan in PyTensor, +inf in onnxruntime; here the
+    # exponent is float32 and the base float64, the cell pow float64 declared it
+    program = Program([("x0", "float64", ()), ("x1", "float32", ())], {}, [Node("pow", ("x0", "x1"))], ["v0"],
+                      [np.array(-np.inf), np.array(0.5, "float32")])
+    verdict = judge(program, default_mode=False, strict=True)
+    assert (verdict.status, verdict.node) == ("xfail", 0), verdict.detail
+    assert verdict.declaration.startswith("pow#1")
+    program.values = [np.array(4.0), np.array(0.5, "float32")]  # nothing to excuse
+    assert judge(program, default_mode=False, strict=True).status == "pass"
+
+
+def test_promotion_programs_draw_mixed_dtypes_the_entry_registers():
+    with pytest.raises(ValueError, match="op='exp' has no mixed-dtype cell"):
+        promotion_programs(op="exp")
+    assert "add" in promotion_ops() and "exp" not in promotion_ops()
+
+    @settings(max_examples=30, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(promotion_programs(op="bitwise_and"))
+    def check(program):
+        dtypes = [dtype for _, dtype, _ in program.inputs]
+        assert len(set(dtypes)) == 2 and set(dtypes) <= set(ONNX_OPERATIONS["bitwise_and"].dtypes)
+        assert [v.dtype.name for v in program.values] == dtypes
+
+    check()
+
+
+def test_a_failing_mixed_cell_is_in_the_matrix_with_a_reproducer(tmp_path):
+    plugin_dir = tmp_path / "plug"
+    plugin_dir.mkdir()
+    (plugin_dir / "planted_sub.py").write_text(PLANTED_SUB)
+    env = {**os.environ, "PYTHONPATH": f"{plugin_dir}{os.pathsep}{ROOT}"}
+    out = tmp_path / "run"
+    command = [sys.executable, "-W", "ignore", "-m", "harness", "run", "--profile", "ci", "--ops", "sub",
+               "--dtypes", "int8,mixed", "--out", str(out), "--jobs", "1", "--plugin", "planted_sub"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 1, result.stdout + result.stderr[-2000:]
+    matrix = pd.read_csv(out / "matrix.csv").set_index("dtype")
+    assert matrix.loc["int8", "status"] == "pass" and matrix.loc["mixed", "status"] == "mismatch"
+    reproducer = out / matrix.loc["mixed", "reproducer"]
+    with_bug = subprocess.run([sys.executable, "-W", "ignore", str(reproducer)], cwd=out, capture_output=True,
+                              text=True, env=env, timeout=600)
+    assert with_bug.returncode == 1, with_bug.stdout + with_bug.stderr[-2000:]
+    script = reproducer.read_text().replace("plugins=['planted_sub']", "plugins=[]")
+    reproducer.write_text(script)
+    fixed = subprocess.run([sys.executable, "-W", "ignore", str(reproducer)], cwd=out, capture_output=True,
+                           text=True, env={**env, "PYTHONPATH": str(ROOT)}, timeout=600)
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr[-2000:]

@@ -6,11 +6,12 @@ cell the exporter declines on purpose is skipped with the exporter's reason, nev
 """
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import settings
 
 from harness.engine import run_cell
-from harness.fuzz import fuzzable_ops, judge, programs
+from harness.fuzz import promotion_ops, run_promotion_cell
 from harness.registry import ONNX_OPERATIONS
+
 
 def _budget(fraction: float) -> settings:
     """The loaded profile with a share of its examples: the shape and dtype properties check what the
@@ -56,20 +57,12 @@ def test_operation_handles_edge_cases(spec, dtype):
     _judge(run_cell(spec, dtype, edge_cases=True, hypothesis_settings=_budget(0.3), reference_samples=0))
 
 
-MIXED_DTYPE_OPS = [pytest.param(name, id=name) for name in fuzzable_ops() if ONNX_OPERATIONS[name].arity >= 2]
+MIXED_CELLS = [pytest.param(ONNX_OPERATIONS[name], id=f"{name}-mixed") for name in promotion_ops()]
 
 
-@pytest.mark.parametrize("name", MIXED_DTYPE_OPS)
-def test_mixed_input_dtypes_follow_pytensors_upcasting(name):
-    """Binary and n-ary elementwise entries with inputs of different dtypes (each one the entry
-    registers): the export's result dtype, shape and values follow PyTensor's upcasting, judged as
-    the fuzzer judges a one-node graph (declared divergences of the entry count as expected)."""
-    spec = ONNX_OPERATIONS[name]
-
-    @_budget(1 / 6)
-    @given(programs(ops=[name], dtypes=spec.dtypes, max_ops=1))
-    def check(program):
-        verdict = judge(program, default_mode=False)
-        assert verdict.status != "finding", f"{verdict.check}: {verdict.detail}\n{program.source()}"
-
-    check()
+@pytest.mark.parametrize("spec", MIXED_CELLS)
+def test_mixed_input_dtypes_follow_pytensors_upcasting(spec):
+    """The matrix's mixed cells: the op on inputs of different dtypes (each one the entry registers);
+    the result's dtype and shape follow PyTensor's upcasting and its values the entry's bound
+    (declared divergences of the entry, on the upcast inputs, count as expected)."""
+    _judge(run_promotion_cell(spec, hypothesis_settings=_budget(1 / 6)))
