@@ -41,13 +41,17 @@ def _both_true(example: ArrayExample) -> bool:
 
 def _float16_product_matters(example: ArrayExample) -> bool:
     """Some element's exp(a) * b is finite and nonzero in float32 (where rounding it can differ), or
-    exp(a) overflows float16 but not float32 (PyTensor: inf * b, onnxruntime: a finite product)."""
+    exp(a) overflows float16 but not float32 (PyTensor: inf * b, onnxruntime: a finite product), or
+    exp(a) underflows float16 but not float32 and b is infinite (PyTensor: 0 * inf = nan,
+    onnxruntime: inf)."""
     a, b = (np.asarray(v, np.float32) for v in example.arrays)
     with np.errstate(all="ignore"):
         exp32 = np.exp(a)
+        exp16 = np.exp(a.astype(np.float16))
         product = exp32 * b
-        overflows_float16 = np.isinf(np.exp(a.astype(np.float16))) & np.isfinite(exp32)
-    return bool(((np.isfinite(product) & (product != 0)) | overflows_float16).any())
+        overflows_float16 = np.isinf(exp16) & np.isfinite(exp32)
+        underflow_meets_inf = (exp16 == 0) & (exp32 != 0) & np.isinf(b)
+    return bool(((np.isfinite(product) & (product != 0)) | overflows_float16 | underflow_meets_inf).any())
 
 
 register("composite_exp_mul_add", arity=2, dtypes=ALL_DTYPES, build=_composite_exp_mul_add,
