@@ -6,12 +6,12 @@ import os
 
 import onnx
 import pytensor
-from pytensor.compile.executor import Function
 from pytensor.compile.mode import Mode, register_mode
 from pytensor.graph.fg import FunctionGraph
 from pytensor.graph.rewriting.db import RewriteDatabaseQuery
 
 from backend.basic import ONNX_OPSET_VERSION
+from backend.compat import Function
 from backend.files import atomic_write
 from backend.graph import fgraph_to_onnx
 from backend.linker import ONNXLinker

@@ -29,7 +29,9 @@ To extend: compose another factorization from `_loop` and the masked updates bel
 from __future__ import annotations
 
 from onnx import TensorProto, helper
-from pytensor.tensor.linalg import (
+
+from backend.basic import onnx_funcify
+from backend.compat import (
     QR,
     SVD,
     Cholesky,
@@ -44,8 +46,6 @@ from pytensor.tensor.linalg import (
     Solve,
     SolveTriangular,
 )
-
-from backend.basic import onnx_funcify
 from backend.dtypes import ONNXExportUnsupported, onnx_dtype
 from backend.graph import make_subgraph
 from backend.helpers import dtype_of

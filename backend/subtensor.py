@@ -31,10 +31,10 @@ from pytensor.tensor.subtensor import (
     IncSubtensor,
     Subtensor,
     indices_from_subtensor,
-    unflatten_index_variables,
 )
 
 from backend.basic import onnx_funcify
+from backend.compat import SLICES_ARE_VARIABLES, advanced_index_variables
 from backend.kernels import compute_dtype
 
 INT64_MAX = np.iinfo(np.int64).max
@@ -158,10 +158,19 @@ def onnx_funcify_Subtensor(op, node, ctx, inputs):
     return [select_basic(ctx, inputs[0], indices_from_subtensor(node.inputs[1:], op.idx_list), names)]
 
 
+if SLICES_ARE_VARIABLES:
+    from pytensor.tensor.type_other import MakeSlice
+
+    @onnx_funcify.register(MakeSlice)
+    def onnx_funcify_MakeSlice(op, node, ctx, inputs):
+        """A slice has no ONNX value: Advanced(Inc)Subtensor reads its bounds from the PyTensor node."""
+        return [""]
+
+
 @onnx_funcify.register(AdvancedSubtensor)
 def onnx_funcify_AdvancedSubtensor(op, node, ctx, inputs):
     names = dict(zip(node.inputs, inputs))
-    indices = unflatten_index_variables(node.inputs[1:], op.idx_list)
+    indices = advanced_index_variables(op, node.inputs[1:])
     return [select_advanced(ctx, inputs[0], node.inputs[0].type.ndim, indices, names)]
 
 
@@ -211,7 +220,7 @@ def onnx_funcify_IncSubtensor(op, node, ctx, inputs):
 @onnx_funcify.register(AdvancedIncSubtensor)
 def onnx_funcify_AdvancedIncSubtensor(op, node, ctx, inputs):
     names = dict(zip(node.inputs, inputs))
-    indices = unflatten_index_variables(node.inputs[2:], op.idx_list)
+    indices = advanced_index_variables(op, node.inputs[2:])
     ndim = node.inputs[0].type.ndim
     return [_scatter(ctx, node, inputs[0], inputs[1], lambda p: select_advanced(ctx, p, ndim, indices, names),
                      set_instead_of_inc=op.set_instead_of_inc, ignore_duplicates=op.ignore_duplicates)]

@@ -109,13 +109,22 @@ def _softmax_scale(example: ArrayExample) -> float:
 
 def gp_marginal_likelihood(x, y, lengthscale, noise):
     """Log marginal likelihood of a Gaussian process (squared-exponential kernel) through Cholesky
-    and cho_solve, and its gradient (length scale, noise)."""
+    and cho_solve, and its gradient (length scale, noise). PyTensor 2.38's cho_solve has no gradient:
+    there the solve is the two triangular solves it stands for."""
     distance = (x[:, None] - x[None, :]) / lengthscale
     K = pt.exp(-0.5 * distance**2) + noise**2 * pt.eye(x.shape[0])
     L = pt.linalg.cholesky(K)
-    alpha = pt.linalg.cho_solve((L, True), y)
-    loglik = -0.5 * y @ alpha - pt.log(pt.diagonal(L)).sum() - HALF_LOG_2PI * pt.cast(x.shape[0], x.dtype)
-    return [loglik, *pytensor.grad(loglik, [lengthscale, noise])]
+
+    def loglik(alpha):
+        return -0.5 * y @ alpha - pt.log(pt.diagonal(L)).sum() - HALF_LOG_2PI * pt.cast(x.shape[0], x.dtype)
+
+    try:
+        value = loglik(pt.linalg.cho_solve((L, True), y))
+        return [value, *pytensor.grad(value, [lengthscale, noise])]
+    except NotImplementedError:
+        half = pt.linalg.solve_triangular(L, y, lower=True)
+        value = loglik(pt.linalg.solve_triangular(L.T, half, lower=False))
+        return [value, *pytensor.grad(value, [lengthscale, noise])]
 
 
 def _gp_scale(example: ArrayExample) -> float:

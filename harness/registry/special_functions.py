@@ -137,10 +137,11 @@ def float16_betaln_terms_round(example: ArrayExample) -> bool:
 
 
 # ---- built by PyTensor from other ops (OpFromGraph or elementwise graphs) ----
-register("xlogy", arity=2, dtypes=ALL_DTYPES, build=pt.special.xlogy, tolerance=TRANSCENDENTAL,
-         onnx_ops=("Log", "Mul"))
-register("xlog1py", arity=2, dtypes=ALL_DTYPES, build=pt.special.xlog1py, tolerance={**TRANSCENDENTAL, "float64": 4},
-         onnx_ops=("Log", "Mul"))
+if hasattr(pt.special, "xlogy"):  # PyTensor >= 3.0 (2.38 has only xlogy0, an op of its own)
+    register("xlogy", arity=2, dtypes=ALL_DTYPES, build=pt.special.xlogy, tolerance=TRANSCENDENTAL,
+             onnx_ops=("Log", "Mul"))
+    register("xlog1py", arity=2, dtypes=ALL_DTYPES, build=pt.special.xlog1py,
+             tolerance={**TRANSCENDENTAL, "float64": 4}, onnx_ops=("Log", "Mul"))
 register("logit", arity=1, dtypes=ALL_DTYPES, build=pt.special.logit, tolerance={**TRANSCENDENTAL, "float64": 4},
          onnx_ops=("Log",))
 register("betaln", arity=2, dtypes=ALL_DTYPES, build=pt.special.betaln,
