@@ -99,8 +99,22 @@ register("trigamma", arity=1, dtypes=ALL_DTYPES, build=pt.tri_gamma, elements=_t
 # Measured against mpmath (120 bits) on 5,000 values in [-171, 171]: 99% within 3 ULP (scipy: 4); against
 # scipy on 6e5 values over the whole range (log-uniform, both signs, bands [-200, 200] and [-30, 30]):
 # worst 11 ULP, 99.9% within 6; NaN/inf/zero positions all agree.
+def _gamma_sign_lost_to_int_overflow(example: ArrayExample) -> bool:
+    """A non-integer x <= -2**31 with floor(-x) odd: gamma(x) underflows to +0.0, but cephes takes
+    the sign's parity from (int)floor(-x), which overflows C's int (x86-64 gives INT_MIN, even)."""
+    x = np.asarray(example.arrays[0], np.float64)
+    q = -x
+    with np.errstate(invalid="ignore"):
+        return bool(((q >= 2.0**31) & (q != np.floor(q)) & (np.fmod(np.floor(q), 2.0) == 1.0)).any())
+
+
 register("gamma", arity=1, dtypes=ALL_DTYPES, build=pt.gamma, elements=_landmark_elements,
-         tolerance={"float16": 1, "float32": 1, "float64": 16}, onnx_ops=("Pow", "Exp", "Sin"))
+         tolerance={"float16": 1, "float32": 1, "float64": 16}, onnx_ops=("Pow", "Exp", "Sin")).xfail(
+    reason="scipy's gamma (cephes) gives -0.0 for every non-integer x <= -2**31, where gamma(x) underflows "
+           "with sign (-1)**(floor(-x) + 1): cephes reads the parity from floor(-x) cast to a C int, which "
+           "overflows; the export gives +0.0 where floor(-x) is odd",
+    category="pytensor", dtypes=("float64",), when=_gamma_sign_lost_to_int_overflow,
+)
 
 
 register("log1mexp", arity=1, dtypes=ALL_DTYPES, tolerance={**TRANSCENDENTAL, "float64": 4},
