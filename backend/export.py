@@ -48,15 +48,30 @@ def export_function_onnx(fn: Function, filename=None, *, opset_version: int = ON
     """Export a function already compiled by PyTensor (in any mode) from its rewritten graph.
 
     The compiled graph may hold fused Composite ops, in-place Elemwise, DeepCopyOp and the like; all
-    are converted. Unsupported ops raise NotImplementedError naming the op.
+    are converted. Unsupported ops raise NotImplementedError naming the op. PyMC's compiled model
+    functions are taken as they come: ``model.compile_logp()`` / ``compile_dlogp()`` (a ``PointFunc``)
+    and ``model.logp_dlogp_function()`` (a ``ValueGradFunction``); the ONNX inputs are then named after
+    the model's value variables (``sigma_log__``, or ``joined_inputs`` when raveled).
     """
-    if not isinstance(fn, Function):
-        raise TypeError(f"export_function_onnx expects a compiled pytensor Function, got {type(fn).__name__}")
+    fn = _pytensor_function(fn)
     fgraph = fn.maker.fgraph
     model = fgraph_to_onnx(fgraph, opset_version=opset_version)
     if filename is not None:
         _save(model, filename)
     return model
+
+
+def _pytensor_function(fn) -> Function:
+    """``fn``, or the PyTensor function inside PyMC's compiled wrappers."""
+    if isinstance(fn, Function):
+        return fn
+    # PyMC's PointFunc keeps it as ``f``; its ValueGradFunction as ``_pytensor_function`` (PyMC 5)
+    for attribute in ("f", "_pytensor_function"):
+        inner = getattr(fn, attribute, None)
+        if isinstance(inner, Function):
+            return inner
+    raise TypeError(f"export_function_onnx expects a compiled pytensor Function (or PyMC's compile_logp/"
+                    f"compile_dlogp/logp_dlogp_function result), got {type(fn).__name__}")
 
 
 def _save(model, filename) -> None:

@@ -16,7 +16,7 @@ To add a CAReduce with another scalar op, extend `REDUCE_OPS`.
 from __future__ import annotations
 
 import pytensor.scalar.basic as ps
-from pytensor.tensor.elemwise import CAReduce
+from pytensor.tensor.elemwise import CAReduce, Elemwise
 from pytensor.tensor.math import Argmax
 
 from backend.basic import onnx_funcify
@@ -92,10 +92,38 @@ def _positive_zero(ctx, value, dtype):
     return ctx.op.Where(ctx.op.Equal(value, zero), zero, value)
 
 
+def _split_fused_reduction(op, node):
+    """PyTensor's fusion may fold an elementwise map into a reduction: CAReduce of
+    Composite{i0 <op> g(i1)} is CAReduce{<op>} of Elemwise{g}. Returns (map node, reduction node), or
+    None when the composite is not of that form."""
+    from pytensor.graph.traversal import ancestors
+
+    composite = op.scalar_op
+    if not isinstance(composite, ps.Composite) or len(composite.outputs) != 1 or len(composite.inputs) != 2:
+        return None
+    accumulator, element = composite.inputs
+    combine = composite.outputs[0].owner
+    if combine is None or type(combine.op) not in REDUCE_OPS or len(combine.inputs) != 2:
+        return None
+    first, second = combine.inputs
+    if first is not accumulator or accumulator in ancestors([second]):
+        return None
+    mapped = Elemwise(ps.Composite([element], [second])).make_node(node.inputs[0])
+    reduction = CAReduce(combine.op, axis=op.axis).make_node(mapped.outputs[0])
+    if reduction.outputs[0].type.dtype != node.outputs[0].type.dtype:
+        return None
+    return mapped, reduction
+
+
 @onnx_funcify.register(CAReduce)
 def onnx_funcify_CAReduce(op, node, ctx, inputs):
     (x,) = inputs
     scalar_type = type(op.scalar_op)
+    split = _split_fused_reduction(op, node) if scalar_type not in REDUCE_OPS else None
+    if split is not None:
+        mapped, reduction = split
+        (element,) = onnx_funcify(mapped.op, mapped, ctx, inputs)
+        return onnx_funcify(reduction.op, reduction, ctx, [element])
     if scalar_type not in REDUCE_OPS:
         raise NotImplementedError(
             f"No ONNX conversion available for: CAReduce with scalar op {op.scalar_op} in node {node}"

@@ -15,6 +15,8 @@ How to add an op: a converter in ``backend/<family>.py``, then one ``register(..
 this package registers every entry; it builds no graph.
 """
 
+import importlib.util
+
 from harness.registry.spec import (
     CATEGORIES,
     EXACT,
@@ -33,6 +35,9 @@ from harness.registry import (  # noqa: E402,F401  isort: skip
     scalar, comparison, elemwise, reduction, math, blockwise, special, shape, subtensor, tensor_basic, compile_ops,
     builders, scan, ifelse, scalar_loop, sort, extra_ops, linalg, special_functions, blas, graphs,
 )
+
+if importlib.util.find_spec("pymc") is not None:  # the [pymc] extra: PyMC models' rows ``model:<name>``
+    from harness.registry import pymc_models  # noqa: E402,F401
 
 FAMILY_MODULES = ("scalar", "comparison", "elemwise", "reduction", "math", "blockwise", "special", "shape",
                   "subtensor", "tensor_basic", "compile_ops", "builders", "scan", "ifelse",

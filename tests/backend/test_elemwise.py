@@ -249,3 +249,23 @@ def test_float64_hyperbolic_compositions_keep_special_values(name, values):
     np.testing.assert_array_equal(np.isnan(res), np.isnan(expected))
     np.testing.assert_array_equal(np.signbit(res[~np.isnan(res)]), np.signbit(expected[~np.isnan(expected)]))
     np.testing.assert_allclose(res, expected, rtol=1e-15)
+
+
+def test_reduction_with_a_fused_elementwise_map_is_the_map_then_the_reduction():
+    # PyTensor's fusion makes CAReduce{Composite{i0 + log(i1)}} of sum(log(x)) (PyMC's MvNormal gradient)
+    import pytensor.scalar.basic as ps
+    from pytensor.tensor.elemwise import CAReduce
+
+    acc, element = ps.float64(), ps.float64()
+    fused = CAReduce(ps.Composite([acc, element], [ps.add(acc, ps.log(element))]), axis=(1,))
+    from backend.linker import make_session
+
+    x = pt.matrix("x", dtype="float64")
+    # PyTensor 2.38 makes it; 3.0's py mode cannot evaluate it (a Composite has no identity): numpy judges
+    session = make_session(export_onnx([x], fused(x)))
+    (result,) = session.run(None, {"x": np.array([[1.0, 2.0, 4.0], [0.5, 0.25, 8.0]])})
+    np.testing.assert_allclose(result, np.log([8.0, 1.0]), rtol=1e-15, atol=1e-15)
+    # a combination that is not "accumulator <op> g(element)" is refused with the op named
+    not_a_map = CAReduce(ps.Composite([acc, element], [ps.log(ps.add(acc, element))]), axis=None)
+    with pytest.raises(NotImplementedError, match="CAReduce with scalar op"):
+        export_onnx([x], not_a_map(x))
