@@ -445,6 +445,18 @@ def cell_seed(op: str, dtype: str, aspects, edge_cases: bool) -> int:
     return zlib.crc32(f"{op}|{dtype}|{','.join(sorted(aspects))}|{edge_cases}".encode())
 
 
+def as_cell_property(property_, op: str, dtype: str, *, hypothesis_settings: settings | None, seed: int | None,
+                     aspects=ALL_ASPECTS, edge_cases: bool = False):
+    """A cell's ``@given`` property with the cell's settings: one counterexample per cell (the first
+    distinct failure is the one reported and shrunk), and a derandomized profile's seed taken from
+    the cell (`cell_seed`) unless ``seed`` is given."""
+    cell_settings = settings(hypothesis_settings or settings.default, report_multiple_bugs=False)
+    property_ = cell_settings(property_)
+    if seed is None and cell_settings.derandomize:
+        seed = cell_seed(op, dtype, aspects, edge_cases)
+    return hypothesis.seed(seed)(property_) if seed is not None else property_
+
+
 def run_cell(spec: OpSpec, dtype: str, *, hypothesis_settings: settings | None = None,
              opset: int = ONNX_OPSET_VERSION, aspects=ALL_ASPECTS, edge_cases: bool = False,
              reference_samples: int = 3, seed: int | None = None) -> CellResult:
@@ -493,13 +505,8 @@ def run_cell(spec: OpSpec, dtype: str, *, hypothesis_settings: settings | None =
             return
         raise Divergence(outcome, example)
 
-    # One counterexample per cell: the first distinct failure is the one reported and shrunk.
-    cell_settings = settings(hypothesis_settings or settings.default, report_multiple_bugs=False)
-    property_ = cell_settings(property_)
-    if seed is None and cell_settings.derandomize:
-        seed = cell_seed(spec.name, dtype, aspects, edge_cases)
-    if seed is not None:
-        property_ = hypothesis.seed(seed)(property_)
+    property_ = as_cell_property(property_, spec.name, dtype, hypothesis_settings=hypothesis_settings, seed=seed,
+                                 aspects=aspects, edge_cases=edge_cases)
     try:
         property_()
         if declined:

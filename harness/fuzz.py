@@ -661,11 +661,10 @@ def run_promotion_cell(spec, *, hypothesis_settings=None, opset: int | None = No
     PyTensor's upcasting makes them, values within the entry's bound; a divergence its declarations
     explain on the upcast inputs is xfail). Returns an engine `CellResult`; its counterexample is the
     shrunk `Program`."""
-    import hypothesis
-    from hypothesis import given, reject, settings
+    from hypothesis import given, reject
     from hypothesis.errors import FailedHealthCheck, Unsatisfiable
 
-    from harness.engine import ALL_ASPECTS, CellResult, cell_seed
+    from harness.engine import CellResult, as_cell_property
     from harness.status import Status
 
     start = time.perf_counter()
@@ -693,12 +692,8 @@ def run_promotion_cell(spec, *, hypothesis_settings=None, opset: int | None = No
             failure[:] = [(program, verdict)]
             raise _Diverged(verdict.detail)
 
-    cell_settings = settings(hypothesis_settings or settings.default, report_multiple_bugs=False)
-    property_ = cell_settings(property_)
-    if seed is None and cell_settings.derandomize:
-        seed = cell_seed(spec.name, MIXED_DTYPES, ALL_ASPECTS, False)
-    if seed is not None:
-        property_ = hypothesis.seed(seed)(property_)
+    property_ = as_cell_property(property_, spec.name, MIXED_DTYPES, hypothesis_settings=hypothesis_settings,
+                                 seed=seed)
     try:
         property_()
         if declined and not cell.examples:
