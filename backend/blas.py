@@ -22,7 +22,7 @@ from pytensor.tensor.blas import BatchedDot, Dot22, Dot22Scalar, Gemm, Gemv, Ger
 from backend.basic import onnx_funcify
 from backend.helpers import apply_in, dtype_of
 from backend.kernels import compute_dtype
-from backend.math import onnx_funcify_Dot
+from backend.math import matmul, onnx_funcify_Dot
 
 
 def _in(ctx, onnx_op, args, dtype):
@@ -30,9 +30,9 @@ def _in(ctx, onnx_op, args, dtype):
     return apply_in(ctx, onnx_op, args, compute_dtype(onnx_op, dtype, allow_widening=True), dtype)
 
 
-def _product(ctx, a, b, dtype):
+def _product(ctx, a, b, dtype, b_ndim: int):
     compute = "int32" if dtype == "bool" else compute_dtype("MatMul", dtype, allow_widening=True)
-    return ctx.cast(ctx.op.MatMul(ctx.cast(a, dtype, compute), ctx.cast(b, dtype, compute)), compute, dtype)
+    return ctx.cast(matmul(ctx, ctx.cast(a, dtype, compute), ctx.cast(b, dtype, compute), b_ndim), compute, dtype)
 
 
 def _scaled_sum(ctx, base, beta, product, alpha, dtype):
@@ -60,14 +60,14 @@ def _as(ctx, node, inputs, dtype):
 def onnx_funcify_Gemv(op, node, ctx, inputs):
     dtype = dtype_of(node.outputs[0])
     y, alpha, A, x, beta = _as(ctx, node, inputs, dtype)
-    return [_scaled_sum(ctx, y, beta, _product(ctx, A, x, dtype), alpha, dtype)]
+    return [_scaled_sum(ctx, y, beta, _product(ctx, A, x, dtype, b_ndim=1), alpha, dtype)]
 
 
 @onnx_funcify.register(Gemm)
 def onnx_funcify_Gemm(op, node, ctx, inputs):
     dtype = dtype_of(node.outputs[0])
     z, a, x, y, b = _as(ctx, node, inputs, dtype)
-    product = _product(ctx, x, y, dtype)
+    product = _product(ctx, x, y, dtype, b_ndim=2)
     # Z may broadcast against the product (PyTensor's Gemm.perform does)
     return [_scaled_sum(ctx, z, b, product, a, dtype)]
 
@@ -92,4 +92,4 @@ def onnx_funcify_Dot22(op, node, ctx, inputs):
 def onnx_funcify_Dot22Scalar(op, node, ctx, inputs):
     dtype = dtype_of(node.outputs[0])
     x, y, scalar = _as(ctx, node, inputs, dtype)
-    return [_in(ctx, "Mul", [scalar, _product(ctx, x, y, dtype)], dtype)]
+    return [_in(ctx, "Mul", [scalar, _product(ctx, x, y, dtype, b_ndim=2)], dtype)]

@@ -13,11 +13,22 @@ from backend.basic import onnx_funcify
 from backend.kernels import compute_dtype
 
 
+def matmul(ctx, a, b, b_ndim: int):
+    """ONNX MatMul, with a vector right operand multiplied as a one-column matrix: onnxruntime's
+    optimizer (1.32, every float type) fuses Transpose(A) into MatMul(A^T, v) and computes the fused
+    product wrongly when v is 1-D (a reproducer: tests/backend/test_export.py). The column form is
+    the same product."""
+    if b_ndim != 1:
+        return ctx.op.MatMul(a, b)
+    last = ctx.constant([-1], "int64")
+    return ctx.op.Squeeze(ctx.op.MatMul(a, ctx.op.Unsqueeze(b, last)), last)
+
+
 @onnx_funcify.register(Dot)
 def onnx_funcify_Dot(op, node, ctx, inputs):
     out = str(node.outputs[0].type.dtype)
     compute = "int32" if out == "bool" else compute_dtype("MatMul", out, allow_widening=True)
     a, b = (ctx.cast(ctx.cast(name, str(var.type.dtype), out), out, compute)
             for name, var in zip(inputs, node.inputs))
-    product = ctx.op.MatMul(a, b)
+    product = matmul(ctx, a, b, node.inputs[1].type.ndim)
     return [ctx.cast(product, compute, out)]

@@ -93,3 +93,50 @@ def test_logistic_regression_written_with_matmul_and_its_gradient_export(how):
     assert [g.shape for g in got] == [np.shape(w) for w in want]
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, rtol=1e-12)
+
+
+ORT_TRANSPOSED_MATMUL_VECTOR = """A standalone onnxruntime reproducer (1.32): Transpose(X) -> MatMul(X^T, v) with a 1-D v gives
+a wrong product when graph optimizations are on (FusedMatMul), in every float type."""
+
+
+def _transpose_matmul_vector_model():
+    from onnx import TensorProto, helper
+
+    inputs = [helper.make_tensor_value_info("X", TensorProto.DOUBLE, ["n", "k"]),
+              helper.make_tensor_value_info("v", TensorProto.DOUBLE, ["n"])]
+    nodes = [helper.make_node("Transpose", ["X"], ["XT"], perm=[1, 0]), helper.make_node("MatMul", ["XT", "v"], ["y"])]
+    output = helper.make_tensor_value_info("y", TensorProto.DOUBLE, None)
+    model = helper.make_model(helper.make_graph(nodes, "transpose_matmul_vector", inputs, [output]),
+                              opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 8
+    return model
+
+
+def test_onnxruntime_transposed_matmul_with_a_vector_is_still_wrong_when_optimized():
+    """The runtime bug `backend.math.matmul` works around; when this fails onnxruntime is fixed and the
+    workaround (a one-column matrix) can go."""
+    x = np.arange(60.0).reshape(20, 3) % 7 - 3
+    v = np.linspace(-1.0, 1.0, 20)
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    session = ort.InferenceSession(_transpose_matmul_vector_model().SerializeToString(), options,
+                                   providers=["CPUExecutionProvider"])
+    (got,) = session.run(None, {"X": x, "v": v})
+    assert not np.allclose(got, x.T @ v), ORT_TRANSPOSED_MATMUL_VECTOR
+
+
+def test_gemv_of_a_transposed_matrix_is_right_on_the_optimized_session():
+    """PyTensor 2.38's default rewrites make Gemv(y, 1, X.T, residual, 0) of a regression's gradient;
+    exported as Transpose -> MatMul with a vector, onnxruntime's optimizer got it wrong."""
+    from pytensor.tensor.blas import gemv_no_inplace
+
+    X, v, y = pt.matrix("X", dtype="float64"), pt.vector("v", dtype="float64"), pt.vector("y", dtype="float64")
+    out = gemv_no_inplace(y, np.float64(1.0), X.T, v, np.float64(0.0))
+    x = np.arange(60.0).reshape(20, 3) % 7 - 3
+    values = {"X": x, "v": np.linspace(-1.0, 1.0, 20), "y": np.zeros(3)}
+    model = export_onnx([X, v, y], out)
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    (got,) = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"]).run(
+        None, values)
+    np.testing.assert_allclose(got, x.T @ values["v"], rtol=1e-14)
