@@ -33,7 +33,8 @@ def _pre(text) -> str:
 
 def render_fuzz_html(frame: pd.DataFrame, summary: dict) -> str:
     overview = pd.DataFrame({"": list(summary)}, index=None).assign(value=[summary[k] for k in summary])
-    overview_html = overview.style.hide(axis="index").set_table_attributes('class="summary"').to_html()
+    overview_html = (overview.style.hide(axis="index").format(precision=2)
+                     .set_table_attributes('class="summary"').to_html())
     findings = frame.copy()
     for column in ("graph", "onnx", "inputs", "pytensor", "onnxruntime", "detail"):
         findings[column] = findings[column].map(_pre)
