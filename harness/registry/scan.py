@@ -219,8 +219,21 @@ register("scan_taps_fibonacci", arity=1, dtypes=ALL_DTYPES, build=_fibonacci, pr
 register("scan_taps_gradient", arity=2, dtypes=ALL_DTYPES, build=_damped_fibonacci_gradient,
          probe_ndim=(1, 2), shapes=lambda d: template_shapes("n", "2,n", sizes={"n": (0, 3)}), elementwise=False,
          elements=lambda d: _bounded(d)[:2] if d in FLOAT_DTYPES else None, tolerance=REDUCTION, error_scale=_taps_gradient_terms, onnx_ops=("Loop", "ScatterND"))
+def _doubling_overflows_against_minus_inf(example) -> bool:
+    """The limit is -inf and the first doubling of x0 overflows float16 (|x0| >= 32768): PyTensor
+    compares -inf > -inf (false, goes on); onnxruntime compares the unrounded float32 sum (true, stops).
+    Measured: an overflow at a later step (|x0| from 16 to 32752) does not diverge."""
+    x0, limit = (np.asarray(a, np.float64) for a in example.arrays)
+    return bool(np.isneginf(limit) and np.isfinite(x0) and abs(x0) >= 32768.0)
+
+
 register("scan_until", arity=2, dtypes=ALL_DTYPES, build=_double_until_over, probe_ndim=(0, 0),
-         shapes=lambda d: template_shapes("", "", sizes={}), elementwise=False, onnx_ops=("Loop",))
+         shapes=lambda d: template_shapes("", "", sizes={}), elementwise=False, onnx_ops=("Loop",)).xfail(
+    reason="onnxruntime runs the float16 Add in float32 and drops the Cast pair before the comparison (even "
+           "with graph optimizations off): the first step, where doubling x0 overflows float16, compares a "
+           "finite float32 sum with the limit, where PyTensor and the ONNX reference evaluator compare -inf",
+    category="onnxruntime-kernel", dtypes=("float16",), when=_doubling_overflows_against_minus_inf,
+)
 register("scan_nit_sot", arity=1, dtypes=ALL_DTYPES, build=_squares, probe_ndim=2,
          shapes=lambda d: template_shapes("T,n", sizes={"T": STEPS, "n": (0, 3)}), elementwise=False,
          onnx_ops=("Loop",))
