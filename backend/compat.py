@@ -8,6 +8,11 @@ versions in a comment.
 
 from __future__ import annotations
 
+import pytensor
+
+PYTENSOR_VERSION = tuple(int(part) for part in pytensor.__version__.split(".")[:2])
+"""(major, minor) of the installed PyTensor, for declarations that hold on some versions only."""
+
 try:  # PyTensor >= 3.0: one linalg package
     from pytensor.tensor.linalg import (
         QR,
@@ -83,5 +88,5 @@ def advanced_index_variables(op, index_inputs) -> tuple:
     return tuple(indices)
 
 
-__all__ = ["SLICES_ARE_VARIABLES", "Function", "advanced_index_variables", "QR", "SVD", "Cholesky", "CholeskySolve", "Det", "Eig", "Eigh", "Eigvalsh", "MatrixInverse", "MatrixPinv",
+__all__ = ["PYTENSOR_VERSION", "SLICES_ARE_VARIABLES", "Function", "advanced_index_variables", "QR", "SVD", "Cholesky", "CholeskySolve", "Det", "Eig", "Eigh", "Eigvalsh", "MatrixInverse", "MatrixPinv",
            "SLogDet", "Solve", "SolveTriangular"]

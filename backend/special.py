@@ -11,6 +11,7 @@ from __future__ import annotations
 from pytensor.tensor.special import LogSoftmax, Softmax
 
 from backend.basic import onnx_funcify
+from backend.dtypes import FLOAT_DTYPES, ONNXExportUnsupported
 from backend.kernels import compute_dtype
 from backend.reduction import ordered_reduce
 
@@ -21,7 +22,12 @@ def onnx_funcify_Softmax(op, node, ctx, inputs):
     (x,) = inputs
     in_dtype, out = str(node.inputs[0].type.dtype), str(node.outputs[0].type.dtype)
     ndim = node.inputs[0].type.ndim
-    axes = list(range(ndim)) if op.axis is None else sorted(a % ndim for a in op.axis)
+    if out not in FLOAT_DTYPES:
+        # PyTensor 2.38 types the softmax of integers as integers (3.0 upcasts to float)
+        raise ONNXExportUnsupported(f"{type(op).__name__} with {out} output (PyTensor 2.38's typing of an integer "
+                                    "input): its values are numpy's float16 arithmetic truncated, not composed")
+    axis = (op.axis,) if isinstance(op.axis, int) else op.axis  # an int in PyTensor 2.38, a tuple in 3.0
+    axes = list(range(ndim)) if axis is None else sorted(a % ndim for a in axis)
     if ndim == 0:
         axes = []
     axes_input = ctx.constant(axes, "int64")

@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytensor.tensor as pt
 
-from backend.dtypes import NUMERIC_DTYPES
+from backend.compat import PYTENSOR_VERSION
+from backend.dtypes import FLOAT_DTYPES, NUMERIC_DTYPES
 from harness.registry.spec import REDUCTION, register
 from strategies.ops import axis_params
 from strategies.values import ArrayExample
@@ -38,6 +39,23 @@ def _log_softmax(x, axis=None):
 # Both sum exp(d) over the axis: REDUCTION bounds, like sum and mean.
 register("softmax", arity=1, dtypes=NUMERIC_DTYPES, build=_softmax, elementwise=False, tolerance=REDUCTION,
          params=axis_params(keepdims=False, multiple=False), onnx_ops=("Exp", "ReduceSum"))
+def _scipy_shift_of_an_infinite_max(example: ArrayExample) -> bool:
+    """PyTensor 2.38 computes log_softmax with scipy, which shifts a slice whose max is +inf by 0 rather
+    than by the max: a slice holding +inf, no NaN and a smaller element gives -inf there (3.0: NaN)."""
+    if PYTENSOR_VERSION >= (3, 0):
+        return False
+    x = np.asarray(example.arrays[0])
+    if x.dtype.kind != "f" or x.size == 0:
+        return False
+    axis = dict(example.params).get("axis")
+    holds_inf, holds_nan = np.isposinf(x).any(axis=axis), np.isnan(x).any(axis=axis)
+    return bool((holds_inf & ~holds_nan & (x < np.inf).any(axis=axis)).any())
+
+
 register("log_softmax", arity=1, dtypes=NUMERIC_DTYPES, build=_log_softmax, elementwise=False, tolerance=REDUCTION,
          params=axis_params(keepdims=False, multiple=False), onnx_ops=("Exp", "ReduceSum"),
-         error_scale=_log_softmax_terms)
+         error_scale=_log_softmax_terms).xfail(
+    reason="PyTensor 2.38's log_softmax is scipy's, which shifts a slice whose max is +inf by 0: its finite "
+           "elements give -inf where the export (PyTensor 3.0's formula, x - max) gives NaN",
+    category="pytensor", dtypes=FLOAT_DTYPES, when=_scipy_shift_of_an_infinite_max,
+)
