@@ -9,7 +9,8 @@ numpy.matmul does; the compositions of `backend.linalg` are written over batches
 
 To add a core op: if its converter's ONNX ops treat leading dimensions as batch dimensions, add its
 class to `BATCH_POLYMORPHIC`; otherwise give it a batched converter of its own here. A Blockwise
-with no batch dimensions is converted as its core op.
+with no batch dimensions is converted as its core op, one whose batch dimensions are all static 1s
+as its core op between Squeeze and Unsqueeze.
 """
 
 from __future__ import annotations
@@ -28,6 +29,17 @@ def onnx_funcify_Blockwise(op, node, ctx, inputs):
     # without batch dimensions (gradients build such Blockwise ARanges) it is the core op itself
     if isinstance(op.core_op, BATCH_POLYMORPHIC) or op.batch_ndim(node) == 0:
         return onnx_funcify(op.core_op, node, ctx, inputs)
+    batch = op.batch_ndim(node)
+    if all(v.type.shape[:batch] == (1,) * batch for v in node.inputs):
+        # batch dimensions that are all static 1s (PyTensor 2.38's gradients make such ARanges): the
+        # core op on the squeezed inputs, its outputs unsqueezed
+        import pytensor.tensor as pt
+
+        axes = ctx.constant(list(range(batch)), "int64")
+        core_inputs = [pt.tensor(dtype=v.type.dtype, shape=v.type.shape[batch:]) for v in node.inputs]
+        core_node = op.core_op.make_node(*core_inputs)
+        outputs = onnx_funcify(op.core_op, core_node, ctx, [ctx.op.Squeeze(name, axes) for name in inputs])
+        return [ctx.op.Unsqueeze(name, axes) for name in outputs]
     raise NotImplementedError(
         f"No ONNX conversion available for: Blockwise ({op}) with core op {type(op.core_op).__name__} "
         f"in node {node}: its converter does not handle batch dimensions; add a batched converter in "

@@ -32,7 +32,9 @@ def inputs_as(node, ctx: GraphBuilder, inputs, dtype: str) -> list[str]:
 def apply_in(ctx, onnx_op, args, compute, out_dtype, **attrs):
     """Run ``onnx_op`` on ``args`` (already in the output dtype) in ``compute`` dtype, cast back."""
     args = [ctx.cast(a, out_dtype, compute) for a in args]
-    if len(args) > 2 and onnx_op in ("Add", "Mul"):
+    if len(args) == 1 and onnx_op in ("Add", "Mul"):
+        result = ctx.op.Identity(args[0])  # a one-input Add/Mul (PyMC's AR logp has one) is its input
+    elif len(args) > 2 and onnx_op in ("Add", "Mul"):
         # Fusion and canonicalisation make variadic Add/Mul; ONNX's are binary.
         result = args[0]
         for arg in args[1:]:

@@ -269,3 +269,15 @@ def test_reduction_with_a_fused_elementwise_map_is_the_map_then_the_reduction():
     not_a_map = CAReduce(ps.Composite([acc, element], [ps.log(ps.add(acc, element))]), axis=None)
     with pytest.raises(NotImplementedError, match="CAReduce with scalar op"):
         export_onnx([x], not_a_map(x))
+
+
+@pytest.mark.parametrize("scalar_op", ["add", "mul"])
+def test_one_input_add_and_mul_are_their_input(scalar_op):
+    import pytensor.scalar.basic as ps
+    from pytensor.tensor.elemwise import Elemwise
+
+    x = pt.vector("x", dtype="float64")
+    one_input = Elemwise(getattr(ps, scalar_op))(x)  # PyMC's AR log-density has such an Add
+    assert one_input.owner is not None
+    _, result = compare_onnx_and_py([x], one_input, [np.array([1.5, -0.0, np.inf])])
+    np.testing.assert_array_equal(result, [1.5, -0.0, np.inf])

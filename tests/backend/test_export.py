@@ -140,3 +140,17 @@ def test_gemv_of_a_transposed_matrix_is_right_on_the_optimized_session():
     (got,) = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"]).run(
         None, values)
     np.testing.assert_allclose(got, x.T @ values["v"], rtol=1e-14)
+
+
+def test_blockwise_whose_batch_dimensions_are_static_ones_is_its_core_op():
+    # PyTensor 2.38's MvNormal gradient builds Blockwise(ARange) over ExpandDims'ed scalars
+    from pytensor.tensor.basic import ARange
+    from pytensor.tensor.blockwise import Blockwise
+
+    start, stop = pt.scalar("start", dtype="int64"), pt.scalar("stop", dtype="int64")
+    batched = Blockwise(ARange("int64"), signature="(),(),()->(o)")(start[None], stop[None], pt.constant([1]))
+    assert batched.type.shape[0] == 1
+    model = export_onnx([start, stop], batched)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    (got,) = session.run(None, {"start": np.array(2), "stop": np.array(7)})
+    np.testing.assert_array_equal(got, [[2, 3, 4, 5, 6]])
