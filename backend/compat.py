@@ -57,7 +57,7 @@ except ImportError:  # PyTensor 2.38
 # PyTensor 2.38 passes each slice of an advanced index as a variable (MakeSlice's output); 3.0 keeps
 # slices in the op (``idx_list``)
 try:
-    from pytensor.tensor.subtensor import unflatten_index_variables as _unflatten  # noqa: F401
+    from pytensor.tensor.subtensor import unflatten_index_variables as _unflatten
     SLICES_ARE_VARIABLES = False
 except ImportError:
     SLICES_ARE_VARIABLES = True
@@ -88,5 +88,22 @@ def advanced_index_variables(op, index_inputs) -> tuple:
     return tuple(indices)
 
 
-__all__ = ["PYTENSOR_VERSION", "SLICES_ARE_VARIABLES", "Function", "advanced_index_variables", "QR", "SVD", "Cholesky", "CholeskySolve", "Det", "Eig", "Eigh", "Eigvalsh", "MatrixInverse", "MatrixPinv",
-           "SLogDet", "Solve", "SolveTriangular"]
+__all__ = [
+    "PYTENSOR_VERSION",
+    "QR",
+    "SLICES_ARE_VARIABLES",
+    "SVD",
+    "Cholesky",
+    "CholeskySolve",
+    "Det",
+    "Eig",
+    "Eigh",
+    "Eigvalsh",
+    "Function",
+    "MatrixInverse",
+    "MatrixPinv",
+    "SLogDet",
+    "Solve",
+    "SolveTriangular",
+    "advanced_index_variables",
+]

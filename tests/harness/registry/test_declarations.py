@@ -15,7 +15,6 @@ from harness.engine import reproduce
 from harness.registry import ONNX_OPERATIONS
 from strategies.values import ArrayExample
 
-
 VERSION_SPECIFIC = {"log_softmax#1": lambda: PYTENSOR_VERSION < (3, 0)}
 """Declarations of one PyTensor version's behaviour: label -> whether the installed one is it."""
 

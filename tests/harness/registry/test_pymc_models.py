@@ -8,10 +8,10 @@ import pytest
 
 pm = pytest.importorskip("pymc", reason="PyMC is not installed: pip install -e '.[pymc]' (tox -e pymc)")
 
-import onnxruntime as ort  # noqa: E402
+import onnxruntime as ort
 
-from backend import export_function_onnx  # noqa: E402
-from harness.registry.pymc_models import MODELS  # noqa: E402
+from backend import export_function_onnx
+from harness.registry.pymc_models import MODELS
 
 ROWS = [pytest.param(name, id=name) for name in MODELS]
 
