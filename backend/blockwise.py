@@ -24,13 +24,23 @@ from backend.linalg import LINALG_OPS
 BATCH_POLYMORPHIC: tuple[type, ...] = (Dot, *LINALG_OPS)
 
 
+def _batch_of_ones(op, node) -> bool:
+    batch = op.batch_ndim(node)
+    return all(v.type.shape[:batch] == (1,) * batch for v in node.inputs)
+
+
+def converted_by_core_converter(op, node) -> bool:
+    """Whether the Blockwise converter hands ``node`` to its core op's converter (else it raises)."""
+    return isinstance(op.core_op, BATCH_POLYMORPHIC) or op.batch_ndim(node) == 0 or _batch_of_ones(op, node)
+
+
 @onnx_funcify.register(Blockwise)
 def onnx_funcify_Blockwise(op, node, ctx, inputs):
     # without batch dimensions (gradients build such Blockwise ARanges) it is the core op itself
     if isinstance(op.core_op, BATCH_POLYMORPHIC) or op.batch_ndim(node) == 0:
         return onnx_funcify(op.core_op, node, ctx, inputs)
     batch = op.batch_ndim(node)
-    if all(v.type.shape[:batch] == (1,) * batch for v in node.inputs):
+    if _batch_of_ones(op, node):
         # batch dimensions that are all static 1s (PyTensor 2.38's gradients make such ARanges): the
         # core op on the squeezed inputs, its outputs unsqueezed
         import pytensor.tensor as pt

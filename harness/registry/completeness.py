@@ -15,7 +15,7 @@ from pytensor.graph.traversal import applys_between
 from pytensor.tensor.blockwise import Blockwise
 
 from backend import onnx_funcify
-from backend.blockwise import BATCH_POLYMORPHIC
+from backend.blockwise import BATCH_POLYMORPHIC, converted_by_core_converter
 from harness.registry.spec import ONNX_OPERATIONS, OpSpec, RegistryError, build_graph
 
 
@@ -47,7 +47,8 @@ def converters_used(spec: OpSpec, dtype: str) -> set:
         if isinstance(op, Blockwise):
             # the Blockwise converter hands batch-polymorphic core ops (and any core op without batch
             # dimensions) to their own converter
-            batched = isinstance(op.core_op, BATCH_POLYMORPHIC) or (node is not None and op.batch_ndim(node) == 0)
+            batched = isinstance(op.core_op, BATCH_POLYMORPHIC) or (node is not None
+                                                                    and converted_by_core_converter(op, node))
             used |= {onnx_funcify.dispatch(Blockwise), onnx_funcify.dispatch(type(op.core_op))} if batched \
                 else {fallback}
         else:
