@@ -55,6 +55,14 @@ def planted(op, node, ctx, inputs):
 '''
 
 
+def _plugin_environment(tmp_path, module: str, source: str) -> dict:
+    """The environment of a subprocess that can import ``module`` (written from ``source``) as a plugin."""
+    plugin_dir = tmp_path / "plug"
+    plugin_dir.mkdir()
+    (plugin_dir / f"{module}.py").write_text(source)
+    return {**os.environ, "PYTHONPATH": f"{plugin_dir}{os.pathsep}{ROOT}"}
+
+
 def test_programs_refuse_bad_arguments_at_once_naming_them():
     with pytest.raises(ValueError, match="ops is empty"):
         programs(ops=[])
@@ -158,10 +166,7 @@ def test_bad_fuzz_usage_exits_2(capsys):
 
 
 def test_planted_bug_between_computed_operands_is_found_shrunk_and_reproduced(tmp_path):
-    plugin_dir = tmp_path / "plug"
-    plugin_dir.mkdir()
-    (plugin_dir / "planted_mul.py").write_text(PLANTED_MUL)
-    env = {**os.environ, "PYTHONPATH": f"{plugin_dir}{os.pathsep}{ROOT}"}
+    env = _plugin_environment(tmp_path, "planted_mul", PLANTED_MUL)
     out = tmp_path / "fuzz"
     # a graph count, not the time budget, bounds the search: the same graphs on a loaded CI machine
     command = [sys.executable, "-W", "ignore", "-m", "harness", "fuzz", "--budget", "600", "--max-graphs", "150",
@@ -256,10 +261,7 @@ def test_promotion_programs_draw_mixed_dtypes_the_entry_registers():
 
 
 def test_a_failing_mixed_cell_is_in_the_matrix_with_a_reproducer(tmp_path):
-    plugin_dir = tmp_path / "plug"
-    plugin_dir.mkdir()
-    (plugin_dir / "planted_sub.py").write_text(PLANTED_SUB)
-    env = {**os.environ, "PYTHONPATH": f"{plugin_dir}{os.pathsep}{ROOT}"}
+    env = _plugin_environment(tmp_path, "planted_sub", PLANTED_SUB)
     out = tmp_path / "run"
     command = [sys.executable, "-W", "ignore", "-m", "harness", "run", "--profile", "ci", "--ops", "sub",
                "--dtypes", "int8,mixed", "--out", str(out), "--jobs", "1", "--plugin", "planted_sub"]
