@@ -1,7 +1,9 @@
 """Conformance matrix: ``matrix.csv``, ``environment.json`` and ``report.html`` from a run's records.
 
 Everything is built with pandas (tables, CSV) and pandas Styler (HTML); the page is self-contained
-(inline CSS, no scripts, no network). Files are written atomically (temp file + rename).
+(inline CSS, one inline script for the filters, no network; without scripts it shows everything).
+Filters are read from the page address (``report.html?status=mismatch,crash&dtype=float32``), so a
+filtered view can be linked. Files are written atomically (temp file + rename).
 
 To add a column: put it in the record (harness/runner.py) and in `MATRIX_COLUMNS`. Statuses, their
 order and meanings are `harness.status`'s; their colours are here.
@@ -74,11 +76,22 @@ def _grid(frame: pd.DataFrame, values: str = "status") -> pd.DataFrame:
     labelled = frame.assign(
         column=frame["dtype"] + frame["opset"].map(lambda o: "" if frame["opset"].nunique() == 1 else f"@{o}"),
         status=frame["status"].astype(str),
-        label=[f'<a href="#{_anchor(o, d, p)}">{s}</a>' if str(s) != str(Status.PASS) else str(s)
-               for o, d, p, s in zip(frame["op"], frame["dtype"], frame["opset"], frame["status"])])
+        label=[_grid_label(o, d, p, s, c)
+               for o, d, p, s, c in zip(frame["op"], frame["dtype"], frame["opset"], frame["status"],
+                                        frame["category"].fillna(""))])
     table = labelled.pivot_table(index=["family", "op"], columns="column", values=values, aggfunc="first")
     table = table[sorted(table.columns, key=_column_order)]
+    table.columns.name = None
     return table.astype(object).where(table.notna(), "")
+
+
+def _grid_label(op, dtype, opset, status, category) -> str:
+    """A grid cell's text; the filters read its status and categories from the data attributes. A cell
+    that did not pass links to its row in the details."""
+    data = f'data-status="{html.escape(str(status))}" data-category="{html.escape(str(category))}"'
+    if str(status) == str(Status.PASS):
+        return f"<span {data}>{status}</span>"
+    return f'<a href="#{_anchor(op, dtype, opset)}" {data}>{status}</a>'
 
 
 _DTYPE_ORDER = [*ALL_DTYPES, MIXED_DTYPES]
@@ -156,6 +169,117 @@ def _history_html(frame: pd.DataFrame, history: list[dict] | None) -> str:
             f"<h3>Last runs</h3>{runs_html}<h3>Failing cells: since when</h3>{since_html}")
 
 
+def _checkboxes(name: str, values) -> str:
+    return "".join(f'<label><input type="checkbox" name="{name}" value="{html.escape(str(v))}" checked> '
+                   f"{html.escape(str(v))}</label> " for v in values)
+
+
+def _options(name: str, values) -> str:
+    options = "".join(f'<option value="{html.escape(str(v))}">{html.escape(str(v))}</option>' for v in values)
+    return f'<select name="{name}"><option value="">all</option>{options}</select>'
+
+
+def _filters_html(frame: pd.DataFrame) -> str:
+    """Controls for the grid and the details, offering only what this run has."""
+    statuses = [s for s in STATUS_ORDER if (frame["status"] == s).any()]
+    dtypes = sorted(frame["dtype"].unique(), key=_column_order)
+    families = sorted(f for f in frame["family"].unique() if f)
+    categories = sorted({c for cell in frame["category"].fillna("") for c in str(cell).split(", ") if c})
+    return f"""<form id="filters" class="filters" onsubmit="return false">
+<div><b>status</b> {_checkboxes("status", statuses)}</div>
+<div><b>dtype</b> {_checkboxes("dtype", dtypes)}</div>
+<div><b>family</b> {_options("family", families)} <b>declared category</b> {_options("category", categories)}
+<b>op contains</b> <input type="search" name="op" size="16"></div>
+<div><span id="filter-count"></span> <a id="filter-link" href="?">link to this view</a></div>
+</form>"""
+
+
+# Reads the filters from the page address, applies them to the grid (rows, dtype columns, dimmed
+# cells) and the details, and keeps "link to this view" pointing at the current choice.
+_FILTER_SCRIPT = """
+(function () {
+  var form = document.getElementById("filters");
+  var grid = document.querySelector("table.grid");
+  if (!form || !grid) { return; }
+  var details = document.querySelector("table.failing");
+  var params = new URLSearchParams(location.search);
+  form.querySelectorAll("input[type=checkbox]").forEach(function (box) {
+    if (params.has(box.name)) { box.checked = params.get(box.name).split(",").indexOf(box.value) >= 0; }
+  });
+  form.querySelectorAll("select, input[type=search]").forEach(function (field) {
+    if (params.has(field.name)) { field.value = params.get(field.name); }
+  });
+  function chosen(name) {
+    var values = [];
+    form.querySelectorAll("input[name=" + name + "]:checked").forEach(function (box) { values.push(box.value); });
+    return values;
+  }
+  function columnOf(cell) {
+    for (var i = 0; i < cell.classList.length; i++) {
+      if (/^col[0-9]+$/.test(cell.classList[i])) { return cell.classList[i]; }
+    }
+    return null;
+  }
+  function apply() {
+    var statuses = chosen("status"), dtypes = chosen("dtype");
+    var family = form.elements.family.value, category = form.elements.category.value;
+    var opText = form.elements.op.value.trim();
+    function hasCategory(text) { return !category || text.split(", ").indexOf(category) >= 0; }
+    var dtypeOfColumn = {};
+    grid.querySelectorAll("thead th.col_heading").forEach(function (th) {
+      dtypeOfColumn[columnOf(th)] = th.textContent.split("@")[0];
+    });
+    grid.querySelectorAll("thead th").forEach(function (th) {
+      var column = columnOf(th);
+      if (column) { th.hidden = dtypes.indexOf(dtypeOfColumn[column]) < 0; }
+    });
+    var familyOfOp = {}, rowsShown = 0, rowsAll = 0;
+    Array.prototype.forEach.call(grid.tBodies[0].rows, function (row) {
+      var heads = row.querySelectorAll("th");
+      var rowFamily = heads[0].textContent, rowOp = heads[heads.length - 1].textContent;
+      familyOfOp[rowOp] = rowFamily;
+      var anyMatch = false;
+      row.querySelectorAll("td").forEach(function (td) {
+        var inColumn = dtypes.indexOf(dtypeOfColumn[columnOf(td)]) >= 0;
+        var mark = td.querySelector("[data-status]");
+        var match = mark !== null && statuses.indexOf(mark.dataset.status) >= 0 && hasCategory(mark.dataset.category);
+        td.hidden = !inColumn;
+        td.classList.toggle("dim", !match);
+        anyMatch = anyMatch || (inColumn && match);
+      });
+      var shown = anyMatch && (!family || rowFamily === family) && (!opText || rowOp.indexOf(opText) >= 0);
+      row.hidden = !shown;
+      rowsAll += 1;
+      rowsShown += shown ? 1 : 0;
+    });
+    if (details) {
+      var names = [];
+      details.querySelectorAll("thead th").forEach(function (th) { names.push(th.textContent); });
+      Array.prototype.forEach.call(details.tBodies[0].rows, function (row) {
+        var value = {};
+        Array.prototype.forEach.call(row.cells, function (cell, i) { value[names[i]] = cell.textContent; });
+        row.hidden = !(statuses.indexOf(value.status) >= 0 && dtypes.indexOf(value.dtype) >= 0
+                       && hasCategory(value.category) && (!family || familyOfOp[value.op] === family)
+                       && (!opText || value.op.indexOf(opText) >= 0));
+      });
+    }
+    document.getElementById("filter-count").textContent = rowsShown + " of " + rowsAll + " ops shown";
+    var query = [];
+    ["status", "dtype"].forEach(function (name) {
+      var all = form.querySelectorAll("input[name=" + name + "]").length, picked = chosen(name);
+      if (picked.length < all) { query.push(name + "=" + encodeURIComponent(picked.join(","))); }
+    });
+    [["family", family], ["category", category], ["op", opText]].forEach(function (pair) {
+      if (pair[1]) { query.push(pair[0] + "=" + encodeURIComponent(pair[1])); }
+    });
+    document.getElementById("filter-link").setAttribute("href", "?" + query.join("&"));
+  }
+  form.addEventListener("input", apply);
+  apply();
+})();
+"""
+
+
 def render_html(frame: pd.DataFrame, env: dict, diff: pd.DataFrame | None = None,
                 history: list[dict] | None = None) -> str:
     counts = status_counts(frame).rename("cells").to_frame()
@@ -166,7 +290,7 @@ def render_html(frame: pd.DataFrame, env: dict, diff: pd.DataFrame | None = None
     # a cell that did not pass links to its row in the details below; colours come from the statuses
     statuses = _grid(frame).map(_style_status)
     grid_html = (_grid(frame, "label").style.apply(lambda _: statuses, axis=None)
-                 .set_table_attributes('class="grid"').to_html(escape=False))
+                 .set_table_attributes('class="grid"').to_html(escape=False, sparse_index=False))
 
     failing = frame[~frame["status"].isin([Status.PASS])].copy()
     detail = failing[["op", "dtype", "opset", "status", "category", "declaration", "examples", "max_ulp_err",
@@ -177,7 +301,7 @@ def render_html(frame: pd.DataFrame, env: dict, diff: pd.DataFrame | None = None
     detail["op"] = [f'<span id="{_anchor(o, d, p)}">{html.escape(str(o))}</span>'
                     for o, d, p in zip(detail["op"], detail["dtype"], detail["opset"])]
     detail_html = (detail.style.hide(axis="index")
-                   .map(_style_status, subset=["status"]).set_table_attributes('class="detail"')
+                   .map(_style_status, subset=["status"]).set_table_attributes('class="detail failing"')
                    .to_html(escape=False) if len(detail) else "<p>Every cell passed.</p>")
 
     declared = frame[frame["category"].fillna("") != ""]
@@ -209,6 +333,10 @@ table.grid thead th {{ position: sticky; top: 0; background: #fff; z-index: 2; }
 table.grid tbody th {{ position: sticky; left: 0; background: #fafafa; z-index: 1; text-align: left; }}
 table.grid a, table.grid a:visited {{ color: inherit; }}
 :target {{ outline: 3px solid #e65100; }}
+[hidden] {{ display: none !important; }}
+table.grid td.dim {{ opacity: 0.2; }}
+form.filters {{ font-size: 13px; margin-bottom: 0.5em; }}
+form.filters label {{ white-space: nowrap; }}
 .legend {{ max-width: 60em; }}
 </style></head><body>
 <h1>PyTensor &rarr; ONNX conformance matrix</h1>
@@ -222,11 +350,12 @@ type promotion: the op on inputs of different dtypes (int8 and float32, say), wh
 be PyTensor's upcast of them. A blank cell means PyTensor does not define the op for that dtype. Failing cells are listed below with the shrunk counterexample
 and a reproducer script (exit 1 while the divergence reproduces).</p></div>
 <h2>Summary</h2>{summary_html}
-<h2>Matrix</h2>{grid_html}
+<h2>Matrix</h2>{_filters_html(frame)}{grid_html}
 {diff_html}
 <h2>Cells that did not pass</h2>{detail_html}
 <h2>Declared divergences by category</h2>{categories_html}
 {_history_html(frame, history)}
+<script>{_FILTER_SCRIPT}</script>
 </body></html>
 """
 

@@ -1,8 +1,13 @@
 """matrix.csv, environment.json and report.html from a run's records."""
 
 import json
+import os
+import shutil
+import struct
+import subprocess
 
 import pandas as pd
+import pytest
 
 from harness.status import Status
 from reports.matrix import (
@@ -12,7 +17,7 @@ from reports.matrix import (
     summary_line,
     write_reports,
 )
-from tests.html_tables import HTMLTables
+from tests.html_tables import HTMLTables, ShownRows
 
 
 def _record(op, dtype, status, **fields):
@@ -67,7 +72,8 @@ def test_html_escapes_text_from_the_run():
     from reports.matrix import environment, matrix_frame
 
     page = render_html(matrix_frame(frame_records, environment([18])), environment([18]))
-    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)" in page
+    assert page.count("<script>") == 1  # the report's own filter script
 
 
 def test_history_shows_the_trend_and_when_each_failing_cell_started_failing(tmp_path):
@@ -106,3 +112,58 @@ def test_grid_groups_rows_by_family_and_links_failing_cells_to_their_details(tmp
     assert ">scalar<" in grid and ">math<" in grid
     assert "position: sticky" in page
     assert pd.read_csv(tmp_path / "matrix.csv")["family"].notna().all()
+
+
+def _chromium(tmp_path, *arguments) -> subprocess.CompletedProcess:
+    """Debian's headless Chromium with the flags this closed network needs; .ci/run installs it, so in
+    CI its absence is a failure, elsewhere a skip."""
+    binary = shutil.which("chromium")
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing: .ci/run should have installed Debian's chromium package")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    return subprocess.run(
+        [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'chromium-profile'}", *arguments],
+        capture_output=True, text=True, timeout=120, check=True)
+
+
+FAMILY_OF = {"exp": "scalar", "dot": "blas", "pow": "scalar", "erfc": "scalar"}
+
+
+def _shown(tmp_path, query: str) -> ShownRows:
+    write_reports(tmp_path, [dict(r, family=FAMILY_OF[r["op"]]) for r in RECORDS])
+    page = _chromium(tmp_path, "--dump-dom", f"{(tmp_path / 'report.html').as_uri()}?{query}").stdout
+    return ShownRows(page)
+
+
+@pytest.mark.parametrize(("query", "grid_ops", "detail_cells"), [
+    ("", {"exp", "dot", "pow", "erfc"}, {("exp", "int8"), ("dot", "uint32"), ("pow", "float64"),
+                                         ("erfc", "float64")}),
+    ("status=mismatch", {"exp"}, {("exp", "int8")}),
+    ("status=xfail&category=pytensor", {"pow"}, {("pow", "float64")}),
+    ("family=blas", {"dot"}, {("dot", "uint32")}),
+    ("op=er", {"erfc"}, {("erfc", "float64")}),
+    ("dtype=float64", {"pow", "erfc"}, {("pow", "float64"), ("erfc", "float64")}),
+])
+def test_filters_from_the_address_apply_in_a_real_browser(tmp_path, query, grid_ops, detail_cells):
+    shown = _shown(tmp_path, query)
+    assert {row[1] for row in shown.rows["grid"]} == grid_ops
+    assert {(row[0], row[1]) for row in shown.rows["failing"]} == detail_cells
+
+
+def test_dtype_filter_hides_the_other_columns_and_status_filter_keeps_rows_with_a_match(tmp_path):
+    grid = _shown(tmp_path, "dtype=int8,float32&status=pass").rows["grid"]
+    # exp has a pass (float32) among the shown columns; its int8 cell stays, dimmed, as a mismatch
+    assert grid == [["scalar", "exp", "pass", "mismatch"]]
+
+
+def test_report_renders_as_a_screenshot_of_the_requested_size(tmp_path):
+    write_reports(tmp_path, [dict(r, family=FAMILY_OF[r["op"]]) for r in RECORDS])
+    shot = tmp_path / "report.png"
+    _chromium(tmp_path, "--window-size=1200,900", f"--screenshot={shot}", (tmp_path / "report.html").as_uri())
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", data[16:24]) == (1200, 900)
+    assert len(data) > 20_000  # a blank page compresses to a few kilobytes
