@@ -403,6 +403,22 @@ def _cmd_bench(args) -> int:
         unknown = [g for g in graph_names if g not in GRAPHS]
         if unknown:
             raise UsageError(f"unknown graphs {unknown}; choose from {sorted(GRAPHS)}")
+    meta = ort_thread_settings()
+    model_names = None
+    if not args.no_models:
+        from importlib.util import find_spec
+
+        model_rows = sorted(name for name in ONNX_OPERATIONS if name.startswith("model:"))
+        if find_spec("pymc") is None:
+            if args.models:
+                raise UsageError("--models needs PyMC: pip install -e '.[pymc]'")
+            meta["models"] = "PyMC is not installed: no model section (pip install -e '.[pymc]')"
+            print(meta["models"], file=sys.stderr)
+        elif args.models:
+            model_names = [m.strip() for m in args.models.split(",") if m.strip()]
+            unknown = [m for m in model_names if m not in model_rows]
+            if unknown:
+                raise UsageError(f"unknown models {unknown}; choose from {model_rows}")
     pairs = [(ONNX_OPERATIONS[o], d) for o in ops for d in dtypes if d in ONNX_OPERATIONS[o].dtypes]
     if not pairs:
         raise UsageError("no selected op is defined for the selected dtypes")
@@ -420,9 +436,13 @@ def _cmd_bench(args) -> int:
         from harness.graphs import run_graph_benchmarks
 
         rows += run_graph_benchmarks(repeat=args.repeat, names=graph_names)
+    if not args.no_models and "models" not in meta:
+        from harness.graphs import run_model_benchmarks
+
+        rows += run_model_benchmarks(repeat=args.repeat, names=model_names)
     if tty:
         sys.stderr.write("\n")
-    write_speed_reports(out, rows, ort_thread_settings())
+    write_speed_reports(out, rows, meta)
     print(f"wrote {out / 'speed.csv'} and {out / 'speed.html'}")
     return 0
 
@@ -506,6 +526,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--from-pytest-benchmark", metavar="FILE", help="build the report from a pytest-benchmark JSON")
     bench.add_argument("--no-graphs", action="store_true", help="skip the real-graph section")
     bench.add_argument("--graphs", help="comma-separated real graphs to time (default: all; names in harness/graphs.py)")
+    bench.add_argument("--no-models", action="store_true", help="skip the PyMC model section")
+    bench.add_argument("--models", help="comma-separated model rows to time, e.g. model:gaussian_process (default: "
+                                        "all where PyMC is installed)")
     plugin_option(bench)
     bench.set_defaults(func=_cmd_bench)
     return parser

@@ -12,6 +12,12 @@
 Each graph is exported after PyTensor's rewrites (the "ONNX" mode), as a user exporting a model would
 get it, and timed the same way as the single ops. To add a graph: a builder returning inputs, outputs
 and a function that makes input arrays for a size, registered in `GRAPHS` with its sizes.
+
+PyMC models (`run_model_benchmarks`, where PyMC is installed): each ``model:<name>`` row's
+``model.logp_dlogp_function(ravel_inputs=True)``, the log-density and gradient call a sampler makes,
+timed as PyMC compiles it (``pymc_default``: PyTensor's default mode), in py and NUMBA modes, and
+exported with `export_function_onnx` on onnxruntime. Its size is the number of unconstrained
+parameters; models are added in ``harness/registry/pymc_models.py``.
 """
 
 from __future__ import annotations
@@ -21,7 +27,13 @@ import pytensor
 import pytensor.tensor as pt
 
 from harness.registry.graphs import mvnormal_logp, poisson_glm
-from harness.timing import BACKENDS, compile_backend, describe_unavailable, time_call
+from harness.timing import (
+    BACKENDS,
+    compile_backend,
+    describe_unavailable,
+    make_timed_row,
+    time_call,
+)
 
 
 def _logistic_regression(dtype):
@@ -201,9 +213,7 @@ def run_graph_benchmarks(*, repeat: int = 7, dtypes=("float32", "float64"), name
             for n in sizes:
                 arrays = make_arrays(n, rng)
                 for backend_name in BACKENDS:
-                    row = {"section": "graphs", "op": name, "dtype": dtype, "size": n, "backend": backend_name,
-                           "median_s": float("nan"), "iqr_s": float("nan"), "one_off_s": float("nan"), "note": "",
-                           "bytes_moved": float("nan"), "bandwidth_bound_s": float("nan")}
+                    row = make_timed_row("graphs", name, dtype, n, backend_name)
                     try:
                         fn, one_off = compile_backend(backend_name, inputs, outputs, arrays, rewritten=True)
                         timing = time_call(fn, repeat=repeat)
@@ -211,4 +221,58 @@ def run_graph_benchmarks(*, repeat: int = 7, dtypes=("float32", "float64"), name
                     except Exception as exc:  # recorded in the report, the other backends still run
                         row["note"] = describe_unavailable(exc)
                     records.append(row)
+    return records
+
+
+MODEL_BACKENDS = ("onnxruntime", "onnxruntime_1thread", "pymc_default", "py", "numba")
+"""``pymc_default``: the function as PyMC compiles it (PyTensor's default mode); py and numba: PyTensor's
+Python linker without rewrites and its NUMBA mode, as in the other sections."""
+
+
+def _model_call(backend_name: str, make_model, size: int):
+    """(callable, one-off seconds) of a model's logp+gradient call on a backend, at a fixed point of
+    ``size`` unconstrained parameters."""
+    import time
+
+    from pytensor.compile.mode import Mode
+
+    from backend import export_function_onnx
+    from backend.linker import make_session
+
+    start = time.perf_counter()
+    modes = {"py": Mode(linker="py", optimizer=None), "numba": "NUMBA"}
+    compile_kwargs = {"mode": modes[backend_name]} if backend_name in modes else {}
+    compiled = make_model().logp_dlogp_function(ravel_inputs=True, **compile_kwargs)
+    compiled.set_extra_values({})
+    point = np.linspace(-0.5, 0.5, size)
+    if backend_name.startswith("onnxruntime"):
+        session = make_session(export_function_onnx(compiled),
+                               intra_op_num_threads=1 if backend_name.endswith("1thread") else None)
+        feed = {"joined_inputs": point}
+        call = lambda: session.run(None, feed)  # noqa: E731
+    else:
+        call = lambda: compiled(point)  # noqa: E731
+    call()
+    return call, time.perf_counter() - start
+
+
+def run_model_benchmarks(*, repeat: int = 7, names=None) -> list[dict]:
+    """Time every PyMC model row (or those in ``names``, row names ``model:<name>``) on every backend
+    of `MODEL_BACKENDS`; raises ImportError where PyMC is not installed."""
+    from harness.registry.pymc_models import MODEL_DTYPE, MODELS
+
+    records = []
+    for name, (make_model, values) in MODELS.items():
+        if names is not None and name not in names:
+            continue
+        size = sum(int(np.prod(shape)) for shape in values.values())
+        for backend_name in MODEL_BACKENDS:
+            row = make_timed_row("models", name, MODEL_DTYPE, size, backend_name)
+            try:
+                call, one_off = _model_call(backend_name, make_model, size)
+                timing = time_call(call, repeat=repeat)
+                row.update(median_s=timing.median_s, iqr_s=timing.iqr_s, one_off_s=one_off)
+            except Exception as exc:  # recorded in the report, the other backends still run
+                row["note"] = describe_unavailable(exc)
+            records.append(row)
     return records

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 
 BACKENDS = ("onnxruntime", "onnxruntime_1thread", "py", "c", "numba")
-PYTENSOR_BACKENDS = ("py", "c", "numba")
+PYTENSOR_BACKENDS = ("py", "c", "numba", "pymc_default")
+"""Every backend run by PyTensor that some section times (``pymc_default``: PyMC models only); the speed
+report's "best PyTensor backend" is the fastest of these."""
 
 
 @dataclass
@@ -95,6 +97,13 @@ def compile_backend(name: str, inputs, output, arrays, *, rewritten: bool = Fals
         fn = lambda: compiled(*arrays)  # noqa: E731
     fn()
     return fn, time.perf_counter() - start
+
+
+def make_timed_row(section: str, op: str, dtype: str, size: int, backend: str) -> dict:
+    """A speed-matrix row before timing: every measurement NaN, no note."""
+    nan = float("nan")
+    return {"section": section, "op": op, "dtype": dtype, "size": size, "backend": backend, "median_s": nan,
+            "iqr_s": nan, "one_off_s": nan, "note": "", "bytes_moved": nan, "bandwidth_bound_s": nan}
 
 
 def describe_unavailable(exc: Exception) -> str:

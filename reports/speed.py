@@ -16,8 +16,8 @@ import math
 from pathlib import Path
 
 from backend.files import atomic_write_text
+from harness.timing import PYTENSOR_BACKENDS
 
-PYTENSOR_BACKENDS = ("py", "c", "numba")
 TABLE_COLUMNS = ["section", "op", "dtype", "size", "backend", "median_s", "iqr_s", "one_off_s", "ratio_to_py",
                  "ratio_to_best_pytensor", "bound_fraction", "note"]
 
@@ -85,7 +85,8 @@ def write_speed_reports(out_dir: Path, rows: list[dict], meta: dict) -> None:
 
     ort = frame[frame.backend == "onnxruntime"]
     sections = []
-    for section, title in (("ops", "Single ops"), ("graphs", "Real graphs")):
+    for section, title in (("ops", "Single ops"), ("graphs", "Real graphs"),
+                           ("models", "PyMC models, logp and gradient per call (size: parameters)")):
         part = ort[ort.section == section]
         if part.empty:
             continue
@@ -112,7 +113,8 @@ margin-bottom: 1.5em; }} td, th {{ border: 1px solid #ccc; padding: 2px 6px; }} 
 <p>How to read: a ratio below 1 means onnxruntime's steady-state call is faster (green), above 1 slower
 (red). Times are medians over repeats of many calls, measured one backend after the other in one run;
 one-off costs (export + session creation, PyTensor compilation) are in speed.csv, column one_off_s.
-"py" is PyTensor's Python linker without rewrites, "c" and "numba" its compiled modes.</p>
+"py" is PyTensor's Python linker without rewrites, "c" and "numba" its compiled modes; in the PyMC
+model section, "pymc_default" is the model's logp_dlogp_function as PyMC compiles it.</p>
 {''.join(sections)}<h2>Time vs size (log-log)</h2>{''.join(plots)}
 <h2>All measurements</h2>{table.style.format(precision=3, na_rep="").hide(axis="index").to_html()}
 </body></html>"""

@@ -236,3 +236,24 @@ def test_list_command_prints_every_registered_op_once(capsys):
     assert main(["list"]) == 0
     names = [line.split()[0] for line in capsys.readouterr().out.strip().splitlines()]
     assert names == list(ONNX_OPERATIONS)
+
+
+def test_bench_writes_the_speed_report_and_says_when_the_model_section_is_missing(tmp_path, capsys):
+    from importlib.util import find_spec
+
+    have_pymc = find_spec("pymc") is not None
+    args = ["bench", "--ops", "add", "--dtypes", "float64", "--sizes", "4", "--repeat", "3", "--no-graphs",
+            "--out", str(tmp_path)]
+    models = ["--models", "model:poisson_gamma"]
+    if not have_pymc:
+        assert main([*args, *models]) == 2
+        assert "--models needs PyMC" in capsys.readouterr().err
+    assert main(args + (models if have_pymc else [])) == 0
+    speed = pd.read_csv(tmp_path / "speed.csv")
+    assert set(speed[speed.section == "ops"].backend) == {"onnxruntime", "onnxruntime_1thread", "py", "c", "numba"}
+    meta = json.loads((tmp_path / "speed-environment.json").read_text())
+    if have_pymc:
+        assert set(speed[speed.section == "models"].op) == {"model:poisson_gamma"}
+        assert "PyMC models" in (tmp_path / "speed.html").read_text()
+    else:
+        assert "models" not in set(speed.section) and "PyMC is not installed" in meta["models"]

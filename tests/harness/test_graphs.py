@@ -19,3 +19,15 @@ def test_real_graph_exports_and_matches_pytensor(name):
     for g, w in zip(got, want):
         assert g.dtype == w.dtype and g.shape == w.shape
         np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12)
+
+
+def test_model_benchmark_times_each_backend_at_the_models_parameter_count():
+    pytest.importorskip("pymc", reason="PyMC is not installed: pip install -e '.[pymc]' (tox -e pymc)")
+    from harness.graphs import MODEL_BACKENDS, run_model_benchmarks
+
+    rows = run_model_benchmarks(repeat=3, names=["model:eight_schools_noncentred"])
+    assert [r["backend"] for r in rows] == list(MODEL_BACKENDS)
+    assert {(r["section"], r["op"], r["size"]) for r in rows} == {("models", "model:eight_schools_noncentred", 10)}
+    for row in rows:
+        if row["backend"] in ("onnxruntime", "onnxruntime_1thread", "pymc_default"):
+            assert row["note"] == "" and row["median_s"] > 0 and row["one_off_s"] > 0
