@@ -53,21 +53,22 @@ def _parse_shard(value: str | None) -> tuple[int, int] | None:
 
 
 def _opsets(value: str | None) -> list[int]:
+    """``--opset``: integers and ``max`` (the newest the installed onnx and onnxruntime both accept)."""
     from backend import ONNX_OPSET_VERSION
-    from backend.basic import check_opset_version
+    from backend.basic import check_opset_version, max_supported_opset
 
     if value is None:
         return [ONNX_OPSET_VERSION]
     try:
-        opsets = [int(v) for v in _split(value)]
+        opsets = [max_supported_opset() if v == "max" else int(v) for v in _split(value)]
     except ValueError:
-        raise UsageError(f"--opset takes integers separated by commas, got {value!r}") from None
+        raise UsageError(f"--opset takes integers or `max` separated by commas, got {value!r}") from None
     for opset in opsets:
         try:
             check_opset_version(opset)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-    return opsets
+    return sorted(set(opsets))
 
 
 def _check_out_dir(out: Path) -> Path:
@@ -469,7 +470,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", type=float, default=300.0, help="seconds per cell before it is killed (default 300)")
     run.add_argument("--baseline", help="an earlier run's directory: write diff.csv, fail on regressions")
     run.add_argument("--shard", help="K/N: run only slice K (0 <= K < N) of N interleaved slices of the cells")
-    run.add_argument("--opset", help="opset(s), comma-separated (default 18)")
+    run.add_argument("--opset", help="opset(s), comma-separated; `max` is the newest the installed onnx and "
+                                     "onnxruntime accept (default 18, the oldest supported)")
     run.add_argument("--fresh", action="store_true", help="discard earlier results in --out instead of resuming")
     run.add_argument("--history", help="history file this run appends to and the report's trend reads "
                                        "(default OUT/history.jsonl)")

@@ -72,10 +72,20 @@ def _anchor(op, dtype, opset) -> str:
 
 
 def _grid(frame: pd.DataFrame, values: str = "status") -> pd.DataFrame:
-    """Rows (family, op), columns dtype (@opset when several) of ``values``."""
+    """Rows (family, op), columns dtype of ``values``. In a run over several opsets a dtype gets one
+    column per opset (``float32@21``) only where some op's status differs between opsets; otherwise
+    one column, which holds the lowest opset's cell."""
+    frame = frame.assign(status=frame["status"].astype(str))
+    if frame["opset"].nunique() > 1:
+        statuses_per_cell = frame.groupby(["op", "dtype"])["status"].nunique()
+        split = set(statuses_per_cell[statuses_per_cell > 1].index.get_level_values("dtype"))
+        lowest = frame["opset"] == frame.groupby(["op", "dtype"])["opset"].transform("min")
+        frame = frame[frame["dtype"].isin(split) | lowest]
+        column = [f"{d}@{o}" if d in split else d for d, o in zip(frame["dtype"], frame["opset"])]
+    else:
+        column = list(frame["dtype"])
     labelled = frame.assign(
-        column=frame["dtype"] + frame["opset"].map(lambda o: "" if frame["opset"].nunique() == 1 else f"@{o}"),
-        status=frame["status"].astype(str),
+        column=column,
         label=[_grid_label(o, d, p, s, c)
                for o, d, p, s, c in zip(frame["op"], frame["dtype"], frame["opset"], frame["status"],
                                         frame["category"].fillna(""))])
@@ -347,7 +357,8 @@ onnxruntime (graph optimizations on and off) against PyTensor's Python mode on i
 Hypothesis, including NaN, &plusmn;inf, &minus;0.0, subnormals, extremes, empty and rank-0 arrays.
 Floats must agree within the op's ULP bound; integers and bools exactly. The <b>mixed</b> column is
 type promotion: the op on inputs of different dtypes (int8 and float32, say), whose result dtype must
-be PyTensor's upcast of them. A blank cell means PyTensor does not define the op for that dtype. Failing cells are listed below with the shrunk counterexample
+be PyTensor's upcast of them. In a run over several opsets, a dtype shows one column per opset
+(<code>float16@21</code>) only where some op's status differs between them. A blank cell means PyTensor does not define the op for that dtype. Failing cells are listed below with the shrunk counterexample
 and a reproducer script (exit 1 while the divergence reproduces).</p></div>
 <h2>Summary</h2>{summary_html}
 <h2>Matrix</h2>{_filters_html(frame)}{grid_html}

@@ -30,6 +30,19 @@ def test_bad_usage_exits_2_and_names_the_valid_choices(capsys):
     assert main(["run", "--shard", "2/2"]) == 2  # shards are numbered from 0
     assert main(["run", "--opset", "17"]) == 2
     assert "choose an opset from 18" in capsys.readouterr().err
+    assert main(["run", "--opset", "18,newest"]) == 2
+    assert "integers or `max`" in capsys.readouterr().err
+
+
+def test_opset_max_runs_each_cell_at_the_newest_opset_onnx_and_onnxruntime_both_accept(tmp_path):
+    from backend.basic import max_supported_opset
+
+    newest = max_supported_opset()
+    assert main(["run", "--ops", "add", "--dtypes", "int8", "--opset", "max,18,18", "--max-examples", "3",
+                 "--jobs", "1", "--out", str(tmp_path)]) == 0
+    matrix = pd.read_csv(tmp_path / "matrix.csv")
+    assert sorted(matrix["opset"]) == sorted({18, newest}) and set(matrix["status"]) == {"pass"}
+    assert json.loads((tmp_path / "environment.json").read_text())["opsets"] == sorted({18, newest})
     assert main(["report", "/nonexistent-dir"]) == 2
 
 

@@ -167,3 +167,18 @@ def test_report_renders_as_a_screenshot_of_the_requested_size(tmp_path):
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert struct.unpack(">II", data[16:24]) == (1200, 900)
     assert len(data) > 20_000  # a blank page compresses to a few kilobytes
+
+
+def test_opset_columns_appear_only_for_dtypes_whose_results_differ_between_opsets(tmp_path):
+    records = [dict(_record("exp", "float32", "pass"), opset=opset) for opset in (18, 21)]
+    records += [dict(_record("exp", "float16", "pass"), opset=18),
+                dict(_record("exp", "float16", "mismatch", reason="IsInf"), opset=21),
+                dict(_record("log", "float16", "pass"), opset=18), dict(_record("log", "float16", "pass"), opset=21)]
+    write_reports(tmp_path, records)
+    page = (tmp_path / "report.html").read_text()
+    head = page.split('class="grid"')[1].split("</thead>")[0]
+    assert [h for h in ("float16@18", "float16@21", "float32@18", "float32@21", ">float32<") if h in head] == [
+        "float16@18", "float16@21", ">float32<"]
+    grid = page.split('class="grid"')[1].split("</table>")[0]
+    assert 'href="#cell-exp-float16-21"' in grid and grid.count(">pass<") == 4  # exp f16@18, f32; log f16 x2
+    assert len(pd.read_csv(tmp_path / "matrix.csv")) == 6  # the CSV keeps every opset's row
