@@ -13,6 +13,17 @@ import pytensor
 PYTENSOR_VERSION = tuple(int(part) for part in pytensor.__version__.split(".")[:2])
 """(major, minor) of the installed PyTensor, for declarations that hold on some versions only."""
 
+
+def _release(distribution: str) -> tuple[int, int]:
+    from importlib.metadata import version
+
+    return tuple(int(part) for part in version(distribution).split(".")[:2])
+
+
+ONNXRUNTIME_VERSION = _release("onnxruntime")
+"""(major, minor) of the installed onnxruntime (read without importing it), for kernels and
+declarations that differ between releases."""
+
 try:  # PyTensor >= 3.0: one linalg package
     from pytensor.tensor.linalg import (
         QR,
@@ -89,6 +100,7 @@ def advanced_index_variables(op, index_inputs) -> tuple:
 
 
 __all__ = [
+    "ONNXRUNTIME_VERSION",
     "PYTENSOR_VERSION",
     "QR",
     "SLICES_ARE_VARIABLES",

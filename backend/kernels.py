@@ -5,15 +5,18 @@ the CPU provider has no kernel for ``dtype``, the answer is a wider dtype in whi
 same result after casting back (int16 -> int32 for Max, bool -> uint8 for Add, ...). When no such
 dtype exists the exporter declines with `ONNXExportUnsupported` instead of computing something else.
 
-To extend: add the ONNX op to `KERNEL_DTYPES` with the dtypes onnxruntime runs and, if the gap can be
-bridged exactly, the op to `EXACT_WIDENING`. ``tests/backend/test_kernels.py`` runs every entry on the
-installed onnxruntime, so a wrong table entry fails the tests rather than the users.
+To extend: add the ONNX op to `KERNEL_DTYPES` with the dtypes the newest onnxruntime runs and, if the
+gap can be bridged exactly, the op to `EXACT_WIDENING`; a kernel that older supported releases lack
+goes in `KERNELS_ADDED_IN` with the first release that has it. `installed_kernel_dtypes` is the table
+for the installed onnxruntime. ``tests/backend/test_kernels.py`` runs every entry on the installed
+onnxruntime, so a wrong table entry fails the tests rather than the users.
 Source of the facts: onnxruntime's CPU kernel registrations as summarised in
 ``shared/data/ort_cpu_dtype_support.csv``, checked by that test.
 """
 
 from __future__ import annotations
 
+from backend.compat import ONNXRUNTIME_VERSION
 from backend.dtypes import ALL_DTYPES, FLOAT_DTYPES, INT_DTYPES, SIGNED_DTYPES, ONNXExportUnsupported
 
 _NUMERIC = FLOAT_DTYPES + INT_DTYPES
@@ -59,6 +62,30 @@ KERNEL_DTYPES: dict[str, tuple[str, ...]] = {
     "CumSum": ("float16", "float32", "float64", "int32", "int64"),
 }
 
+OLDEST_ONNXRUNTIME = (1, 22)
+"""The oldest onnxruntime release the exporter supports (pyproject.toml's lower bound, tox env oldest)."""
+
+KERNELS_ADDED_IN: dict[str, dict[str, tuple[int, int]]] = {
+    "Max": {"int8": (1, 24), "uint8": (1, 24)},
+    "Min": {"int8": (1, 24), "uint8": (1, 24)},
+    "Cos": {"float64": (1, 29)},
+    "Where": {"int8": (1, 31), "uint32": (1, 31)},
+}
+"""op -> {dtype: first onnxruntime release with that CPU kernel}, for kernels of `KERNEL_DTYPES` that
+releases from `OLDEST_ONNXRUNTIME` on lack (probed with tests/backend/test_kernels.py on 1.22.1, 1.23.2,
+1.24.4, 1.28.0, 1.29.0, 1.30.0, 1.31.1 and 1.32.0)."""
+
+
+def installed_kernel_dtypes(onnx_op: str, version: tuple[int, int] = ONNXRUNTIME_VERSION) -> tuple[str, ...] | None:
+    """The dtypes onnxruntime ``version`` (default: the installed one) runs ``onnx_op`` in; None for an
+    op the table does not restrict."""
+    newest = KERNEL_DTYPES.get(onnx_op)
+    if newest is None:
+        return None
+    added = KERNELS_ADDED_IN.get(onnx_op, {})
+    return tuple(d for d in newest if version >= added.get(d, OLDEST_ONNXRUNTIME))
+
+
 # Wider dtypes in which an op gives the same answer after a Cast back (integer ops wrap modulo 2**k
 # and Cast to a narrower integer keeps the low bits, so wrapping arithmetic survives the round trip).
 _WIDER = {
@@ -79,7 +106,7 @@ EXACT_WIDENING = {"Add", "Sub", "Mul", "Max", "Min", "Abs", "Where", "Equal", "L
 
 def compute_dtype(onnx_op: str, dtype: str, *, allow_widening: bool | None = None) -> str:
     """The dtype in which to run ``onnx_op`` so that it yields PyTensor's ``dtype`` result."""
-    supported = KERNEL_DTYPES.get(onnx_op)
+    supported = installed_kernel_dtypes(onnx_op)
     if supported is None or dtype in supported:
         return dtype
     if allow_widening is None:

@@ -7,7 +7,7 @@ from onnx import helper
 
 from backend.basic import onnx_dtype
 from backend.dtypes import ALL_DTYPES
-from backend.kernels import KERNEL_DTYPES, compute_dtype
+from backend.kernels import KERNEL_DTYPES, KERNELS_ADDED_IN, compute_dtype, installed_kernel_dtypes
 
 BINARY = {"Add", "Sub", "Mul", "Div", "Mod", "Max", "Min", "Pow", "MatMul"}
 COMPARISONS = {"Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual"}
@@ -64,7 +64,7 @@ def _runs(key: str, dtype: str) -> bool:
 
 @pytest.mark.parametrize("op", sorted(KERNEL_DTYPES))
 def test_kernel_table_matches_onnxruntime(op):
-    declared = set(KERNEL_DTYPES[op])
+    declared = set(installed_kernel_dtypes(op))
     observed = {d for d in ALL_DTYPES if _runs(op, d)}
     assert observed == declared, (
         f"{op}: onnxruntime {ort.__version__} runs {sorted(observed)}, the table says {sorted(declared)}"
@@ -79,3 +79,12 @@ def test_compute_dtype_widens_only_exactly():
 
     with pytest.raises(ONNXExportUnsupported, match="Exp has no onnxruntime CPU kernel for int8"):
         compute_dtype("Exp", "int8")
+
+
+def test_kernels_added_in_later_releases_are_left_out_for_older_ones():
+    assert set(KERNEL_DTYPES["Where"]) - set(installed_kernel_dtypes("Where", (1, 30))) == {"int8", "uint32"}
+    assert installed_kernel_dtypes("Where", (1, 31)) == KERNEL_DTYPES["Where"]
+    assert "float64" not in installed_kernel_dtypes("Cos", (1, 28))
+    assert installed_kernel_dtypes("Exp", (1, 22)) == KERNEL_DTYPES["Exp"]
+    for op, added in KERNELS_ADDED_IN.items():
+        assert set(added) <= set(KERNEL_DTYPES[op]), f"{op}: a kernel added later must be in the newest table"
