@@ -62,8 +62,9 @@ KERNEL_DTYPES: dict[str, tuple[str, ...]] = {
     "CumSum": ("float16", "float32", "float64", "int32", "int64"),
 }
 
-OLDEST_ONNXRUNTIME = (1, 22)
-"""The oldest onnxruntime release the exporter supports (pyproject.toml's lower bound, tox env oldest)."""
+OLDEST_PROBED_ONNXRUNTIME = (1, 22)
+"""The oldest onnxruntime release this table describes. The project supports 1.32 on (pyproject.toml):
+older releases load the exported models, but their matrix has undeclared divergences (README)."""
 
 KERNELS_ADDED_IN: dict[str, dict[str, tuple[int, int]]] = {
     "Max": {"int8": (1, 24), "uint8": (1, 24)},
@@ -72,7 +73,7 @@ KERNELS_ADDED_IN: dict[str, dict[str, tuple[int, int]]] = {
     "Where": {"int8": (1, 31), "uint32": (1, 31)},
 }
 """op -> {dtype: first onnxruntime release with that CPU kernel}, for kernels of `KERNEL_DTYPES` that
-releases from `OLDEST_ONNXRUNTIME` on lack (probed with tests/backend/test_kernels.py on 1.22.1, 1.23.2,
+releases from `OLDEST_PROBED_ONNXRUNTIME` on lack (probed with tests/backend/test_kernels.py on 1.22.1, 1.23.2,
 1.24.4, 1.28.0, 1.29.0, 1.30.0, 1.31.1 and 1.32.0)."""
 
 
@@ -83,7 +84,7 @@ def installed_kernel_dtypes(onnx_op: str, version: tuple[int, int] = ONNXRUNTIME
     if newest is None:
         return None
     added = KERNELS_ADDED_IN.get(onnx_op, {})
-    return tuple(d for d in newest if version >= added.get(d, OLDEST_ONNXRUNTIME))
+    return tuple(d for d in newest if version >= added.get(d, OLDEST_PROBED_ONNXRUNTIME))
 
 
 # Wider dtypes in which an op gives the same answer after a Cast back (integer ops wrap modulo 2**k
