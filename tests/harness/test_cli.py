@@ -204,7 +204,8 @@ def test_report_escapes_error_text(tmp_path):
     (out / "results.jsonl").write_text(json.dumps(record) + "\n")
     assert main(["report", str(out)]) == 0
     page = (out / "report.html").read_text()
-    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)" in page
+    assert page.count("<script>") == 1  # the report's own filter script
 
 
 def test_check_command_passes_and_a_plugin_entry_without_converter_is_refused(tmp_path, capsys):
