@@ -23,11 +23,18 @@ from __future__ import annotations
 import json
 import math
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-from harness.timing import BACKENDS, bench_inputs, compile_backend, describe_unavailable, memory_bandwidth, time_call
+from harness.timing import (
+    BACKENDS,
+    bench_inputs,
+    compile_backend,
+    measured_row,
+    memory_bandwidth,
+)
 
 DEFAULT_BENCH_OPS = ("add", "sub", "mul", "true_div", "int_div", "neg", "abs", "maximum", "minimum", "exp",
                    "log", "sqrt", "pow", "floor", "ceil", "round_half_to_even", "round_half_away_from_zero")
@@ -51,17 +58,9 @@ def bench_graph(spec, dtype: str, size: int):
 
 def bench_cell(spec, dtype: str, size: int, *, repeat: int, bandwidth: float | None) -> list[dict]:
     inputs, output, arrays = bench_graph(spec, dtype, size)
-    rows = []
-    for backend_name in BACKENDS:
-        row = {"section": "ops", "op": spec.name, "dtype": dtype, "size": size, "backend": backend_name,
-               "median_s": math.nan, "iqr_s": math.nan, "one_off_s": math.nan, "note": ""}
-        try:
-            fn, one_off = compile_backend(backend_name, inputs, output, arrays)
-            timing = time_call(fn, repeat=repeat)
-            row.update(median_s=timing.median_s, iqr_s=timing.iqr_s, one_off_s=one_off)
-        except Exception as exc:  # a backend that cannot compile this graph: recorded, not fatal
-            row["note"] = describe_unavailable(exc)
-        rows.append(row)
+    rows = [measured_row("ops", spec.name, dtype, size, backend_name,
+                         partial(compile_backend, backend_name, inputs, output, arrays), repeat=repeat)
+            for backend_name in BACKENDS]
     out_bytes = size * np.dtype(output[0].dtype if isinstance(output, list) else output.dtype).itemsize
     moved = sum(a.nbytes for a in arrays) + out_bytes
     for row in rows:

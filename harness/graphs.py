@@ -22,18 +22,14 @@ parameters; models are added in ``harness/registry/pymc_models.py``.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
 
 from harness.registry.graphs import mvnormal_logp, poisson_glm
-from harness.timing import (
-    BACKENDS,
-    compile_backend,
-    describe_unavailable,
-    make_timed_row,
-    time_call,
-)
+from harness.timing import BACKENDS, compile_backend, measured_row
 
 
 def _logistic_regression(dtype):
@@ -213,14 +209,10 @@ def run_graph_benchmarks(*, repeat: int = 7, dtypes=("float32", "float64"), name
             for n in sizes:
                 arrays = make_arrays(n, rng)
                 for backend_name in BACKENDS:
-                    row = make_timed_row("graphs", name, dtype, n, backend_name)
-                    try:
-                        fn, one_off = compile_backend(backend_name, inputs, outputs, arrays, rewritten=True)
-                        timing = time_call(fn, repeat=repeat)
-                        row.update(median_s=timing.median_s, iqr_s=timing.iqr_s, one_off_s=one_off)
-                    except Exception as exc:  # recorded in the report, the other backends still run
-                        row["note"] = describe_unavailable(exc)
-                    records.append(row)
+                    records.append(measured_row(
+                        "graphs", name, dtype, n, backend_name,
+                        partial(compile_backend, backend_name, inputs, outputs, arrays, rewritten=True),
+                        repeat=repeat))
     return records
 
 
@@ -267,12 +259,7 @@ def run_model_benchmarks(*, repeat: int = 7, names=None) -> list[dict]:
             continue
         size = sum(int(np.prod(shape)) for shape in values.values())
         for backend_name in MODEL_BACKENDS:
-            row = make_timed_row("models", name, MODEL_DTYPE, size, backend_name)
-            try:
-                call, one_off = _model_call(backend_name, make_model, size)
-                timing = time_call(call, repeat=repeat)
-                row.update(median_s=timing.median_s, iqr_s=timing.iqr_s, one_off_s=one_off)
-            except Exception as exc:  # recorded in the report, the other backends still run
-                row["note"] = describe_unavailable(exc)
-            records.append(row)
+            records.append(measured_row(
+                "models", name, MODEL_DTYPE, size, backend_name,
+                partial(_model_call, backend_name, make_model, size), repeat=repeat))
     return records

@@ -99,11 +99,20 @@ def compile_backend(name: str, inputs, output, arrays, *, rewritten: bool = Fals
     return fn, time.perf_counter() - start
 
 
-def make_timed_row(section: str, op: str, dtype: str, size: int, backend: str) -> dict:
-    """A speed-matrix row before timing: every measurement NaN, no note."""
+def measured_row(section: str, op: str, dtype: str, size: int, backend: str, compile_call, *,
+                 repeat: int) -> dict:
+    """One speed-matrix row: ``compile_call()`` returns (callable, one-off seconds), which is then timed.
+    A backend that cannot compile or run the graph gets a row with NaN times and the reason in ``note``."""
     nan = float("nan")
-    return {"section": section, "op": op, "dtype": dtype, "size": size, "backend": backend, "median_s": nan,
-            "iqr_s": nan, "one_off_s": nan, "note": "", "bytes_moved": nan, "bandwidth_bound_s": nan}
+    row = {"section": section, "op": op, "dtype": dtype, "size": size, "backend": backend, "median_s": nan,
+           "iqr_s": nan, "one_off_s": nan, "note": "", "bytes_moved": nan, "bandwidth_bound_s": nan}
+    try:
+        fn, one_off = compile_call()
+        timing = time_call(fn, repeat=repeat)
+        row.update(median_s=timing.median_s, iqr_s=timing.iqr_s, one_off_s=one_off)
+    except Exception as exc:  # recorded in the report; the other backends still run
+        row["note"] = describe_unavailable(exc)
+    return row
 
 
 def describe_unavailable(exc: Exception) -> str:
