@@ -8,17 +8,15 @@ versions in a comment.
 
 from __future__ import annotations
 
-import pytensor
-
-PYTENSOR_VERSION = tuple(int(part) for part in pytensor.__version__.split(".")[:2])
-"""(major, minor) of the installed PyTensor, for declarations that hold on some versions only."""
-
 
 def _release(distribution: str) -> tuple[int, int]:
     from importlib.metadata import version
 
     return tuple(int(part) for part in version(distribution).split(".")[:2])
 
+
+PYTENSOR_VERSION = _release("pytensor")
+"""(major, minor) of the installed PyTensor, for declarations that hold on some versions only."""
 
 ONNXRUNTIME_VERSION = _release("onnxruntime")
 """(major, minor) of the installed onnxruntime (read without importing it), for kernels and

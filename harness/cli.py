@@ -406,7 +406,8 @@ def _cmd_bench(args) -> int:
             raise UsageError(f"unknown graphs {unknown}; choose from {sorted(GRAPHS)}")
     meta = ort_thread_settings()
     model_names = None
-    if not args.no_models:
+    time_models = not args.no_models
+    if time_models:
         from importlib.util import find_spec
 
         model_rows = sorted(name for name in ONNX_OPERATIONS if name.startswith("model:"))
@@ -415,6 +416,7 @@ def _cmd_bench(args) -> int:
                 raise UsageError("--models needs PyMC: pip install -e '.[pymc]'")
             meta["models"] = "PyMC is not installed: no model section (pip install -e '.[pymc]')"
             print(meta["models"], file=sys.stderr)
+            time_models = False
         elif args.models:
             model_names = [m.strip() for m in args.models.split(",") if m.strip()]
             unknown = [m for m in model_names if m not in model_rows]
@@ -437,7 +439,7 @@ def _cmd_bench(args) -> int:
         from harness.graphs import run_graph_benchmarks
 
         rows += run_graph_benchmarks(repeat=args.repeat, names=graph_names)
-    if not args.no_models and "models" not in meta:
+    if time_models:
         from harness.graphs import run_model_benchmarks
 
         rows += run_model_benchmarks(repeat=args.repeat, names=model_names)
