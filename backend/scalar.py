@@ -6,7 +6,8 @@ to the output dtype (computed in an exact wider dtype where onnxruntime has no k
 onnxruntime lacks a float64 kernel, `FLOAT64_COMPOSITIONS` takes over for float64 outputs. Where
 onnxruntime lacks an accurate op (Log1p, Expm1, Sigmoid's tails, float64 Softplus), the converter
 composes one that follows PyTensor's own definition; where no accurate composition exists (float64
-Asin, Erf, ...), export declines with `ONNXExportUnsupported`.
+Asin, ...), export declines with `ONNXExportUnsupported`. Erf and the special functions PyTensor
+takes from scipy are in `special_functions`.
 
 To add a one-to-one op, add it to `ONE_TO_ONE_SCALAR_OPS`; a float64 composition goes into
 `FLOAT64_COMPOSITIONS` (measure its ULP error against numpy and record the bound in the registry).
@@ -48,7 +49,6 @@ ONE_TO_ONE_SCALAR_OPS: dict[type, str] = {
     ps.ArcSin: "Asin", ps.ArcCos: "Acos", ps.ArcTan: "Atan",
     ps.Sinh: "Sinh", ps.Cosh: "Cosh", ps.Tanh: "Tanh",
     ps.ArcSinh: "Asinh", ps.ArcCosh: "Acosh", ps.ArcTanh: "Atanh",
-    psm.Erf: "Erf",
 }
 
 
@@ -438,13 +438,6 @@ def _angle_conversion(numerator: float, denominator: float):
 
 onnx_funcify.register(ps.Deg2Rad)(_angle_conversion(math.pi, 180.0))
 onnx_funcify.register(ps.Rad2Deg)(_angle_conversion(180.0, math.pi))
-
-
-@onnx_funcify.register(psm.Erfc)
-def onnx_funcify_Erfc(op, node, ctx, inputs):
-    raise ONNXExportUnsupported(
-        "erfc: ONNX has no Erfc and 1 - Erf(x) loses every significant digit for x > ~4 (erfc(5) = 1.5e-12)"
-    )
 
 
 @onnx_funcify.register(ps.ArcTan2)

@@ -90,6 +90,17 @@ def ar1_time_series():
     return model
 
 
+def censored_normal():
+    """A Tobit model: measurements clipped to [-1, 1] enter through the normal's log-CDF and log
+    survival function (erfc, erfcx), the others through its density."""
+    with pm.Model() as model:
+        mu = pm.Normal("mu", 0.0, 2.0)
+        sigma = pm.HalfNormal("sigma", 1.0)
+        pm.Censored("y", pm.Normal.dist(mu, sigma), lower=-1.0, upper=1.0,
+                    observed=np.clip(RESPONSE, -1.0, 1.0))
+    return model
+
+
 @functools.cache
 def _built(make_model):
     """(model, its log-density, [log-density, *gradient])."""
@@ -141,3 +152,4 @@ _model_row("poisson_gamma", poisson_gamma, {"rate_log__": ()}, ("Log",))
 _model_row("gaussian_process", gaussian_process,
            {"lengthscale_log__": (), "amplitude_log__": (), "noise_log__": ()}, ("Loop",))
 _model_row("ar1_time_series", ar1_time_series, {"rho": (), "sigma_log__": ()}, ("Sub",))
+_model_row("censored_normal", censored_normal, {"mu": (), "sigma_log__": ()}, ("Exp", "Div"))
