@@ -22,6 +22,9 @@ dtype (scipy computes float16/float32 in double too).
   P / Q or R / S itself there (no exponential), the continued fraction 1/sqrt(pi) * (x^4 + 4.5 x^2
   + 2) / (x (x^4 + 5 x^2 + 3.75)) from 50 on (1 / (x sqrt(pi)) from 5e7), and 2 exp(x^2) - erfcx(-x)
   for x < 0.
+- i0, i1 (modified Bessel functions of orders 0 and 1): cephes' Chebyshev series for exp(-x) I(x)
+  on [0, 8] and exp(-x) sqrt(x) I(x) beyond, with its exp(x) (so, like the installed scipy, inf
+  from x = log(DBL_MAX) on, NaN at +-inf); i1 is odd, i1(-0.0) = +0.0.
 - erfinv, erfcinv: Newton's method on the erf/erfc above, from a start below (erf) or above (erfc)
   the root, where the iteration is monotone: erf(x) = y for |y| <= erf(1), log erfc(x) = log(t) with
   t = 1 - |y| (exact there) or erfcinv's argument beyond, its logarithm taken as log(erfcx(x)) - x^2
@@ -497,3 +500,89 @@ def _erfcinv64(ctx, t):
 
 onnx_funcify.register(psm.Erfinv)(_float64_function(_erfinv64))
 onnx_funcify.register(psm.Erfcinv)(_float64_function(_erfcinv64))
+
+
+
+# cephes' Chebyshev coefficients (i0.c, i1.c): exp(-x) I0(x) and exp(-x) I1(x) / x on [0, 8] (_A), in
+# x / 2 - 2; exp(-x) sqrt(x) I0(x) and I1(x) on [8, inf) (_B), in 32 / x - 2
+_I0_A = (-4.41534164647933937950e-18, 3.33079451882223809783e-17, -2.43127984654795469359e-16,
+         1.71539128555513303061e-15, -1.16853328779934516808e-14, 7.67618549860493561688e-14,
+         -4.85644678311192946090e-13, 2.95505266312963983461e-12, -1.72682629144155570723e-11,
+         9.67580903537323691224e-11, -5.18979560163526290666e-10, 2.65982372468238665035e-9,
+         -1.30002500998624804212e-8, 6.04699502254191894932e-8, -2.67079385394061173391e-7,
+         1.11738753912010371815e-6, -4.41673835845875056359e-6, 1.64484480707288970893e-5,
+         -5.75419501008210370398e-5, 1.88502885095841655729e-4, -5.76375574538582365885e-4,
+         1.63947561694133579842e-3, -4.32430999505057594430e-3, 1.05464603945949983183e-2,
+         -2.37374148058994688156e-2, 4.93052842396707084878e-2, -9.49010970480476444210e-2,
+         1.71620901522208775349e-1, -3.04682672343198398683e-1, 6.76795274409476084995e-1)
+_I0_B = (-7.23318048787475395456e-18, -4.83050448594418207126e-18, 4.46562142029675999901e-17,
+         3.46122286769746109310e-17, -2.82762398051658348494e-16, -3.42548561967721913462e-16,
+         1.77256013305652638360e-15, 3.81168066935262242075e-15, -9.55484669882830764870e-15,
+         -4.15056934728722208663e-14, 1.54008621752140982691e-14, 3.85277838274214270114e-13,
+         7.18012445138366623367e-13, -1.79417853150680611778e-12, -1.32158118404477131188e-11,
+         -3.14991652796324136454e-11, 1.18891471078464383424e-11, 4.94060238822496958910e-10,
+         3.39623202570838634515e-9, 2.26666899049817806459e-8, 2.04891858946906374183e-7,
+         2.89137052083475648297e-6, 6.88975834691682398426e-5, 3.36911647825569408990e-3,
+         8.04490411014108831608e-1)
+_I1_A = (2.77791411276104639959e-18, -2.11142121435816608115e-17, 1.55363195773620046921e-16,
+         -1.10559694773538630805e-15, 7.60068429473540693410e-15, -5.04218550472791168711e-14,
+         3.22379336594557470981e-13, -1.98397439776494371520e-12, 1.17361862988909016308e-11,
+         -6.66348972350202774223e-11, 3.62559028155211703701e-10, -1.88724975172282928790e-9,
+         9.38153738649577178388e-9, -4.44505912879632808065e-8, 2.00329475355213526229e-7,
+         -8.56872026469545474066e-7, 3.47025130813767847674e-6, -1.32731636560394358279e-5,
+         4.78156510755005422638e-5, -1.61760815825896745588e-4, 5.12285956168575772895e-4,
+         -1.51357245063125314899e-3, 4.15642294431288815669e-3, -1.05640848946261981558e-2,
+         2.47264490306265168283e-2, -5.29459812080949914269e-2, 1.02643658689847095384e-1,
+         -1.76416518357834055153e-1, 2.52587186443633654823e-1)
+_I1_B = (7.51729631084210481353e-18, 4.41434832307170791151e-18, -4.65030536848935832153e-17,
+         -3.20952592199342395980e-17, 2.96262899764595013876e-16, 3.30820231092092828324e-16,
+         -1.88035477551078244854e-15, -3.81440307243700780478e-15, 1.04202769841288027642e-14,
+         4.27244001671195135429e-14, -2.10154184277266431302e-14, -4.08355111109219731823e-13,
+         -7.19855177624590851209e-13, 2.03562854414708950722e-12, 1.41258074366137813316e-11,
+         3.25260358301548823856e-11, -1.89749581235054123450e-11, -5.58974346219658380687e-10,
+         -3.83538038596423702205e-9, -2.63146884688951950684e-8, -2.51223623787020892529e-7,
+         -3.88256480887769039346e-6, -1.10588938762623716291e-4, -9.76109749136146840777e-3,
+         7.78576235018280120474e-1)
+_BESSEL_SPLIT = 8.0
+
+
+def _chebyshev(ctx, coefficients, t):
+    """sum' c_k T_k(t/2) by Clenshaw's recurrence in cephes' order (chbevl)."""
+    b0, b1, b2 = _c(ctx, coefficients[0]), _c(ctx, 0.0), None
+    for coefficient in coefficients[1:]:
+        b2, b1 = b1, b0
+        b0 = ctx.op.Add(ctx.op.Sub(ctx.op.Mul(t, b1), b2), _c(ctx, coefficient))
+    return ctx.op.Mul(_c(ctx, 0.5), ctx.op.Sub(b0, b2))
+
+
+def _bessel_series(ctx, z, near, far):
+    """(the [0, 8] series at z / 2 - 2, the [8, inf) series at 32 / z - 2) for z = |x|, each argument
+    clipped into its interval (the other branch's value is discarded)."""
+    split = _c(ctx, _BESSEL_SPLIT)
+    near_value = _chebyshev(ctx, near, ctx.op.Sub(ctx.op.Mul(ctx.op.Min(z, split), _c(ctx, 0.5)), _c(ctx, 2.0)))
+    far_value = _chebyshev(ctx, far, ctx.op.Sub(ctx.op.Div(_c(ctx, 32.0), ctx.op.Max(z, split)), _c(ctx, 2.0)))
+    return near_value, far_value
+
+
+def _i0_64(ctx, x):
+    z = ctx.op.Abs(x)
+    exp_z = ctx.op.Exp(z)
+    near, far = _bessel_series(ctx, z, _I0_A, _I0_B)
+    inside = ctx.op.Mul(exp_z, near)
+    outside = ctx.op.Div(ctx.op.Mul(exp_z, far), ctx.op.Sqrt(z))
+    return ctx.op.Where(ctx.op.LessOrEqual(z, _c(ctx, _BESSEL_SPLIT)), inside, outside)
+
+
+def _i1_64(ctx, x):
+    z = ctx.op.Abs(x)
+    exp_z = ctx.op.Exp(z)
+    near, far = _bessel_series(ctx, z, _I1_A, _I1_B)
+    inside = ctx.op.Mul(ctx.op.Mul(near, z), exp_z)
+    outside = ctx.op.Div(ctx.op.Mul(exp_z, far), ctx.op.Sqrt(z))
+    magnitude = ctx.op.Where(ctx.op.LessOrEqual(z, _c(ctx, _BESSEL_SPLIT)), inside, outside)
+    # odd, with i1(-0.0) = +0.0 (cephes negates only for x < 0)
+    return ctx.op.Mul(magnitude, ctx.op.Where(ctx.op.Less(x, _c(ctx, 0.0)), _c(ctx, -1.0), _c(ctx, 1.0)))
+
+
+onnx_funcify.register(psm.I0)(_float64_function(_i0_64))
+onnx_funcify.register(psm.I1)(_float64_function(_i1_64))

@@ -29,7 +29,7 @@ DEFAULT_REWRITES = Mode(linker="py", optimizer="fast_run")
 FAMILIES = [name for name in ONNX_OPERATIONS if name.startswith("graph:")] + [
     "cholesky", "solve", "solve_triangular_lower", "cho_solve", "matrix_inverse", "det", "slogdet",
     "cumsum", "cumprod", "sort_stable", "argsort_stable", "unique_index_inverse_counts", "searchsorted_right",
-    "pad_constant", "gammaln", "psi", "betaln", "logsumexp",
+    "pad_constant", "gammaln", "psi", "betaln", "logsumexp", "erfc", "erfcx", "erfinv", "i0",
 ]
 
 
