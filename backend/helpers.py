@@ -1,6 +1,7 @@
 """Helpers shared by the converters of several op families: dtypes of PyTensor variables, the
 implicit upcasts PyTensor makes without a Cast node, computing an op in a wider dtype that has an
-onnxruntime kernel, and the converter for scalar ops that map one to one onto an ONNX op.
+onnxruntime kernel, the converter for scalar ops that map one to one onto an ONNX op, and Loops
+that carry values through a fixed number of steps.
 
 To extend: a helper belongs here once two op-family modules need it; a family's own helpers stay in
 its module.
@@ -8,8 +9,11 @@ its module.
 
 from __future__ import annotations
 
+from onnx import TensorProto, helper
+
 from backend.basic import GraphBuilder
-from backend.dtypes import FLOAT_DTYPES
+from backend.dtypes import FLOAT_DTYPES, onnx_dtype
+from backend.graph import make_subgraph
 from backend.kernels import compute_dtype
 
 
@@ -82,3 +86,22 @@ def select_keeping_zero_sign(ctx, condition, x, y, dtype: str) -> str:
                          ctx.op.And(ctx.op.Not(condition), sign_bit(ctx, y, work)))
     sign = ctx.op.Where(negative, ctx.constant(-1.0, work), ctx.constant(1.0, work))
     return ctx.cast(ctx.op.Mul(ctx.op.Abs(chosen), sign), work, dtype)
+
+
+def loop(ctx, steps, carried: list[tuple[str, str, int]], step, name: str) -> list[str]:
+    """A Loop of ``steps`` iterations over the ``(name, dtype, ndim)`` values in ``carried`` (ndim None:
+    rank unknown, as inside a scalar op's converter); ``step(body, iteration, values)`` returns their
+    next values. Returns the final values."""
+    body = ctx.subgraph()
+    iteration, cond = body.fresh("iteration"), body.fresh("cond_in")
+    names = [body.fresh("carried") for _ in carried]
+    inputs = [helper.make_tensor_value_info(iteration, TensorProto.INT64, []),
+              helper.make_tensor_value_info(cond, TensorProto.BOOL, [])]
+    inputs += [helper.make_tensor_value_info(n, onnx_dtype(d), None if k is None else [None] * k)
+               for n, (_, d, k) in zip(names, carried)]
+    updated = step(body, iteration, names)
+    graph = make_subgraph(body, ctx.fresh(name), inputs, [cond, *updated],
+                          [("bool", 0)] + [(d, k) for _, d, k in carried])
+    finals = ctx.op.Loop(steps, ctx.constant(True, "bool"), *[value for value, _, _ in carried], body=graph,
+                         n_outputs=len(carried))
+    return finals if len(carried) > 1 else [finals]

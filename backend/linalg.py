@@ -28,7 +28,7 @@ To extend: compose another factorization from `_loop` and the masked updates bel
 
 from __future__ import annotations
 
-from onnx import TensorProto, helper
+from onnx import TensorProto
 
 from backend.basic import onnx_funcify
 from backend.compat import (
@@ -47,8 +47,7 @@ from backend.compat import (
     SolveTriangular,
 )
 from backend.dtypes import ONNXExportUnsupported, onnx_dtype
-from backend.graph import make_subgraph
-from backend.helpers import dtype_of
+from backend.helpers import dtype_of, loop
 
 LINALG_OPS = (Cholesky, SolveTriangular, CholeskySolve, Solve, MatrixInverse, Det, SLogDet)
 
@@ -62,23 +61,6 @@ def _size(ctx, x, axis: int):
     """Length of ``axis`` of ``x`` as a 0-d int64."""
     shape = ctx.op.Shape(x)
     return ctx.op.Squeeze(ctx.op.Gather(shape, ctx.constant([axis], "int64"), axis=0), ctx.constant([0], "int64"))
-
-
-def _loop(ctx, steps, carried: list[tuple[str, str, int]], step, name: str) -> list[str]:
-    """A Loop of ``steps`` iterations over the ``(name, dtype, ndim)`` values in ``carried``;
-    ``step(body, iteration, values)`` returns their next values. Returns the final values."""
-    body = ctx.subgraph()
-    iteration, cond = body.fresh("iteration"), body.fresh("cond_in")
-    names = [body.fresh("carried") for _ in carried]
-    inputs = [helper.make_tensor_value_info(iteration, TensorProto.INT64, []),
-              helper.make_tensor_value_info(cond, TensorProto.BOOL, [])]
-    inputs += [helper.make_tensor_value_info(n, onnx_dtype(d), [None] * k) for n, (_, d, k) in zip(names, carried)]
-    updated = step(body, iteration, names)
-    graph = make_subgraph(body, ctx.fresh(name), inputs, [cond, *updated],
-                          [("bool", 0)] + [(d, k) for _, d, k in carried])
-    finals = ctx.op.Loop(steps, ctx.constant(True, "bool"), *[value for value, _, _ in carried], body=graph,
-                         n_outputs=len(carried))
-    return finals if len(carried) > 1 else [finals]
 
 
 def _positions(ctx, n):
@@ -118,7 +100,7 @@ def cholesky_lower(ctx, a, dtype: str, ndim: int) -> str:
         failed = body.op.Or(failed, body.op.LessOrEqual(pivot, zero))
         return [lower, failed]
 
-    lower, failed = _loop(ctx, n, [(initial, dtype, ndim), (no_failure, "bool", ndim - 2)], step, "cholesky_body")
+    lower, failed = loop(ctx, n, [(initial, dtype, ndim), (no_failure, "bool", ndim - 2)], step, "cholesky_body")
     return _nan_where(ctx, failed, lower, dtype, [-1, -2])
 
 
@@ -146,7 +128,7 @@ def triangular_solve(ctx, a, b, dtype: str, ndim: int, *, lower: bool, unit_diag
         is_row_i = body.op.Unsqueeze(body.op.Equal(positions, i), body.constant([-1], "int64"))
         return [body.op.Where(is_row_i, rest, solution)]
 
-    (solution,) = _loop(ctx, n, [(initial, dtype, ndim)], step, "triangular_solve_body")
+    (solution,) = loop(ctx, n, [(initial, dtype, ndim)], step, "triangular_solve_body")
     if unit_diagonal or not nan_if_singular:
         return solution
     diagonal = _diagonal(ctx, a, n, ndim)
@@ -220,7 +202,7 @@ def lu_eliminate(ctx, a, b, dtype: str, ndim: int) -> tuple[str, str, str, str]:
         sign = body.op.Where(swapped, body.op.Neg(sign), sign)
         return [upper, rhs, body.op.Or(failed, is_zero), sign]
 
-    return tuple(_loop(ctx, n, [(a, dtype, ndim), (b, dtype, ndim), (no_failure, "bool", ndim - 2),
+    return tuple(loop(ctx, n, [(a, dtype, ndim), (b, dtype, ndim), (no_failure, "bool", ndim - 2),
                                 (even, dtype, ndim - 2)], step, "lu_body"))
 
 

@@ -25,6 +25,10 @@ dtype (scipy computes float16/float32 in double too).
 - i0, i1 (modified Bessel functions of orders 0 and 1): cephes' Chebyshev series for exp(-x) I(x)
   on [0, 8] and exp(-x) sqrt(x) I(x) beyond, with its exp(x) (so, like the installed scipy, inf
   from x = log(DBL_MAX) on, NaN at +-inf); i1 is odd, i1(-0.0) = +0.0.
+- polygamma(n, x) as scipy defines it: psi for n = 0, else (-1)^(n+1) gamma(n+1) zeta(n+1, x) with
+  cephes' Hurwitz zeta: q^-s + (q+1)^-s + ... up to q + 9 (and on past 9 for negative q, a Loop of
+  as many steps as the most negative q needs, as cephes' sum is), then twelve Euler-Maclaurin
+  terms, stopping where cephes stops (a term below 2^-53 of the sum); NaN for n < 0.
 - erfinv, erfcinv: Newton's method on the erf/erfc above, from a start below (erf) or above (erfc)
   the root, where the iteration is monotone: erf(x) = y for |y| <= erf(1), log erfc(x) = log(t) with
   t = 1 - |y| (exact there) or erfcinv's argument beyond, its logarithm taken as log(erfcx(x)) - x^2
@@ -41,12 +45,15 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytensor.scalar.math as psm
 from onnx import TensorProto
 
 from backend.basic import onnx_funcify
 from backend.helpers import (
+    dtype_of,
     inputs_as,
+    loop,
     one_to_one_converter,
     output_dtype,
     select_keeping_zero_sign,
@@ -78,6 +85,17 @@ _PSI_SERIES = (1 / 12, -1 / 120, 1 / 252, -1 / 240, 1 / 132, -691 / 32760, 1 / 1
 
 def _c(ctx, value):
     return ctx.constant(value, "float64")
+
+
+def _float64_function(compose):
+    """A converter computing ``compose`` in float64 and casting to the output dtype (scipy's float16
+    and float32 loops compute in double too)."""
+    def convert(op, node, ctx, inputs):
+        out = output_dtype(node)
+        (x,) = inputs_as(node, ctx, inputs, out)
+        return [ctx.cast(compose(ctx, ctx.cast(x, out, "float64")), "float64", out)]
+    convert.__name__ = f"onnx_funcify_{compose.__name__.strip('_')}"
+    return convert
 
 
 def _polynomial(ctx, coefficients, t):
@@ -146,11 +164,7 @@ def onnx_funcify_GammaLn(op, node, ctx, inputs):
     return [ctx.cast(result, "float64", out)]
 
 
-@onnx_funcify.register(psm.Psi)
-def onnx_funcify_Psi(op, node, ctx, inputs):
-    out = output_dtype(node)
-    (x,) = inputs_as(node, ctx, inputs, out)
-    x = ctx.cast(x, out, "float64")
+def _psi64(ctx, x):
     zero = _c(ctx, 0.0)
     negative = ctx.op.Less(x, zero)
     # reflection: -pi / tan(pi r) with r = x's fractional part (signed), exact
@@ -176,7 +190,10 @@ def onnx_funcify_Psi(op, node, ctx, inputs):
     result = ctx.op.Where(is_zero, signed_inf, result)
     pole = ctx.op.And(negative, ctx.op.Equal(x, ctx.op.Floor(x)))  # negative integers and -inf
     result = ctx.op.Where(pole, nan, result)
-    return [ctx.cast(result, "float64", out)]
+    return result
+
+
+onnx_funcify.register(psm.Psi)(_float64_function(_psi64))
 
 
 # asymptotic series for trigamma: B_2k / z^(2k+1), k = 1..8 (the first two terms 1/z + 1/(2 z^2) apart)
@@ -256,15 +273,11 @@ def _gamma_positive(ctx, y):
     return ctx.op.Where(ctx.op.GreaterOrEqual(z, _c(ctx, _MAX_GAMMA)), _c(ctx, math.inf), result)
 
 
-@onnx_funcify.register(psm.Gamma)
-def onnx_funcify_Gamma(op, node, ctx, inputs):
+def _gamma64(ctx, x):
     """gamma: `_gamma_positive` for x > 0; gamma(x + 1) / x for -1 < x < 0 (exact shift; tiny x gives
     1/x as cephes); for x <= -1 the reflection gamma(x) = -pi / (q sin(pi q) gamma(q)), q = -x, with
     the sign (-1)^(floor(q) + 1) and |sin| from the exact distance to the nearest integer (0 where
     gamma(q) overflows). Like scipy: +-inf at +-0, NaN at the negative integers and -inf."""
-    out = output_dtype(node)
-    (x,) = inputs_as(node, ctx, inputs, out)
-    x = ctx.cast(x, out, "float64")
     zero, one = _c(ctx, 0.0), _c(ctx, 1.0)
     negative = ctx.op.Less(x, zero)
     q = ctx.op.Neg(x)
@@ -290,7 +303,10 @@ def onnx_funcify_Gamma(op, node, ctx, inputs):
     result = ctx.op.Where(integral, ctx.op.Gather(ctx.constant(_CEPHES_FACTORIALS, "float64"), position), result)
     # last, so that no other Where can turn the reflection's -0.0 into +0.0
     result = select_keeping_zero_sign(ctx, ctx.op.And(below_minus_one, ctx.op.Not(pole)), reflected, result, "float64")
-    return [ctx.cast(result, "float64", out)]
+    return result
+
+
+onnx_funcify.register(psm.Gamma)(_float64_function(_gamma64))
 
 
 # cephes' erf/erfc coefficients (ndtr.c), highest power first; Q, S and U are monic (leading 1 omitted)
@@ -394,17 +410,6 @@ def _erfcx64(ctx, x):
     reflected = ctx.op.Sub(ctx.op.Mul(_c(ctx, 2.0), ctx.op.Exp(ctx.op.Mul(x, x))), positive)
     reflected = ctx.op.Where(ctx.op.Less(x, _c(ctx, _ERFCX_OVERFLOW_BELOW)), _c(ctx, math.inf), reflected)
     return ctx.op.Where(negative, reflected, positive)
-
-
-def _float64_function(compose):
-    """A converter computing ``compose`` in float64 and casting to the output dtype (scipy's float16
-    and float32 loops compute in double too)."""
-    def convert(op, node, ctx, inputs):
-        out = output_dtype(node)
-        (x,) = inputs_as(node, ctx, inputs, out)
-        return [ctx.cast(compose(ctx, ctx.cast(x, out, "float64")), "float64", out)]
-    convert.__name__ = f"onnx_funcify_{compose.__name__.strip('_')}"
-    return convert
 
 
 _erf_float32 = one_to_one_converter("Erf")
@@ -586,3 +591,94 @@ def _i1_64(ctx, x):
 
 onnx_funcify.register(psm.I0)(_float64_function(_i0_64))
 onnx_funcify.register(psm.I1)(_float64_function(_i1_64))
+
+
+
+# Euler-Maclaurin denominators (2k)! / B_2k of cephes' Hurwitz zeta (zeta.c)
+_ZETA_EULER_MACLAURIN = (12.0, -720.0, 30240.0, -1209600.0, 47900160.0, -1.8924375803183791606e9, 7.47242496e10,
+                         -2.950130727918164224e12, 1.1646782814350067249e14, -4.5979787224074726105e15,
+                         1.8152105401943546773e17, -7.1661652561756670113e18)
+_MACHEP = 2.0**-53
+_ZETA_HEAD_TERMS = 9  # cephes sums at least q^-s ... (q+9)^-s, and on while q + i <= 9
+_ZETA_ASYMPTOTIC_FROM = 1e8
+
+
+def _hurwitz_zeta(ctx, s, q):
+    """cephes' zeta(s, q) for float64 s, q: inf at s = 1 and at the poles q = 0, -1, ..., NaN for s < 1
+    (and for negative q with non-integer s); (1/(s-1) + 1/(2q)) q^(1-s) beyond q = 1e8."""
+    zero, one = _c(ctx, 0.0), _c(ctx, 1.0)
+    minus_s = ctx.op.Neg(s)
+    pole = ctx.op.And(ctx.op.LessOrEqual(q, zero), ctx.op.Equal(q, ctx.op.Floor(q)))
+    finite = ctx.op.Not(ctx.op.Or(ctx.op.IsNaN(q), ctx.op.IsInf(q)))
+    # steps of the head sum: at least 9, and until q + i > 9; only finite, non-pole q count
+    steps = ctx.op.Max(_c(ctx, float(_ZETA_HEAD_TERMS)),
+                       ctx.op.Add(ctx.op.Floor(ctx.op.Sub(_c(ctx, float(_ZETA_HEAD_TERMS)), q)), one))
+    steps = ctx.op.Where(ctx.op.And(finite, ctx.op.Not(pole)), steps, _c(ctx, float(_ZETA_HEAD_TERMS)))
+    # (the constant keeps an empty q's maximum defined)
+    every_count = ctx.op.Concat(ctx.op.Reshape(steps, ctx.constant([-1], "int64")),
+                                ctx.constant([float(_ZETA_HEAD_TERMS)], "float64"), axis=0)
+    trip_count = ctx.op.Cast(ctx.op.ReduceMax(every_count, keepdims=0), to=TensorProto.INT64)
+    first = ctx.op.Pow(q, minus_s)
+    never = ctx.op.Less(q, _c(ctx, -math.inf))  # all False, in q's shape
+
+    def head_step(body, iteration, values):
+        a, b, total, done = values
+        index = body.op.Cast(iteration, to=TensorProto.DOUBLE)
+        active = body.op.And(body.op.Less(index, steps), body.op.Not(done))
+        a_next = body.op.Where(active, body.op.Add(a, body.constant(1.0, "float64")), a)
+        b_next = body.op.Where(active, body.op.Pow(a_next, minus_s), b)
+        total_next = body.op.Where(active, body.op.Add(total, b_next), total)
+        converged = body.op.Less(body.op.Abs(body.op.Div(b_next, total_next)), body.constant(_MACHEP, "float64"))
+        return [a_next, b_next, total_next, body.op.Or(done, body.op.And(active, converged))]
+
+    # a scalar op's converter does not know the rank of the tensors it is applied to
+    a, b, total, done = loop(ctx, trip_count, [(q, "float64", None), (first, "float64", None),
+                                               (first, "float64", None), (never, "bool", None)],
+                             head_step, "zeta_head")
+    w = a
+    total = ctx.op.Where(done, total, ctx.op.Add(total, ctx.op.Div(ctx.op.Mul(b, w), ctx.op.Sub(s, one))))
+    total = ctx.op.Where(done, total, ctx.op.Sub(total, ctx.op.Mul(_c(ctx, 0.5), b)))
+    factor, k = one, 0.0
+    for denominator in _ZETA_EULER_MACLAURIN:
+        factor = ctx.op.Mul(factor, ctx.op.Add(s, _c(ctx, k)))
+        b = ctx.op.Div(b, w)
+        term = ctx.op.Div(ctx.op.Mul(factor, b), _c(ctx, denominator))
+        total = ctx.op.Where(done, total, ctx.op.Add(total, term))
+        done = ctx.op.Or(done, ctx.op.Less(ctx.op.Abs(ctx.op.Div(term, total)), _c(ctx, _MACHEP)))
+        factor = ctx.op.Mul(factor, ctx.op.Add(s, _c(ctx, k + 1.0)))
+        b = ctx.op.Div(b, w)
+        k += 2.0
+    far = ctx.op.Mul(ctx.op.Add(ctx.op.Reciprocal(ctx.op.Sub(s, one)), ctx.op.Reciprocal(ctx.op.Mul(_c(ctx, 2.0), q))),
+                     ctx.op.Pow(q, ctx.op.Sub(one, s)))
+    result = ctx.op.Where(ctx.op.Greater(q, _c(ctx, _ZETA_ASYMPTOTIC_FROM)), far, total)
+    inf, nan = _c(ctx, math.inf), _c(ctx, math.nan)
+    non_integer_s = ctx.op.Not(ctx.op.Equal(s, ctx.op.Floor(s)))
+    result = ctx.op.Where(ctx.op.And(ctx.op.LessOrEqual(q, zero), non_integer_s), nan, result)
+    result = ctx.op.Where(pole, inf, result)
+    result = ctx.op.Where(ctx.op.Less(s, one), nan, result)
+    return ctx.op.Where(ctx.op.Equal(s, one), inf, result)
+
+
+@onnx_funcify.register(psm.PolyGamma)
+def onnx_funcify_PolyGamma(op, node, ctx, inputs):
+    """scipy's polygamma as PyTensor calls it on numpy arrays: n + 1 is computed in n's integer dtype
+    (int8 127 + 1 wraps to -128: NaN), and zeta(n + 1, x) runs in scipy's float32 loop, rounding its
+    double result to float32 (subnormals and underflow included), when n's and x's dtypes both fit
+    in float32; the sign and gamma(n + 1) stay double."""
+    out = output_dtype(node)
+    n_dtype, x_dtype = dtype_of(node.inputs[0]), dtype_of(node.inputs[1])
+    wide = "uint64" if n_dtype.startswith("uint") else "int64"
+    successor = ctx.cast(ctx.op.Add(ctx.cast(inputs[0], n_dtype, wide), ctx.constant(1, wide)), wide, n_dtype)
+    n = ctx.cast(inputs[0], n_dtype, "float64")
+    order = ctx.cast(successor, n_dtype, "float64")
+    x = ctx.cast(inputs[1], x_dtype, "float64")
+    shape = ctx.op.Shape(ctx.op.Add(n, x))  # the broadcast shape, which the zeta Loop carries
+    n, order, x = (ctx.op.Expand(v, shape) for v in (n, order, x))
+    odd = ctx.op.Equal(ctx.op.Mod(n, _c(ctx, 2.0), fmod=1), _c(ctx, 1.0))
+    sign = ctx.op.Where(odd, _c(ctx, 1.0), _c(ctx, -1.0))  # (-1.0)**(n+1)
+    zeta = _hurwitz_zeta(ctx, order, x)
+    if np.result_type(n_dtype, x_dtype, np.float32) == np.float32:
+        zeta = ctx.cast(ctx.cast(zeta, "float64", "float32"), "float32", "float64")
+    derivative = ctx.op.Mul(ctx.op.Mul(sign, _gamma64(ctx, ctx.op.Add(n, _c(ctx, 1.0)))), zeta)
+    result = ctx.op.Where(ctx.op.Equal(n, _c(ctx, 0.0)), _psi64(ctx, x), derivative)
+    return [ctx.cast(result, "float64", out)]
