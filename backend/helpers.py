@@ -88,10 +88,11 @@ def select_keeping_zero_sign(ctx, condition, x, y, dtype: str) -> str:
     return ctx.cast(ctx.op.Mul(ctx.op.Abs(chosen), sign), work, dtype)
 
 
-def loop(ctx, steps, carried: list[tuple[str, str, int]], step, name: str) -> list[str]:
+def loop(ctx, steps, carried: list[tuple[str, str, int]], step, name: str, *, keep_going=None) -> list[str]:
     """A Loop of ``steps`` iterations over the ``(name, dtype, ndim)`` values in ``carried`` (ndim None:
     rank unknown, as inside a scalar op's converter); ``step(body, iteration, values)`` returns their
-    next values. Returns the final values."""
+    next values, and ``keep_going(body, next_values)``, if given, a 0-d bool that ends the Loop early
+    when False. Returns the final values."""
     body = ctx.subgraph()
     iteration, cond = body.fresh("iteration"), body.fresh("cond_in")
     names = [body.fresh("carried") for _ in carried]
@@ -100,7 +101,8 @@ def loop(ctx, steps, carried: list[tuple[str, str, int]], step, name: str) -> li
     inputs += [helper.make_tensor_value_info(n, onnx_dtype(d), None if k is None else [None] * k)
                for n, (_, d, k) in zip(names, carried)]
     updated = step(body, iteration, names)
-    graph = make_subgraph(body, ctx.fresh(name), inputs, [cond, *updated],
+    going = cond if keep_going is None else keep_going(body, updated)
+    graph = make_subgraph(body, ctx.fresh(name), inputs, [going, *updated],
                           [("bool", 0)] + [(d, k) for _, d, k in carried])
     finals = ctx.op.Loop(steps, ctx.constant(True, "bool"), *[value for value, _, _ in carried], body=graph,
                          n_outputs=len(carried))

@@ -86,7 +86,7 @@ def _atanh64(ctx, x):
     """atanh(|x|) = log1p(2|x| / (1 - |x|)) / 2 (inf at 1, NaN beyond)."""
     a = ctx.op.Abs(x)
     ratio = ctx.op.Div(ctx.op.Add(a, a), ctx.op.Sub(_f64(ctx, 1.0), a))
-    return _with_sign_of(ctx, x, ctx.op.Mul(_f64(ctx, 0.5), _log1p(ctx, ratio, "float64")))
+    return _with_sign_of(ctx, x, ctx.op.Mul(_f64(ctx, 0.5), log1p(ctx, ratio, "float64")))
 
 
 def _asinh64(ctx, x):
@@ -94,7 +94,7 @@ def _asinh64(ctx, x):
     a = ctx.op.Abs(x)
     square = ctx.op.Mul(a, a)
     root = ctx.op.Sqrt(ctx.op.Add(_f64(ctx, 1.0), square))
-    near = _log1p(ctx, ctx.op.Add(a, ctx.op.Div(square, ctx.op.Add(_f64(ctx, 1.0), root))),
+    near = log1p(ctx, ctx.op.Add(a, ctx.op.Div(square, ctx.op.Add(_f64(ctx, 1.0), root))),
                   "float64")
     far = ctx.op.Add(ctx.op.Log(a), _f64(ctx, math.log(2.0)))
     return _with_sign_of(ctx, x, ctx.op.Where(ctx.op.Greater(a, _f64(ctx, 2.0**28)), far, near))
@@ -104,7 +104,7 @@ def _acosh64(ctx, x):
     """log1p(t + sqrt(2t + t^2)) with t = x - 1 below 2, log(2x - 1/(x + sqrt(x^2 - 1))) up to 2**28,
     log(x) + log(2) beyond; NaN below 1."""
     t = ctx.op.Sub(x, _f64(ctx, 1.0))
-    near = _log1p(ctx, ctx.op.Add(t, ctx.op.Sqrt(ctx.op.Add(ctx.op.Add(t, t), ctx.op.Mul(t, t)))), "float64")
+    near = log1p(ctx, ctx.op.Add(t, ctx.op.Sqrt(ctx.op.Add(ctx.op.Add(t, t), ctx.op.Mul(t, t)))), "float64")
     root = ctx.op.Sqrt(ctx.op.Sub(ctx.op.Mul(x, x), _f64(ctx, 1.0)))
     middle = ctx.op.Log(ctx.op.Sub(ctx.op.Add(x, x), ctx.op.Div(_f64(ctx, 1.0), ctx.op.Add(x, root))))
     far = ctx.op.Add(ctx.op.Log(x), _f64(ctx, math.log(2.0)))
@@ -129,7 +129,7 @@ def _cosh64(ctx, x):
 def _sinh64(ctx, x):
     """(t + t/(t+1)) / 2 with t = expm1(|x|) below 1 (no cancellation), (e - 1/e) / 2 above."""
     a = ctx.op.Abs(x)
-    t = _expm1(ctx, a, "float64")
+    t = expm1(ctx, a, "float64")
     near = ctx.op.Mul(_f64(ctx, 0.5), ctx.op.Add(t, ctx.op.Div(t, ctx.op.Add(t, _f64(ctx, 1.0)))))
     e = ctx.op.Exp(a)
     middle = ctx.op.Mul(_f64(ctx, 0.5), ctx.op.Sub(e, ctx.op.Div(_f64(ctx, 1.0), e)))
@@ -348,7 +348,7 @@ def _x_where_exact(ctx, inexact, x, other, compute):
     return ctx.op.Add(x_part, other_part)
 
 
-def _log1p(ctx, x, compute):
+def log1p(ctx, x, compute):
     """log(1 + x) without losing tiny x: log(u) * (x / (u - 1)) with u = 1 + x (Goldberg's trick)."""
     one = ctx.constant(1.0, compute)
     u = ctx.op.Add(x, one)
@@ -361,16 +361,16 @@ def _log1p(ctx, x, compute):
 @onnx_funcify.register(ps.Log1p)
 def onnx_funcify_Log1p(op, node, ctx, inputs):
     (x,), compute, out = _float_compute(node, ctx, inputs, "Log")
-    return [ctx.cast(_log1p(ctx, x, compute), compute, out)]
+    return [ctx.cast(log1p(ctx, x, compute), compute, out)]
 
 
 @onnx_funcify.register(ps.Expm1)
 def onnx_funcify_Expm1(op, node, ctx, inputs):
     (x,), compute, out = _float_compute(node, ctx, inputs, "Exp")
-    return [ctx.cast(_expm1(ctx, x, compute), compute, out)]
+    return [ctx.cast(expm1(ctx, x, compute), compute, out)]
 
 
-def _expm1(ctx, x, compute):
+def expm1(ctx, x, compute):
     """exp(x) - 1 without losing tiny x: (u - 1) * (x / log(u)) with u = exp(x) (Kahan's trick)."""
     one = ctx.constant(1.0, compute)
     u = ctx.op.Exp(x)
@@ -401,7 +401,7 @@ def onnx_funcify_Softplus(op, node, ctx, inputs):
     """PyTensor's piecewise definition: exp(x) | log1p(exp(x)) | x + exp(-x) | x at -37, 18, 33.3."""
     (x,), compute, out = _float_compute(node, ctx, inputs, "Exp")
     exp_x = ctx.op.Exp(x)
-    middle = _log1p(ctx, exp_x, compute)
+    middle = log1p(ctx, exp_x, compute)
     upper = ctx.op.Add(x, ctx.op.Exp(ctx.op.Neg(x)))
 
     def below(threshold):
@@ -417,8 +417,8 @@ def onnx_funcify_Softplus(op, node, ctx, inputs):
 def onnx_funcify_Log1mexp(op, node, ctx, inputs):
     """PyTensor's definition: log1p(-exp(x)) below log(1/2), log(-expm1(x)) from there on."""
     (x,), compute, out = _float_compute(node, ctx, inputs, "Exp")
-    far = _log1p(ctx, ctx.op.Neg(ctx.op.Exp(x)), compute)
-    near = ctx.op.Log(ctx.op.Neg(_expm1(ctx, x, compute)))
+    far = log1p(ctx, ctx.op.Neg(ctx.op.Exp(x)), compute)
+    near = ctx.op.Log(ctx.op.Neg(expm1(ctx, x, compute)))
     # log1p(-0.0) = -0.0 far out: a Where that keeps the zero's sign
     result = select_keeping_zero_sign(ctx, ctx.op.Less(x, ctx.constant(math.log(0.5), compute)), far, near, compute)
     return [ctx.cast(result, compute, out)]

@@ -142,11 +142,7 @@ def _sin_pi_distance(ctx, x):
     return ctx.op.Sin(ctx.op.Mul(_c(ctx, math.pi), distance))
 
 
-@onnx_funcify.register(psm.GammaLn)
-def onnx_funcify_GammaLn(op, node, ctx, inputs):
-    out = output_dtype(node)
-    (x,) = inputs_as(node, ctx, inputs, out)
-    x = ctx.cast(x, out, "float64")
+def _lgamma64(ctx, x):
     negative = ctx.op.Less(x, _c(ctx, 0.0))
     y = ctx.op.Where(negative, ctx.op.Sub(_c(ctx, 1.0), x), x)
     positive = _lgamma_positive(ctx, y)
@@ -161,7 +157,10 @@ def onnx_funcify_GammaLn(op, node, ctx, inputs):
     # lgamma(1) = lgamma(2) = 0 exactly in cephes (log of an exact 1); the series gives ~1e-15
     unit = ctx.op.Or(ctx.op.Equal(x, _c(ctx, 1.0)), ctx.op.Equal(x, _c(ctx, 2.0)))
     result = ctx.op.Where(unit, _c(ctx, 0.0), result)
-    return [ctx.cast(result, "float64", out)]
+    return result
+
+
+onnx_funcify.register(psm.GammaLn)(_float64_function(_lgamma64))
 
 
 def _psi64(ctx, x):
