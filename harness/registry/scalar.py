@@ -58,10 +58,16 @@ def _cast_is_defined(target: str):
     return elements
 
 
+NUMPY_TAKES_SQRT_FAST_PATH = bool(np.signbit(np.power(np.array(-0.0), np.array(0.5))))
+"""Whether the installed numpy has the fast path (numpy 2.0 has not: C99 pow everywhere)."""
+
+
 def _numpy_sqrt_fast_path(example: ArrayExample) -> bool:
     """numpy computes x**0.5 as sqrt(x) (-0.0 -> -0.0, -inf -> nan) for 0-d operands and in its
     vectorised loop when the exponent is broadcast along the innermost dimension that has more than
     one element (size-1 dimensions are dropped first); elsewhere it calls C99 pow (+0.0, +inf)."""
+    if not NUMPY_TAKES_SQRT_FAST_PATH:
+        return False
     base, exponent = as_elemwise_inputs(example)  # the equal-rank arrays PyTensor's Elemwise passes
     out_shape = np.broadcast_shapes(base.shape, exponent.shape)
     b, e = np.broadcast_arrays(base, exponent)

@@ -36,8 +36,11 @@ def _log_softmax(x, axis=None):
     return pt.special.log_softmax(x, axis=axis)
 
 
+# PyTensor 2.38 also builds softmax and log_softmax of a bool tensor (3.0 refuses it)
+SOFTMAX_DTYPES = NUMERIC_DTYPES + (("bool",) if PYTENSOR_VERSION < (3, 0) else ())
+
 # Both sum exp(d) over the axis: REDUCTION bounds, like sum and mean.
-register("softmax", arity=1, dtypes=NUMERIC_DTYPES, build=_softmax, elementwise=False, tolerance=REDUCTION,
+register("softmax", arity=1, dtypes=SOFTMAX_DTYPES, build=_softmax, elementwise=False, tolerance=REDUCTION,
          params=axis_params(keepdims=False, multiple=False), onnx_ops=("Exp", "ReduceSum"))
 def _scipy_shift_of_an_infinite_max(example: ArrayExample) -> bool:
     """PyTensor 2.38 computes log_softmax with scipy, which shifts a slice whose max is +inf by 0 rather
@@ -52,7 +55,7 @@ def _scipy_shift_of_an_infinite_max(example: ArrayExample) -> bool:
     return bool((holds_inf & ~holds_nan & (x < np.inf).any(axis=axis)).any())
 
 
-register("log_softmax", arity=1, dtypes=NUMERIC_DTYPES, build=_log_softmax, elementwise=False, tolerance=REDUCTION,
+register("log_softmax", arity=1, dtypes=SOFTMAX_DTYPES, build=_log_softmax, elementwise=False, tolerance=REDUCTION,
          params=axis_params(keepdims=False, multiple=False), onnx_ops=("Exp", "ReduceSum"),
          error_scale=_log_softmax_terms).xfail(
     reason="PyTensor 2.38's log_softmax is scipy's, which shifts a slice whose max is +inf by 0: its finite "

@@ -248,6 +248,60 @@ def _polygamma_scale(example: ArrayExample) -> np.ndarray:
 # Measured against scipy on 3e5 (n, x) pairs (n in -1..200, x log-uniform over 1e-10..1e12, uniform
 # over [-50, 50] and -(1e-5..1e3)): n >= 1: 4 ULP for x > 0, 1 for x < 0 (the same sum, in cephes'
 # order); n = 0 is psi (its bound and scale); NaN positions all agree.
-register("polygamma", arity=1, dtypes=ALL_DTYPES, build=lambda x, n: pt.polygamma(n, x), params=_polygamma_orders,
+register("polygamma", arity=1, dtypes=ALL_DTYPES, build=lambda x, n=2: pt.polygamma(n, x), params=_polygamma_orders,
          elements=_trigamma_elements, error_scale=_polygamma_scale,
          tolerance={"float16": 1, "float32": 2, "float64": 8}, onnx_ops=("Loop", "Pow"))
+
+
+# ---- the regularized incomplete gamma functions P (gammainc) and Q (gammaincc) ----
+INCOMPLETE_GAMMA_LANDMARKS = (0.0, 0.5, 1.0, 1.1, 20.0, 200.0)
+
+
+def _incomplete_gamma_elements(dtype: str):
+    """The full-range floats (negative: NaN), a band [0, 60] where a and x often meet (the regions
+    where cephes switches method), and its switch points."""
+    if dtype not in FLOAT_DTYPES:
+        return [element_values(dtype)] * 2
+    band = hnp.from_dtype(np.dtype(dtype), min_value=0.0, max_value=60.0, allow_nan=False, allow_infinity=False)
+    one = st.one_of(element_values(dtype), band, _nudged(dtype, INCOMPLETE_GAMMA_LANDMARKS))
+    return [one, one]
+
+
+def _incomplete_gamma_scale(function):
+    """|value| (1 + |a log x| + x + |lgamma(a)|): cephes and the export both compute the prefactor
+    x^a e^-x / gamma(a) from these terms, so its relative error is theirs times the rounding."""
+    def scale(example: ArrayExample) -> np.ndarray:
+        a, x = (np.asarray(v, np.float64) for v in example.arrays)
+        with np.errstate(all="ignore"):
+            terms = 1.0 + np.abs(a * np.log(x)) + np.abs(x) + np.abs(scipy.special.gammaln(a))
+            return np.abs(function(a, x)) * np.nan_to_num(terms, nan=1.0, posinf=1.0)
+    return scale
+
+
+def beyond_the_series_reach(example: ArrayExample) -> bool:
+    """Some finite a > 8e4 with x in scipy's asymptotic region (|x - a| / a < 4.5 / sqrt(a)): there
+    the series and continued fraction need more than their 2000 steps (~9 sqrt(a)). float16, int16
+    and uint16 cannot hold such an a."""
+    a, x = np.broadcast_arrays(*(np.asarray(v, np.float64) for v in example.arrays))
+    with np.errstate(all="ignore"):
+        near = np.abs(x - a) / a < 4.5 / np.sqrt(a)
+    return bool((np.isfinite(a) & np.isfinite(x) & (a > 8e4) & near).any())
+
+
+NOT_CONVERGED = ("scipy evaluates P and Q near x = a with Temme's uniform asymptotic expansion; the export uses "
+                 "the series and the continued fraction there, which for a > 1e5 need more than their 2000 steps")
+NOT_CONVERGED_UNPREDICTABLE = "how far the 2000 steps get depends on how close x is to a (measured: enough below 1e5)"
+
+# Measured against scipy on 2.2e5 (a, x) pairs (log-uniform over 1e-3..1e3 and 1e-10..1e6, uniform over
+# [0, 30] x [0, 40], and x within 50% of a) and 3,000 pairs per range of a from 20 to 1e6 in scipy's
+# asymptotic region: relative errors up to 2.4e-14 (~100 ULP) near x = a for a < 6e4, 2e-10 (0.4 ULP of
+# the scale) up to 1e5, not converged beyond; elsewhere worst 0.12 ULP of the scale (the prefactor's
+# terms); NaN positions all agree. Bound: 8 ULP of the scale.
+for _name, _function in (("gammainc", scipy.special.gammainc), ("gammaincc", scipy.special.gammaincc)):
+    register(_name, arity=2, dtypes=ALL_DTYPES, elements=_incomplete_gamma_elements,
+             error_scale=_incomplete_gamma_scale(_function), tolerance={"float16": 1, "float32": 2, "float64": 8},
+             onnx_ops=("Loop", "Exp")).xfail(
+        reason=NOT_CONVERGED, category="exporter", dtypes=("float32", "float64", "int32", "int64", "uint32", "uint64"),
+        when=beyond_the_series_reach,
+        unpredictable=NOT_CONVERGED_UNPREDICTABLE,
+    )

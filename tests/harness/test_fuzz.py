@@ -24,6 +24,7 @@ from harness.fuzz import (
 )
 from harness.fuzz_journal import journal_path, journal_totals, rounds_done
 from harness.registry import ONNX_OPERATIONS
+from harness.registry.scalar import NUMPY_TAKES_SQRT_FAST_PATH
 from harness.runner import append_json_line, read_json_lines
 from harness.testing import reference_function
 
@@ -174,10 +175,14 @@ def test_planted_bug_between_computed_operands_is_found_shrunk_and_reproduced(tm
                "--ops", "add,mul,exp,neg,sqr,cast_to_float64", "--out", str(out), "--plugin", "planted_mul"]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 1, result.stdout + result.stderr[-2000:]
-    findings = pd.read_csv(out / "fuzz.csv").query("kind == 'finding'")
+    # PyTensor 2.38's own rewrite bugs are findings too (its fused int8 add overflows a Python int:
+    # check "pytensor rewrite"); the planted bug is in the export
+    findings = pd.read_csv(out / "fuzz.csv").query("kind == 'finding' and check != 'pytensor rewrite'")
     assert len(findings) >= 1
     smallest = min(findings["graph"], key=lambda g: g.count("ONNX_OPERATIONS["))
-    assert smallest.count("ONNX_OPERATIONS[") <= 3 and "'mul'" in smallest, smallest
+    # Hypothesis 6.170 shrinks the finding to 3 nodes or fewer, 6.155 (the oldest supported) to 5; an
+    # unshrunk one has dozens
+    assert smallest.count("ONNX_OPERATIONS[") <= 5 and "'mul'" in smallest, smallest
     reproducer = out / findings.loc[findings["graph"] == smallest, "reproducer"].iloc[0]
     with_bug = subprocess.run([sys.executable, "-W", "ignore", str(reproducer)], cwd=out, capture_output=True,
                               text=True, env=env, timeout=600)
@@ -236,6 +241,8 @@ def test_mixed_cell_catches_an_exporter_that_computes_in_the_wrong_dtype(sub_in_
 def test_mixed_operands_are_judged_by_the_entrys_declarations_on_upcast_inputs():
     # numpy's sqrt fast path (pow#1): pow(-inf, 0.5) is nan in PyTensor, +inf in onnxruntime; here the
     # exponent is float32 and the base float64, the cell pow float64 declared it
+    if not NUMPY_TAKES_SQRT_FAST_PATH:
+        pytest.skip("this numpy has no sqrt fast path: pow(-inf, 0.5) agrees, there is no divergence to judge")
     program = Program([("x0", "float64", ()), ("x1", "float32", ())], {}, [Node("pow", ("x0", "x1"))], ["v0"],
                       [np.array(-np.inf), np.array(0.5, "float32")])
     verdict = judge(program, default_mode=False, strict=True)
