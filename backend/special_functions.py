@@ -35,7 +35,8 @@ dtype (scipy computes float16/float32 in double too).
   lgamma(1 + a) by its Taylor series; the prefactor x^a e^-x / gamma(a) in cephes' Lanczos form.
   Where scipy switches to Temme's uniform asymptotic expansion (a > 20 and |x - a| / a < 0.3, or
   a > 200 and |x - a| / a < 4.5 / sqrt(a)), the series and continued fraction are used instead,
-  for up to 2000 steps (enough up to a ~ 1e5; the registry declares what lies beyond).
+  for up to 2000 steps, enough up to a ~ 1e5; beyond a = 8e4 there the result is NaN (declared in
+  the registry), not an unconverged sum.
 - erfinv, erfcinv: Newton's method on the erf/erfc above, from a start below (erf) or above (erfc)
   the root, where the iteration is monotone: erf(x) = y for |y| <= erf(1), log erfc(x) = log(t) with
   t = 1 - |y| (exact there) or erfcinv's argument beyond, its logarithm taken as log(erfcx(x)) - x^2
@@ -695,8 +696,10 @@ def onnx_funcify_PolyGamma(op, node, ctx, inputs):
 _IGAM_MAX_STEPS = 2000  # cephes' MAXITER for the series and the continued fraction
 # where scipy uses Temme's expansion (x near a > 20), the series and the continued fraction take
 # ~9 sqrt(a) steps: cephes' 2000 serve a up to ~1e5 (measured); more would make every call that
-# meets a larger a slow (each step is a pass of the Loop body)
+# meets a larger a slow (each step is a pass of the Loop body). Beyond _IGAM_OUT_OF_REACH, in
+# scipy's asymptotic region, the result is NaN rather than an unconverged sum.
 _IGAM_MAX_STEPS_NEAR_A = 2000
+_IGAM_OUT_OF_REACH = 8e4
 _IGAM_BIG = 4.503599627370496e15  # the continued fraction's convergents are rescaled beyond this
 _LANCZOS_G = 6.024680040776729583740234375
 # boost's Lanczos approximation (13 terms) as cephes' lanczos_sum_expg_scaled evaluates it
@@ -748,14 +751,16 @@ def _lgamma1p_taylor(ctx, t):
 
 
 def _lgamma1p(ctx, a):
-    """cephes' lgam1p: the Taylor series around 0 and 1, lgamma(a + 1) elsewhere."""
+    """cephes' lgam1p: the Taylor series around 0, and around 1 (plus log(a)), lgamma(a + 1) elsewhere;
+    one Taylor evaluation serves both."""
     half = _c(ctx, 0.5)
-    near_zero = _lgamma1p_taylor(ctx, ctx.op.Min(ctx.op.Max(a, ctx.op.Neg(half)), half))
     shifted = ctx.op.Sub(a, _c(ctx, 1.0))
-    near_one = ctx.op.Add(ctx.op.Log(a), _lgamma1p_taylor(ctx, ctx.op.Min(ctx.op.Max(shifted, ctx.op.Neg(half)),
-                                                                          half)))
-    result = ctx.op.Where(ctx.op.Less(ctx.op.Abs(shifted), half), near_one, _lgamma64(ctx, ctx.op.Add(a, _c(ctx, 1.0))))
-    return ctx.op.Where(ctx.op.LessOrEqual(ctx.op.Abs(a), half), near_zero, result)
+    near_zero = ctx.op.LessOrEqual(ctx.op.Abs(a), half)
+    near_one = ctx.op.Less(ctx.op.Abs(shifted), half)
+    t = ctx.op.Where(near_zero, a, shifted)
+    taylor = _lgamma1p_taylor(ctx, ctx.op.Min(ctx.op.Max(t, ctx.op.Neg(half)), half))
+    result = ctx.op.Where(near_one, ctx.op.Add(ctx.op.Log(a), taylor), _lgamma64(ctx, ctx.op.Add(a, _c(ctx, 1.0))))
+    return ctx.op.Where(near_zero, taylor, result)
 
 
 def _log1pmx(ctx, t):
@@ -806,11 +811,10 @@ def _not_any(body, done):
     return body.op.Cast(body.op.ReduceMax(body.op.Cast(padded, to=TensorProto.INT32), keepdims=0), to=TensorProto.BOOL)
 
 
-def _igam_series(ctx, a, x, needed):
+def _igam_series(ctx, a, x, prefactor, needed):
     """P(a, x) by its power series where ``needed`` (cephes' igam_series); 0 where the prefactor
-    underflows, without summing (the sum may overflow there)."""
+    x^a e^-x / gamma(a) underflows, without summing (the sum may overflow there)."""
     one = _c(ctx, 1.0)
-    prefactor = _igam_prefactor(ctx, a, x)
     underflow = ctx.op.Equal(prefactor, _c(ctx, 0.0))
     needed = ctx.op.And(needed, ctx.op.Not(underflow))
 
@@ -830,11 +834,10 @@ def _igam_series(ctx, a, x, needed):
     return ctx.op.Where(underflow, _c(ctx, 0.0), ctx.op.Div(ctx.op.Mul(total, prefactor), a))
 
 
-def _igamc_continued_fraction(ctx, a, x, needed):
+def _igamc_continued_fraction(ctx, a, x, prefactor, needed):
     """Q(a, x) by its continued fraction where ``needed`` (cephes' igamc_continued_fraction); 0 where
     the prefactor underflows, without iterating (the convergents may overflow there)."""
     one = _c(ctx, 1.0)
-    prefactor = _igam_prefactor(ctx, a, x)
     underflow = ctx.op.Equal(prefactor, _c(ctx, 0.0))
     needed = ctx.op.And(needed, ctx.op.Not(underflow))
     y = ctx.op.Sub(one, a)
@@ -907,6 +910,12 @@ def _incomplete_gamma(ctx, a, x, *, upper: bool):
     # the Loops see in-range arguments only; the edge cases are set below
     regular = ctx.op.And(ctx.op.And(ctx.op.Greater(a, zero), ctx.op.Greater(x, zero)),
                          ctx.op.Not(ctx.op.Or(ctx.op.IsInf(a), ctx.op.IsInf(x))))
+    # beyond the series' reach (see _IGAM_OUT_OF_REACH): NaN, without iterating
+    beyond = ctx.op.And(ctx.op.Greater(a, _c(ctx, _IGAM_OUT_OF_REACH)),
+                        ctx.op.Less(ctx.op.Div(ctx.op.Abs(ctx.op.Sub(x, a)), a),
+                                    ctx.op.Div(_c(ctx, 4.5), ctx.op.Sqrt(a))))
+    beyond = ctx.op.And(regular, beyond)
+    regular = ctx.op.And(regular, ctx.op.Not(beyond))
     a_in = ctx.op.Where(regular, a, one)
     x_in = ctx.op.Where(regular, x, one)
     x_above_1_1 = ctx.op.Greater(x_in, _c(ctx, 1.1))
@@ -927,11 +936,13 @@ def _incomplete_gamma(ctx, a, x, *, upper: bool):
         q_needed = ctx.op.And(regular, complement)
     fraction_needed = ctx.op.And(q_needed, use_fraction)
     small_x_needed = ctx.op.And(q_needed, use_small_x)
-    series = _igam_series(ctx, a_in, x_in, series_needed)
-    fraction = _igamc_continued_fraction(ctx, a_in, x_in, fraction_needed)
+    prefactor = _igam_prefactor(ctx, a_in, x_in)
+    series = _igam_series(ctx, a_in, x_in, prefactor, series_needed)
+    fraction = _igamc_continued_fraction(ctx, a_in, x_in, prefactor, fraction_needed)
     small_x = _igamc_small_x_series(ctx, a_in, x_in, small_x_needed)
     q = ctx.op.Where(use_series, ctx.op.Sub(one, series), ctx.op.Where(use_fraction, fraction, small_x))
     result = q if upper else ctx.op.Where(complement, ctx.op.Sub(one, q), series)
+    result = ctx.op.Where(beyond, nan, result)
     # edge values (cephes' order of tests, applied last to first)
     low, high = (one, zero) if upper else (zero, one)
     result = ctx.op.Where(ctx.op.IsInf(x), high, result)

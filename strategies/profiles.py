@@ -23,7 +23,7 @@ _COMMON = dict(
 settings.register_profile("dev", max_examples=10, **_COMMON)
 settings.register_profile(
     "ci",
-    max_examples=30,  # the nightly profile is where depth goes; the ci suite has to stay near 15 minutes
+    max_examples=25,  # the nightly profile is where depth goes; the ci suite has to stay near 15 minutes
     derandomize=True,
     database=None,
     print_blob=True,

@@ -16,7 +16,7 @@ from harness.registry import ONNX_OPERATIONS
 def _budget(fraction: float) -> settings:
     """The loaded profile with a share of its examples: the shape and dtype properties check what the
     full comparison (every example) checks too, on fewer examples of their own, and the whole suite
-    has to fit the CI time budget (ci: 30 examples compared, 9 edge cases, 2 for dtype and shape)."""
+    has to fit the CI time budget (ci: 25 examples compared, 7 edge cases, 2 for dtype and shape)."""
     return settings(settings.default, max_examples=max(2, int(settings.default.max_examples * fraction)))
 
 
