@@ -294,8 +294,8 @@ NOT_CONVERGED = ("scipy evaluates P and Q near x = a with Temme's uniform asympt
 # Measured against scipy on 2.2e5 (a, x) pairs (log-uniform over 1e-3..1e3 and 1e-10..1e6, uniform over
 # [0, 30] x [0, 40], and x within 50% of a) and 3,000 pairs per range of a from 20 to 1e6 in scipy's
 # asymptotic region: relative errors up to 2.4e-14 (~100 ULP) near x = a for a < 6e4, 2e-10 (0.4 ULP of
-# the scale) up to 1e5, not converged beyond (NaN from 8e4 on); elsewhere worst 0.12 ULP of the scale (the prefactor's
-# terms); NaN positions all agree. Bound: 8 ULP of the scale.
+# the scale) up to 1e5, not converged beyond (NaN from 8e4 on); elsewhere worst 0.12 ULP of the scale
+# (the prefactor's terms); NaN positions all agree. Bound: 8 ULP of the scale.
 for _name, _function in (("gammainc", scipy.special.gammainc), ("gammaincc", scipy.special.gammaincc)):
     register(_name, arity=2, dtypes=ALL_DTYPES, elements=_incomplete_gamma_elements,
              error_scale=_incomplete_gamma_scale(_function), tolerance={"float16": 1, "float32": 2, "float64": 8},
