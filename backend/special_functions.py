@@ -787,10 +787,10 @@ def _lanczos_sum_expg_scaled(ctx, a):
     return ctx.op.Where(ctx.op.Greater(a, _c(ctx, 1.0)), above, below)
 
 
-def _igam_prefactor(ctx, a, x):
+def _igam_prefactor(ctx, a, x, lgamma_a):
     """x^a e^-x / gamma(a) as cephes' igam_fac: exp(a log x - x - lgamma(a)) (0 below exp's range) away
     from a = x, the Lanczos form near it."""
-    direct = ctx.op.Sub(ctx.op.Sub(ctx.op.Mul(a, ctx.op.Log(x)), x), _lgamma64(ctx, a))
+    direct = ctx.op.Sub(ctx.op.Sub(ctx.op.Mul(a, ctx.op.Log(x)), x), lgamma_a)
     direct = ctx.op.Where(ctx.op.Less(direct, _c(ctx, -_MAX_LOG)), _c(ctx, 0.0), ctx.op.Exp(direct))
     fac = ctx.op.Add(a, _c(ctx, _LANCZOS_G - 0.5))
     res = ctx.op.Div(ctx.op.Sqrt(ctx.op.Div(fac, _c(ctx, math.e))), _lanczos_sum_expg_scaled(ctx, a))
@@ -875,7 +875,7 @@ def _igamc_continued_fraction(ctx, a, x, prefactor, needed):
     return ctx.op.Where(underflow, _c(ctx, 0.0), ctx.op.Mul(finals[7], prefactor))
 
 
-def _igamc_small_x_series(ctx, a, x, needed):
+def _igamc_small_x_series(ctx, a, x, lgamma_a, needed):
     """Q(a, x) for small x by DLMF 8.7.3 where ``needed`` (cephes' igamc_series)."""
     zero = ctx.op.Mul(a, _c(ctx, 0.0))
 
@@ -895,7 +895,7 @@ def _igamc_small_x_series(ctx, a, x, needed):
                        keep_going=lambda body, values: _not_any(body, values[2]))
     a_log_x = ctx.op.Mul(a, ctx.op.Log(x))
     head = ctx.op.Neg(expm1(ctx, ctx.op.Sub(a_log_x, _lgamma1p(ctx, a)), "float64"))
-    return ctx.op.Sub(head, ctx.op.Mul(ctx.op.Exp(ctx.op.Sub(a_log_x, _lgamma64(ctx, a))), total))
+    return ctx.op.Sub(head, ctx.op.Mul(ctx.op.Exp(ctx.op.Sub(a_log_x, lgamma_a)), total))
 
 
 def _either(ctx, condition, if_true, if_false):
@@ -936,10 +936,11 @@ def _incomplete_gamma(ctx, a, x, *, upper: bool):
         q_needed = ctx.op.And(regular, complement)
     fraction_needed = ctx.op.And(q_needed, use_fraction)
     small_x_needed = ctx.op.And(q_needed, use_small_x)
-    prefactor = _igam_prefactor(ctx, a_in, x_in)
+    lgamma_a = _lgamma64(ctx, a_in)  # the prefactor and the small-x series share it
+    prefactor = _igam_prefactor(ctx, a_in, x_in, lgamma_a)
     series = _igam_series(ctx, a_in, x_in, prefactor, series_needed)
     fraction = _igamc_continued_fraction(ctx, a_in, x_in, prefactor, fraction_needed)
-    small_x = _igamc_small_x_series(ctx, a_in, x_in, small_x_needed)
+    small_x = _igamc_small_x_series(ctx, a_in, x_in, lgamma_a, small_x_needed)
     q = ctx.op.Where(use_series, ctx.op.Sub(one, series), ctx.op.Where(use_fraction, fraction, small_x))
     result = q if upper else ctx.op.Where(complement, ctx.op.Sub(one, q), series)
     result = ctx.op.Where(beyond, nan, result)
