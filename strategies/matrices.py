@@ -1,5 +1,5 @@
 """Matrices for linear algebra: symmetric positive definite (well and badly conditioned), indefinite,
-triangular, general (diagonally dominant), exactly singular (a zero column), with NaN, empty (0 x 0, 0 columns) and with batch dimensions
+triangular, general (diagonally dominant), exactly singular (a zero column), rectangular, with NaN, empty (0 x 0, 0 columns) and with batch dimensions
 of size 0, 1 or n that broadcast against the right-hand side's.
 
 Every entry is drawn by Hypothesis; structure is imposed by arithmetic on drawn arrays (B @ B.T + s*I,
@@ -17,7 +17,9 @@ from hypothesis.extra import numpy as hnp
 from backend.dtypes import ALL_DTYPES, FLOAT_DTYPES
 from strategies.values import ArrayExample
 
-MATRIX_KINDS = ("spd", "indefinite", "lower", "upper", "general", "singular")
+MATRIX_KINDS = ("spd", "indefinite", "lower", "upper", "general", "singular", "rectangular")
+# the right-hand sides: a vector, a matrix of 0-3 columns, or a second SPD matrix of A's size
+RHS_KINDS = (None, 1, 2, "spd")
 
 
 def _entries(dtype: str):
@@ -51,26 +53,30 @@ def _batch_shapes(draw, batch: bool):
     return a_batch, b_batch
 
 
-def matrix_examples(*, dtype: str, kind: str, rhs: int | None = None, max_side: int = 4, batch: bool = False,
+def matrix_examples(*, dtype: str, kind: str, rhs: int | str | None = None, max_side: int = 4, batch: bool = False,
                     with_nan: bool = False, zero_pivot: bool = True) -> st.SearchStrategy[ArrayExample]:
-    """``(A,)`` or, with ``rhs`` = 1 (vector) or 2 (matrix), ``(A, b)``: A square of ``kind`` (one of
-    `MATRIX_KINDS`), sides 0..max_side; ``batch`` adds a leading batch dimension to both (sizes that
+    """``(A,)`` or, with ``rhs`` = 1 (vector), 2 (matrix) or "spd" (a symmetric positive definite
+    matrix of A's size), ``(A, b)``: A square of ``kind`` (one of `MATRIX_KINDS`; "rectangular": any
+    rows and columns), sides 0..max_side; ``batch`` adds a leading batch dimension to both (sizes that
     broadcast); ``with_nan`` puts a NaN somewhere in A now and then."""
     if dtype not in ALL_DTYPES:
         raise ValueError(f"matrix_examples: unknown dtype={dtype!r}; valid: {ALL_DTYPES}")
     if kind not in MATRIX_KINDS:
         raise ValueError(f"matrix_examples: kind={kind!r}; valid: {MATRIX_KINDS}")
-    if rhs not in (None, 1, 2) or max_side < 1:
-        raise ValueError(f"matrix_examples: need rhs in (None, 1, 2) and max_side >= 1, got rhs={rhs}, "
-                         f"max_side={max_side}")
+    if rhs not in RHS_KINDS or max_side < 1 or (kind == "rectangular" and rhs is not None):
+        raise ValueError(f"matrix_examples: need rhs in {RHS_KINDS} (None for kind='rectangular') and "
+                         f"max_side >= 1, got kind={kind!r}, rhs={rhs!r}, max_side={max_side}")
 
     @st.composite
     def draw(draw_):
         n = draw_(st.integers(0 if kind != "singular" else 2, max_side))
+        columns_of_a = draw_(st.integers(0, max_side)) if kind == "rectangular" else n
         a_batch, b_batch = _batch_shapes(draw_, batch)
-        base = draw_(hnp.arrays(np.float64, a_batch + (n, n), elements=_entries(dtype)))
+        base = draw_(hnp.arrays(np.float64, a_batch + (n, columns_of_a), elements=_entries(dtype)))
         eye = np.eye(n)
-        if kind in ("spd", "indefinite"):
+        if kind == "rectangular":
+            a = base
+        elif kind in ("spd", "indefinite"):
             gram = base @ np.swapaxes(base, -1, -2)
             # shifts from 1/1000 to 2n of the scale: condition numbers up to ~1e4
             # (integer dtypes: shifts of at least the gram's size, which rounding keeps)
@@ -103,7 +109,15 @@ def matrix_examples(*, dtype: str, kind: str, rhs: int | None = None, max_side: 
             i, j = draw_(st.integers(0, n - 1)), draw_(st.integers(0, n - 1))
             a[..., i, j] = np.nan
         arrays = [a]
-        if rhs is not None:
+        if rhs == "spd":
+            # as A of kind "spd" (floats: a shift of at least the gram's size, cond <= ~1e2)
+            b_base = draw_(hnp.arrays(np.float64, b_batch + (n, n), elements=_entries(dtype)))
+            gram = b_base @ np.swapaxes(b_base, -1, -2)
+            b = gram + (1 + np.abs(gram).max(initial=0)) * draw_(st.sampled_from([1.0, 2.0 * max(n, 1)])) * np.eye(n)
+            # bool: the identity, as for A (a 0/1 gram plus a shift is all True)
+            arrays.append(np.broadcast_to(np.eye(n, dtype=bool), b.shape).copy() if dtype == "bool"
+                          else _in_dtype(b, dtype))
+        elif rhs is not None:
             columns = () if rhs == 1 else (draw_(st.integers(0, 3)) if kind != "singular" else n,)
             arrays.append(_in_dtype(draw_(hnp.arrays(np.float64, b_batch + (n,) + columns, elements=_entries(dtype))),
                                     dtype))

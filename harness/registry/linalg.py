@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytensor.tensor as pt
+import scipy.linalg
 
 from backend.compat import PYTENSOR_VERSION, SLogDet
 from backend.dtypes import ALL_DTYPES
@@ -228,27 +229,167 @@ register("slogdet", arity=1, dtypes=LINALG_DTYPES, build=lambda a: pt.stack(SLog
     reason=NO_FLOAT16_LINALG, category="pytensor", dtypes=("float16",),
 )
 
+
+
+def _symmetric(a: np.ndarray, lower: bool) -> np.ndarray:
+    return np.tril(a) + np.swapaxes(np.tril(a, -1), -1, -2) if lower else \
+        np.triu(a) + np.swapaxes(np.triu(a, 1), -1, -2)
+
+
+def _eigenvalue_scale(lower: bool):
+    """error_scale for eigenvalues: ||A||_2 = max |eigenvalue| per matrix (the perturbation bound of
+    symmetric eigenvalues, Weyl's), as (..., 1)."""
+    def scale(example: ArrayExample) -> np.ndarray:
+        a = _symmetric(np.asarray(example.arrays[0], np.float64), lower)
+        if a.shape[-1] == 0:
+            return np.ones(a.shape[:-2] + (1,))
+        return np.abs(np.linalg.eigvalsh(a)).max(axis=-1, keepdims=True)
+    return scale
+
+
+def _generalized_eigenvalue_scale(example: ArrayExample) -> np.ndarray:
+    """error_scale for the eigenvalues of A x = w B x: ||A|| ||B^-1|| (from A's rounding) plus
+    max |w| cond(B) (from B's), per matrix."""
+    a = _symmetric(np.asarray(example.arrays[0], np.float64), True)
+    b = _symmetric(np.asarray(example.arrays[1], np.float64), True)
+    if a.shape[-1] == 0:
+        return np.ones(np.broadcast_shapes(a.shape, b.shape)[:-2] + (1,))
+    a_norm, b_values = np.abs(np.linalg.eigvalsh(a)).max(axis=-1), np.linalg.eigvalsh(b)
+    w = scipy.linalg.eigvalsh(a, b)  # the entry is unbatched
+    return (a_norm / b_values[..., 0] + np.abs(w).max() * b_values[..., -1] / b_values[..., 0])[..., None]
+
+
+def _singular_value_scale(example: ArrayExample) -> np.ndarray:
+    """error_scale for singular values: the largest, ||A||_2 (their perturbation bound), as (..., 1)."""
+    a = np.asarray(example.arrays[0], np.float64)
+    if 0 in a.shape[-2:]:
+        return np.ones(a.shape[:-2] + (1,))
+    return np.linalg.svd(a, compute_uv=False)[..., :1]
+
+
+def _pinv_scale(hermitian: bool):
+    """error_scale for pinv, as for the inverse: cond x max|pinv(A)| per matrix, cond over the
+    singular values numpy's pinv keeps (those above 1e-15 times the largest)."""
+    def scale(example: ArrayExample) -> np.ndarray:
+        a = np.asarray(example.arrays[0], np.float64)
+        a = _symmetric(a, True) if hermitian else a
+        if 0 in a.shape[-2:]:
+            return np.ones(a.shape[:-2] + (1, 1))
+        s = np.linalg.svd(a, compute_uv=False)
+        kept = np.where(s > 1e-15 * s[..., :1], s, np.inf).min(axis=-1)
+        cond = np.where(s[..., 0] > 0, s[..., 0] / kept, 1.0)
+        inverse = np.linalg.pinv(a)
+        return (cond * np.maximum(np.abs(inverse).max(axis=(-1, -2)), 1e-300))[..., None, None]
+    return scale
+
+
+# dtypes PyTensor 2.38 refuses to build these entries for (measured there; 3.0 takes every LINALG_DTYPES
+# one): float16 eigh, int8 svd, and eigvalsh without ``b``
+REFUSED_BY_PYTENSOR_2_38 = {"eigh": ("float16",), "svd": ("int8",), "svd_values": ("int8",),
+                            "svd_values_singular": ("int8",), "svd_values_batched": ("int8",),
+                            "eigvalsh": LINALG_DTYPES, "eigvalsh_upper": LINALG_DTYPES,
+                            "eigvalsh_batched": LINALG_DTYPES}
+
+
+EMPTY_PINV_IN_INPUT_DTYPE = ("numpy's pinv returns an empty input's result in the input's dtype (int32, bool, ...) "
+                             "where PyTensor types it float; the export follows the type")
+
+
+RANK_DEFICIENT_PINV = ("numpy's pinv drops singular values below 1e-15 times the largest whatever the dtype; a "
+                       "rank-deficient matrix's zero singular values come out as rounding noise (~1e-7 relative in "
+                       "float32, ~1e-16 in float64), kept and inverted on one side of that cutoff and dropped on the "
+                       "other, so pinv is decided by rounding")
+RANK_DEFICIENT_UNPREDICTABLE = ("whether LAPACK's and the export's noise cancel to exactly 0 or land on either side of "
+                                "the cutoff depends on their operation order")
+
+
+def _is_empty_matrix(example: ArrayExample) -> bool:
+    return 0 in example.shapes[0][-2:]
+
+
+def _is_rank_deficient(example: ArrayExample) -> bool:
+    """A nonzero matrix of rank below min(rows, columns), computed in float64."""
+    a = np.asarray(example.arrays[0], np.float64)
+    if 0 in a.shape[-2:] or not np.isfinite(a).all():
+        return False
+    return bool(np.any((np.linalg.matrix_rank(a) < min(a.shape[-2:])) & (np.abs(a).max(axis=(-1, -2)) > 0)))
+
+
+def _numpy_svd_typing(spec, *, pinv: bool = False):
+    """What PyTensor's py mode does through numpy's SVD: no float16, float64 values for narrow
+    integers (`_narrow_integer_typing`) and, for pinv, an empty result in the input's dtype and a
+    cutoff that rounding decides on rank-deficient matrices."""
+    spec.xfail(reason=NO_FLOAT16_LINALG, category="pytensor", dtypes=("float16",))
+    if pinv:
+        # PyTensor 3.0's narrow integer typing (below) covers those cells whole
+        declared = ("float16",) + (NARROW_INPUTS if PYTENSOR_VERSION >= (3, 0) else ())
+        spec.xfail(reason=EMPTY_PINV_IN_INPUT_DTYPE, category="pytensor", when=_is_empty_matrix,
+                   dtypes=tuple(d for d in LINALG_DTYPES if d not in ("float32", "float64") + declared))
+        spec.xfail(reason=RANK_DEFICIENT_PINV, category="pytensor", when=_is_rank_deficient,
+                   unpredictable=RANK_DEFICIENT_UNPREDICTABLE,
+                   dtypes=tuple(d for d in LINALG_DTYPES if d not in declared))
+    return _narrow_integer_typing(spec)
+
+
+def _register_decomposition(name, **fields):
+    """An entry over the dtypes the installed PyTensor builds it for, with numpy's SVD quirks declared
+    for the singular value and pinv entries."""
+    refused = REFUSED_BY_PYTENSOR_2_38.get(name, ()) if PYTENSOR_VERSION < (3, 0) else ()
+    if all(d in refused for d in LINALG_DTYPES):
+        return
+    spec = register(name, dtypes=[d for d in LINALG_DTYPES if d not in refused], elementwise=False,
+                    signed_zeros=False, **{"tolerance": JACOBI_BOUND, **fields})
+    if name.startswith(("svd_values", "pinv")):
+        _numpy_svd_typing(spec, pinv=name.startswith("pinv"))
+
+
+# Eigenvalues, singular values and pinv: parallel Jacobi rotations (backend/linalg.py `jacobi`).
+# Bounds: 64 ULPs of the scale. Measured against numpy/scipy (OpenBLAS LAPACK) on 3,000 matrices per
+# dtype, sides 1-8 (normal entries, halves, singular values graded down to 1e-6): worst errors in
+# eps x scale, float64 / float32: eigvalsh 18 / 12, singular values 8.3 / 7.7, pinv 17 / 2.8 (the
+# accumulated rotations: V is orthogonal to ~n sweeps x eps); the harness at 400 examples per cell
+# found 27 ULPs for a 3 x 3 pinv.
+JACOBI_BOUND = {"float32": 64, "float64": 64}
+_register_decomposition("eigvalsh", arity=1, build=lambda a: pt.linalg.eigvalsh(a, None),
+                        examples=_examples("indefinite"), error_scale=_eigenvalue_scale(True),
+                        onnx_ops=("Loop", "TopK"), probe_ndim=2)
+_register_decomposition("eigvalsh_upper", arity=1, build=lambda a: pt.linalg.eigvalsh(a, None, lower=False),
+                        examples=_examples("spd"), error_scale=_eigenvalue_scale(False), onnx_ops=("Loop",),
+                        probe_ndim=2)
+_register_decomposition("eigvalsh_batched", arity=1, build=lambda a: pt.linalg.eigvalsh(a, None),
+                        examples=_examples("indefinite", batch=True), error_scale=_eigenvalue_scale(True),
+                        onnx_ops=("Loop",), probe_ndim=3)
+_register_decomposition("eigvalsh_generalized", arity=2, build=lambda a, b: pt.linalg.eigvalsh(a, b),
+                        examples=_examples("indefinite", rhs="spd"), error_scale=_generalized_eigenvalue_scale,
+                        onnx_ops=("Loop",), probe_ndim=2)
+_register_decomposition("svd_values", arity=1, build=lambda a: pt.linalg.svd(a, compute_uv=False),
+                        examples=_examples("rectangular"), error_scale=_singular_value_scale,
+                        onnx_ops=("Loop", "If", "TopK"), probe_ndim=2)
+_register_decomposition("svd_values_singular", arity=1, build=lambda a: pt.linalg.svd(a, compute_uv=False),
+                        examples=_examples("singular"), error_scale=_singular_value_scale, onnx_ops=("Loop",),
+                        probe_ndim=2)
+_register_decomposition("svd_values_batched", arity=1, build=lambda a: pt.linalg.svd(a, compute_uv=False),
+                        examples=_examples("rectangular", batch=True), error_scale=_singular_value_scale,
+                        onnx_ops=("Loop",), probe_ndim=3)
+_register_decomposition("pinv", arity=1, build=pt.linalg.pinv, examples=_examples("general"),
+                        error_scale=_pinv_scale(False), onnx_ops=("Loop", "If"), probe_ndim=2)
+_register_decomposition("pinv_rectangular", arity=1, build=pt.linalg.pinv, examples=_examples("rectangular"),
+                        error_scale=_pinv_scale(False), onnx_ops=("Loop",), probe_ndim=2)
+_register_decomposition("pinv_hermitian", arity=1, build=lambda a: pt.linalg.pinv(a, hermitian=True),
+                        examples=_examples("indefinite"), error_scale=_pinv_scale(True), onnx_ops=("Loop",),
+                        probe_ndim=2)
+_register_decomposition("pinv_batched", arity=1, build=pt.linalg.pinv, examples=_examples("rectangular", batch=True),
+                        error_scale=_pinv_scale(False), onnx_ops=("Loop",), probe_ndim=3)
+
 # Declined by the exporter (status unsupported, with backend/linalg.py's reason in every cell): the
-# vectors of eigh/svd carry LAPACK's sign choice; eig is complex; the others are not composed yet.
+# vectors of eigh/svd carry LAPACK's sign choice; eig is complex; qr is not composed yet.
 DECLINED = {
     "eigh": lambda a: pt.linalg.eigh(a)[1],
-    "eigvalsh": lambda a: pt.linalg.eigvalsh(a, None),
     "eig": lambda a: pt.linalg.eig(a)[0],
     "svd": lambda a: pt.linalg.svd(a)[0],
-    "svd_values": lambda a: pt.linalg.svd(a, compute_uv=False),
     "qr": lambda a: pt.linalg.qr(a)[0],
-    "pinv": pt.linalg.pinv,
 }
 
 
-# dtypes PyTensor 2.38 refuses to build these ops for (measured there; 3.0 takes every LINALG_DTYPES one):
-# float16 eigh, int8 svd, and eigvalsh without ``b``
-REFUSED_BY_PYTENSOR_2_38 = {"eigh": ("float16",), "svd": ("int8",), "svd_values": ("int8",),
-                            "eigvalsh": LINALG_DTYPES}
-
-
 for _name, _build in DECLINED.items():
-    _refused = REFUSED_BY_PYTENSOR_2_38.get(_name, ()) if PYTENSOR_VERSION < (3, 0) else ()
-    if any(d not in _refused for d in LINALG_DTYPES):
-        register(_name, arity=1, dtypes=[d for d in LINALG_DTYPES if d not in _refused], build=_build,
-                 examples=_examples("spd"), elementwise=False, probe_ndim=2)
+    _register_decomposition(_name, arity=1, build=_build, examples=_examples("spd"), probe_ndim=2, tolerance=BOUND)

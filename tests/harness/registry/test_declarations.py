@@ -31,6 +31,11 @@ CASES = {
     # a = x = 1e6: the series stops after 2000 steps, far from converged (scipy: Temme's expansion)
     "gammainc#1": ("float64", ex(np.array([1e6]), np.array([1e6])), ex(np.array([3.0]), np.array([2.0]))),
     # numpy's sqrt fast path for a 0-d exponent 0.5 keeps -0.0; elementwise pow (both sides) gives +0.0
+    # numpy's pinv returns an empty input's empty result in the input's dtype
+    "pinv#2": ("int32", ex(np.zeros((0, 2), "int32")), ex(np.array([[2, 1], [1, 3]], "int32"))),
+    # rank 1: the dependent direction's singular value is rounding noise, far above 1e-15 in float32
+    "pinv#3": ("float32", ex(np.array([[0.0, 0.5, 0.0, 0.5], [0.0, 0.5, 0.0, 0.5]], f32)),
+               ex(np.array([[2.0, 1.0], [1.0, 3.0]], f32))),
     "pow#1": ("float64", ex(f64(-0.0), f64(0.5)), ex(np.array([-0.0, 4.0]), np.array([0.5, 0.5]))),
     "tanh#1": ("float32", ex(np.array([1e-39], f32)), ex(np.array([0.5, -3.0], f32))),
     "sigmoid#1": ("float64", ex(np.array([-720.0])), ex(np.array([-5.0, 30.0]))),
