@@ -1,5 +1,6 @@
 """Matrices for linear algebra: symmetric positive definite (well and badly conditioned), indefinite,
-triangular, general (diagonally dominant), exactly singular (a zero column), rectangular, with NaN, empty (0 x 0, 0 columns) and with batch dimensions
+triangular, general (diagonally dominant), exactly singular (a zero column), rectangular (any, or of full
+rank: a dominant leading square block), with NaN, empty (0 x 0, 0 columns) and with batch dimensions
 of size 0, 1 or n that broadcast against the right-hand side's.
 
 Every entry is drawn by Hypothesis; structure is imposed by arithmetic on drawn arrays (B @ B.T + s*I,
@@ -17,16 +18,18 @@ from hypothesis.extra import numpy as hnp
 from backend.dtypes import ALL_DTYPES, FLOAT_DTYPES
 from strategies.values import ArrayExample
 
-MATRIX_KINDS = ("spd", "indefinite", "lower", "upper", "general", "singular", "rectangular")
+MATRIX_KINDS = ("spd", "indefinite", "lower", "upper", "general", "singular", "rectangular", "full_rank")
+RECTANGULAR_KINDS = ("rectangular", "full_rank")
 # the right-hand sides: a vector, a matrix of 0-3 columns, or a second SPD matrix of A's size
 RHS_KINDS = (None, 1, 2, "spd")
 
 
 def _entries(dtype: str):
-    """Matrix entries: halves in [-4, 4] for floats (exact in every float dtype), small integers for
+    """Matrix entries: halves in [-4, 4] and -0.0 for floats (exact in every float dtype), small integers for
     integer dtypes (non-negative for unsigned ones, so that products stay in range), 0/1 for bool."""
     if dtype in FLOAT_DTYPES:
-        return st.integers(-8, 8).map(lambda k: k / 2)
+        # -0.0 too: LAPACK's Householder sign (Fortran SIGN) sees the sign of a zero
+        return st.integers(-8, 8).map(lambda k: k / 2) | st.just(-0.0)
     if dtype == "bool":
         return st.integers(0, 1).map(float)
     return st.integers(0 if dtype.startswith("u") else -2, 2).map(float)
@@ -56,26 +59,32 @@ def _batch_shapes(draw, batch: bool):
 def matrix_examples(*, dtype: str, kind: str, rhs: int | str | None = None, max_side: int = 4, batch: bool = False,
                     with_nan: bool = False, zero_pivot: bool = True) -> st.SearchStrategy[ArrayExample]:
     """``(A,)`` or, with ``rhs`` = 1 (vector), 2 (matrix) or "spd" (a symmetric positive definite
-    matrix of A's size), ``(A, b)``: A square of ``kind`` (one of `MATRIX_KINDS`; "rectangular": any
-    rows and columns), sides 0..max_side; ``batch`` adds a leading batch dimension to both (sizes that
+    matrix of A's size), ``(A, b)``: A square of ``kind`` (one of `MATRIX_KINDS`; "rectangular" and "full_rank":
+    any rows and columns), sides 0..max_side; ``batch`` adds a leading batch dimension to both (sizes that
     broadcast); ``with_nan`` puts a NaN somewhere in A now and then."""
     if dtype not in ALL_DTYPES:
         raise ValueError(f"matrix_examples: unknown dtype={dtype!r}; valid: {ALL_DTYPES}")
     if kind not in MATRIX_KINDS:
         raise ValueError(f"matrix_examples: kind={kind!r}; valid: {MATRIX_KINDS}")
-    if rhs not in RHS_KINDS or max_side < 1 or (kind == "rectangular" and rhs is not None):
-        raise ValueError(f"matrix_examples: need rhs in {RHS_KINDS} (None for kind='rectangular') and "
+    if rhs not in RHS_KINDS or max_side < 1 or (kind in RECTANGULAR_KINDS and rhs is not None):
+        raise ValueError(f"matrix_examples: need rhs in {RHS_KINDS} (None for rectangular kinds) and "
                          f"max_side >= 1, got kind={kind!r}, rhs={rhs!r}, max_side={max_side}")
 
     @st.composite
     def draw(draw_):
         n = draw_(st.integers(0 if kind != "singular" else 2, max_side))
-        columns_of_a = draw_(st.integers(0, max_side)) if kind == "rectangular" else n
+        columns_of_a = draw_(st.integers(0, max_side)) if kind in RECTANGULAR_KINDS else n
         a_batch, b_batch = _batch_shapes(draw_, batch)
         base = draw_(hnp.arrays(np.float64, a_batch + (n, columns_of_a), elements=_entries(dtype)))
         eye = np.eye(n)
         if kind == "rectangular":
             a = base
+        elif kind == "full_rank":
+            # the leading min(rows, columns) square block strictly diagonally dominant, as "general"
+            side = min(n, columns_of_a)
+            dominance = draw_(st.sampled_from([0.5, 1.0, float(side + 1)]))
+            a = base.copy()
+            a[..., :side, :side] += (1.0 + (1.0 + dominance) * np.abs(base).sum(axis=-1).max(initial=0.0)) * np.eye(side)
         elif kind in ("spd", "indefinite"):
             gram = base @ np.swapaxes(base, -1, -2)
             # shifts from 1/1000 to 2n of the scale: condition numbers up to ~1e4
@@ -100,10 +109,11 @@ def matrix_examples(*, dtype: str, kind: str, rhs: int | str | None = None, max_
             # rounding (two equal rows would not: LAPACK's pivot comes out as -5.6e-17, say)
             a = base.copy()
             a[..., :, draw_(st.integers(0, n - 1))] = 0.0
-        if dtype == "bool" and kind in ("spd", "indefinite", "general"):
+        if dtype == "bool" and kind in ("spd", "indefinite", "general", "full_rank"):
             # 0/1 matrices with irrational pivots on the way would put exact-zero pivots at the mercy of
-            # rounding: the identity (positive definite, regular) and zeros (not positive definite)
-            a = np.zeros_like(a) if kind == "indefinite" else np.broadcast_to(eye, a.shape).copy()
+            # rounding: the identity (positive definite, regular, of full rank) and zeros (not positive definite)
+            a = np.zeros_like(a) if kind == "indefinite" else \
+                np.broadcast_to(np.eye(n, columns_of_a), a.shape).copy()
         a = _in_dtype(a, dtype)
         if with_nan and n and dtype in FLOAT_DTYPES and draw_(st.booleans()):
             i, j = draw_(st.integers(0, n - 1)), draw_(st.integers(0, n - 1))
