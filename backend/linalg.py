@@ -440,8 +440,14 @@ def jacobi(ctx, a, dtype: str, ndim: int, *, one_sided: bool, accumulate: bool =
         if one_sided:
             rotated = [_rotate_columns(body, x, *rotations, ndim)]
         else:
-            rotated = [_swap_last(body, _rotate_columns(body, _swap_last(body, _rotate_columns(body, x, *rotations, ndim),
-                                                                        ndim), *rotations, ndim), ndim)]
+            rotated = _swap_last(body, _rotate_columns(body, _swap_last(body, _rotate_columns(body, x, *rotations, ndim),
+                                                                       ndim), *rotations, ndim), ndim)
+            # the rotated pairs' entries are 0 by construction (as in LAPACK's and Rutishauser's Jacobi):
+            # their rounding, ~eps max(|a_pp|, |a_qq|), would keep small eigenvalues from converging
+            pairs = body.op.Add(body.op.MatMul(_swap_last(body, p_rows, 2), q_rows),
+                                body.op.MatMul(_swap_last(body, q_rows, 2), p_rows))
+            rotated = [body.op.Where(body.op.Greater(pairs, body.constant(0.0, dtype)), body.constant(0.0, dtype),
+                                     rotated)]
         if accumulate:
             rotated.append(_rotate_columns(body, values[1], *rotations, ndim))
         return rotated

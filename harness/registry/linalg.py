@@ -317,11 +317,17 @@ def _is_rank_deficient(example: ArrayExample) -> bool:
     return bool(np.any((np.linalg.matrix_rank(a) < min(a.shape[-2:])) & (np.abs(a).max(axis=(-1, -2)) > 0)))
 
 
+SVD_INT32_TYPED_FLOAT32 = ("PyTensor 2.38 types the singular values of an int32 matrix float32, but its py mode returns "
+                           "numpy's float64; the export follows the type")
+
+
 def _numpy_svd_typing(spec, *, pinv: bool = False):
     """What PyTensor's py mode does through numpy's SVD: no float16, float64 values for narrow
     integers (`_narrow_integer_typing`) and, for pinv, an empty result in the input's dtype and a
     cutoff that rounding decides on rank-deficient matrices."""
     spec.xfail(reason=NO_FLOAT16_LINALG, category="pytensor", dtypes=("float16",))
+    if not pinv and PYTENSOR_VERSION < (3, 0):
+        spec.xfail(reason=SVD_INT32_TYPED_FLOAT32, category="pytensor", dtypes=("int32",))
     if pinv:
         # PyTensor 3.0's narrow integer typing (below) covers those cells whole
         declared = ("float16",) + (NARROW_INPUTS if PYTENSOR_VERSION >= (3, 0) else ())
