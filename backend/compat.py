@@ -32,6 +32,7 @@ try:  # PyTensor >= 3.0: one linalg package
         Eig,
         Eigh,
         Eigvalsh,
+        Expm,
         MatrixInverse,
         MatrixPinv,
         SLogDet,
@@ -53,6 +54,7 @@ except ImportError:  # PyTensor 2.38: numpy-style (nlinalg) and scipy-style (sli
         Cholesky,
         CholeskySolve,
         Eigvalsh,
+        Expm,
         Solve,
         SolveTriangular,
     )
@@ -109,6 +111,7 @@ __all__ = [
     "Eig",
     "Eigh",
     "Eigvalsh",
+    "Expm",
     "Function",
     "MatrixInverse",
     "MatrixPinv",

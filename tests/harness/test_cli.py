@@ -213,20 +213,20 @@ def test_check_command_passes_and_a_plugin_entry_without_converter_is_refused(tm
     assert "registry check passed" in capsys.readouterr().out
     plugin_dir = tmp_path / "plug"
     plugin_dir.mkdir()
-    (plugin_dir / "expm_entry.py").write_text(
+    (plugin_dir / "jv_entry.py").write_text(
         "import pytensor.tensor as pt\n"
         "from harness.registry import ONNX_OPERATIONS, register\n"
-        "if 'expm_of_outer' not in ONNX_OPERATIONS:\n"
-        "    register('expm_of_outer', arity=1, dtypes=('float64',),\n"
-        "             build=lambda x: pt.linalg.expm(pt.outer(x, x)))\n")
+        "if 'jv_of_itself' not in ONNX_OPERATIONS:\n"
+        "    register('jv_of_itself', arity=1, dtypes=('float64',),\n"
+        "             build=lambda x: pt.jv(x, x))\n")
     import os
 
     env = {**os.environ, "PYTHONPATH": f"{plugin_dir}{os.pathsep}{ROOT}"}
     for command in (["check"], ["run", "--ops", "add", "--dtypes", "float32", "--out", str(tmp_path / "o")]):
-        result = subprocess.run([sys.executable, "-m", "harness", *command, "--plugin", "expm_entry"], cwd=ROOT,
+        result = subprocess.run([sys.executable, "-m", "harness", *command, "--plugin", "jv_entry"], cwd=ROOT,
                                 capture_output=True, text=True, env=env, timeout=600)
         assert result.returncode in (1, 2), result.stdout + result.stderr
-        assert "expm_of_outer (float64) builds an op with no ONNX converter" in result.stderr, result.stderr
+        assert "jv_of_itself (float64) builds an op with no ONNX converter" in result.stderr, result.stderr
     missing = run_cli("list", "--plugin", "no_such_plugin_module")
     assert missing.returncode == 2 and "plugin 'no_such_plugin_module' cannot be imported" in missing.stderr
 

@@ -15,7 +15,7 @@ from harness.engine import reproduce
 from harness.registry import ONNX_OPERATIONS
 from strategies.values import ArrayExample
 
-VERSION_SPECIFIC = {"log_softmax#1": lambda: PYTENSOR_VERSION < (3, 0)}
+VERSION_SPECIFIC = {"log_softmax#1": lambda: PYTENSOR_VERSION < (3, 0), "expm#2": lambda: PYTENSOR_VERSION >= (3, 0)}
 """Declarations of one PyTensor version's behaviour: label -> whether the installed one is it."""
 
 
@@ -36,6 +36,11 @@ CASES = {
     # rank 1: the dependent direction's singular value is rounding noise, far above 1e-15 in float32
     "pinv#3": ("float32", ex(np.array([[0.0, 0.5, 0.0, 0.5], [0.0, 0.5, 0.0, 0.5]], f32)),
                ex(np.array([[2.0, 1.0], [1.0, 3.0]], f32))),
+    # scipy's expm is 1.9e-13 relative off exp(3) on the diagonal here (the export: 1 ULP)
+    "expm#1": ("float64", ex(np.array([[3.0, 0.0], [1.0, 3.0]])), ex(np.array([[1.0, 0.5], [0.5, 1.0]]))),
+    # PyTensor 3.0 only: scipy's expm of a 1 x 1 float16 matrix stays float16 (np.exp); 2 x 2 goes
+    # through float32
+    "expm#2": ("float16", ex(np.array([[1.0]], f16)), ex(np.array([[1.0, 0.5], [0.0, 2.0]], f16))),
     "pow#1": ("float64", ex(f64(-0.0), f64(0.5)), ex(np.array([-0.0, 4.0]), np.array([0.5, 0.5]))),
     "tanh#1": ("float32", ex(np.array([1e-39], f32)), ex(np.array([0.5, -3.0], f32))),
     "sigmoid#1": ("float64", ex(np.array([-720.0])), ex(np.array([-5.0, 30.0]))),
