@@ -672,7 +672,7 @@ def matrix_exponential(ctx, a, dtype: str, ndim: int) -> str:
     approximant (U, V; (V - U) X = V + U by LU), then s squarings, s per matrix. A diagonal A gives
     exp of its diagonal, as scipy's expm special-cases it."""
     n = _size(ctx, a, ndim - 1)
-    zero, one = ctx.constant(0.0, dtype), ctx.constant(1.0, dtype)
+    zero = ctx.constant(0.0, dtype)
     positions = _positions(ctx, n)
     is_diagonal = ctx.op.Equal(ctx.op.Unsqueeze(positions, ctx.constant([1], "int64")), positions)
     identity = ctx.op.Cast(is_diagonal, to=onnx_dtype(dtype))
