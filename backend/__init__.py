@@ -9,12 +9,17 @@ conversion, ``helpers`` what several converters share; each op family has its ow
 here so that registration happens.
 """
 
+import importlib.util
+
 from backend.basic import ONNX_OPSET_VERSION, make_value_info, max_supported_opset, onnx_funcify, onnx_typify
 from backend.dtypes import ONNXExportUnsupported
 
 # Registration happens on import; keep one module per op family.
 from backend import graph  # noqa: F401,E402  (FunctionGraph -> ModelProto)  isort: skip
 from backend import blas, blockwise, builders, comparison, compile_ops, elemwise, extra_ops, ifelse, linalg, math, reduction, scalar, scalar_loop, scan, shape, sort, special, special_functions, subtensor, tensor_basic  # noqa: F401,E402,E501  isort: skip
+
+if importlib.util.find_spec("pymc") is not None:  # the [pymc] extra: the scalar ops PyMC defines itself
+    from backend import pymc_ops  # noqa: F401,E402
 from backend.linker import ONNXLinker  # noqa: E402
 from backend.export import compile_onnx, export_function_onnx, export_onnx, onnx_mode  # noqa: E402
 

@@ -96,7 +96,7 @@ def _c(ctx, value):
     return ctx.constant(value, "float64")
 
 
-def _float64_function(compose):
+def float64_function(compose):
     """A converter computing ``compose`` in float64 and casting to the output dtype (scipy's float16
     and float32 loops compute in double too)."""
     def convert(op, node, ctx, inputs):
@@ -169,7 +169,7 @@ def _lgamma64(ctx, x):
     return result
 
 
-onnx_funcify.register(psm.GammaLn)(_float64_function(_lgamma64))
+onnx_funcify.register(psm.GammaLn)(float64_function(_lgamma64))
 
 
 def _psi64(ctx, x):
@@ -201,7 +201,7 @@ def _psi64(ctx, x):
     return result
 
 
-onnx_funcify.register(psm.Psi)(_float64_function(_psi64))
+onnx_funcify.register(psm.Psi)(float64_function(_psi64))
 
 
 # asymptotic series for trigamma: B_2k / z^(2k+1), k = 1..8 (the first two terms 1/z + 1/(2 z^2) apart)
@@ -314,7 +314,7 @@ def _gamma64(ctx, x):
     return result
 
 
-onnx_funcify.register(psm.Gamma)(_float64_function(_gamma64))
+onnx_funcify.register(psm.Gamma)(float64_function(_gamma64))
 
 
 # cephes' erf/erfc coefficients (ndtr.c), highest power first; Q, S and U are monic (leading 1 omitted)
@@ -421,7 +421,7 @@ def _erfcx64(ctx, x):
 
 
 _erf_float32 = one_to_one_converter("Erf")
-_erf_float64 = _float64_function(_erf64)
+_erf_float64 = float64_function(_erf64)
 
 
 @onnx_funcify.register(psm.Erf)
@@ -431,8 +431,8 @@ def onnx_funcify_Erf(op, node, ctx, inputs):
     return convert(op, node, ctx, inputs)
 
 
-onnx_funcify.register(psm.Erfc)(_float64_function(_erfc64))
-onnx_funcify.register(psm.Erfcx)(_float64_function(_erfcx64))
+onnx_funcify.register(psm.Erfc)(float64_function(_erfc64))
+onnx_funcify.register(psm.Erfcx)(float64_function(_erfcx64))
 
 
 _SQRT_PI_HALF = math.sqrt(math.pi) / 2  # 1 / erf'(0)
@@ -511,8 +511,8 @@ def _erfcinv64(ctx, t):
     return ctx.op.Where(outside, _c(ctx, math.nan), result)
 
 
-onnx_funcify.register(psm.Erfinv)(_float64_function(_erfinv64))
-onnx_funcify.register(psm.Erfcinv)(_float64_function(_erfcinv64))
+onnx_funcify.register(psm.Erfinv)(float64_function(_erfinv64))
+onnx_funcify.register(psm.Erfcinv)(float64_function(_erfcinv64))
 
 
 
@@ -597,8 +597,24 @@ def _i1_64(ctx, x):
     return ctx.op.Mul(magnitude, ctx.op.Where(ctx.op.Less(x, _c(ctx, 0.0)), _c(ctx, -1.0), _c(ctx, 1.0)))
 
 
-onnx_funcify.register(psm.I0)(_float64_function(_i0_64))
-onnx_funcify.register(psm.I1)(_float64_function(_i1_64))
+def i0e64(ctx, x):
+    """exp(-|x|) i0(x) as cephes' i0e: i0's series without the exponential."""
+    z = ctx.op.Abs(x)
+    near, far = _bessel_series(ctx, z, _I0_A, _I0_B)
+    return ctx.op.Where(ctx.op.LessOrEqual(z, _c(ctx, _BESSEL_SPLIT)), near, ctx.op.Div(far, ctx.op.Sqrt(z)))
+
+
+def i1e64(ctx, x):
+    """exp(-|x|) i1(x) as cephes' i1e, odd like i1."""
+    z = ctx.op.Abs(x)
+    near, far = _bessel_series(ctx, z, _I1_A, _I1_B)
+    magnitude = ctx.op.Where(ctx.op.LessOrEqual(z, _c(ctx, _BESSEL_SPLIT)), ctx.op.Mul(near, z),
+                             ctx.op.Div(far, ctx.op.Sqrt(z)))
+    return ctx.op.Mul(magnitude, ctx.op.Where(ctx.op.Less(x, _c(ctx, 0.0)), _c(ctx, -1.0), _c(ctx, 1.0)))
+
+
+onnx_funcify.register(psm.I0)(float64_function(_i0_64))
+onnx_funcify.register(psm.I1)(float64_function(_i1_64))
 
 
 

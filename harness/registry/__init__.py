@@ -36,8 +36,8 @@ from harness.registry import (  # noqa: E402,F401  isort: skip
     builders, scan, ifelse, scalar_loop, sort, extra_ops, linalg, special_functions, blas, graphs,
 )
 
-if importlib.util.find_spec("pymc") is not None:  # the [pymc] extra: PyMC models' rows ``model:<name>``
-    from harness.registry import pymc_models  # noqa: E402,F401
+if importlib.util.find_spec("pymc") is not None:  # the [pymc] extra: PyMC's own ops, models' rows ``model:<name>``
+    from harness.registry import pymc_models, pymc_ops  # noqa: E402,F401
 
 FAMILY_MODULES = ("scalar", "comparison", "elemwise", "reduction", "math", "blockwise", "special", "shape",
                   "subtensor", "tensor_basic", "compile_ops", "builders", "scan", "ifelse",

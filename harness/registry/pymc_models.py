@@ -101,6 +101,26 @@ def censored_normal():
     return model
 
 
+def rice_amplitudes():
+    """A Rice likelihood: its log-density goes through PyMC's own i0e op, the gradient through i1e."""
+    with pm.Model() as model:
+        nu = pm.HalfNormal("nu", 2.0)
+        sigma = pm.HalfNormal("sigma", 1.0)
+        pm.Rice("y", nu=nu, sigma=sigma, observed=np.abs(RESPONSE) + 0.1)
+    return model
+
+
+def censored_student_t():
+    """A Student-t likelihood censored at +-1: its log-CDF and log-survival go through betainc, their
+    gradients through PyTensor's ScalarLoop of betainc's derivative."""
+    with pm.Model() as model:
+        mu = pm.Normal("mu", 0.0, 2.0)
+        sigma = pm.HalfNormal("sigma", 1.0)
+        pm.Censored("y", pm.StudentT.dist(nu=4.0, mu=mu, sigma=sigma), lower=-1.0, upper=1.0,
+                    observed=np.clip(RESPONSE, -1.0, 1.0))
+    return model
+
+
 @functools.cache
 def _built(make_model):
     """(model, its log-density, [log-density, *gradient])."""
@@ -153,3 +173,5 @@ _model_row("gaussian_process", gaussian_process,
            {"lengthscale_log__": (), "amplitude_log__": (), "noise_log__": ()}, ("Loop",))
 _model_row("ar1_time_series", ar1_time_series, {"rho": (), "sigma_log__": ()}, ("Sub",))
 _model_row("censored_normal", censored_normal, {"mu": (), "sigma_log__": ()}, ("Exp", "Div"))
+_model_row("rice_amplitudes", rice_amplitudes, {"nu_log__": (), "sigma_log__": ()}, ("Sqrt",))
+_model_row("censored_student_t", censored_student_t, {"mu": (), "sigma_log__": ()}, ("Loop",))

@@ -214,7 +214,7 @@ register("erfcinv", arity=1, dtypes=ALL_DTYPES, elements=_inverse_erf_elements(0
          tolerance={"float16": 1, "float32": 1, "float64": 12})
 
 
-def _bessel_elements(dtype: str):
+def bessel_elements(dtype: str):
     """The full-range floats, the band where i0/i1 are finite and the series' split and overflow points."""
     if dtype not in FLOAT_DTYPES:
         return [element_values(dtype)]
@@ -225,9 +225,9 @@ def _bessel_elements(dtype: str):
 # Measured against scipy (2.8e6 values: log-uniform over the whole range, both signs, uniform over
 # [-720, 720] and [-10, 10]): float64 i0 4 ULP, i1 3 (99.99% within 2); float32 rounds identically;
 # NaN (at +-inf, like scipy's inf / inf), inf and zero signs all agree.
-register("i0", arity=1, dtypes=ALL_DTYPES, elements=_bessel_elements, onnx_ops=("Exp", "Sqrt"),
+register("i0", arity=1, dtypes=ALL_DTYPES, elements=bessel_elements, onnx_ops=("Exp", "Sqrt"),
          tolerance={"float16": 1, "float32": 1, "float64": 6})
-register("i1", arity=1, dtypes=ALL_DTYPES, elements=_bessel_elements, onnx_ops=("Exp", "Sqrt"),
+register("i1", arity=1, dtypes=ALL_DTYPES, elements=bessel_elements, onnx_ops=("Exp", "Sqrt"),
          tolerance={"float16": 1, "float32": 1, "float64": 6})
 
 
