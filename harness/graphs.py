@@ -141,6 +141,24 @@ def _cholesky(dtype):
     return [A], [pt.linalg.cholesky(A)], arrays
 
 
+def _matrix_op(function, matrix):
+    """A graph of one square matrix: ``function(A)``'s outputs, A = ``matrix(n, rng, dtype)``."""
+    def build(dtype):
+        A = pt.matrix("A", dtype=dtype)
+
+        def arrays(n, rng):
+            return [matrix(n, rng, dtype)]
+
+        outputs = function(A)
+        return [A], list(outputs) if isinstance(outputs, list | tuple) else [outputs], arrays
+    return build
+
+
+def _unit_scale(n, rng, dtype):
+    """Entries of size 1 / sqrt(n): a norm near 1 whatever n (expm of it stays in range)."""
+    return (rng.normal(size=(n, n)) / np.sqrt(n)).astype(dtype)
+
+
 def _vector_op(function):
     def build(dtype):
         x = pt.vector("x", dtype=dtype)
@@ -189,6 +207,12 @@ GRAPHS = {
     "matmul": (_matmul, (16, 128, 512)),
     "solve": (_solve, (16, 64, 256)),
     "cholesky": (_cholesky, (16, 64, 256)),
+    # the decompositions composed since: Jacobi's method (eigvalsh) needs 6-8 sweeps of n - 1 Loop steps
+    # of O(n^3) each, so its sizes stop at 64; QR is one Householder step per column, expm a Pade
+    # solve and a few squarings
+    "eigvalsh": (_matrix_op(lambda A: pt.linalg.eigvalsh(A, None), _well_conditioned), (16, 64)),
+    "qr": (_matrix_op(pt.linalg.qr, _well_conditioned), (16, 64, 256)),
+    "expm": (_matrix_op(pt.linalg.expm, _unit_scale), (16, 64, 256)),
     "cumsum": (_vector_op(pt.cumsum), (1_000, 100_000, 1_000_000)),
     "sort": (_vector_op(pt.sort), (1_000, 100_000, 1_000_000)),
     "mvnormal_logp_grad": (_mvnormal, (8, 32, 128)),
