@@ -1130,10 +1130,9 @@ def _incomplete_beta(ctx, a, b, x):
     # by powers and gamma functions while a + b < MAXGAM and the powers stay in range, else by logarithms
     # (whose exp, unlike cephes', goes on into the subnormals as scipy's does)
     a_log_x, b_log_xc = ctx.op.Mul(a_, ctx.op.Log(x_)), ctx.op.Mul(b_, ctx.op.Log(xc))
-    series_log = ctx.op.Add(ctx.op.Sub(a_log_x, _log_beta(ctx, a_, b_)), ctx.op.Log(total))
-    fraction_log = ctx.op.Add(ctx.op.Sub(ctx.op.Add(a_log_x, b_log_xc), _log_beta(ctx, a_, b_)),
-                              ctx.op.Log(ctx.op.Div(fraction, a_)))
-    logarithmic = ctx.op.Exp(ctx.op.Where(series, series_log, fraction_log))
+    # one logarithm serves both: log s for the series, b log(1 - x) + log(w / a) for the fractions
+    rest = ctx.op.Where(series, ctx.op.Log(total), ctx.op.Add(b_log_xc, ctx.op.Log(ctx.op.Div(fraction, a_))))
+    logarithmic = ctx.op.Exp(ctx.op.Add(ctx.op.Sub(a_log_x, _log_beta(ctx, a_, b_)), rest))
     in_range = ctx.op.And(ctx.op.Less(ctx.op.Add(a_, b_), _c(ctx, _MAX_GAMMA)),
                           ctx.op.Less(ctx.op.Abs(a_log_x), _c(ctx, _MAX_LOG)))
     in_range = ctx.op.And(in_range, ctx.op.Or(series, ctx.op.Less(ctx.op.Abs(b_log_xc), _c(ctx, _MAX_LOG))))

@@ -4,6 +4,9 @@
 - Benchmarks under tests/bench run once, as plain tests, unless ``--benchmark-only`` (or
   ``--benchmark-enable``) asks for timing: speed is measured in benchmarks, not in the test run.
   Timing runs switch pytest-xdist's parallel workers (``-n auto`` in pyproject.toml) off.
+- The property tests of one registry cell (op x dtype) are collected next to each other, so that
+  pytest-xdist hands them to the same worker, whose compile cache (`harness.engine.compile_signature`)
+  then exports and compiles each graph once for all of them.
 """
 
 import os
@@ -26,3 +29,19 @@ def pytest_configure(config):
         config.option.dist = "no"
     elif hasattr(config.option, "benchmark_disable"):
         config.option.benchmark_disable = True
+
+
+def _cell_of(item) -> str | None:
+    """The registry cell a property test checks (its ``spec-dtype`` id), None for other tests."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None or not item.nodeid.startswith("tests/harness/test_properties.py"):
+        return None
+    return callspec.id
+
+
+def pytest_collection_modifyitems(session, config, items):
+    positions = {}
+    for index, item in enumerate(items):
+        positions.setdefault(_cell_of(item) or item.nodeid, index)
+    # stable: each cell's tests move to where its first one was, in their own order
+    items.sort(key=lambda item: positions[_cell_of(item) or item.nodeid])
