@@ -355,6 +355,19 @@ def scipy_incomplete_beta_underflows(example: ArrayExample) -> bool:
     return bool(((value > 0) & (value < 1e-260)).any())
 
 
+def scipy_float32_incomplete_beta_differs(example: ArrayExample) -> bool:
+    """Some element where scipy's betainc of the inputs as given (its float32 loop for float16, float32
+    and the narrow integers, as PyTensor calls it) is more than 2 float32 ULPs from its float64 value
+    rounded to float32."""
+    with np.errstate(all="ignore"):
+        given = np.asarray(scipy.special.betainc(*example.arrays))
+        if given.dtype != np.float32:
+            return False
+        wide = scipy.special.betainc(*(np.asarray(v, np.float64) for v in example.arrays)).astype(np.float32)
+        apart = np.abs(given.astype(np.float64) - wide) > 2 * np.spacing(np.abs(wide))
+    return bool((apart & np.isfinite(wide) & np.isfinite(given)).any())
+
+
 INCOMPLETE_BETA_OUT_OF_REACH = (
     "cephes' method (series, two continued fractions) loses up to 1e-5 relative accuracy for b < 0.0036 with "
     "x within 6.5e-4 of 1 (1 - I_(1-x)(b, a) cancels, or the first fraction crawls), and was measured only for "
@@ -364,6 +377,11 @@ SCIPY_INCOMPLETE_BETA_UNDERFLOW = (
     "scipy's betainc (Boost's ibeta) loses accuracy for results below ~1e-260: measured against mpmath, up to "
     "30% off (1875, 20.12, 0.6728: 2.26e-287 for 2.53e-287) where the export was within 1 ULP of the "
     "prefactor's terms")
+
+SCIPY_FLOAT32_INCOMPLETE_BETA = (
+    "scipy's betainc has a float32 loop (Boost's ibeta in float), which PyTensor calls for float16, float32 and "
+    "the narrow integers: up to 1.5e-5 relative off (0.5, 1.19e-7, 0.5: 2.1013892e-07 for 2.1013580e-07) where "
+    "the export computes in float64 and rounds")
 
 # Measured against mpmath (30 digits) on 2e5 triples (a, b log-uniform over 1e-8..1e8; x uniform, within
 # 1e-16..1 of 0 and of 1): outside the declared regions within 7.8 ULPs of the scale (|value| times the
@@ -379,4 +397,8 @@ register("betainc", arity=3, dtypes=ALL_DTYPES, build=pt.betainc, elements=_inco
     reason=SCIPY_INCOMPLETE_BETA_UNDERFLOW, category="pytensor", when=scipy_incomplete_beta_underflows,
     unpredictable="whether Boost's rounding of a near-underflow prefactor lands within the bound",
     dtypes=("float64", "int32", "int64", "uint32", "uint64"),
+).xfail(
+    reason=SCIPY_FLOAT32_INCOMPLETE_BETA, category="pytensor", when=scipy_float32_incomplete_beta_differs,
+    unpredictable="near a rounding tie the export's float64 value may round to the other neighbour",
+    dtypes=("float16", "float32", "int8", "int16", "uint8", "uint16", "bool"),
 )
