@@ -114,6 +114,11 @@ def _inverse(a, _):
     return np.linalg.inv(a)
 
 
+def _symmetric(a: np.ndarray, lower: bool) -> np.ndarray:
+    return np.tril(a) + np.swapaxes(np.tril(a, -1), -1, -2) if lower else \
+        np.triu(a) + np.swapaxes(np.triu(a, 1), -1, -2)
+
+
 def _cholesky_scale(example: ArrayExample) -> np.ndarray:
     """error_scale for Cholesky factors: the normwise perturbation bound, ||L|| x cond(A) per matrix
     (||L|| = sqrt(max A_ii) within a factor sqrt(n)). A NaN entry counts as 0: the columns before it
@@ -121,8 +126,7 @@ def _cholesky_scale(example: ArrayExample) -> np.ndarray:
     a = np.asarray(example.arrays[0], np.float64)
     a = np.where(np.isnan(a), 0.0, a)
     size = np.abs(np.diagonal(a, axis1=-2, axis2=-1)).max(axis=-1, initial=0.0)[..., None, None]
-    symmetric = np.tril(a) + np.swapaxes(np.tril(a, -1), -1, -2)
-    return np.sqrt(size) * _condition(symmetric)
+    return np.sqrt(size) * _condition(_symmetric(a, True))
 
 
 def _hadamard_scale(example: ArrayExample) -> np.ndarray:
@@ -232,11 +236,6 @@ register("slogdet", arity=1, dtypes=LINALG_DTYPES, build=lambda a: pt.stack(SLog
     reason=NO_FLOAT16_LINALG, category="pytensor", dtypes=("float16",),
 )
 
-
-
-def _symmetric(a: np.ndarray, lower: bool) -> np.ndarray:
-    return np.tril(a) + np.swapaxes(np.tril(a, -1), -1, -2) if lower else \
-        np.triu(a) + np.swapaxes(np.triu(a, 1), -1, -2)
 
 
 def _eigenvalue_scale(lower: bool):
@@ -409,28 +408,18 @@ def _r_scale(example: ArrayExample) -> np.ndarray:
 # full rank (Q past a rank deficiency is rounding noise). Bounds: 64 ULPs of the scale, as above;
 # measured on 3,000 matrices per dtype as above (halves with -0.0 entries among them): worst errors in
 # eps x scale, float64 / float32: Q 3.4 / 1.9, R 1.8 / 1.9; no column of Q with the other sign.
-register("qr", arity=1, dtypes=LINALG_DTYPES, build=lambda a: pt.linalg.qr(a)[0], examples=_examples("general"),
-         error_scale=_q_scale, tolerance=JACOBI_BOUND, onnx_ops=("Loop",), elementwise=False, signed_zeros=False,
-         probe_ndim=2)
-register("qr_r", arity=1, dtypes=LINALG_DTYPES, build=lambda a: pt.linalg.qr(a, mode="r"),
-         examples=_examples("full_rank"), error_scale=_r_scale, tolerance=JACOBI_BOUND, onnx_ops=("Loop",),
-         elementwise=False, signed_zeros=False, probe_ndim=2)
-register("qr_economic", arity=1, dtypes=LINALG_DTYPES, build=lambda a: pt.linalg.qr(a, mode="economic")[0],
-         examples=_examples("full_rank"), error_scale=_q_scale, tolerance=JACOBI_BOUND, onnx_ops=("Loop",),
-         elementwise=False, signed_zeros=False, probe_ndim=2)
-register("qr_full_rectangular", arity=1, dtypes=LINALG_DTYPES, build=lambda a: pt.linalg.qr(a)[0],
-         examples=_examples("full_rank"), error_scale=_q_scale, tolerance=JACOBI_BOUND, onnx_ops=("Loop",),
-         elementwise=False, signed_zeros=False, probe_ndim=2)
-register("qr_raw", arity=1, dtypes=LINALG_DTYPES, build=lambda a: pt.linalg.qr(a, mode="raw")[0],
-         examples=_examples("full_rank"), error_scale=_r_scale, tolerance=JACOBI_BOUND, onnx_ops=("Loop",),
-         elementwise=False, signed_zeros=False, probe_ndim=2)
-register("qr_raw_tau", arity=1, dtypes=LINALG_DTYPES, build=lambda a: pt.linalg.qr(a, mode="raw")[1],
-         examples=_examples("full_rank"), error_scale=lambda example: _q_scale(example)[..., 0],
-         tolerance=JACOBI_BOUND, onnx_ops=("Loop",), elementwise=False, signed_zeros=False, probe_ndim=2)
-register("qr_batched", arity=1, dtypes=LINALG_DTYPES, build=lambda a: pt.linalg.qr(a)[0],
-         examples=_examples("general", batch=True), error_scale=_q_scale, tolerance=JACOBI_BOUND,
-         onnx_ops=("Loop",), elementwise=False, signed_zeros=False, probe_ndim=3)
-
+for _name, _build, _kind, _scale in (
+        ("qr", lambda a: pt.linalg.qr(a)[0], "general", _q_scale),
+        ("qr_r", lambda a: pt.linalg.qr(a, mode="r"), "full_rank", _r_scale),
+        ("qr_economic", lambda a: pt.linalg.qr(a, mode="economic")[0], "full_rank", _q_scale),
+        ("qr_full_rectangular", lambda a: pt.linalg.qr(a)[0], "full_rank", _q_scale),
+        ("qr_raw", lambda a: pt.linalg.qr(a, mode="raw")[0], "full_rank", _r_scale),
+        ("qr_raw_tau", lambda a: pt.linalg.qr(a, mode="raw")[1], "full_rank", lambda example: _q_scale(example)[..., 0])):
+    _register_decomposition(_name, arity=1, build=_build, examples=_examples(_kind), error_scale=_scale,
+                            onnx_ops=("Loop",), probe_ndim=2)
+_register_decomposition("qr_batched", arity=1, build=lambda a: pt.linalg.qr(a)[0],
+                        examples=_examples("general", batch=True), error_scale=_q_scale, onnx_ops=("Loop",),
+                        probe_ndim=3)
 
 
 def _exponential_scale(example: ArrayExample) -> np.ndarray:
