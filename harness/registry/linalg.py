@@ -344,11 +344,12 @@ def _register_decomposition(name, **fields):
     for the singular value and pinv entries."""
     refused = REFUSED_BY_PYTENSOR_2_38.get(name, ()) if PYTENSOR_VERSION < (3, 0) else ()
     if all(d in refused for d in LINALG_DTYPES):
-        return
+        return None
     spec = register(name, dtypes=[d for d in LINALG_DTYPES if d not in refused], elementwise=False,
                     signed_zeros=False, **{"tolerance": JACOBI_BOUND, **fields})
     if name.startswith(("svd_values", "pinv")):
         _numpy_svd_typing(spec, pinv=name.startswith("pinv"))
+    return spec
 
 
 # Eigenvalues, singular values and pinv: parallel Jacobi rotations (backend/linalg.py `jacobi`).
@@ -408,6 +409,32 @@ def _r_scale(example: ArrayExample) -> np.ndarray:
 # full rank (Q past a rank deficiency is rounding noise). Bounds: 64 ULPs of the scale, as above;
 # measured on 3,000 matrices per dtype as above (halves with -0.0 entries among them): worst errors in
 # eps x scale, float64 / float32: Q 3.4 / 1.9, R 1.8 / 1.9; no column of Q with the other sign.
+QR_CANCELLED_COLUMN = ("where a column below the diagonal cancels to zero during the reflections (0 in exact "
+                       "arithmetic, rounding noise in practice), LAPACK and the export reflect or not by whether "
+                       "their rounding leaves exactly 0 there: a reflection flips that column of Q and row of R")
+
+
+def _householder_meets_cancellation(example: ArrayExample) -> bool:
+    """Some matrix whose Householder steps (float64, LAPACK's signs) meet, after the first step, a
+    column below the diagonal of norm under 16 float32 eps ||A||: zero only by cancellation."""
+    a = np.asarray(example.arrays[0], np.float64)
+    if a.size == 0 or not np.isfinite(a).all():
+        return False
+    for matrix in a.reshape(-1, *a.shape[-2:]):
+        work, floor = matrix.copy(), 16 * np.finfo(np.float32).eps * np.linalg.norm(matrix)
+        for k in range(min(work.shape)):
+            below = np.linalg.norm(work[k + 1:, k])
+            if 0 < k < work.shape[0] - 1 and below < floor:
+                return True
+            if below == 0:
+                continue
+            alpha = work[k, k]
+            beta = -np.copysign(np.hypot(alpha, below), alpha)
+            v = np.concatenate([[1.0], work[k + 1:, k] / (alpha - beta)])
+            work[k:, k:] -= ((beta - alpha) / beta) * np.outer(v, v @ work[k:, k:])
+    return False
+
+
 for _name, _build, _kind, _scale in (
         ("qr", lambda a: pt.linalg.qr(a)[0], "general", _q_scale),
         ("qr_r", lambda a: pt.linalg.qr(a, mode="r"), "full_rank", _r_scale),
@@ -416,10 +443,14 @@ for _name, _build, _kind, _scale in (
         ("qr_raw", lambda a: pt.linalg.qr(a, mode="raw")[0], "full_rank", _r_scale),
         ("qr_raw_tau", lambda a: pt.linalg.qr(a, mode="raw")[1], "full_rank", lambda example: _q_scale(example)[..., 0])):
     _register_decomposition(_name, arity=1, build=_build, examples=_examples(_kind), error_scale=_scale,
-                            onnx_ops=("Loop",), probe_ndim=2)
+                            onnx_ops=("Loop",), probe_ndim=2).xfail(
+        reason=QR_CANCELLED_COLUMN, category="exporter", when=_householder_meets_cancellation,
+        unpredictable="which side's rounding leaves an exact 0 depends on the order of the sums")
 _register_decomposition("qr_batched", arity=1, build=lambda a: pt.linalg.qr(a)[0],
                         examples=_examples("general", batch=True), error_scale=_q_scale, onnx_ops=("Loop",),
-                        probe_ndim=3)
+                        probe_ndim=3).xfail(
+    reason=QR_CANCELLED_COLUMN, category="exporter", when=_householder_meets_cancellation,
+    unpredictable="which side's rounding leaves an exact 0 depends on the order of the sums")
 
 
 def _exponential_scale(example: ArrayExample) -> np.ndarray:
