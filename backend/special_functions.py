@@ -52,6 +52,7 @@ its whole domain and record the bound in ``harness/registry/special_functions.py
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 import pytensor.scalar.math as psm
@@ -805,9 +806,15 @@ def _lanczos_sum_expg_scaled(ctx, a):
 
 def _igam_prefactor(ctx, a, x, lgamma_a):
     """x^a e^-x / gamma(a) as cephes' igam_fac: exp(a log x - x - lgamma(a)) (0 below exp's range) away
-    from a = x, the Lanczos form near it."""
-    direct = ctx.op.Sub(ctx.op.Sub(ctx.op.Mul(a, ctx.op.Log(x)), x), lgamma_a)
+    from a = x, the Lanczos form near it. For a <= 1/4, a exp(a log x - x - lgamma(1 + a)) instead:
+    lgamma(a) ~ -log(a) is a large term there, whose rounding in the export's lgamma (unlike cephes')
+    exp would turn into relative error (up to 90 ULP of P at a = 1e-4, measured against mpmath),
+    and cephes' Taylor series of lgamma(1 + a) is exact to rounding up to 1/4."""
+    small_a = ctx.op.LessOrEqual(a, _c(ctx, 0.25))
+    log_gamma = ctx.op.Where(small_a, _lgamma1p(ctx, ctx.op.Min(a, _c(ctx, 0.25))), lgamma_a)
+    direct = ctx.op.Sub(ctx.op.Sub(ctx.op.Mul(a, ctx.op.Log(x)), x), log_gamma)
     direct = ctx.op.Where(ctx.op.Less(direct, _c(ctx, -_MAX_LOG)), _c(ctx, 0.0), ctx.op.Exp(direct))
+    direct = ctx.op.Where(small_a, ctx.op.Mul(a, direct), direct)
     fac = ctx.op.Add(a, _c(ctx, _LANCZOS_G - 0.5))
     res = ctx.op.Div(ctx.op.Sqrt(ctx.op.Div(fac, _c(ctx, math.e))), _lanczos_sum_expg_scaled(ctx, a))
     small = ctx.op.Mul(ctx.op.Exp(ctx.op.Sub(a, x)), ctx.op.Pow(ctx.op.Div(x, fac), a))
@@ -910,8 +917,13 @@ def _igamc_small_x_series(ctx, a, x, lgamma_a, needed):
                         (ctx.op.Not(needed), "bool", None)], step, "igamc_series",
                        keep_going=lambda body, values: _not_any(body, values[2]))
     a_log_x = ctx.op.Mul(a, ctx.op.Log(x))
-    head = ctx.op.Neg(expm1(ctx, ctx.op.Sub(a_log_x, _lgamma1p(ctx, a)), "float64"))
-    return ctx.op.Sub(head, ctx.op.Mul(ctx.op.Exp(ctx.op.Sub(a_log_x, lgamma_a)), total))
+    scaled_power = ctx.op.Sub(a_log_x, _lgamma1p(ctx, a))  # log(x^a / gamma(a + 1))
+    head = ctx.op.Neg(expm1(ctx, scaled_power, "float64"))
+    # x^a / gamma(a): for a <= 1/4 as a x^a / gamma(a + 1), as in _igam_prefactor (the result cancels
+    # up to 4x, so lgamma(a)'s rounding would show)
+    power = ctx.op.Where(ctx.op.LessOrEqual(a, _c(ctx, 0.25)), ctx.op.Mul(a, ctx.op.Exp(scaled_power)),
+                         ctx.op.Exp(ctx.op.Sub(a_log_x, lgamma_a)))
+    return ctx.op.Sub(head, ctx.op.Mul(power, total))
 
 
 def _either(ctx, condition, if_true, if_false):
@@ -919,8 +931,16 @@ def _either(ctx, condition, if_true, if_false):
     return ctx.op.Or(ctx.op.And(condition, if_true), ctx.op.And(ctx.op.Not(condition), if_false))
 
 
-def _incomplete_gamma(ctx, a, x, *, upper: bool):
-    """P(a, x) (upper=False) or Q(a, x) with cephes' choice of method and its edge values."""
+class IncompleteGammas(NamedTuple):
+    p: str | None  # P(a, x), if asked for
+    q: str | None  # Q(a, x), if asked for
+    prefactor: str  # x^a e^-x / gamma(a) (1 where a or x is an edge value)
+
+
+def _incomplete_gammas(ctx, a, x, *, lower: bool, upper: bool, lgamma_a=None) -> IncompleteGammas:
+    """P(a, x) (if ``lower``) and Q(a, x) (if ``upper``) with cephes' choice of method and its edge
+    values; asking for both runs each Loop once for the elements either needs. ``lgamma_a``, if
+    given, is lgamma(a) (for a Loop body, where a does not change)."""
     zero, one = _c(ctx, 0.0), _c(ctx, 1.0)
     nan = _c(ctx, math.nan)
     # the Loops see in-range arguments only; the edge cases are set below
@@ -945,29 +965,42 @@ def _incomplete_gamma(ctx, a, x, *, upper: bool):
     use_small_x = ctx.op.And(ctx.op.Not(x_above_1_1), ctx.op.Not(small_a))
     # igam: 1 - igamc where x > 1 and x > a, the series elsewhere
     complement = ctx.op.And(ctx.op.Greater(x_in, one), ctx.op.Greater(x_in, a_in))
+    series_for_p = ctx.op.Or(ctx.op.Not(complement), use_series)
     if upper:
-        series_needed, q_needed = ctx.op.And(regular, use_series), regular
+        series_needed, q_needed = ctx.op.And(regular, series_for_p if lower else use_series), regular
     else:
-        series_needed = ctx.op.And(regular, ctx.op.Or(ctx.op.Not(complement), use_series))
+        series_needed = ctx.op.And(regular, series_for_p)
         q_needed = ctx.op.And(regular, complement)
     fraction_needed = ctx.op.And(q_needed, use_fraction)
     small_x_needed = ctx.op.And(q_needed, use_small_x)
-    lgamma_a = _lgamma64(ctx, a_in)  # the prefactor and the small-x series share it
+    # the prefactor and the small-x series share it
+    lgamma_a = _lgamma64(ctx, a_in) if lgamma_a is None else ctx.op.Where(regular, lgamma_a, zero)
     prefactor = _igam_prefactor(ctx, a_in, x_in, lgamma_a)
     series = _igam_series(ctx, a_in, x_in, prefactor, series_needed)
     fraction = _igamc_continued_fraction(ctx, a_in, x_in, prefactor, fraction_needed)
     small_x = _igamc_small_x_series(ctx, a_in, x_in, lgamma_a, small_x_needed)
     q = ctx.op.Where(use_series, ctx.op.Sub(one, series), ctx.op.Where(use_fraction, fraction, small_x))
-    result = q if upper else ctx.op.Where(complement, ctx.op.Sub(one, q), series)
-    result = ctx.op.Where(beyond, nan, result)
-    # edge values (cephes' order of tests, applied last to first)
-    low, high = (one, zero) if upper else (zero, one)
-    result = ctx.op.Where(ctx.op.IsInf(x), high, result)
-    result = ctx.op.Where(ctx.op.IsInf(a), ctx.op.Where(ctx.op.IsInf(x), nan, low), result)
-    result = ctx.op.Where(ctx.op.Equal(x, zero), low, result)
-    result = ctx.op.Where(ctx.op.Equal(a, zero), ctx.op.Where(ctx.op.Greater(x, zero), high, nan), result)
+    p = ctx.op.Where(complement, ctx.op.Sub(one, q), series)
     invalid = ctx.op.Or(ctx.op.Or(ctx.op.Less(x, zero), ctx.op.Less(a, zero)), ctx.op.Or(ctx.op.IsNaN(a), ctx.op.IsNaN(x)))
-    return ctx.op.Where(invalid, nan, result)
+    results = []
+    for wanted, result, (low, high) in ((lower, p, (zero, one)), (upper, q, (one, zero))):
+        if not wanted:
+            results.append(None)
+            continue
+        result = ctx.op.Where(beyond, nan, result)
+        # edge values (cephes' order of tests, applied last to first)
+        result = ctx.op.Where(ctx.op.IsInf(x), high, result)
+        result = ctx.op.Where(ctx.op.IsInf(a), ctx.op.Where(ctx.op.IsInf(x), nan, low), result)
+        result = ctx.op.Where(ctx.op.Equal(x, zero), low, result)
+        result = ctx.op.Where(ctx.op.Equal(a, zero), ctx.op.Where(ctx.op.Greater(x, zero), high, nan), result)
+        results.append(ctx.op.Where(invalid, nan, result))
+    return IncompleteGammas(*results, prefactor=prefactor)
+
+
+def _incomplete_gamma(ctx, a, x, *, upper: bool):
+    """P(a, x) (upper=False) or Q(a, x)."""
+    gammas = _incomplete_gammas(ctx, a, x, lower=not upper, upper=upper)
+    return gammas.q if upper else gammas.p
 
 
 def _incomplete_gamma_converter(upper: bool):
@@ -983,6 +1016,132 @@ def _incomplete_gamma_converter(upper: bool):
 
 onnx_funcify.register(psm.GammaInc)(_incomplete_gamma_converter(upper=False))
 onnx_funcify.register(psm.GammaIncC)(_incomplete_gamma_converter(upper=True))
+
+
+# ---- their inverses: gammaincinv (x with P(a, x) = p) and gammainccinv (x with Q(a, x) = q) ----
+
+_IGAMI_MAX_STEPS = 64  # Newton converges in under 10 from the starts below; bisection needs ~60 at most
+_IGAMI_STEP_TOLERANCE = 2.0**-48  # a Newton step this small (relative) leaves x within rounding of the root
+# cephes' prefactor x^a e^-x / gamma(a) is 0 below exp(-709.78), so the Newton iteration cannot see a
+# tail that small: where the smaller tail is below 1e-300 the result is NaN (unless the root is below
+# the smallest normal, where P's bound is the answer); scipy starts from DiDonato & Morris' asymptotic
+# estimates there
+_IGAMI_SMALLEST_TAIL = 1e-300
+_SMALLEST_SUBNORMAL = 5e-324
+_LARGEST_FLOAT64 = 1.7976931348623157e308
+_SMALLEST_NORMAL = 2.2250738585072014e-308
+_LOG_HALF = math.log(0.5)
+# Abramowitz & Stegun 26.2.23: the normal quantile to 4.5e-4, enough for a starting point
+_NORMAL_QUANTILE_NUMERATOR = (2.515517, 0.802853, 0.010328)
+_NORMAL_QUANTILE_DENOMINATOR = (1.0, 1.432788, 0.189269, 0.001308)
+
+
+def _rough_upper_normal_quantile(ctx, t):
+    """z with 1 - Phi(z) = t, for 0 < t <= 1/2, to 4.5e-4 (a starting point only)."""
+    w = ctx.op.Sqrt(ctx.op.Mul(_c(ctx, -2.0), ctx.op.Log(t)))
+    correction = ctx.op.Div(_polynomial(ctx, _NORMAL_QUANTILE_NUMERATOR, w),
+                            _polynomial(ctx, _NORMAL_QUANTILE_DENOMINATOR, w))
+    return ctx.op.Sub(w, correction)
+
+
+def _inverse_incomplete_gamma(ctx, a, y, *, upper: bool):
+    """x with P(a, x) = y (upper=False) or Q(a, x) = y: Newton's method on the logarithm of the smaller
+    tail, T = P where that is at most 1/2, else Q (its target 1 - y is exact there), in u = log x:
+    d log P / du = x^a e^-x / (gamma(a) P), and -(the same) / Q for Q. log P and log Q are concave in u
+    (the log-gamma density is log-concave), so from below the root (P's start, the bound
+    P(a, x) <= x^a / gamma(a + 1)) every step stays below it and moves towards it, and a step from any
+    point lands beyond Q's root, from where the steps move back monotonically. A bracket kept from
+    the signs guards the rest: a step out of it or not finite (T or the derivative under- or
+    overflowing) bisects it in u. Stops once a step is within 2^-48 times the rounding's effect on u
+    (T / (x dT/dx), the inversion's condition). For 0 < y < 1 and 0 < a <= 8e4 (the converter sets
+    the rest), NaN where the smaller tail is below _IGAMI_SMALLEST_TAIL."""
+    zero, one, half = _c(ctx, 0.0), _c(ctx, 1.0), _c(ctx, 0.5)
+    nan = _c(ctx, math.nan)
+    regular = ctx.op.And(ctx.op.And(ctx.op.Greater(a, zero), ctx.op.LessOrEqual(a, _c(ctx, _IGAM_OUT_OF_REACH))),
+                         ctx.op.And(ctx.op.Greater(y, zero), ctx.op.Less(y, one)))
+    a = ctx.op.Where(regular, a, one)
+    y = ctx.op.Where(regular, y, half)
+    y_small = ctx.op.LessOrEqual(y, half)
+    target = ctx.op.Where(y_small, y, ctx.op.Sub(one, y))  # exact: y >= 1/2 there
+    solve_p = ctx.op.Not(y_small) if upper else y_small  # which tail T is, per element
+    log_target = ctx.op.Log(target)
+    # x_low: P(a, x_low) <= target (solving for P) or <= 1/2 (for Q, so Q(a, x_low) >= 1/2 >= target)
+    lgamma_a_plus_1 = _lgamma1p(ctx, a)
+    log_low = ctx.op.Div(ctx.op.Add(ctx.op.Where(solve_p, log_target, _c(ctx, _LOG_HALF)), lgamma_a_plus_1), a)
+    low = ctx.op.Exp(ctx.op.Max(log_low, _c(ctx, -745.0)))  # 0 (or 5e-324) where it underflows
+    # P's start: the bound, or Wilson & Hilferty's x = a (1 - 1/(9a) + z / (3 sqrt(a)))^3 if larger
+    # (for large a the bound is far below the root); Q's: Wilson & Hilferty, or a - log q
+    z = _rough_upper_normal_quantile(ctx, target)
+    z = ctx.op.Where(solve_p, ctx.op.Neg(z), z)
+    base = ctx.op.Add(ctx.op.Sub(one, ctx.op.Div(one, ctx.op.Mul(_c(ctx, 9.0), a))),
+                      ctx.op.Div(z, ctx.op.Mul(_c(ctx, 3.0), ctx.op.Sqrt(a))))
+    wilson_hilferty = ctx.op.Mul(a, ctx.op.Mul(ctx.op.Mul(base, base), base))
+    usable = ctx.op.Greater(base, zero)
+    p_start = ctx.op.Where(usable, ctx.op.Max(low, wilson_hilferty), low)
+    q_start = ctx.op.Where(usable, wilson_hilferty, ctx.op.Sub(a, log_target))
+    start = ctx.op.Max(ctx.op.Where(solve_p, p_start, q_start), _c(ctx, _SMALLEST_SUBNORMAL))
+    lgamma_a = _lgamma64(ctx, a)
+    sign = ctx.op.Where(solve_p, one, _c(ctx, -1.0))  # g(u) = sign (log T - log target) increases with u
+
+    def step(body, iteration, values):
+        x, bracket_low, bracket_high, done = values
+        gammas = _incomplete_gammas(body, a, x, lower=True, upper=True, lgamma_a=lgamma_a)
+        tail = body.op.Where(solve_p, gammas.p, gammas.q)
+        g = body.op.Mul(sign, body.op.Sub(body.op.Log(tail), log_target))
+        bracket_low = body.op.Where(body.op.Less(g, zero), x, bracket_low)
+        bracket_high = body.op.Where(body.op.Greater(g, zero), x, bracket_high)
+        condition = body.op.Div(tail, gammas.prefactor)  # 1 / (dg/du)
+        newton_step = body.op.Mul(g, condition)
+        newton = body.op.Mul(x, body.op.Exp(body.op.Neg(newton_step)))
+        inside = body.op.And(body.op.Greater(newton, bracket_low), body.op.Less(newton, bracket_high))
+        bisection = body.op.Mul(body.op.Sqrt(bracket_low), body.op.Sqrt(bracket_high))
+        moved = body.op.Where(inside, newton, bisection)  # NaN compares false: bisects
+        converged = body.op.And(inside, body.op.LessOrEqual(
+            body.op.Abs(newton_step), body.op.Mul(_c(body, _IGAMI_STEP_TOLERANCE), body.op.Max(condition, one))))
+        converged = body.op.Or(converged, body.op.Equal(g, zero))
+        x = body.op.Where(done, x, body.op.Where(body.op.Equal(g, zero), x, moved))
+        narrow = body.op.LessOrEqual(bracket_high, body.op.Mul(bracket_low, _c(body, 1.0 + 2.0**-50)))
+        return [x, bracket_low, bracket_high, body.op.Or(done, body.op.Or(converged, narrow))]
+
+    floor = ctx.op.Max(ctx.op.Where(solve_p, low, zero), _c(ctx, _SMALLEST_SUBNORMAL))
+    # the bound is below the root; for a tiny bound (the root near it) the bound is the answer
+    settled = ctx.op.Or(ctx.op.Not(regular), ctx.op.And(solve_p, ctx.op.Less(low, _c(ctx, _SMALLEST_NORMAL))))
+    x, _, _, _ = loop(ctx, ctx.constant(_IGAMI_MAX_STEPS, "int64"),
+                      [(start, "float64", None), (floor, "float64", None),
+                       (ctx.op.Add(ctx.op.Mul(a, zero), _c(ctx, _LARGEST_FLOAT64)), "float64", None),
+                       (settled, "bool", None)], step, "inverse_incomplete_gamma",
+                      keep_going=lambda body, values: _not_any(body, values[3]))
+    underflowing_root = ctx.op.And(solve_p, ctx.op.Less(low, _c(ctx, _SMALLEST_NORMAL)))
+    result = ctx.op.Where(underflowing_root, ctx.op.Exp(log_low), x)
+    too_small = ctx.op.And(ctx.op.Less(target, _c(ctx, _IGAMI_SMALLEST_TAIL)), ctx.op.Not(underflowing_root))
+    return ctx.op.Where(too_small, nan, result)
+
+
+def _inverse_incomplete_gamma_converter(upper: bool):
+    def convert(op, node, ctx, inputs):
+        out = output_dtype(node)
+        a, y = (ctx.cast(v, out, "float64") for v in inputs_as(node, ctx, inputs, out))
+        shape = ctx.op.Shape(ctx.op.Add(a, y))  # the broadcast shape, which the Loops carry
+        a, y = ctx.op.Expand(a, shape), ctx.op.Expand(y, shape)
+        zero, one, nan = _c(ctx, 0.0), _c(ctx, 1.0), _c(ctx, math.nan)
+        result = _inverse_incomplete_gamma(ctx, a, y, upper=upper)
+        # scipy's order: NaN; a < 0 or y outside [0, 1] (a domain error); y = 0 or 1, for every a >= 0
+        # (-0.0 included); then NaN for a = 0, subnormal or inf (its starting point is NaN there)
+        degenerate = ctx.op.Or(ctx.op.Less(a, _c(ctx, _SMALLEST_NORMAL)), ctx.op.IsInf(a))
+        degenerate = ctx.op.Or(degenerate, ctx.op.Greater(a, _c(ctx, _IGAM_OUT_OF_REACH)))
+        result = ctx.op.Where(degenerate, nan, result)
+        at_zero, at_one = (_c(ctx, math.inf), zero) if upper else (zero, _c(ctx, math.inf))
+        result = ctx.op.Where(ctx.op.Equal(y, zero), at_zero, result)
+        result = ctx.op.Where(ctx.op.Equal(y, one), at_one, result)
+        invalid = ctx.op.Or(ctx.op.Less(a, zero), ctx.op.Or(ctx.op.Less(y, zero), ctx.op.Greater(y, one)))
+        invalid = ctx.op.Or(invalid, ctx.op.Or(ctx.op.IsNaN(a), ctx.op.IsNaN(y)))
+        return [ctx.cast(ctx.op.Where(invalid, nan, result), "float64", out)]
+    convert.__name__ = "onnx_funcify_GammaIncCInv" if upper else "onnx_funcify_GammaIncInv"
+    return convert
+
+
+onnx_funcify.register(psm.GammaIncInv)(_inverse_incomplete_gamma_converter(upper=False))
+onnx_funcify.register(psm.GammaIncCInv)(_inverse_incomplete_gamma_converter(upper=True))
 
 
 # ---- the regularized incomplete beta function I_x(a, b) (betainc) ----
