@@ -30,6 +30,12 @@ TINY_F16_STEP = 2.0 ** -11  # half an ulp of 1.0 in float16: lost one at a time,
 CASES = {
     # a = x = 1e6: the series stops after 2000 steps, far from converged (scipy: Temme's expansion)
     "gammainc#1": ("float64", ex(np.array([1e6]), np.array([1e6])), ex(np.array([3.0]), np.array([2.0]))),
+    # a > 8e4: the export gives NaN; a tail of 1e-310 is below the prefactor's range (scipy: 780.2)
+    "gammaincinv#1": ("float64", ex(np.array([1e5]), np.array([0.5])), ex(np.array([3.0]), np.array([0.25]))),
+    "gammainccinv#1": ("float64", ex(np.array([0.5]), np.array([1e-310])), ex(np.array([0.5]), np.array([1e-30]))),
+    # outside the domain scipy iterates on: 0 for a = -0.0 with p = 1.1, and for a subnormal a with a tiny q
+    "gammaincinv#2": ("float64", ex(np.array([-0.0]), np.array([1.1])), ex(np.array([-1.0]), np.array([0.5]))),
+    "gammainccinv#2": ("float64", ex(np.array([1e-320]), np.array([1e-300])), ex(np.array([1e-320]), np.array([0.5]))),
     # numpy's sqrt fast path for a 0-d exponent 0.5 keeps -0.0; elementwise pow (both sides) gives +0.0
     # numpy's pinv returns an empty input's empty result in the input's dtype
     "pinv#2": ("int32", ex(np.zeros((0, 2), "int32")), ex(np.array([[2, 1], [1, 3]], "int32"))),
