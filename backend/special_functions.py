@@ -1003,12 +1003,21 @@ def _incomplete_gamma(ctx, a, x, *, upper: bool):
     return gammas.q if upper else gammas.p
 
 
+def _float64_broadcast(node, ctx, inputs) -> tuple[str, list]:
+    """The output dtype and the inputs in float64, expanded to their broadcast shape (which Loops
+    carry: a Loop's carried values keep one shape)."""
+    out = output_dtype(node)
+    values = [ctx.cast(v, out, "float64") for v in inputs_as(node, ctx, inputs, out)]
+    total = values[0]
+    for value in values[1:]:
+        total = ctx.op.Add(total, value)
+    shape = ctx.op.Shape(total)
+    return out, [ctx.op.Expand(v, shape) for v in values]
+
+
 def _incomplete_gamma_converter(upper: bool):
     def convert(op, node, ctx, inputs):
-        out = output_dtype(node)
-        a, x = (ctx.cast(v, out, "float64") for v in inputs_as(node, ctx, inputs, out))
-        shape = ctx.op.Shape(ctx.op.Add(a, x))  # the broadcast shape, which the Loops carry
-        a, x = ctx.op.Expand(a, shape), ctx.op.Expand(x, shape)
+        out, (a, x) = _float64_broadcast(node, ctx, inputs)
         return [ctx.cast(_incomplete_gamma(ctx, a, x, upper=upper), "float64", out)]
     convert.__name__ = "onnx_funcify_GammaIncC" if upper else "onnx_funcify_GammaInc"
     return convert
@@ -1119,10 +1128,7 @@ def _inverse_incomplete_gamma(ctx, a, y, *, upper: bool):
 
 def _inverse_incomplete_gamma_converter(upper: bool):
     def convert(op, node, ctx, inputs):
-        out = output_dtype(node)
-        a, y = (ctx.cast(v, out, "float64") for v in inputs_as(node, ctx, inputs, out))
-        shape = ctx.op.Shape(ctx.op.Add(a, y))  # the broadcast shape, which the Loops carry
-        a, y = ctx.op.Expand(a, shape), ctx.op.Expand(y, shape)
+        out, (a, y) = _float64_broadcast(node, ctx, inputs)
         zero, one, nan = _c(ctx, 0.0), _c(ctx, 1.0), _c(ctx, math.nan)
         result = _inverse_incomplete_gamma(ctx, a, y, upper=upper)
         # scipy's order: NaN; a < 0 or y outside [0, 1] (a domain error); y = 0 or 1, for every a >= 0
@@ -1324,8 +1330,5 @@ def _incomplete_beta(ctx, a, b, x):
 
 @onnx_funcify.register(psm.BetaInc)
 def onnx_funcify_BetaInc(op, node, ctx, inputs):
-    out = output_dtype(node)
-    a, b, x = (ctx.cast(v, out, "float64") for v in inputs_as(node, ctx, inputs, out))
-    shape = ctx.op.Shape(ctx.op.Add(ctx.op.Add(a, b), x))  # the broadcast shape, which the Loops carry
-    a, b, x = (ctx.op.Expand(v, shape) for v in (a, b, x))
+    out, (a, b, x) = _float64_broadcast(node, ctx, inputs)
     return [ctx.cast(_incomplete_beta(ctx, a, b, x), "float64", out)]
