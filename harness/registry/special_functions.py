@@ -296,13 +296,30 @@ NOT_CONVERGED = ("scipy evaluates P and Q near x = a with Temme's uniform asympt
 # asymptotic region: relative errors up to 2.4e-14 (~100 ULP) near x = a for a < 6e4, 2e-10 (0.4 ULP of
 # the scale) up to 1e5, not converged beyond (NaN from 8e4 on); elsewhere worst 0.12 ULP of the scale
 # (the prefactor's terms); NaN positions all agree. Bound: 8 ULP of the scale.
+INCOMPLETE_GAMMA_SPECS = {}
 for _name, _function in (("gammainc", scipy.special.gammainc), ("gammaincc", scipy.special.gammaincc)):
-    register(_name, arity=2, dtypes=ALL_DTYPES, elements=_incomplete_gamma_elements,
-             error_scale=_incomplete_gamma_scale(_function), tolerance={"float16": 1, "float32": 2, "float64": 8},
-             onnx_ops=("Loop", "Exp")).xfail(
+    INCOMPLETE_GAMMA_SPECS[_name] = register(
+        _name, arity=2, dtypes=ALL_DTYPES, elements=_incomplete_gamma_elements,
+        error_scale=_incomplete_gamma_scale(_function), tolerance={"float16": 1, "float32": 2, "float64": 8},
+        onnx_ops=("Loop", "Exp")).xfail(
         reason=NOT_CONVERGED, category="exporter", dtypes=("float32", "float64", "int32", "int64", "uint32", "uint64"),
         when=beyond_the_series_reach,
     )
+
+
+def subnormal_a_in_the_small_x_series(example: ArrayExample) -> bool:
+    """Some element with a subnormal a > 0 and 0 < x <= 1.1: cephes' small-x series for Q there."""
+    a, x = np.broadcast_arrays(*(np.asarray(v, np.float64) for v in example.arrays))
+    return bool(((a > 0) & (a < np.finfo(np.float64).tiny) & (x > 0) & (x <= 1.1)).any())
+
+
+SCIPY_SUBNORMAL_A = (
+    "for a subnormal a, cephes' small-x series for Q subtracts two subnormal terms of ~a that have lost most of "
+    "their digits: scipy's gammaincc(2.2e-311, 1) is -1.3e-311 (Q is ~a E1(1) = 4.9e-312); the export computes "
+    "x^a / gamma(a) as a x^a / gamma(1 + a) for small a and gives 4.88e-312")
+INCOMPLETE_GAMMA_SPECS["gammaincc"].xfail(
+    reason=SCIPY_SUBNORMAL_A, category="pytensor", dtypes=("float64",), when=subnormal_a_in_the_small_x_series,
+    unpredictable="where the subnormal terms happen to round alike, scipy's value is close enough")
 
 
 # ---- their inverses: gammaincinv (x with P(a, x) = p) and gammainccinv (x with Q(a, x) = q) ----

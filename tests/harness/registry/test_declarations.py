@@ -30,6 +30,9 @@ TINY_F16_STEP = 2.0 ** -11  # half an ulp of 1.0 in float16: lost one at a time,
 CASES = {
     # a = x = 1e6: the series stops after 2000 steps, far from converged (scipy: Temme's expansion)
     "gammainc#1": ("float64", ex(np.array([1e6]), np.array([1e6])), ex(np.array([3.0]), np.array([2.0]))),
+    # Q for a subnormal a: scipy's is negative (-1.3e-311), the export's a E1(1) = 4.88e-312
+    "gammaincc#2": ("float64", ex(np.array([2.225073858507e-311]), np.array([1.0])),
+                    ex(np.array([1e-300]), np.array([1.0]))),
     # a > 8e4: the export gives NaN; a tail of 1e-310 is below the prefactor's range (scipy: 780.2)
     "gammaincinv#1": ("float64", ex(np.array([1e5]), np.array([0.5])), ex(np.array([3.0]), np.array([0.25]))),
     "gammainccinv#1": ("float64", ex(np.array([0.5]), np.array([1e-310])), ex(np.array([0.5]), np.array([1e-30]))),
