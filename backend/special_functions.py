@@ -767,6 +767,21 @@ def _lgamma1p_taylor(ctx, t):
     return ctx.op.Where(ctx.op.Equal(t, _c(ctx, 0.0)), _c(ctx, 0.0), result)
 
 
+# lgamma(2 + t) = (1 - gamma) t + sum (-1)^n (zeta(n) - 1) / n t^n: the terms fall like (|t| / 2)^n, so
+# 40 of them reach rounding for |t| <= 3/4
+_LGAMMA_NEAR_TWO = [(_riemann_zeta_integer(n) - 1.0) / n for n in range(2, 42)]
+
+
+def _lgamma_near_two(ctx, t):
+    """lgamma(2 + t) for -3/4 <= t <= 1/4 by its Taylor series around 2, to rounding."""
+    result = ctx.op.Mul(_c(ctx, 1.0 - _EULER_GAMMA), t)
+    power = ctx.op.Neg(t)
+    for coefficient in _LGAMMA_NEAR_TWO:
+        power = ctx.op.Mul(power, ctx.op.Neg(t))
+        result = ctx.op.Add(result, ctx.op.Mul(_c(ctx, coefficient), power))
+    return result
+
+
 def _lgamma1p(ctx, a):
     """cephes' lgam1p: the Taylor series around 0, and around 1 (plus log(a)), lgamma(a + 1) elsewhere;
     one Taylor evaluation serves both."""
@@ -806,12 +821,15 @@ def _lanczos_sum_expg_scaled(ctx, a):
 
 def _igam_prefactor(ctx, a, x, lgamma_a):
     """x^a e^-x / gamma(a) as cephes' igam_fac: exp(a log x - x - lgamma(a)) (0 below exp's range) away
-    from a = x, the Lanczos form near it. For a <= 1/4, a exp(a log x - x - lgamma(1 + a)) instead:
-    lgamma(a) ~ -log(a) is a large term there, whose rounding in the export's lgamma (unlike cephes')
-    exp would turn into relative error (up to 90 ULP of P at a = 1e-4, measured against mpmath),
-    and cephes' Taylor series of lgamma(1 + a) is exact to rounding up to 1/4."""
-    small_a = ctx.op.LessOrEqual(a, _c(ctx, 0.25))
-    log_gamma = ctx.op.Where(small_a, _lgamma1p(ctx, ctx.op.Min(a, _c(ctx, 0.25))), lgamma_a)
+    from a = x, the Lanczos form near it. For a <= 5/4, a exp(a log x - x - lgamma(1 + a)) instead,
+    with lgamma(1 + a) from Taylor series exact to rounding (cephes' around 1 up to a = 1/4, around 2
+    beyond): the export's lgamma (unlike cephes') is 10-50 ULPs off there, which exp would carry into
+    P and Q (measured against mpmath: up to 90 ULPs at a = 1e-4)."""
+    quarter = _c(ctx, 0.25)
+    small_a = ctx.op.LessOrEqual(a, _c(ctx, 1.25))
+    near_two = _lgamma_near_two(ctx, ctx.op.Min(ctx.op.Max(ctx.op.Sub(a, _c(ctx, 1.0)), _c(ctx, -0.75)), quarter))
+    log_gamma_1p = ctx.op.Where(ctx.op.LessOrEqual(a, quarter), _lgamma1p(ctx, ctx.op.Min(a, quarter)), near_two)
+    log_gamma = ctx.op.Where(small_a, log_gamma_1p, lgamma_a)
     direct = ctx.op.Sub(ctx.op.Sub(ctx.op.Mul(a, ctx.op.Log(x)), x), log_gamma)
     direct = ctx.op.Where(ctx.op.Less(direct, _c(ctx, -_MAX_LOG)), _c(ctx, 0.0), ctx.op.Exp(direct))
     direct = ctx.op.Where(small_a, ctx.op.Mul(a, direct), direct)
@@ -1031,15 +1049,16 @@ onnx_funcify.register(psm.GammaIncC)(_incomplete_gamma_converter(upper=True))
 
 _IGAMI_MAX_STEPS = 64  # Newton converges in under 10 from the starts below; bisection needs ~60 at most
 _IGAMI_STEP_TOLERANCE = 2.0**-48  # a Newton step this small (relative) leaves x within rounding of the root
+_IGAMI_NEGLIGIBLE_STEP = 2.0**-40  # a step this small is taken even onto or past the bracket's end
+_IGAMI_SWITCH = 0.9  # beyond this y, the other tail is solved for (as scipy's igami/igamci do)
 # cephes' prefactor x^a e^-x / gamma(a) is 0 below exp(-709.78), so the Newton iteration cannot see a
 # tail that small: where the smaller tail is below 1e-300 the result is NaN (unless the root is below
 # the smallest normal, where P's bound is the answer); scipy starts from DiDonato & Morris' asymptotic
 # estimates there
 _IGAMI_SMALLEST_TAIL = 1e-300
-_SMALLEST_SUBNORMAL = 5e-324
-_LARGEST_FLOAT64 = 1.7976931348623157e308
-_SMALLEST_NORMAL = 2.2250738585072014e-308
-_LOG_HALF = math.log(0.5)
+_SMALLEST_SUBNORMAL = float(np.finfo(np.float64).smallest_subnormal)
+_LARGEST_FLOAT64 = float(np.finfo(np.float64).max)
+_SMALLEST_NORMAL = float(np.finfo(np.float64).tiny)
 # Abramowitz & Stegun 26.2.23: the normal quantile to 4.5e-4, enough for a starting point
 _NORMAL_QUANTILE_NUMERATOR = (2.515517, 0.802853, 0.010328)
 _NORMAL_QUANTILE_DENOMINATOR = (1.0, 1.432788, 0.189269, 0.001308)
@@ -1054,10 +1073,12 @@ def _rough_upper_normal_quantile(ctx, t):
 
 
 def _inverse_incomplete_gamma(ctx, a, y, *, upper: bool):
-    """x with P(a, x) = y (upper=False) or Q(a, x) = y: Newton's method on the logarithm of the smaller
-    tail, T = P where that is at most 1/2, else Q (its target 1 - y is exact there), in u = log x:
-    d log P / du = x^a e^-x / (gamma(a) P), and -(the same) / Q for Q. log P and log Q are concave in u
-    (the log-gamma density is log-concave), so from below the root (P's start, the bound
+    """x with P(a, x) = y (upper=False) or Q(a, x) = y: Newton's method on the logarithm of a tail T in
+    u = log x, where T is P for P = y <= 0.9 or Q = 1 - y > 0.9 (upper=False), Q for Q = y <= 0.9 or P
+    = 1 - y < 0.1 (upper=True), as scipy's igami/igamci choose (which side of the series cephes' Q
+    takes where P is the accurate one matters; 1 - y is exact beyond 0.9): d log P / du =
+    x^a e^-x / (gamma(a) P), and -(the same) / Q for Q. log P and log Q are concave in u (the
+    log-gamma density is log-concave), so from below the root (P's start, the bound
     P(a, x) <= x^a / gamma(a + 1)) every step stays below it and moves towards it, and a step from any
     point lands beyond Q's root, from where the steps move back monotonically. A bracket kept from
     the signs guards the rest: a step out of it or not finite (T or the derivative under- or
@@ -1070,18 +1091,22 @@ def _inverse_incomplete_gamma(ctx, a, y, *, upper: bool):
                          ctx.op.And(ctx.op.Greater(y, zero), ctx.op.Less(y, one)))
     a = ctx.op.Where(regular, a, one)
     y = ctx.op.Where(regular, y, half)
-    y_small = ctx.op.LessOrEqual(y, half)
-    target = ctx.op.Where(y_small, y, ctx.op.Sub(one, y))  # exact: y >= 1/2 there
-    solve_p = ctx.op.Not(y_small) if upper else y_small  # which tail T is, per element
+    y_large = ctx.op.Greater(y, _c(ctx, _IGAMI_SWITCH))
+    target = ctx.op.Where(y_large, ctx.op.Sub(one, y), y)  # exact: y > 0.9 there
+    solve_p = y_large if upper else ctx.op.Not(y_large)  # which tail T is, per element
     log_target = ctx.op.Log(target)
-    # x_low: P(a, x_low) <= target (solving for P) or <= 1/2 (for Q, so Q(a, x_low) >= 1/2 >= target)
+    lower_probability = ctx.op.Where(solve_p, target, ctx.op.Sub(one, target))  # P at the root (rounded)
+    smaller_tail = ctx.op.Min(y, ctx.op.Sub(one, y))
+    # x_low: P(a, x_low) <= target (solving for P) or <= (1 - target) / 2 (for Q, so Q(a, x_low) > target)
     lgamma_a_plus_1 = _lgamma1p(ctx, a)
-    log_low = ctx.op.Div(ctx.op.Add(ctx.op.Where(solve_p, log_target, _c(ctx, _LOG_HALF)), lgamma_a_plus_1), a)
+    level = ctx.op.Where(solve_p, log_target, ctx.op.Log(ctx.op.Mul(half, lower_probability)))
+    log_low = ctx.op.Div(ctx.op.Add(level, lgamma_a_plus_1), a)
     low = ctx.op.Exp(ctx.op.Max(log_low, _c(ctx, -745.0)))  # 0 (or 5e-324) where it underflows
     # P's start: the bound, or Wilson & Hilferty's x = a (1 - 1/(9a) + z / (3 sqrt(a)))^3 if larger
-    # (for large a the bound is far below the root); Q's: Wilson & Hilferty, or a - log q
-    z = _rough_upper_normal_quantile(ctx, target)
-    z = ctx.op.Where(solve_p, ctx.op.Neg(z), z)
+    # (for large a the bound is far below the root); Q's: Wilson & Hilferty, or a - log q; z is the
+    # normal quantile of P at the root
+    z = _rough_upper_normal_quantile(ctx, smaller_tail)
+    z = ctx.op.Where(ctx.op.LessOrEqual(lower_probability, half), ctx.op.Neg(z), z)
     base = ctx.op.Add(ctx.op.Sub(one, ctx.op.Div(one, ctx.op.Mul(_c(ctx, 9.0), a))),
                       ctx.op.Div(z, ctx.op.Mul(_c(ctx, 3.0), ctx.op.Sqrt(a))))
     wilson_hilferty = ctx.op.Mul(a, ctx.op.Mul(ctx.op.Mul(base, base), base))
@@ -1103,26 +1128,32 @@ def _inverse_incomplete_gamma(ctx, a, y, *, upper: bool):
         newton_step = body.op.Mul(g, condition)
         newton = body.op.Mul(x, body.op.Exp(body.op.Neg(newton_step)))
         inside = body.op.And(body.op.Greater(newton, bracket_low), body.op.Less(newton, bracket_high))
+        # converged: a step within the rounding's effect, and inside the bracket or too small to matter
+        # (it may round to no move at all, onto the bracket's end x just became; a far point's huge
+        # condition makes a large step look small against it)
+        size = body.op.Abs(newton_step)
+        converged = body.op.And(
+            body.op.LessOrEqual(size, body.op.Mul(_c(body, _IGAMI_STEP_TOLERANCE), body.op.Max(condition, one))),
+            body.op.Or(inside, body.op.LessOrEqual(size, _c(body, _IGAMI_NEGLIGIBLE_STEP))))
         bisection = body.op.Mul(body.op.Sqrt(bracket_low), body.op.Sqrt(bracket_high))
-        moved = body.op.Where(inside, newton, bisection)  # NaN compares false: bisects
-        converged = body.op.And(inside, body.op.LessOrEqual(
-            body.op.Abs(newton_step), body.op.Mul(_c(body, _IGAMI_STEP_TOLERANCE), body.op.Max(condition, one))))
-        converged = body.op.Or(converged, body.op.Equal(g, zero))
-        x = body.op.Where(done, x, body.op.Where(body.op.Equal(g, zero), x, moved))
+        moved = body.op.Where(body.op.Or(inside, converged), newton, bisection)  # NaN compares false: bisects
+        at_root = body.op.Equal(g, zero)
+        converged = body.op.Or(converged, at_root)
+        x = body.op.Where(done, x, body.op.Where(at_root, x, moved))
         narrow = body.op.LessOrEqual(bracket_high, body.op.Mul(bracket_low, _c(body, 1.0 + 2.0**-50)))
         return [x, bracket_low, bracket_high, body.op.Or(done, body.op.Or(converged, narrow))]
 
     floor = ctx.op.Max(ctx.op.Where(solve_p, low, zero), _c(ctx, _SMALLEST_SUBNORMAL))
     # the bound is below the root; for a tiny bound (the root near it) the bound is the answer
-    settled = ctx.op.Or(ctx.op.Not(regular), ctx.op.And(solve_p, ctx.op.Less(low, _c(ctx, _SMALLEST_NORMAL))))
+    underflowing_root = ctx.op.And(solve_p, ctx.op.Less(low, _c(ctx, _SMALLEST_NORMAL)))
+    settled = ctx.op.Or(ctx.op.Not(regular), underflowing_root)
     x, _, _, _ = loop(ctx, ctx.constant(_IGAMI_MAX_STEPS, "int64"),
                       [(start, "float64", None), (floor, "float64", None),
                        (ctx.op.Add(ctx.op.Mul(a, zero), _c(ctx, _LARGEST_FLOAT64)), "float64", None),
                        (settled, "bool", None)], step, "inverse_incomplete_gamma",
                       keep_going=lambda body, values: _not_any(body, values[3]))
-    underflowing_root = ctx.op.And(solve_p, ctx.op.Less(low, _c(ctx, _SMALLEST_NORMAL)))
     result = ctx.op.Where(underflowing_root, ctx.op.Exp(log_low), x)
-    too_small = ctx.op.And(ctx.op.Less(target, _c(ctx, _IGAMI_SMALLEST_TAIL)), ctx.op.Not(underflowing_root))
+    too_small = ctx.op.And(ctx.op.Less(smaller_tail, _c(ctx, _IGAMI_SMALLEST_TAIL)), ctx.op.Not(underflowing_root))
     return ctx.op.Where(too_small, nan, result)
 
 
