@@ -828,7 +828,7 @@ def _igam_prefactor(ctx, a, x, lgamma_a):
     quarter = _c(ctx, 0.25)
     small_a = ctx.op.LessOrEqual(a, _c(ctx, 1.25))
     near_two = _lgamma_near_two(ctx, ctx.op.Min(ctx.op.Max(ctx.op.Sub(a, _c(ctx, 1.0)), _c(ctx, -0.75)), quarter))
-    log_gamma_1p = ctx.op.Where(ctx.op.LessOrEqual(a, quarter), _lgamma1p(ctx, ctx.op.Min(a, quarter)), near_two)
+    log_gamma_1p = ctx.op.Where(ctx.op.LessOrEqual(a, quarter), _lgamma1p_taylor(ctx, ctx.op.Min(a, quarter)), near_two)
     log_gamma = ctx.op.Where(small_a, log_gamma_1p, lgamma_a)
     direct = ctx.op.Sub(ctx.op.Sub(ctx.op.Mul(a, ctx.op.Log(x)), x), log_gamma)
     direct = ctx.op.Where(ctx.op.Less(direct, _c(ctx, -_MAX_LOG)), _c(ctx, 0.0), ctx.op.Exp(direct))
