@@ -48,18 +48,19 @@ class CellTask:
 # Inside a worker
 # ----------------------------------------------------------------------------------------------
 
-def _hypothesis_settings(task: CellTask):
+def _hypothesis_settings(task: CellTask, ci_share: float = 1.0):
+    """The task's profile, with ``--max-examples`` as given, else the op's share of the profile's."""
     from hypothesis import settings
 
-    from strategies.profiles import load_profile
+    from strategies.profiles import examples_for, load_profile
 
     load_profile(task.profile)
-    overrides = {}
-    if task.max_examples is not None:
-        overrides["max_examples"] = task.max_examples
+    profile = settings.get_profile(task.profile)
+    overrides = {"max_examples": task.max_examples if task.max_examples is not None
+                 else examples_for(profile.max_examples, ci_share=ci_share)}
     if task.seed is not None:
         overrides["derandomize"] = False
-    return settings(settings.get_profile(task.profile), **overrides)
+    return settings(profile, **overrides)
 
 
 def run_task(task: CellTask) -> dict:
@@ -70,14 +71,13 @@ def run_task(task: CellTask) -> dict:
 
     spec = ONNX_OPERATIONS[task.op]
     mixed = task.dtype == MIXED_DTYPES
+    hypothesis_settings = _hypothesis_settings(task, spec.ci_example_share)
     if mixed:  # type promotion: one-node graphs on inputs of different dtypes
         from harness.fuzz import run_promotion_cell
 
-        cell = run_promotion_cell(spec, hypothesis_settings=_hypothesis_settings(task), opset=task.opset,
-                                  seed=task.seed)
+        cell = run_promotion_cell(spec, hypothesis_settings=hypothesis_settings, opset=task.opset, seed=task.seed)
     else:
-        cell = run_cell(spec, task.dtype, hypothesis_settings=_hypothesis_settings(task), opset=task.opset,
-                        seed=task.seed)
+        cell = run_cell(spec, task.dtype, hypothesis_settings=hypothesis_settings, opset=task.opset, seed=task.seed)
     counterexample = cell.counterexample
     cell.counterexample = None  # described below: a Program or an ArrayExample
     record = asdict(cell)

@@ -51,6 +51,24 @@ def pytensor_input_shape(shape: tuple[int, ...]) -> tuple[int | None, ...]:
     return tuple(1 if size == 1 else None for size in shape)
 
 
+def few_signature_shapes(*, num_shapes: int, max_side: int = 16) -> st.SearchStrategy[BroadcastShapes]:
+    """Broadcastable shapes in three patterns, for ops whose every new static input shape exports and
+    loads a large graph (Loop compositions): every input a vector (n,) with n from 0 (empty) to
+    ``max_side``; every input a scalar; or an outer broadcast, the first (n, 1) against (m,) for the
+    rest, n and m >= 2. A cell then compiles about three graphs, and its examples go to values
+    (vectors up to ``max_side`` long) rather than to shapes, which the ops with small graphs cover."""
+    if not isinstance(num_shapes, int) or num_shapes < 1:
+        raise ValueError(f"few_signature_shapes: num_shapes must be a positive int, got num_shapes={num_shapes!r}")
+    if not isinstance(max_side, int) or max_side < 2:
+        raise ValueError(f"few_signature_shapes: max_side must be an int >= 2, got max_side={max_side!r}")
+    vectors = st.integers(0, max_side).map(lambda n: BroadcastShapes(((n,),) * num_shapes, (n,)))
+    scalars = st.just(BroadcastShapes(((),) * num_shapes, ()))
+    outer = st.tuples(st.integers(2, max_side), st.integers(2, max_side)).map(
+        lambda nm: BroadcastShapes(((nm[0], 1),) + ((nm[1],),) * (num_shapes - 1),
+                                   (nm[0], nm[1]) if num_shapes > 1 else (nm[0], 1)))
+    return st.one_of(vectors, scalars, outer)
+
+
 def matmul_shapes(*, max_side: int = 4) -> st.SearchStrategy[BroadcastShapes]:
     """Operand shapes for numpy's dot with 1-d or 2-d operands: (n, k) or (k,) times (k, m) or (k,)."""
     if not isinstance(max_side, int) or max_side < 0:

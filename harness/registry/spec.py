@@ -99,7 +99,10 @@ class OpSpec:
     - ``bench_inputs(dtype, size)``: benchmark inputs of about ``size`` elements;
     - ``error_scale(example)``: magnitude of the terms each result is a difference of;
     - ``values_defined``: False when only dtype and shape are specified (AllocEmpty);
-    - ``dtype_kwarg``: ``build`` receives the cell dtype as ``dtype=``.
+    - ``dtype_kwarg``: ``build`` receives the cell dtype as ``dtype=``;
+    - ``ci_example_share``: the share of the ci profile's examples the op's properties get, for graphs
+      that take long to export and load per input shape (Loop-based compositions); dev and nightly
+      keep every example (`strategies.profiles.examples_for`).
     """
 
     name: str
@@ -121,6 +124,7 @@ class OpSpec:
     error_scale: Callable[[ArrayExample], np.ndarray] | None = None
     values_defined: bool = True
     dtype_kwarg: bool = False
+    ci_example_share: float = 1.0
     family: str = ""  # the registry module that registered it (the report groups rows by it)
     xfails: list[XFail] = field(default_factory=list)
 
@@ -179,6 +183,9 @@ def register(name: str, *, arity: int, dtypes: Sequence[str], build: Callable | 
     unknown = sorted(set(fields) - set(OpSpec.__dataclass_fields__) | ({"xfails"} & set(fields)))
     if unknown:
         raise RegistryError(f"{name}: unknown entry fields {unknown}; declare divergences with .xfail()")
+    share = fields.get("ci_example_share", 1.0)
+    if not 0 < share <= 1:
+        raise RegistryError(f"{name}: ci_example_share must be in (0, 1], got {share!r}")
     if "family" not in fields:  # the calling module: harness.registry.<family>, or a plugin's name
         caller = sys._getframe(1).f_globals.get("__name__", "")
         fields["family"] = caller.removeprefix("harness.registry.")

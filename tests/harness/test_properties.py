@@ -11,13 +11,16 @@ from hypothesis import settings
 from harness.engine import run_cell
 from harness.fuzz import promotion_ops, run_promotion_cell
 from harness.registry import ONNX_OPERATIONS
+from strategies.profiles import examples_for
 
 
-def _budget(fraction: float) -> settings:
+def _budget(spec, fraction: float) -> settings:
     """The loaded profile with a share of its examples: the shape and dtype properties check what the
     full comparison (every example) checks too, on fewer examples of their own, and the whole suite
-    has to fit the CI time budget (ci: 25 examples compared, 7 edge cases, 2 for dtype and shape)."""
-    return settings(settings.default, max_examples=max(2, int(settings.default.max_examples * fraction)))
+    has to fit the CI time budget (ci: 16 examples compared, 7 edge cases, 2 for dtype and shape; an
+    entry's ``ci_example_share`` scales them in the ci profile)."""
+    max_examples = max(2, int(settings.default.max_examples * fraction))
+    return settings(settings.default, max_examples=examples_for(max_examples, ci_share=spec.ci_example_share))
 
 
 CELLS = [pytest.param(spec, dtype, id=f"{spec.name}-{dtype}") for spec in ONNX_OPERATIONS.values() for dtype in spec.dtypes]
@@ -39,22 +42,22 @@ def _judge(cell):
 
 @pytest.mark.parametrize("spec,dtype", CELLS)
 def test_onnx_matches_pytensor(spec, dtype):
-    _judge(run_cell(spec, dtype))
+    _judge(run_cell(spec, dtype, hypothesis_settings=_budget(spec, 1)))
 
 
 @pytest.mark.parametrize("spec,dtype", ELEMWISE_CELLS)
 def test_elemwise_preserves_broadcast_shape(spec, dtype):
-    _judge(run_cell(spec, dtype, aspects={"shape"}, hypothesis_settings=_budget(0.05), reference_samples=0))
+    _judge(run_cell(spec, dtype, aspects={"shape"}, hypothesis_settings=_budget(spec, 0.05), reference_samples=0))
 
 
 @pytest.mark.parametrize("spec,dtype", CELLS)
 def test_operation_preserves_dtype(spec, dtype):
-    _judge(run_cell(spec, dtype, aspects={"dtype"}, hypothesis_settings=_budget(0.05), reference_samples=0))
+    _judge(run_cell(spec, dtype, aspects={"dtype"}, hypothesis_settings=_budget(spec, 0.05), reference_samples=0))
 
 
 @pytest.mark.parametrize("spec,dtype", CELLS)
 def test_operation_handles_edge_cases(spec, dtype):
-    _judge(run_cell(spec, dtype, edge_cases=True, hypothesis_settings=_budget(0.3), reference_samples=0))
+    _judge(run_cell(spec, dtype, edge_cases=True, hypothesis_settings=_budget(spec, 0.45), reference_samples=0))
 
 
 MIXED_CELLS = [pytest.param(ONNX_OPERATIONS[name], id=f"{name}-mixed") for name in promotion_ops()]
@@ -65,4 +68,4 @@ def test_mixed_input_dtypes_follow_pytensors_upcasting(spec):
     """The matrix's mixed cells: the op on inputs of different dtypes (each one the entry registers);
     the result's dtype and shape follow PyTensor's upcasting and its values the entry's bound
     (declared divergences of the entry, on the upcast inputs, count as expected)."""
-    _judge(run_promotion_cell(spec, hypothesis_settings=_budget(1 / 6)))
+    _judge(run_promotion_cell(spec, hypothesis_settings=_budget(spec, 1 / 4)))

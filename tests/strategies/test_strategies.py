@@ -4,9 +4,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backend.dtypes import ALL_DTYPES
+from harness.engine import signature_of
 from strategies.dtypes import dtype_names
 from strategies.ops import edge_case_inputs, op_inputs
-from strategies.shapes import BroadcastShapes, broadcastable_shapes, fixed_target_shapes
+from strategies.shapes import (
+    BroadcastShapes,
+    broadcastable_shapes,
+    few_signature_shapes,
+    fixed_target_shapes,
+)
 from strategies.values import ArrayExample, array_values, element_values, special_values
 
 
@@ -15,6 +21,8 @@ from strategies.values import ArrayExample, array_values, element_values, specia
     (lambda: broadcastable_shapes(num_shapes=2, min_dims=3, max_dims=1), "min_dims=3, max_dims=1"),
     (lambda: broadcastable_shapes(num_shapes=2, min_side=2, max_side=1), "min_side=2, max_side=1"),
     (lambda: fixed_target_shapes(num_shapes=1, target=(2, -1)), "target=\\(2, -1\\)"),
+    (lambda: few_signature_shapes(num_shapes=0), "num_shapes=0"),
+    (lambda: few_signature_shapes(num_shapes=2, max_side=1), "max_side=1"),
     (lambda: element_values("float128"), "dtype='float128'"),
     (lambda: array_values(dtype="int8", shape=(-1,)), "shape=\\(-1,\\)"),
     (lambda: op_inputs(dtypes=()), "dtypes=\\(\\)"),
@@ -31,6 +39,25 @@ def test_strategies_take_keyword_only_arguments():
         broadcastable_shapes(2)  # type: ignore[misc]
     with pytest.raises(TypeError):
         op_inputs(("float32",))  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("num_shapes", [1, 2, 3])
+def test_few_signature_shapes_broadcast_and_give_three_graph_signatures(num_shapes):
+    signatures = set()
+
+    @settings(max_examples=100, database=None, deadline=None)
+    @given(shapes=few_signature_shapes(num_shapes=num_shapes))
+    def check(shapes):
+        assert len(shapes.input_shapes) == num_shapes
+        assert np.broadcast_shapes(*shapes.input_shapes) == shapes.result_shape
+        arrays = [np.zeros(s) for s in shapes.input_shapes]
+        signatures.add(signature_of(ArrayExample(arrays, shapes.input_shapes, ("float64",) * num_shapes),
+                                    elementwise=True))
+
+    check()
+    # vectors (empty ones included), scalars and the outer broadcast's static 1
+    assert signatures == {((None,),) * num_shapes, ((),) * num_shapes,
+                          ((None, 1 if num_shapes > 1 else None),) + ((None,),) * (num_shapes - 1)}
 
 
 @settings(max_examples=60, database=None, deadline=None)

@@ -166,6 +166,16 @@ def _predicate_kind(declaration) -> str:
     return declaration.when.__qualname__.split(".")[0]
 
 
+def test_scipy_float32_betainc_declaration_covers_its_nan_and_inf_for_an_underflowing_value():
+    """scipy's float32 loop gives NaN or inf where the value underflows (found by the ci profile's long
+    vectors): the declaration holds there, and the runtime does diverge (the export gives 0)."""
+    declaration = _declaration("betainc#3")
+    for a in (836.0, 2050.0):  # NaN, then inf
+        underflow = ex(np.array([a], f16), np.array([20.0], f16), np.array([6.104e-05], f16))
+        assert declaration.holds("float16", underflow), a
+        assert reproduce(ONNX_OPERATIONS["betainc"], "float16", underflow).diverges, a
+
+
 def test_every_kind_of_conditional_declaration_has_examples():
     covered = {_predicate_kind(_declaration(case)) for case in CASES}
     missing = sorted({f"{x.label} ({_predicate_kind(x)})" for spec in ONNX_OPERATIONS.values() for x in spec.xfails

@@ -36,7 +36,9 @@ def test_register_rejects_duplicates_unknown_names_and_unknown_fields():
         register("exp_probe_dtypes", arity=1, dtypes=("float128",), build=pt.exp)
     with pytest.raises(RegistryError, match="unknown entry fields.*tolerence"):
         register("exp_probe_fields", arity=1, dtypes=("float32",), build=pt.exp, tolerence={})
-    assert not {"exp_probe_dtypes", "exp_probe_fields", "no_such_function_xyz"} & set(ONNX_OPERATIONS)
+    with pytest.raises(RegistryError, match="exp_probe_share: ci_example_share must be in \\(0, 1\\], got 0"):
+        register("exp_probe_share", arity=1, dtypes=("float32",), build=pt.exp, ci_example_share=0)
+    assert not {"exp_probe_dtypes", "exp_probe_fields", "exp_probe_share", "no_such_function_xyz"} & set(ONNX_OPERATIONS)
 
 
 def test_every_declaration_in_the_registry_has_a_known_category_and_a_reason():

@@ -1,0 +1,29 @@
+"""`harness.runner.run_task`: one cell in the worker, with the profile's examples or --max-examples."""
+
+import pytest
+from hypothesis import settings
+
+from backend import ONNX_OPSET_VERSION
+from harness.registry import ONNX_OPERATIONS
+from harness.runner import CellTask, run_task
+from strategies.profiles import examples_for
+
+
+@pytest.fixture
+def restore_profile():
+    """run_task loads the task's profile globally, as a worker process does: put this worker's back."""
+    before = settings.get_current_profile_name()
+    yield
+    settings.load_profile(before)
+
+
+@pytest.mark.parametrize("op,max_examples", [("erfinv", None), ("exp", None), ("erfinv", 3)])
+def test_a_cell_runs_its_share_of_the_ci_examples_unless_told_how_many(op, max_examples, tmp_path,
+                                                                          restore_profile):
+    record = run_task(CellTask(op, "float32", ONNX_OPSET_VERSION, "ci", None, max_examples, str(tmp_path)))
+    assert record["status"] == "pass", record["reason"]
+    ci_examples = settings.get_profile("ci").max_examples
+    share = ONNX_OPERATIONS[op].ci_example_share
+    assert (share < 1) == (op == "erfinv")  # the registry gives erfinv's large graph a share
+    expected = max_examples if max_examples is not None else examples_for(ci_examples, ci_share=share)
+    assert record["examples"] == expected
