@@ -12,6 +12,7 @@ from backend import onnx_funcify
 from harness.engine import compare_arrays, compile_signature, run_cell, ulp_distance
 from harness.registry import ONNX_OPERATIONS
 from harness.status import FAILING
+from strategies.values import ArrayExample
 
 CI = settings.get_profile("ci")
 
@@ -234,6 +235,29 @@ def test_a_divergence_no_declaration_covers_is_a_mismatch_with_its_counterexampl
         cell = run_cell(spec, "float64", hypothesis_settings=CI)
     assert cell.status == "mismatch"
     assert _has_negative(cell.counterexample)
+
+
+def test_the_reference_evaluator_attributes_only_divergences_no_declaration_explains(exp_entry, monkeypatch):
+    """onnx's evaluator runs in Python (seconds per example on a Loop graph): the cell's first example
+    gets it, and a divergence only where no declaration already says what it is."""
+    from onnx.reference import ReferenceEvaluator
+
+    evaluated = []
+    original_run = ReferenceEvaluator.run
+    monkeypatch.setattr(ReferenceEvaluator, "run", lambda self, *a, **k: evaluated.append(a[1]) or original_run(
+        self, *a, **k))
+    declared = exp_entry.xfail(reason="negative inputs", category="onnxruntime-kernel", when=_has_negative)
+    with planted(ps.Exp, exp_wrong_for_negative_inputs):
+        cell = run_cell(declared, "float64", hypothesis_settings=CI)
+    assert cell.status == "xfail" and cell.xfailed_examples > 1, cell
+    assert len(evaluated) == 1  # the first example only
+    declared.xfails.clear()
+    evaluated.clear()
+    with planted(ps.Exp, exp_wrong_for_negative_inputs):
+        cell = run_cell(declared, "float64", hypothesis_settings=CI)
+    assert cell.status == "mismatch"
+    assert any(_has_negative(ArrayExample(tuple(feed.values()), (), ())) for feed in evaluated)
+    assert "reference evaluator agrees with" in cell.reason
 
 
 def test_derandomized_cells_draw_the_same_examples_whatever_the_engine_source():
