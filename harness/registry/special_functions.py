@@ -340,6 +340,27 @@ INCOMPLETE_GAMMA_SPECS["gammaincc"].xfail(
     unpredictable="where the subnormal terms happen to round alike, scipy's value is close enough")
 
 
+def scipy_prefactor_below_maxlog(example: ArrayExample) -> bool:
+    """Some element with 0 < a <= 5/4 (where the export splits a off the prefactor) and x > 0 finite
+    where log(x^a e^-x / gamma(a)) < -709.78: cephes returns 0 there."""
+    a, x = np.broadcast_arrays(*(np.asarray(v, np.float64) for v in example.arrays))
+    with np.errstate(all="ignore"):
+        log_prefactor = a * np.log(x) - x - scipy.special.gammaln(a)
+    return bool(((a > 0) & (a <= 1.25) & (x > 0) & np.isfinite(x) & (log_prefactor < -709.78)).any())
+
+
+SCIPY_PREFACTOR_UNDERFLOW = (
+    "cephes (scipy's igam/igamc) returns 0 where the log of the prefactor x^a e^-x / gamma(a) is below -709.78, "
+    "though Q may be a positive subnormal; for a <= 5/4 the export computes the prefactor as "
+    "a x^a e^-x / gamma(1 + a), which a tiny a alone does not underflow: scipy's "
+    "gammaincc(2.2250738585072014e-308, 1.5) is 0, the export's 2.23e-309 (~a E1(1.5)); found by a random-seed "
+    "nightly")
+# P shares cephes' test, but where a is tiny P ~ x^a is not: only Q can be a subnormal the export keeps
+INCOMPLETE_GAMMA_SPECS["gammaincc"].xfail(
+    reason=SCIPY_PREFACTOR_UNDERFLOW, category="pytensor", dtypes=("float64",), when=scipy_prefactor_below_maxlog,
+    unpredictable="where Q itself underflows, or onnxruntime's Exp flushes the subnormal, both give 0")
+
+
 # ---- their inverses: gammaincinv (x with P(a, x) = p) and gammainccinv (x with Q(a, x) = q) ----
 def _probability_elements(dtype: str):
     """The full-range floats (outside [0, 1]: NaN), [0, 1] uniformly, and its ends approached from
