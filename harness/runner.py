@@ -48,7 +48,7 @@ class CellTask:
 # Inside a worker
 # ----------------------------------------------------------------------------------------------
 
-def _hypothesis_settings(task: CellTask, ci_share: float = 1.0):
+def _hypothesis_settings(task: CellTask, ci_share: float):
     """The task's profile, with ``--max-examples`` as given, else the op's share of the profile's."""
     from hypothesis import settings
 

@@ -38,6 +38,12 @@ def large_graph_shapes(arity: int):
     """The ``shapes=`` of an entry with a large graph: see `few_signature_shapes`."""
     return lambda dtype: few_signature_shapes(num_shapes=arity)
 
+def _float64_arguments(example: ArrayExample) -> list[np.ndarray]:
+    """The example's inputs in float64, broadcast against each other (what the declarations' predicates
+    and scales evaluate scipy and numpy on)."""
+    return np.broadcast_arrays(*(np.asarray(v, np.float64) for v in example.arrays))
+
+
 # poles, zeros and branch points of gammaln/psi (in every float dtype they round to)
 LANDMARKS = (0.0, -0.0, 1.0, 2.0, 1.4616321449683622, -0.5, -1.0, -2.0, -2.4570247, 0.5, 9.5, 10.0, 10.5, -34.5,
              171.624376956302725)
@@ -298,7 +304,7 @@ def _incomplete_gamma_scale(function):
 def beyond_the_series_reach(example: ArrayExample) -> bool:
     """Some finite a > 8e4 with x in scipy's asymptotic region (|x - a| / a < 4.5 / sqrt(a)), where the
     export gives NaN. float16, int16 and uint16 cannot hold such an a."""
-    a, x = np.broadcast_arrays(*(np.asarray(v, np.float64) for v in example.arrays))
+    a, x = _float64_arguments(example)
     with np.errstate(all="ignore"):
         near = np.abs(x - a) / a < 4.5 / np.sqrt(a)
     return bool((np.isfinite(a) & np.isfinite(x) & (a > 8e4) & near).any())
@@ -327,7 +333,7 @@ for _name, _function in (("gammainc", scipy.special.gammainc), ("gammaincc", sci
 
 def subnormal_a_in_the_small_x_series(example: ArrayExample) -> bool:
     """Some element with a subnormal a > 0 and 0 < x <= 1.1: cephes' small-x series for Q there."""
-    a, x = np.broadcast_arrays(*(np.asarray(v, np.float64) for v in example.arrays))
+    a, x = _float64_arguments(example)
     return bool(((a > 0) & (a < np.finfo(np.float64).tiny) & (x > 0) & (x <= 1.1)).any())
 
 
@@ -343,7 +349,7 @@ INCOMPLETE_GAMMA_SPECS["gammaincc"].xfail(
 def scipy_prefactor_below_maxlog(example: ArrayExample) -> bool:
     """Some element with 0 < a <= 5/4 (where the export splits a off the prefactor) and x > 0 finite
     where log(x^a e^-x / gamma(a)) < -709.78: cephes returns 0 there."""
-    a, x = np.broadcast_arrays(*(np.asarray(v, np.float64) for v in example.arrays))
+    a, x = _float64_arguments(example)
     with np.errstate(all="ignore"):
         log_prefactor = a * np.log(x) - x - scipy.special.gammaln(a)
     return bool(((a > 0) & (a <= 1.25) & (x > 0) & np.isfinite(x) & (log_prefactor < -709.78)).any())
@@ -403,7 +409,7 @@ def beyond_the_inverse_reach(upper: bool):
     (p gamma(a + 1))^(1/a) is the answer). float16 cannot hold such values; the integer y are 0 or 1
     or invalid."""
     def holds(example: ArrayExample) -> bool:
-        a, y = np.broadcast_arrays(*(np.asarray(v, np.float64) for v in example.arrays))
+        a, y = _float64_arguments(example)
         with np.errstate(all="ignore"):
             inside = (y > 0) & (y < 1) & (a >= np.finfo(np.float64).tiny) & np.isfinite(a)
             tail = np.where(y <= 0.5, y, 1.0 - y)
@@ -419,7 +425,7 @@ def scipy_inverse_value_outside_domain(inverse):
     """Some element with a < 0, y outside [0, 1], or (for 0 < y < 1) a zero, subnormal or infinite,
     where scipy's inverse is not NaN (the export gives NaN there)."""
     def holds(example: ArrayExample) -> bool:
-        a, y = np.broadcast_arrays(*(np.asarray(v, np.float64) for v in example.arrays))
+        a, y = _float64_arguments(example)
         with np.errstate(all="ignore"):
             value = inverse(a, y)
         inside = (y > 0) & (y < 1)
@@ -491,7 +497,7 @@ def _incomplete_beta_scale(example: ArrayExample) -> np.ndarray:
 def beyond_the_incomplete_beta_reach(example: ArrayExample) -> bool:
     """Some element where the export gives NaN (backend/special_functions.py `_INCBET_SMALL_B`): a or
     b outside [1e-8, 1e8], or b < 0.01 with 1 - x < 1e-3 and a (1 - x) < 0.05, for x in (0, 1)."""
-    a, b, x = np.broadcast_arrays(*(np.asarray(v, np.float64) for v in example.arrays))
+    a, b, x = _float64_arguments(example)
     with np.errstate(all="ignore"):
         regular = (a > 0) & (b > 0) & np.isfinite(a) & np.isfinite(b) & (x > 0) & (x < 1)
         outside = (np.minimum(a, b) < 1e-8) | (np.maximum(a, b) > 1e8)
