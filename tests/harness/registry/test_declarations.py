@@ -34,6 +34,10 @@ CASES = {
     # cephes' underflow test on the prefactor's log (found by a random-seed nightly)
     "gammaincc#3": ("float64", ex(np.array([2.2250738585072014e-308]), np.array([1.5])),
                     ex(np.array([3e-308]), np.array([1.5]))),
+    # found by a random-seed nightly (seed 4500)
+    "gammainc#2": ("float64", ex(np.array([5e-324]), np.array([0.5])), ex(np.array([5e-324]), np.array([1.5]))),
+    "betainc#4": ("float64", ex(np.array([0.5]), np.array([1.5]), np.array([5e-324])),
+                  ex(np.array([0.5]), np.array([1.5]), np.array([1e-300]))),
     "gammaincc#2": ("float64", ex(np.array([2.225073858507e-311]), np.array([1.0])),
                     ex(np.array([1e-300]), np.array([1.0]))),
     # a > 8e4: the export gives NaN; a tail of 1e-310 is below the prefactor's range (scipy: 780.2)
