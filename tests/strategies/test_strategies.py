@@ -41,6 +41,14 @@ def test_strategies_take_keyword_only_arguments():
         op_inputs(("float32",))  # type: ignore[misc]
 
 
+def test_array_values_gives_one_strategy_per_dtype_shape_and_elements():
+    # a new strategy object is validated on its first draw: composites draw arrays once per example
+    assert array_values(dtype="float32", shape=[2, 3]) is array_values(dtype="float32", shape=(2, 3))
+    assert array_values(dtype="float32", shape=(2, 3)) is not array_values(dtype="float64", shape=(2, 3))
+    small = st.integers(0, 3)
+    assert array_values(dtype="int8", shape=(2,), elements=small) is not array_values(dtype="int8", shape=(2,))
+
+
 @pytest.mark.parametrize("num_shapes", [1, 2, 3])
 def test_few_signature_shapes_broadcast_and_give_three_graph_signatures(num_shapes):
     signatures = set()
