@@ -22,6 +22,7 @@ import pytensor
 import pytensor.tensor as pt
 import scipy.special
 
+from harness.registry.older_onnxruntime import EMPTY_MATMUL
 from harness.registry.spec import register
 from strategies.models import ModelInput, model_examples
 from strategies.values import ArrayExample
@@ -207,7 +208,7 @@ _model("softmax_classifier", softmax_classifier,
        (DATA, ModelInput(("n",), "label", "int64"), ModelInput(("k", "k"))), _softmax_scale, ("MatMul",))
 _model("gp_marginal_likelihood", gp_marginal_likelihood,
        (ModelInput(("n",)), ModelInput(("n",)), ModelInput((), "positive"), ModelInput((), "positive")),
-       _gp_scale, ("Loop",))
+       _gp_scale, ("Loop",)).xfail(**EMPTY_MATMUL)
 _model("negative_binomial_logp", negative_binomial_logp,
        (ModelInput(("n",), "count"), ModelInput((), "positive"), ModelInput((), "positive")),
        _negative_binomial_scale, ("Log",))

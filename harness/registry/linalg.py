@@ -22,7 +22,8 @@ import scipy.linalg
 
 from backend.compat import PYTENSOR_VERSION, SLogDet
 from backend.dtypes import ALL_DTYPES
-from harness.registry.spec import register
+from harness.registry.older_onnxruntime import EMPTY_MATMUL
+from harness.registry.spec import ONNX_OPERATIONS, register
 from strategies.matrices import matrix_examples
 from strategies.values import ArrayExample
 
@@ -521,3 +522,12 @@ DECLINED = {
 
 for _name, _build in DECLINED.items():
     _register_decomposition(_name, arity=1, build=_build, examples=_examples("spd"), probe_ndim=2, tolerance=BOUND)
+
+
+# onnxruntime before 1.32 multiplies empty matrices wrongly (`older_onnxruntime.EMPTY_MATMUL`): the entries
+# whose compositions met it in the ci matrix on 1.31.1
+for _name in ("det", "det_batched", "slogdet", "solve_triangular_lower", "solve_triangular_upper_vector",
+              "solve_triangular_batched", "eigvalsh", "eigvalsh_upper", "eigvalsh_batched", "eigvalsh_generalized",
+              "svd_values", "svd_values_batched", "pinv_rectangular", "pinv_batched", "expm_batched"):
+    _spec = ONNX_OPERATIONS[_name]  # not where a whole-cell declaration (numpy refuses float16) holds already
+    _spec.xfail(**EMPTY_MATMUL, dtypes=[d for d in _spec.dtypes if _spec.cell_xfail(d) is None])

@@ -14,12 +14,12 @@ inputs (an `ArrayExample`) that says which examples diverge. Declarations are st
 own: a whole-cell declaration whose cell passes is ``xpass``, and so is a ``when`` declaration that
 held on examples none of which diverged (unless it says why its divergence is ``unpredictable``
 from the inputs); a declaration naming a dtype the entry does not have is an error at registration.
+``onnxruntime_before=(major, minor)`` limits a declaration to older onnxruntime releases than that.
 """
 
 from __future__ import annotations
 
 import sys
-
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -27,6 +27,7 @@ import numpy as np
 import pytensor.tensor as pt
 from hypothesis import strategies as st
 
+from backend.compat import ONNXRUNTIME_VERSION
 from backend.dtypes import ALL_DTYPES
 from strategies.shapes import BroadcastShapes
 from strategies.values import ArrayExample
@@ -127,13 +128,19 @@ class OpSpec:
     ci_example_share: float = 1.0
     family: str = ""  # the registry module that registered it (the report groups rows by it)
     xfails: list[XFail] = field(default_factory=list)
+    # declarations for other onnxruntime releases than the installed one (``onnxruntime_before=``)
+    inactive_xfails: list[XFail] = field(default_factory=list)
 
     def xfail(self, *, reason: str, category: str, dtypes: Sequence[str] | None = None,
-              when: Callable[[ArrayExample], bool] | None = None, unpredictable: str = "") -> OpSpec:
+              when: Callable[[ArrayExample], bool] | None = None, unpredictable: str = "",
+              onnxruntime_before: tuple[int, int] | None = None) -> OpSpec:
         """Declare a known divergence (see the module docstring). ``unpredictable`` is for a divergence
         that the inputs alone cannot predict (it depends on the runtime's internal order, say): it
         says why, ``when`` then holds on every example that may diverge, and examples on which it
-        holds without diverging do not make the declaration stale."""
+        holds without diverging do not make the declaration stale. ``onnxruntime_before=(major,
+        minor)`` declares a bug of older onnxruntime releases: with that release or a newer one
+        installed the declaration is kept in ``inactive_xfails`` and judges nothing (its label's
+        number stays the same on every release)."""
         if unpredictable and when is None:
             raise RegistryError(f"{self.name}: unpredictable= qualifies a when= predicate; give one")
         if not reason or not reason.strip():
@@ -147,8 +154,12 @@ class OpSpec:
                 f"{self.name}: xfail for dtypes {stray or dtypes} that the entry does not have; "
                 f"its dtypes are {self.dtypes}"
             )
-        self.xfails.append(XFail(self.name, len(self.xfails) + 1, reason.strip(), category, dtypes, when,
-                                 unpredictable.strip()))
+        if onnxruntime_before is not None and not (isinstance(onnxruntime_before, tuple) and len(onnxruntime_before) == 2):
+            raise RegistryError(f"{self.name}: onnxruntime_before must be (major, minor), got {onnxruntime_before!r}")
+        declaration = XFail(self.name, len(self.xfails) + len(self.inactive_xfails) + 1, reason.strip(), category,
+                            dtypes, when, unpredictable.strip())
+        active = onnxruntime_before is None or ONNXRUNTIME_VERSION < onnxruntime_before
+        (self.xfails if active else self.inactive_xfails).append(declaration)
         return self
 
     def inputs_dtypes(self, dtype: str) -> tuple[str, ...]:
@@ -180,7 +191,7 @@ def register(name: str, *, arity: int, dtypes: Sequence[str], build: Callable | 
     bad = [d for d in dtypes if d not in ALL_DTYPES]
     if bad:
         raise RegistryError(f"{name}: unknown dtypes {bad}; valid: {ALL_DTYPES}")
-    unknown = sorted(set(fields) - set(OpSpec.__dataclass_fields__) | ({"xfails"} & set(fields)))
+    unknown = sorted(set(fields) - set(OpSpec.__dataclass_fields__) | ({"xfails", "inactive_xfails"} & set(fields)))
     if unknown:
         raise RegistryError(f"{name}: unknown entry fields {unknown}; declare divergences with .xfail()")
     share = fields.get("ci_example_share", 1.0)

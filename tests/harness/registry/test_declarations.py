@@ -10,7 +10,7 @@ them.
 import numpy as np
 import pytest
 
-from backend.compat import PYTENSOR_VERSION
+from backend.compat import ONNXRUNTIME_VERSION, PYTENSOR_VERSION
 from harness.engine import reproduce
 from harness.registry import ONNX_OPERATIONS
 from strategies.values import ArrayExample
@@ -141,12 +141,23 @@ CASES = {
     # Gemv's A (1, 0) @ x (0,) into y (1,): onnxruntime's uint32 MatMul fails on the empty contraction
     "gemv#1": ("uint32", ex(np.zeros(1, "uint32"), np.zeros((1, 0), "uint32"), np.zeros(0, "uint32")),
                ex(np.zeros(1, "uint32"), np.ones((1, 1), "uint32"), np.ones(1, "uint32"))),
+    # onnxruntime before 1.32 (harness/registry/older_onnxruntime.py), found by the ci matrix on 1.31.1
+    "det#3": ("float32", ex(np.zeros((0, 0), f32)), ex(np.eye(2, dtype=f32))),
+    "argmin#1": ("uint32", ex(np.zeros((0, 1), "uint32"), params=(("axis", 1), ("keepdims", False))),
+                 ex(np.zeros((2, 1), "uint32"), params=(("axis", 1), ("keepdims", False)))),
+    "max#1": ("uint32", ex(np.array([2**31, 0, 0, 0], "uint32"), params=(("axis", None), ("keepdims", False))),
+              ex(np.array([5, 0, 0, 0], "uint32"), params=(("axis", None), ("keepdims", False)))),
+    "sort#1": ("float32", ex(np.array([np.nan, 0.0], f32), params=(("axis", None),)),
+               ex(np.array([1.0, 0.0], f32), params=(("axis", None),))),
+    "arange#1": ("int64", ex(np.int64(-9007199254740985), np.int64(-9007199254740993), np.int64(-1)),
+                 ex(np.int64(5), np.int64(-3), np.int64(-1))),
 }
 
 
 def _declaration(case):
     label = case.split(" ")[0]
-    return next(x for x in ONNX_OPERATIONS[label.split("#")[0]].xfails if x.label.startswith(label + " "))
+    spec = ONNX_OPERATIONS[label.split("#")[0]]
+    return next(x for x in spec.xfails + spec.inactive_xfails if x.label.startswith(label + " "))
 
 
 @pytest.mark.parametrize("label", sorted(CASES))
@@ -160,6 +171,8 @@ def test_when_holds_exactly_where_the_runtime_diverges(label):
     spec = ONNX_OPERATIONS[declaration.op]
     assert declaration.holds(dtype, diverging), f"{label}: when() misses an example that diverges"
     assert not declaration.holds(dtype, agreeing), f"{label}: when() holds on an example that agrees"
+    if declaration in spec.inactive_xfails:
+        pytest.skip(f"{label} is a bug of older onnxruntime releases than the installed {ONNXRUNTIME_VERSION}")
     assert not reproduce(spec, dtype, agreeing).diverges, f"{label}: the agreeing example diverges"
     if declaration.unpredictable:
         return  # holding is all the declaration claims

@@ -3,7 +3,14 @@
 import pytensor.tensor as pt
 import pytest
 
-from harness.registry import CATEGORIES, ONNX_OPERATIONS, OpSpec, RegistryError, register
+from harness.registry import (
+    CATEGORIES,
+    ONNX_OPERATIONS,
+    OpSpec,
+    RegistryError,
+    register,
+)
+from harness.registry import spec as spec_module
 
 
 def _spec(**kw):
@@ -25,6 +32,22 @@ def test_whole_cell_and_conditional_declarations_are_told_apart_and_labelled():
     assert spec.cell_xfail("int8").reason == "r" and spec.cell_xfail("float32") is None
     assert [x.reason for x in spec.conditional_xfails("float32")] == ["s"]
     assert [x.label for x in spec.xfails] == ["fake#1 [exporter]", "fake#2 [onnx-spec]"]
+
+
+@pytest.mark.parametrize(("installed", "active"), [((1, 31), True), ((1, 32), False), ((2, 0), False)])
+def test_a_declaration_for_older_onnxruntime_judges_only_where_it_is_installed(monkeypatch, installed, active):
+    monkeypatch.setattr(spec_module, "ONNXRUNTIME_VERSION", installed)
+    spec = _spec().xfail(reason="old", category="onnxruntime-kernel", when=lambda ex: True,
+                         onnxruntime_before=(1, 32)).xfail(reason="any", category="exporter", when=lambda ex: True)
+    assert [x.reason for x in spec.conditional_xfails("float32")] == (["old", "any"] if active else ["any"])
+    assert [x.reason for x in spec.inactive_xfails] == ([] if active else ["old"])
+    # labels keep their numbers on every release, so reports and history compare across versions
+    assert next(x for x in spec.xfails if x.reason == "any").label == "fake#2 [exporter]"
+
+
+def test_onnxruntime_before_must_be_a_major_minor_pair():
+    with pytest.raises(RegistryError, match="onnxruntime_before must be \\(major, minor\\), got '1.32'"):
+        _spec().xfail(reason="r", category="onnxruntime-kernel", onnxruntime_before="1.32")
 
 
 def test_register_rejects_duplicates_unknown_names_and_unknown_fields():
