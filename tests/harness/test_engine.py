@@ -229,6 +229,15 @@ def test_an_unpredictable_declaration_is_not_stale_when_it_holds_without_divergi
     assert cell.status == "xfail" and cell.declaration == "exp_probe#1 [onnxruntime-kernel]", cell
 
 
+def test_a_whole_cell_declaration_decides_divergences_a_conditional_one_also_covers(exp_entry):
+    # a bug of an old onnxruntime declared on an entry whose cell is declared as a whole already
+    spec = exp_entry.xfail(reason="the whole cell", category="pytensor").xfail(
+        reason="negative inputs", category="onnxruntime-kernel", when=_has_negative, unpredictable="test")
+    with planted(ps.Exp, exp_wrong_for_negative_inputs):
+        cell = run_cell(spec, "float64", hypothesis_settings=CI)
+    assert cell.status == "xfail" and cell.declaration == "exp_probe#1 [pytensor]", cell
+
+
 def test_a_divergence_no_declaration_covers_is_a_mismatch_with_its_counterexample(exp_entry):
     spec = exp_entry.xfail(reason="empty arrays", category="pytensor", when=_empty, unpredictable="test")
     with planted(ps.Exp, exp_wrong_for_negative_inputs):
