@@ -8,7 +8,9 @@ graphs as built; this checks what PyTensor's rewrites make of them (Dot22/Gemv/G
 Composites, in-place Cholesky and solves).
 
 One family per construct: every model row (``graph:``) and the linear algebra, cumulative, sort,
-unique, searchsorted, pad and special-function entries.
+unique, searchsorted, pad and special-function entries. Examples a declaration covers are left out,
+as the matrix counts them as declared divergences (a random profile drew gammaincinv's declared NaN for
+a tail below 1e-300 here).
 """
 
 import warnings
@@ -17,11 +19,11 @@ import numpy as np
 import onnxruntime as ort
 import pytensor
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, reject, settings
 from pytensor.compile.mode import Mode
 
 from backend import export_function_onnx
-from harness.engine import cell_strategy, compare_arrays
+from harness.engine import cell_strategy, compare_arrays, declarations_holding
 from harness.registry import ONNX_OPERATIONS
 from harness.registry.spec import build_graph
 
@@ -51,6 +53,7 @@ def _default_mode_session(spec, dtype, example):
 def test_default_mode_function_exports_and_matches(name):
     spec = ONNX_OPERATIONS[name]
     dtype = "float64"
+    assert spec.cell_xfail(dtype) is None, f"{name}'s float64 cell is declared as a whole: pick another entry"
     strategy = cell_strategy(spec, dtype)
     compiled = {}
 
@@ -58,14 +61,16 @@ def test_default_mode_function_exports_and_matches(name):
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
     @given(strategy)
     def check(example):
+        if declarations_holding(spec, dtype, example):
+            reject()  # a declared divergence (the matrix reports it as xfail): not this test's subject
         key = (tuple(len(s) for s in example.shapes), example.params)
         if key not in compiled:
             compiled[key] = _default_mode_session(spec, dtype, example)
         fn, session, names = compiled[key]
         try:
             expected = fn(*example.arrays)
-        except (ValueError, TypeError, NotImplementedError, np.linalg.LinAlgError):
-            return  # PyTensor itself refuses the input (the matrix counts such examples as rejected)
+        except Exception:  # PyTensor refuses the input (LAPACK's own errors too): run_example rejects it as well
+            reject()
         feed = {n: a for n, a in zip(names, example.arrays)}
         actual = session.run(None, feed)
         scale = spec.error_scale(example) if spec.error_scale else None
