@@ -488,6 +488,10 @@ def onnx_funcify_Mod(op, node, ctx, inputs):
         zero = ctx.constant(0, compute)
         y_is_zero = ctx.op.Equal(y, zero)
         safe_y = ctx.op.Add(y, ctx.cast(y_is_zero, "bool", compute))
+        if compute in SIGNED_DTYPES:
+            # x % -1 is 0 as x % 1 is, but computing INT_MIN % -1 traps (SIGFPE: onnxruntime 1.31 dies).
+            minus_one = ctx.cast(ctx.op.Equal(safe_y, ctx.constant(-1, compute)), "bool", compute)
+            safe_y = ctx.op.Add(safe_y, ctx.op.Add(minus_one, minus_one))
         mod = ctx.op.Mod(x, safe_y)  # fmod=0: integer remainder with the divisor's sign
         keep = ctx.cast(ctx.op.Not(y_is_zero), "bool", compute)
         return [ctx.cast(ctx.op.Mul(mod, keep), compute, out)]

@@ -1,9 +1,11 @@
 """Arithmetic elementwise ops and the traps an exporter falls into (dtypes, literals, rounding, division)."""
 
 import numpy as np
+import onnx
 import pytensor
 import pytensor.tensor as pt
 import pytest
+from onnx.reference import ReferenceEvaluator
 
 from backend import ONNXExportUnsupported, export_function_onnx, export_onnx
 from harness.testing import compare_onnx_and_py, get_onnx_node_types
@@ -64,6 +66,24 @@ def test_int_div_by_zero_and_minus_one(dtype):
         b = np.array([-1, 0, -1, 0, 3, -1], dtype)  # -7 // -1 == 7 (found by the edge-case property)
     x, y = vec("x", dtype), vec("y", dtype)
     compare_onnx_and_py([x, y], x // y, [a, b])
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int64"])
+def test_int_mod_by_minus_one_never_reaches_onnx_mod(dtype):
+    """INT_MIN % -1 traps in C (onnxruntime 1.31 dies of SIGFPE); numpy gives 0 for any x % -1."""
+    info = np.iinfo(dtype)
+    a = np.array([info.min, info.max, -7, 7, info.min], dtype)
+    b = np.array([-1, -1, -1, 0, 3], dtype)
+    x, y = vec("x", dtype), vec("y", dtype)
+    _, res = compare_onnx_and_py([x, y], x % y, [a, b])
+    with np.errstate(divide="ignore"):
+        np.testing.assert_array_equal(res, np.mod(a, b))
+    model = export_onnx([x, y], x % y)
+    (mod_node,) = [node for node in model.graph.node if node.op_type == "Mod"]
+    # The divisor the ONNX Mod receives, exposed as an extra output and computed by onnx's evaluator.
+    model.graph.output.append(onnx.helper.make_tensor_value_info(mod_node.input[1], onnx.TensorProto.UNDEFINED, None))
+    divisor = ReferenceEvaluator(model).run([mod_node.input[1]], {inp.name: v for inp, v in zip(model.graph.input, [a, b])})[0]
+    assert not np.any(divisor == -1) and not np.any(divisor == 0), divisor
 
 
 def test_int_div_float_follows_numpy_divmod():
