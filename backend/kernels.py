@@ -63,7 +63,7 @@ KERNEL_DTYPES: dict[str, tuple[str, ...]] = {
 }
 
 OLDEST_PROBED_ONNXRUNTIME = (1, 22)
-"""The oldest onnxruntime release this table describes. The project supports 1.32 on (pyproject.toml):
+"""The oldest onnxruntime release this table describes. The project supports 1.31.1 on (pyproject.toml):
 older releases load the exported models, but their matrix has undeclared divergences (README)."""
 
 KERNELS_ADDED_IN: dict[str, dict[str, tuple[int, int]]] = {

@@ -525,8 +525,10 @@ for _name, _build in DECLINED.items():
 
 
 # onnxruntime before 1.32 multiplies empty matrices wrongly (`older_onnxruntime.EMPTY_MATMUL`): the entries
-# whose compositions met it in the ci matrix on 1.31.1
+# whose compositions met it in the ci matrix on 1.31.1 (PyTensor 2.38 builds no eigvalsh without ``b``, so
+# those entries are not registered there)
 for _name in ("det", "det_batched", "slogdet", "solve_triangular_lower", "solve_triangular_upper_vector",
               "solve_triangular_batched", "eigvalsh", "eigvalsh_upper", "eigvalsh_batched", "eigvalsh_generalized",
               "svd_values", "svd_values_batched", "pinv_rectangular", "pinv_batched", "expm_batched"):
-    ONNX_OPERATIONS[_name].xfail(**EMPTY_MATMUL)
+    if _name in ONNX_OPERATIONS or _name not in REFUSED_BY_PYTENSOR_2_38:
+        ONNX_OPERATIONS[_name].xfail(**EMPTY_MATMUL)

@@ -1,6 +1,7 @@
-"""Divergences of onnxruntime releases older than the one the project is tested with: each is a set of
-``xfail`` keyword arguments with ``onnxruntime_before=``, so that it is declared only where the
-installed onnxruntime has the bug (`OpSpec.xfail`), and chained on the entries it touches.
+"""Divergences of onnxruntime releases older than 1.32 (`FIXED_IN`) that the project supports (1.31.1,
+pyproject.toml): each is a set of ``xfail`` keyword arguments with ``onnxruntime_before=``, so that it is
+declared only where the installed onnxruntime has the bug (`OpSpec.xfail`), and chained on the entries
+it touches.
 
 Found by the whole ci matrix on onnxruntime 1.31.1 (README, the version table), where onnx's reference
 evaluator agreed with PyTensor on every mismatch. To add one: a reason, a predicate on the inputs, a
