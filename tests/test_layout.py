@@ -3,6 +3,7 @@ modules (imports inside functions included), no private name imported across mod
 module says in its docstring what it is for."""
 
 import ast
+import warnings
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,17 @@ def test_layers_point_one_way():
         if name.startswith(("harness.registry", "harness.engine")):
             upper = {"harness.cli", "harness.runner", "harness.bench", "harness.graphs", "harness.plugins"}
             assert not targets & upper, f"{name} imports {targets & upper}"
+
+
+def test_a_non_editable_install_ships_every_module():
+    """`pip install .` (tox, a wheel) ships only the packages pyproject.toml names: a subpackage left
+    out (harness.registry once was) works in the editable install and breaks every other one."""
+    pyprojecttoml = pytest.importorskip(
+        "setuptools.config.pyprojecttoml", reason="needs setuptools in the venv (Python 3.11's venv has it)")
+    from setuptools.dist import Distribution
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # setuptools calls its [tool.setuptools] support beta
+        shipped = set(pyprojecttoml.apply_configuration(Distribution(), ROOT / "pyproject.toml").packages)
+    packages = {".".join(path.relative_to(ROOT).parent.parts) for path in MODULES.values()}
+    assert packages <= shipped, f"not shipped by a non-editable install: {sorted(packages - shipped)}"
