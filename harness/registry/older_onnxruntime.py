@@ -44,9 +44,10 @@ def nan_among_other_values(example: ArrayExample) -> bool:
     return False
 
 
-def int64_inexact_in_float64(example: ArrayExample) -> bool:
-    """An int64 input holding a value that float64 rounds (beyond 2^53 in magnitude, odd ones first)."""
-    return any(np.asarray(a).dtype == np.int64 and any(int(float(v)) != int(v) for v in np.asarray(a).ravel())
+def wide_integer_inexact_in_float64(example: ArrayExample) -> bool:
+    """An int64 or uint64 input holding a value that float64 rounds (beyond 2^53 in magnitude, odd ones
+    first)."""
+    return any(np.asarray(a).dtype in (np.int64, np.uint64) and any(int(float(v)) != int(v) for v in np.asarray(a).ravel())
                for a in example.arrays)
 
 
@@ -81,8 +82,9 @@ TOPK_NAN = dict(
 )
 RANGE_LENGTH_IN_FLOAT64 = dict(
     reason="onnxruntime before 1.32: Range's int64 length is computed from bounds rounded to float64, one short "
-           "beyond 2^53 (-9007199254740985 down to -9007199254740993 gives 7 values, not 8)",
-    category="onnxruntime-kernel", dtypes=("int64",), when=int64_inexact_in_float64,
+           "beyond 2^53 (-9007199254740985 down to -9007199254740993 gives 7 values, not 8; uint64 ranges run "
+           "through int64 Range and meet it too: 9007199254740985 to 9007199254740993 by 1)",
+    category="onnxruntime-kernel", dtypes=("int64", "uint64"), when=wide_integer_inexact_in_float64,
     unpredictable="rounding the bounds changes the length only for some bounds; not modelled",
     onnxruntime_before=FIXED_IN,
 )
