@@ -89,7 +89,7 @@ def _atanh64(ctx, x):
     return _with_sign_of(ctx, x, ctx.op.Mul(_f64(ctx, 0.5), log1p(ctx, ratio, "float64")))
 
 
-def _asinh64(ctx, x):
+def asinh64(ctx, x):
     """asinh(|x|) = log1p(|x| + x^2 / (1 + sqrt(1 + x^2))); log(|x|) + log(2) once x^2 would overflow."""
     a = ctx.op.Abs(x)
     square = ctx.op.Mul(a, a)
@@ -139,7 +139,7 @@ def _sinh64(ctx, x):
 
 # onnxruntime has no float64 kernel for these; the registry's float64 bounds are the compositions'
 # measured accuracy
-FLOAT64_COMPOSITIONS = {ps.ArcTanh: _atanh64, ps.ArcSinh: _asinh64, ps.ArcCosh: _acosh64, ps.Cosh: _cosh64,
+FLOAT64_COMPOSITIONS = {ps.ArcTanh: _atanh64, ps.ArcSinh: asinh64, ps.ArcCosh: _acosh64, ps.Cosh: _cosh64,
                         ps.Sinh: _sinh64}
 for _op_class, _onnx_op in ONE_TO_ONE_SCALAR_OPS.items():
     onnx_funcify.register(_op_class)(_one_to_one_or_float64_composition(_onnx_op, FLOAT64_COMPOSITIONS.get(_op_class)))

@@ -30,6 +30,15 @@ f16, f32, f64 = np.float16, np.float32, np.float64
 TINY_F16_STEP = 2.0 ** -11  # half an ulp of 1.0 in float16: lost one at a time, kept when summed first
 
 CASES = {
+    # scipy's reflection multiplies K_|v|(x) e^x by exp(-2x) = 0 here: 4.6e-303, mpmath (and the export) 7.7e-62
+    "ive#1": ("float64", ex(np.array([-832.9747257538536]), np.array([413.17918576248616])),
+              ex(np.array([-3.5]), np.array([300.0]))),
+    # AMOS' overflow test on K_|v|(x) e^x: scipy NaN, the export -5.1e289
+    "ive#2": ("float64", ex(np.array([-269.34312937365746]), np.array([15.522831479755384])),
+              ex(np.array([-30.5]), np.array([1.0]))),
+    # AMOS' underflow estimate zeroes 5.7e-305 (above e^-700.92, where the export zeroes)
+    "ive#3": ("float64", ex(np.array([317.7736585981975]), np.array([28.49000588919398])),
+              ex(np.array([10.0]), np.array([5.0]))),
     # a = x = 1e6: the series stops after 2000 steps, far from converged (scipy: Temme's expansion)
     "gammainc#1": ("float64", ex(np.array([1e6]), np.array([1e6])), ex(np.array([3.0]), np.array([2.0]))),
     # Q for a subnormal a: scipy's is negative (-1.3e-311), the export's a E1(1) = 4.88e-312

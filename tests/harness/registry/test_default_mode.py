@@ -32,7 +32,7 @@ FAMILIES = [name for name in ONNX_OPERATIONS if name.startswith("graph:")] + [
     "cholesky", "solve", "solve_triangular_lower", "cho_solve", "matrix_inverse", "det", "slogdet",
     "eigvalsh_generalized", "svd_values", "pinv", "qr", "qr_r", "expm",
     "cumsum", "cumprod", "sort_stable", "argsort_stable", "unique_index_inverse_counts", "searchsorted_right",
-    "pad_constant", "gammaln", "psi", "betaln", "logsumexp", "erfc", "erfcx", "erfinv", "i0", "betainc",
+    "pad_constant", "gammaln", "psi", "betaln", "logsumexp", "erfc", "erfcx", "erfinv", "i0", "iv", "betainc",
     "gammaincinv",
 ]
 
