@@ -46,6 +46,10 @@ dtype (scipy computes float16/float32 in double too).
   a > 200 and |x - a| / a < 4.5 / sqrt(a)), the series and continued fraction are used instead,
   for up to 2000 steps, enough up to a ~ 1e5; beyond a = 8e4 there the result is NaN (declared in
   the registry), not an unconverged sum.
+- betainc: cephes' incbet (power series, two continued fractions, Loops), with log(1 - x) as
+  log1p(-x) and log B(a, b) by Stirling's formula rearranged from 10 on; betaincinv: Newton's method
+  on the logarithm of the smaller tail in log z, z = x or 1 - x (whichever is at most 1/2 at the
+  root), a Loop whose body is betainc's composition, and Boost's closed forms for a = 1 or b = 1.
 - erfinv, erfcinv: Newton's method on the erf/erfc above, from a start below (erf) or above (erfc)
   the root, where the iteration is monotone: erf(x) = y for |y| <= erf(1), log erfc(x) = log(t) with
   t = 1 - |y| (exact there) or erfcinv's argument beyond, its logarithm taken as log(erfcx(x)) - x^2
@@ -1459,8 +1463,98 @@ def _beta(ctx, a, b):
                         ctx.op.Mul(ctx.op.Div(gamma_a, gamma_sum), gamma_b))
 
 
+def _stirling_correction(ctx, z):
+    """lgamma(z) - ((z - 1/2) log z - z + log(2 pi) / 2) for z >= 10 (Stirling's series)."""
+    inverse = ctx.op.Reciprocal(z)
+    return ctx.op.Mul(inverse, _polynomial(ctx, _LGAMMA_SERIES, ctx.op.Mul(inverse, inverse)))
+
+
 def _log_beta(ctx, a, b):
-    return ctx.op.Sub(ctx.op.Add(_lgamma64(ctx, a), _lgamma64(ctx, b)), _lgamma64(ctx, ctx.op.Add(a, b)))
+    """log B(a, b) for a, b > 0. Below 10 as lgamma(a) + lgamma(b) - lgamma(a + b); from 10 on with
+    Stirling's formula rearranged so that the large logarithms cancel before they are rounded (the
+    plain difference of lgammas of ~4e6 is 1e-9 off at B(136, 330469)): with s <= t,
+    log(2 pi) / 2 - s log1p(t/s) - t log1p(s/t) + (log(s + t) - log s - log t) / 2 for s >= 10, and
+    lgamma(s) + s - s log(s + t) - (t - 1/2) log1p(s/t) for s < 10 <= t, each plus
+    the Stirling corrections."""
+    half_log_two_pi = _c(ctx, 0.5 * math.log(2 * math.pi))
+    ten, half = _c(ctx, SHIFT_TO), _c(ctx, 0.5)
+    small, large = ctx.op.Min(a, b), ctx.op.Max(a, b)
+    total = ctx.op.Add(small, large)
+    # each formula sees arguments inside its own region (the others' values are discarded)
+    large_enough = ctx.op.Max(large, ten)
+    both_large = ctx.op.GreaterOrEqual(small, ten)
+    s = ctx.op.Where(both_large, small, ten)
+    st_total = ctx.op.Add(s, large_enough)
+    corrections = ctx.op.Sub(ctx.op.Add(_stirling_correction(ctx, s), _stirling_correction(ctx, large_enough)),
+                             _stirling_correction(ctx, st_total))
+    logs = ctx.op.Mul(half, ctx.op.Sub(ctx.op.Log(st_total), ctx.op.Add(ctx.op.Log(s), ctx.op.Log(large_enough))))
+    both = ctx.op.Add(ctx.op.Sub(ctx.op.Sub(half_log_two_pi, ctx.op.Mul(s, log1p(ctx, ctx.op.Div(large_enough, s), "float64"))),
+                                 ctx.op.Mul(large_enough, log1p(ctx, ctx.op.Div(s, large_enough), "float64"))),
+                      ctx.op.Add(logs, corrections))
+    r = ctx.op.Where(both_large, ten, small)  # the small one, below 10
+    r_total = ctx.op.Add(r, large_enough)
+    one_large = ctx.op.Add(_lgamma64(ctx, r), r)
+    one_large = ctx.op.Sub(one_large, ctx.op.Mul(r, ctx.op.Log(r_total)))
+    one_large = ctx.op.Sub(one_large, ctx.op.Mul(ctx.op.Sub(large_enough, half), log1p(ctx, ctx.op.Div(r, large_enough), "float64")))
+    one_large = ctx.op.Add(one_large, ctx.op.Sub(_stirling_correction(ctx, large_enough), _stirling_correction(ctx, r_total)))
+    plain = ctx.op.Sub(ctx.op.Add(_lgamma64(ctx, a), _lgamma64(ctx, b)), _lgamma64(ctx, total))
+    return ctx.op.Where(both_large, both, ctx.op.Where(ctx.op.GreaterOrEqual(large, ten), one_large, plain))
+
+
+def _incomplete_beta_tails(ctx, a, b, x, regular):
+    """(I_x(a, b), 1 - I_x(a, b)) for 0 < x < 1 and a, b in reach, where ``regular`` (elsewhere the
+    arguments are placeholders): cephes computes one of them directly (I itself, or with a and b
+    swapped and x -> 1 - x beyond the mean, the other one), the other as 1 minus it."""
+    one, zero = _c(ctx, 1.0), _c(ctx, 0.0)
+    w = ctx.op.Sub(one, x)
+    near_zero = ctx.op.And(ctx.op.LessOrEqual(ctx.op.Mul(b, x), one), ctx.op.LessOrEqual(x, _c(ctx, 0.95)))
+    swap = ctx.op.And(ctx.op.Not(near_zero), ctx.op.Greater(x, ctx.op.Div(a, ctx.op.Add(a, b))))
+    a_, b_ = ctx.op.Where(swap, b, a), ctx.op.Where(swap, a, b)
+    x_, xc = ctx.op.Where(swap, w, x), ctx.op.Where(swap, x, w)
+    series = ctx.op.Or(near_zero, ctx.op.And(swap, ctx.op.And(ctx.op.LessOrEqual(ctx.op.Mul(b_, x_), one),
+                                                                  ctx.op.LessOrEqual(x_, _c(ctx, 0.95)))))
+    first_fraction = ctx.op.Less(ctx.op.Sub(ctx.op.Mul(x_, ctx.op.Sub(ctx.op.Add(a_, b_), _c(ctx, 2.0))),
+                                            ctx.op.Sub(a_, one)), zero)
+    fraction_needed = ctx.op.And(regular, ctx.op.Not(series))
+    total = _incbet_power_series(ctx, a_, b_, x_, ctx.op.And(regular, series))
+    k = [a_, ctx.op.Add(a_, b_), a_, ctx.op.Add(a_, one), one, ctx.op.Sub(b_, one), ctx.op.Add(a_, one),
+         ctx.op.Add(a_, _c(ctx, 2.0))]
+    first = _incbet_continued_fraction(ctx, x_, k, (1.0, 1.0, 2.0, 2.0, 1.0, -1.0, 2.0, 2.0),
+                                       ctx.op.And(fraction_needed, first_fraction))
+    k = [a_, ctx.op.Sub(b_, one), a_, ctx.op.Add(a_, one), one, ctx.op.Add(a_, b_), ctx.op.Add(a_, one),
+         ctx.op.Add(a_, _c(ctx, 2.0))]
+    second = _incbet_continued_fraction(ctx, ctx.op.Div(x_, xc), k, (1.0, -1.0, 2.0, 2.0, 1.0, 1.0, 2.0, 2.0),
+                                        ctx.op.And(fraction_needed, ctx.op.Not(first_fraction)))
+    fraction = ctx.op.Where(first_fraction, first, ctx.op.Div(second, xc))
+    # the series' result is s x^a / B(a, b); the fractions' w x^a (1 - x)^b / (a B(a, b)): as cephes,
+    # by powers and gamma functions while a + b < MAXGAM and the powers stay in range, else by logarithms
+    # (whose exp, unlike cephes', goes on into the subnormals as scipy's does)
+    # log(1 - x) as log1p(-x): 1 - x is rounded, and b log(1 - x) would carry b times its rounding
+    # (1.3e-12 at I_4e-6(2, 330469.5)); the same for the powers of 1 - x below
+    log_x, log_w = ctx.op.Log(x), log1p(ctx, ctx.op.Neg(x), "float64")
+    log_x_, log_xc = ctx.op.Where(swap, log_w, log_x), ctx.op.Where(swap, log_x, log_w)
+    a_log_x, b_log_xc = ctx.op.Mul(a_, log_x_), ctx.op.Mul(b_, log_xc)
+    # one logarithm serves both: log s for the series, b log(1 - x) + log(w / a) for the fractions
+    rest = ctx.op.Where(series, ctx.op.Log(total), ctx.op.Add(b_log_xc, ctx.op.Log(ctx.op.Div(fraction, a_))))
+    logarithmic = ctx.op.Exp(ctx.op.Add(ctx.op.Sub(a_log_x, _log_beta(ctx, a_, b_)), rest))
+    in_range = ctx.op.And(ctx.op.Less(ctx.op.Add(a_, b_), _c(ctx, _MAX_GAMMA)),
+                          ctx.op.Less(ctx.op.Abs(a_log_x), _c(ctx, _MAX_LOG)))
+    in_range = ctx.op.And(in_range, ctx.op.Or(series, ctx.op.Less(ctx.op.Abs(b_log_xc), _c(ctx, _MAX_LOG))))
+    small_a = ctx.op.Where(in_range, a_, one)
+    small_b = ctx.op.Where(in_range, b_, one)
+    # below 10 as cephes, from gamma functions (each within an ULP or two); above, where gamma(98)'s
+    # rounding would show (2.7e-14 at B(0.172, 98)), exp(-log B), whose error is relative to |log B|
+    below_ten = ctx.op.Less(ctx.op.Max(small_a, small_b), _c(ctx, SHIFT_TO))
+    reciprocal_beta = ctx.op.Where(below_ten, ctx.op.Div(one, _beta(ctx, small_a, small_b)),
+                                   ctx.op.Exp(ctx.op.Neg(_log_beta(ctx, small_a, small_b))))
+    x_power = ctx.op.Where(swap, ctx.op.Exp(ctx.op.Mul(small_a, log_w)), ctx.op.Pow(x_, small_a))
+    xc_power = ctx.op.Where(swap, ctx.op.Pow(xc, small_b), ctx.op.Exp(ctx.op.Mul(small_b, log_w)))
+    series_direct = ctx.op.Mul(ctx.op.Mul(total, reciprocal_beta), x_power)
+    fraction_direct = ctx.op.Mul(ctx.op.Mul(ctx.op.Div(ctx.op.Mul(xc_power, x_power), small_a),
+                                            fraction), reciprocal_beta)
+    direct = ctx.op.Where(series, series_direct, fraction_direct)
+    t = ctx.op.Where(in_range, direct, logarithmic)
+    return ctx.op.Where(swap, ctx.op.Sub(one, t), t), ctx.op.Where(swap, t, ctx.op.Sub(one, t))
 
 
 def _incomplete_beta(ctx, a, b, x):
@@ -1486,46 +1580,7 @@ def _incomplete_beta(ctx, a, b, x):
     a = ctx.op.Where(regular, a, one)
     b = ctx.op.Where(regular, b, one)
     x = ctx.op.Where(regular, x, _c(ctx, 0.5))
-    w = ctx.op.Sub(one, x)
-    near_zero = ctx.op.And(ctx.op.LessOrEqual(ctx.op.Mul(b, x), one), ctx.op.LessOrEqual(x, _c(ctx, 0.95)))
-    swap = ctx.op.And(ctx.op.Not(near_zero), ctx.op.Greater(x, ctx.op.Div(a, ctx.op.Add(a, b))))
-    a_, b_ = ctx.op.Where(swap, b, a), ctx.op.Where(swap, a, b)
-    x_, xc = ctx.op.Where(swap, w, x), ctx.op.Where(swap, x, w)
-    series = ctx.op.Or(near_zero, ctx.op.And(swap, ctx.op.And(ctx.op.LessOrEqual(ctx.op.Mul(b_, x_), one),
-                                                                  ctx.op.LessOrEqual(x_, _c(ctx, 0.95)))))
-    first_fraction = ctx.op.Less(ctx.op.Sub(ctx.op.Mul(x_, ctx.op.Sub(ctx.op.Add(a_, b_), _c(ctx, 2.0))),
-                                            ctx.op.Sub(a_, one)), zero)
-    fraction_needed = ctx.op.And(regular, ctx.op.Not(series))
-    total = _incbet_power_series(ctx, a_, b_, x_, ctx.op.And(regular, series))
-    k = [a_, ctx.op.Add(a_, b_), a_, ctx.op.Add(a_, one), one, ctx.op.Sub(b_, one), ctx.op.Add(a_, one),
-         ctx.op.Add(a_, _c(ctx, 2.0))]
-    first = _incbet_continued_fraction(ctx, x_, k, (1.0, 1.0, 2.0, 2.0, 1.0, -1.0, 2.0, 2.0),
-                                       ctx.op.And(fraction_needed, first_fraction))
-    k = [a_, ctx.op.Sub(b_, one), a_, ctx.op.Add(a_, one), one, ctx.op.Add(a_, b_), ctx.op.Add(a_, one),
-         ctx.op.Add(a_, _c(ctx, 2.0))]
-    second = _incbet_continued_fraction(ctx, ctx.op.Div(x_, xc), k, (1.0, -1.0, 2.0, 2.0, 1.0, 1.0, 2.0, 2.0),
-                                        ctx.op.And(fraction_needed, ctx.op.Not(first_fraction)))
-    fraction = ctx.op.Where(first_fraction, first, ctx.op.Div(second, xc))
-    # the series' result is s x^a / B(a, b); the fractions' w x^a (1 - x)^b / (a B(a, b)): as cephes,
-    # by powers and gamma functions while a + b < MAXGAM and the powers stay in range, else by logarithms
-    # (whose exp, unlike cephes', goes on into the subnormals as scipy's does)
-    a_log_x, b_log_xc = ctx.op.Mul(a_, ctx.op.Log(x_)), ctx.op.Mul(b_, ctx.op.Log(xc))
-    # one logarithm serves both: log s for the series, b log(1 - x) + log(w / a) for the fractions
-    rest = ctx.op.Where(series, ctx.op.Log(total), ctx.op.Add(b_log_xc, ctx.op.Log(ctx.op.Div(fraction, a_))))
-    logarithmic = ctx.op.Exp(ctx.op.Add(ctx.op.Sub(a_log_x, _log_beta(ctx, a_, b_)), rest))
-    in_range = ctx.op.And(ctx.op.Less(ctx.op.Add(a_, b_), _c(ctx, _MAX_GAMMA)),
-                          ctx.op.Less(ctx.op.Abs(a_log_x), _c(ctx, _MAX_LOG)))
-    in_range = ctx.op.And(in_range, ctx.op.Or(series, ctx.op.Less(ctx.op.Abs(b_log_xc), _c(ctx, _MAX_LOG))))
-    small_a = ctx.op.Where(in_range, a_, one)
-    small_b = ctx.op.Where(in_range, b_, one)
-    reciprocal_beta = ctx.op.Div(one, _beta(ctx, small_a, small_b))
-    x_power = ctx.op.Pow(x_, small_a)
-    series_direct = ctx.op.Mul(ctx.op.Mul(total, reciprocal_beta), x_power)
-    fraction_direct = ctx.op.Mul(ctx.op.Mul(ctx.op.Div(ctx.op.Mul(ctx.op.Pow(xc, small_b), x_power), small_a),
-                                            fraction), reciprocal_beta)
-    direct = ctx.op.Where(series, series_direct, fraction_direct)
-    t = ctx.op.Where(in_range, direct, logarithmic)
-    result = ctx.op.Where(swap, ctx.op.Sub(one, t), t)
+    result, _ = _incomplete_beta_tails(ctx, a, b, x, regular)
     result = ctx.op.Where(beyond, nan, result)
     # edge values, applied last to first: x = 0 gives 0 and x = 1 gives 1, before a = 0 or b = inf (1)
     # and b = 0 or a = inf (0); a = b = 0, a = b = inf, NaN and arguments out of range give NaN
@@ -1547,3 +1602,93 @@ def _incomplete_beta(ctx, a, b, x):
 def onnx_funcify_BetaInc(op, node, ctx, inputs):
     out, (a, b, x) = _float64_broadcast(node, ctx, inputs)
     return [ctx.cast(_incomplete_beta(ctx, a, b, x), "float64", out)]
+
+
+# ---- its inverse: betaincinv (x with I_x(a, b) = y) ----
+
+_IBETA_INV_MAX_STEPS = 80  # Newton converges in under 10 from the start below; bisection in log x needs ~70
+
+
+def _inverse_incomplete_beta(ctx, a, b, y):
+    """x with I_x(a, b) = y for 0 < y < 1 and a, b in `_incomplete_beta`'s reach (the converter sets the
+    rest). The root is solved for in the variable z that is at most 1/2 there (x where I_1/2(a, b) >= y,
+    else w = 1 - x with I_w(b, a) = 1 - y, so z = x or 1 - x keeps its digits), with parameters (p, q),
+    on the tail T that is the smaller there (T = I_z(p, q) or 1 - I_z(p, q), target tau = min(y, 1 - y),
+    exact). Newton's method on g(u) = +-(log T - log tau) in u = log z, signed to increase with u, where
+    dg/du = z f(z) / T with f the beta density, from the root of z^p / (p B(p, q)) = tau (or 1 - tau for
+    the upper tail), within the bracket [smallest subnormal, 1/2] narrowed by g's signs: a step out of
+    it, or not finite, bisects it in u. Stops once a step is within 2^-48 of the rounding's effect on u
+    (T / (z f(z)), the inversion's condition), as `_inverse_incomplete_gamma` does. Returns x and where
+    it is one (NaN elsewhere: outside the reach, or a root where I is not computed)."""
+    zero, one, half = _c(ctx, 0.0), _c(ctx, 1.0), _c(ctx, 0.5)
+    low, high = _c(ctx, _INCBET_MIN_PARAMETER), _c(ctx, _INCBET_MAX_PARAMETER)
+    regular = ctx.op.And(ctx.op.And(ctx.op.GreaterOrEqual(a, low), ctx.op.LessOrEqual(a, high)),
+                         ctx.op.And(ctx.op.GreaterOrEqual(b, low), ctx.op.LessOrEqual(b, high)))
+    regular = ctx.op.And(regular, ctx.op.And(ctx.op.Greater(y, zero), ctx.op.Less(y, one)))
+    a, b, y = ctx.op.Where(regular, a, one), ctx.op.Where(regular, b, one), ctx.op.Where(regular, y, half)
+    at_half, _ = _incomplete_beta_tails(ctx, a, b, ctx.op.Add(ctx.op.Mul(a, zero), half), regular)
+    complement = ctx.op.Less(at_half, y)  # the root is above 1/2: solve for w = 1 - x
+    p, q = ctx.op.Where(complement, b, a), ctx.op.Where(complement, a, b)
+    lower_target = ctx.op.Where(complement, ctx.op.Sub(one, y), y)  # I_z(p, q) at the root
+    lower_tail = ctx.op.LessOrEqual(lower_target, half)
+    log_target = ctx.op.Log(ctx.op.Min(y, ctx.op.Sub(one, y)))
+    sign = ctx.op.Where(lower_tail, one, _c(ctx, -1.0))
+    log_beta = _log_beta(ctx, p, q)
+    level = ctx.op.Log(lower_target)  # the bound's root: I_z(p, q) <= z^p / (p B) = I at the root
+    log_bound = ctx.op.Div(ctx.op.Add(ctx.op.Add(level, ctx.op.Log(p)), log_beta), p)
+    smallest = _c(ctx, _SMALLEST_SUBNORMAL)
+    start = ctx.op.Min(ctx.op.Max(ctx.op.Exp(ctx.op.Max(log_bound, _c(ctx, -745.0))), smallest), half)
+
+    def step(body, iteration, values):
+        z, bracket_low, bracket_high, done = values
+        lower, upper = _incomplete_beta_tails(body, p, q, z, body.op.Not(done))
+        tail = body.op.Where(lower_tail, lower, upper)
+        g = body.op.Mul(sign, body.op.Sub(body.op.Log(tail), log_target))
+        bracket_low = body.op.Where(body.op.Less(g, zero), z, bracket_low)
+        bracket_high = body.op.Where(body.op.Greater(g, zero), z, bracket_high)
+        log_z_density = body.op.Sub(body.op.Add(body.op.Mul(p, body.op.Log(z)),
+                                                body.op.Mul(body.op.Sub(q, one), log1p(body, body.op.Neg(z), "float64"))),
+                                    log_beta)
+        condition = body.op.Div(tail, body.op.Exp(log_z_density))  # 1 / (dg/du)
+        newton_step = body.op.Mul(g, condition)
+        newton = body.op.Mul(z, body.op.Exp(body.op.Neg(newton_step)))
+        inside = body.op.And(body.op.Greater(newton, bracket_low), body.op.Less(newton, bracket_high))
+        size = body.op.Abs(newton_step)
+        converged = body.op.And(
+            body.op.LessOrEqual(size, body.op.Mul(_c(body, _IGAMI_STEP_TOLERANCE), body.op.Max(condition, one))),
+            body.op.Or(inside, body.op.LessOrEqual(size, _c(body, _IGAMI_NEGLIGIBLE_STEP))))
+        bisection = body.op.Mul(body.op.Sqrt(bracket_low), body.op.Sqrt(bracket_high))
+        moved = body.op.Where(body.op.Or(inside, converged), newton, bisection)  # NaN compares false: bisects
+        at_root = body.op.Equal(g, zero)
+        converged = body.op.Or(converged, at_root)
+        z = body.op.Where(done, z, body.op.Where(at_root, z, moved))
+        narrow = body.op.LessOrEqual(bracket_high, body.op.Mul(bracket_low, _c(body, 1.0 + 2.0**-50)))
+        return [z, bracket_low, bracket_high, body.op.Or(done, body.op.Or(converged, narrow))]
+
+    z, _, _, _ = loop(ctx, ctx.constant(_IBETA_INV_MAX_STEPS, "int64"),
+                      [(start, "float64", None), (ctx.op.Add(ctx.op.Mul(a, zero), smallest), "float64", None),
+                       (ctx.op.Add(ctx.op.Mul(a, zero), half), "float64", None), (ctx.op.Not(regular), "bool", None)],
+                      step, "inverse_incomplete_beta", keep_going=lambda body, values: _not_any(body, values[3]))
+    return ctx.op.Where(complement, ctx.op.Sub(one, z), z), regular
+
+
+@onnx_funcify.register(psm.BetaIncInv)
+def onnx_funcify_BetaIncInv(op, node, ctx, inputs):
+    out, (a, b, y) = _float64_broadcast(node, ctx, inputs)
+    zero, one, nan = _c(ctx, 0.0), _c(ctx, 1.0), _c(ctx, math.nan)
+    result, regular = _inverse_incomplete_beta(ctx, a, b, y)
+    result = ctx.op.Where(regular, result, nan)
+    # Boost's closed forms, for every a or b (infinite too): x = y^(1/a) for b = 1, and
+    # 1 - (1 - y)^(1/b) for a = 1; other infinite parameters give NaN
+    unit_b, unit_a = ctx.op.Equal(b, one), ctx.op.Equal(a, one)
+    result = ctx.op.Where(ctx.op.Or(ctx.op.IsInf(a), ctx.op.IsInf(b)), nan, result)
+    result = ctx.op.Where(unit_a, ctx.op.Neg(expm1(ctx, ctx.op.Div(log1p(ctx, ctx.op.Neg(y), "float64"), b), "float64")),
+                          result)
+    result = ctx.op.Where(unit_b, ctx.op.Pow(y, ctx.op.Reciprocal(a)), result)
+    # y = 0 and 1 give 0 and 1, whatever the (positive) a and b
+    result = ctx.op.Where(ctx.op.Equal(y, zero), zero, result)
+    result = ctx.op.Where(ctx.op.Equal(y, one), one, result)
+    invalid = ctx.op.Or(ctx.op.LessOrEqual(a, zero), ctx.op.LessOrEqual(b, zero))
+    invalid = ctx.op.Or(invalid, ctx.op.Or(ctx.op.Less(y, zero), ctx.op.Greater(y, one)))
+    invalid = ctx.op.Or(invalid, ctx.op.Or(ctx.op.Or(ctx.op.IsNaN(a), ctx.op.IsNaN(b)), ctx.op.IsNaN(y)))
+    return [ctx.cast(ctx.op.Where(invalid, nan, result), "float64", out)]

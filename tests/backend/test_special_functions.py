@@ -89,3 +89,62 @@ def test_ive_follows_scipy_at_the_edges(ive):
     np.testing.assert_allclose(actual[finite], expected[finite], rtol=1e-14)
     zero = finite & (expected == 0)
     np.testing.assert_array_equal(np.signbit(actual[zero]), np.signbit(expected[zero]))
+
+
+@pytest.fixture(scope="module")
+def incomplete_beta_functions():
+    a, b, x = pt.dvector("a"), pt.dvector("b"), pt.dvector("x")
+    sessions = {}
+    for name, output in (("betainc", pt.betainc(a, b, x)), ("betaincinv", pt.betaincinv(a, b, x))):
+        model = export_onnx([a, b, x], output)
+        session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+        sessions[name] = (session, [i.name for i in model.graph.input])
+
+    def evaluate(name, *arguments):
+        session, names = sessions[name]
+        arrays = np.broadcast_arrays(*(np.asarray(v, np.float64) for v in arguments))
+        return session.run(None, dict(zip(names, (v.copy() for v in arrays))))[0]
+
+    return evaluate
+
+
+def test_betainc_with_a_large_b_keeps_log_beta_accurate(incomplete_beta_functions):
+    # 1 - I_x(2, b) = (1 - x)^b (1 + b x), by mpmath at 40 digits: 0.38090980295220813343. A difference of
+    # lgamma(b + 2) and lgamma(b) (~4e6 each) would be ~1e-9 off
+    actual = incomplete_beta_functions("betainc", [2.0], [330469.5], [4e-6])
+    np.testing.assert_allclose(actual, [0.38090980295220813343], rtol=1e-13)
+
+
+# roots of I_x(a, b) = y by mpmath's findroot on its betainc at 40 digits; the lower tail, the upper tail
+# (y > 1/2), roots above 1/2 (solved for 1 - x), and a tail of 1e-250 where the root is (y / 21)^(1/5) to
+# 1e-50 (scipy's betaincinv is NaN there)
+INVERSE_HIGH_PRECISION = [
+    (2.0, 3.0, 0.3, 0.27238394207510534103),
+    (0.5, 0.5, 0.2, 0.095491502812526298199),
+    (0.2, 7.0, 0.9, 0.087462344476364990217),
+    (100.0, 0.5, 0.3, 0.99463006097901125079),
+    (0.15551464891919484, 7.447178215306342, 0.9267371611581522, 0.08528653219550657958),
+    (30.0, 40.0, 0.999999, 0.70292975415268620675),
+    (5.0, 3.0, 1e-250, 5.4394644288887850805e-51),
+]
+
+
+@pytest.mark.parametrize(("a", "b", "y", "expected"), INVERSE_HIGH_PRECISION)
+def test_betaincinv_against_high_precision_roots(incomplete_beta_functions, a, b, y, expected):
+    # the forward function's rounding (~1e-15 of y) moves the root by that over the density
+    np.testing.assert_allclose(incomplete_beta_functions("betaincinv", [a], [b], [y]), [expected], rtol=2e-14)
+
+
+def test_betaincinv_follows_scipy_at_the_edges(incomplete_beta_functions):
+    inf = np.inf
+    cases = [
+        (2.0, 3.0, 0.0), (2.0, 3.0, 1.0), (inf, 0.5, 0.0), (0.5, inf, 1.0),  # y = 0, 1: 0, 1
+        (inf, 1.0, 0.5), (1.0, inf, 0.5), (inf, 2.0, 0.5), (0.5, inf, 0.5), (inf, inf, 0.5),  # closed forms, NaN
+        (1e-9, 1.0, 0.5), (1.0, 1e9, 0.5), (1e300, 1.0, 0.5), (1.0, 3.0, 1e-20), (1.0, 1.0, 0.3),
+        (0.0, 1.0, 0.5), (1.0, 0.0, 0.0), (-1.0, 1.0, 0.5), (1.0, 1.0, -0.1), (1.0, 1.0, 1.1), (np.nan, 1.0, 0.5),
+    ]
+    a, b, y = (np.array(c) for c in zip(*cases))
+    actual, expected = incomplete_beta_functions("betaincinv", a, b, y), scipy.special.betaincinv(a, b, y)
+    np.testing.assert_array_equal(np.isnan(actual), np.isnan(expected))
+    finite = ~np.isnan(expected)
+    np.testing.assert_allclose(actual[finite], expected[finite], rtol=1e-15)

@@ -33,7 +33,7 @@ FAMILIES = [name for name in ONNX_OPERATIONS if name.startswith("graph:")] + [
     "eigvalsh_generalized", "svd_values", "pinv", "qr", "qr_r", "expm",
     "cumsum", "cumprod", "sort_stable", "argsort_stable", "unique_index_inverse_counts", "searchsorted_right",
     "pad_constant", "gammaln", "psi", "betaln", "logsumexp", "erfc", "erfcx", "erfinv", "i0", "iv", "betainc",
-    "gammaincinv",
+    "betaincinv", "gammaincinv",
 ]
 
 
