@@ -1260,6 +1260,34 @@ def _rough_upper_normal_quantile(ctx, t):
     return ctx.op.Sub(w, correction)
 
 
+def _bracketed_log_newton_step(body, state, g, condition):
+    """One step of Newton's method on g(u), increasing in u = log x, given g and 1 / (dg/du)
+    (``condition``) at x; ``state`` is [x, bracket_low, bracket_high, done], returned updated. g's sign
+    narrows the bracket; a step out of it, or not finite, bisects it in u instead. Converged: a step
+    within 2^-48 of the rounding's effect on u (``condition``, at least 1), and inside the bracket or
+    too small to matter (it may round to no move at all, onto the bracket's end x just became; a far
+    point's huge condition makes a large step look small against it); or g = 0, or a bracket within
+    2^-50."""
+    x, bracket_low, bracket_high, done = state
+    zero, one = _c(body, 0.0), _c(body, 1.0)
+    bracket_low = body.op.Where(body.op.Less(g, zero), x, bracket_low)
+    bracket_high = body.op.Where(body.op.Greater(g, zero), x, bracket_high)
+    newton_step = body.op.Mul(g, condition)
+    newton = body.op.Mul(x, body.op.Exp(body.op.Neg(newton_step)))
+    inside = body.op.And(body.op.Greater(newton, bracket_low), body.op.Less(newton, bracket_high))
+    size = body.op.Abs(newton_step)
+    converged = body.op.And(
+        body.op.LessOrEqual(size, body.op.Mul(_c(body, _IGAMI_STEP_TOLERANCE), body.op.Max(condition, one))),
+        body.op.Or(inside, body.op.LessOrEqual(size, _c(body, _IGAMI_NEGLIGIBLE_STEP))))
+    bisection = body.op.Mul(body.op.Sqrt(bracket_low), body.op.Sqrt(bracket_high))
+    moved = body.op.Where(body.op.Or(inside, converged), newton, bisection)  # NaN compares false: bisects
+    at_root = body.op.Equal(g, zero)
+    converged = body.op.Or(converged, at_root)
+    x = body.op.Where(done, x, body.op.Where(at_root, x, moved))
+    narrow = body.op.LessOrEqual(bracket_high, body.op.Mul(bracket_low, _c(body, 1.0 + 2.0**-50)))
+    return [x, bracket_low, bracket_high, body.op.Or(done, body.op.Or(converged, narrow))]
+
+
 def _inverse_incomplete_gamma(ctx, a, y, *, upper: bool):
     """x with P(a, x) = y (upper=False) or Q(a, x) = y: Newton's method on the logarithm of a tail T in
     u = log x, where T is P for P = y <= 0.9 or Q = 1 - y > 0.9 (upper=False), Q for Q = y <= 0.9 or P
@@ -1310,26 +1338,8 @@ def _inverse_incomplete_gamma(ctx, a, y, *, upper: bool):
         gammas = _incomplete_gammas(body, a, x, lower=True, upper=True, lgamma_a=lgamma_a)
         tail = body.op.Where(solve_p, gammas.p, gammas.q)
         g = body.op.Mul(sign, body.op.Sub(body.op.Log(tail), log_target))
-        bracket_low = body.op.Where(body.op.Less(g, zero), x, bracket_low)
-        bracket_high = body.op.Where(body.op.Greater(g, zero), x, bracket_high)
         condition = body.op.Div(tail, gammas.prefactor)  # 1 / (dg/du)
-        newton_step = body.op.Mul(g, condition)
-        newton = body.op.Mul(x, body.op.Exp(body.op.Neg(newton_step)))
-        inside = body.op.And(body.op.Greater(newton, bracket_low), body.op.Less(newton, bracket_high))
-        # converged: a step within the rounding's effect, and inside the bracket or too small to matter
-        # (it may round to no move at all, onto the bracket's end x just became; a far point's huge
-        # condition makes a large step look small against it)
-        size = body.op.Abs(newton_step)
-        converged = body.op.And(
-            body.op.LessOrEqual(size, body.op.Mul(_c(body, _IGAMI_STEP_TOLERANCE), body.op.Max(condition, one))),
-            body.op.Or(inside, body.op.LessOrEqual(size, _c(body, _IGAMI_NEGLIGIBLE_STEP))))
-        bisection = body.op.Mul(body.op.Sqrt(bracket_low), body.op.Sqrt(bracket_high))
-        moved = body.op.Where(body.op.Or(inside, converged), newton, bisection)  # NaN compares false: bisects
-        at_root = body.op.Equal(g, zero)
-        converged = body.op.Or(converged, at_root)
-        x = body.op.Where(done, x, body.op.Where(at_root, x, moved))
-        narrow = body.op.LessOrEqual(bracket_high, body.op.Mul(bracket_low, _c(body, 1.0 + 2.0**-50)))
-        return [x, bracket_low, bracket_high, body.op.Or(done, body.op.Or(converged, narrow))]
+        return _bracketed_log_newton_step(body, [x, bracket_low, bracket_high, done], g, condition)
 
     floor = ctx.op.Max(ctx.op.Where(solve_p, low, zero), _c(ctx, _SMALLEST_SUBNORMAL))
     # the bound is below the root; for a tiny bound (the root near it) the bound is the answer
@@ -1644,26 +1654,11 @@ def _inverse_incomplete_beta(ctx, a, b, y):
         lower, upper = _incomplete_beta_tails(body, p, q, z, body.op.Not(done))
         tail = body.op.Where(lower_tail, lower, upper)
         g = body.op.Mul(sign, body.op.Sub(body.op.Log(tail), log_target))
-        bracket_low = body.op.Where(body.op.Less(g, zero), z, bracket_low)
-        bracket_high = body.op.Where(body.op.Greater(g, zero), z, bracket_high)
         log_z_density = body.op.Sub(body.op.Add(body.op.Mul(p, body.op.Log(z)),
                                                 body.op.Mul(body.op.Sub(q, one), log1p(body, body.op.Neg(z), "float64"))),
                                     log_beta)
         condition = body.op.Div(tail, body.op.Exp(log_z_density))  # 1 / (dg/du)
-        newton_step = body.op.Mul(g, condition)
-        newton = body.op.Mul(z, body.op.Exp(body.op.Neg(newton_step)))
-        inside = body.op.And(body.op.Greater(newton, bracket_low), body.op.Less(newton, bracket_high))
-        size = body.op.Abs(newton_step)
-        converged = body.op.And(
-            body.op.LessOrEqual(size, body.op.Mul(_c(body, _IGAMI_STEP_TOLERANCE), body.op.Max(condition, one))),
-            body.op.Or(inside, body.op.LessOrEqual(size, _c(body, _IGAMI_NEGLIGIBLE_STEP))))
-        bisection = body.op.Mul(body.op.Sqrt(bracket_low), body.op.Sqrt(bracket_high))
-        moved = body.op.Where(body.op.Or(inside, converged), newton, bisection)  # NaN compares false: bisects
-        at_root = body.op.Equal(g, zero)
-        converged = body.op.Or(converged, at_root)
-        z = body.op.Where(done, z, body.op.Where(at_root, z, moved))
-        narrow = body.op.LessOrEqual(bracket_high, body.op.Mul(bracket_low, _c(body, 1.0 + 2.0**-50)))
-        return [z, bracket_low, bracket_high, body.op.Or(done, body.op.Or(converged, narrow))]
+        return _bracketed_log_newton_step(body, [z, bracket_low, bracket_high, done], g, condition)
 
     z, _, _, _ = loop(ctx, ctx.constant(_IBETA_INV_MAX_STEPS, "int64"),
                       [(start, "float64", None), (ctx.op.Add(ctx.op.Mul(a, zero), smallest), "float64", None),
