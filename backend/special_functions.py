@@ -143,11 +143,16 @@ def _shift_up(ctx, y):
     return ctx.op.Add(y, count), terms, masks
 
 
+def _stirling_correction(ctx, z):
+    """lgamma(z) - ((z - 1/2) log z - z + log(2 pi) / 2) for z >= 10 (Stirling's series)."""
+    inverse = ctx.op.Reciprocal(z)
+    return ctx.op.Mul(inverse, _polynomial(ctx, _LGAMMA_SERIES, ctx.op.Mul(inverse, inverse)))
+
+
 def _lgamma_positive(ctx, y):
     z, terms, masks = _shift_up(ctx, y)
     terms = [ctx.op.Where(m, t, _c(ctx, 1.0)) for t, m in zip(terms, masks)]
-    inverse = ctx.op.Reciprocal(z)
-    series = ctx.op.Mul(inverse, _polynomial(ctx, _LGAMMA_SERIES, ctx.op.Mul(inverse, inverse)))
+    series = _stirling_correction(ctx, z)
     stirling = ctx.op.Add(ctx.op.Sub(ctx.op.Mul(ctx.op.Sub(z, _c(ctx, 0.5)), ctx.op.Log(z)), z),
                           ctx.op.Add(_c(ctx, 0.5 * math.log(2 * math.pi)), series))
     # log of the product, its first term apart: y may be tiny (or subnormal) and the rest is >= 1
@@ -281,7 +286,7 @@ def _gamma_positive(ctx, y):
         count = one_if if count is None else ctx.op.Add(count, one_if)
     z_error = _rounding_error(ctx, y, count, z)
     inverse = ctx.op.Reciprocal(z)
-    correction = ctx.op.Exp(ctx.op.Mul(inverse, _polynomial(ctx, _LGAMMA_SERIES, ctx.op.Mul(inverse, inverse))))
+    correction = ctx.op.Exp(_stirling_correction(ctx, z))
     exp_z = ctx.op.Exp(z)
     # both exponents are exact in float64 (0.5 and 0.25 are multiples of ulp(z) in each range)
     whole = ctx.op.Div(ctx.op.Pow(z, ctx.op.Sub(z, _c(ctx, 0.5))), exp_z)
@@ -671,18 +676,18 @@ def uniform_expansion_polynomials(count: int) -> list[list[float]]:
 _UNIFORM_EXPANSION = uniform_expansion_polynomials(_IVE_UNIFORM_TERMS)
 
 
-def _uniform_sum(ctx, p, nu, *, alternating: bool):
-    """sum_k u_k(p) / nu^k (I's factor), or sum_k (-1)^k u_k(p) / nu^k (K's) if ``alternating``: by
-    Horner's rule in q = +-p / nu, each u_k(p) / p^k a polynomial in p^2."""
+def _uniform_sums(ctx, p, nu):
+    """(sum_k u_k(p) / nu^k, sum_k (-1)^k u_k(p) / nu^k): I's factor and K's, by Horner's rule in
+    q = p / nu and -q, each u_k(p) / p^k a polynomial in p^2 evaluated once for both."""
     p_squared = ctx.op.Mul(p, p)
     q = ctx.op.Div(p, nu)
-    if alternating:
-        q = ctx.op.Neg(q)
-    total = None
+    minus_q = ctx.op.Neg(q)
+    i_sum = k_sum = None
     for coefficients in reversed(_UNIFORM_EXPANSION):
         term = _polynomial(ctx, coefficients, p_squared)
-        total = term if total is None else ctx.op.Add(ctx.op.Mul(total, q), term)
-    return total
+        i_sum = term if i_sum is None else ctx.op.Add(ctx.op.Mul(i_sum, q), term)
+        k_sum = term if k_sum is None else ctx.op.Add(ctx.op.Mul(k_sum, minus_q), term)
+    return i_sum, k_sum
 
 
 def _ive_uniform(ctx, nu, a, reflect):
@@ -698,15 +703,15 @@ def _ive_uniform(ctx, nu, a, reflect):
                      ctx.op.Sqrt(ctx.op.Add(one, ctx.op.Mul(z, z))))
     p = ctx.op.Reciprocal(t)
     asinh_term = asinh64(ctx, inverse_z)
+    i_sum, k_sum = _uniform_sums(ctx, p, nu)
     prefactor = ctx.op.Reciprocal(ctx.op.Mul(ctx.op.Sqrt(ctx.op.Mul(_c(ctx, 2 * math.pi), nu)), ctx.op.Sqrt(t)))
     i_exponent = ctx.op.Mul(nu, ctx.op.Sub(ctx.op.Reciprocal(ctx.op.Add(t, z)), asinh_term))
-    i_part = ctx.op.Mul(ctx.op.Mul(ctx.op.Exp(i_exponent), _uniform_sum(ctx, p, nu, alternating=False)), prefactor)
+    i_part = ctx.op.Mul(ctx.op.Mul(ctx.op.Exp(i_exponent), i_sum), prefactor)
     k_exponent = ctx.op.Mul(nu, ctx.op.Sub(asinh_term, ctx.op.Add(t, z)))
     # sin(pi nu) = (-1)^floor(nu) |sin(pi nu)|, the latter from nu's exact distance to an integer
     odd_floor = ctx.op.Equal(ctx.op.Mod(ctx.op.Floor(nu), _c(ctx, 2.0), fmod=1), one)
     sine = ctx.op.Mul(ctx.op.Where(odd_floor, _c(ctx, -2.0), _c(ctx, 2.0)), _sin_pi_distance(ctx, nu))
-    k_part = ctx.op.Mul(ctx.op.Mul(ctx.op.Mul(sine, ctx.op.Exp(k_exponent)),
-                                   _uniform_sum(ctx, p, nu, alternating=True)), prefactor)
+    k_part = ctx.op.Mul(ctx.op.Mul(ctx.op.Mul(sine, ctx.op.Exp(k_exponent)), k_sum), prefactor)
     return ctx.op.Where(reflect, ctx.op.Add(i_part, k_part), i_part)
 
 
@@ -1473,12 +1478,6 @@ def _beta(ctx, a, b):
                         ctx.op.Mul(ctx.op.Div(gamma_a, gamma_sum), gamma_b))
 
 
-def _stirling_correction(ctx, z):
-    """lgamma(z) - ((z - 1/2) log z - z + log(2 pi) / 2) for z >= 10 (Stirling's series)."""
-    inverse = ctx.op.Reciprocal(z)
-    return ctx.op.Mul(inverse, _polynomial(ctx, _LGAMMA_SERIES, ctx.op.Mul(inverse, inverse)))
-
-
 def _log_beta(ctx, a, b):
     """log B(a, b) for a, b > 0. Below 10 as lgamma(a) + lgamma(b) - lgamma(a + b); from 10 on with
     Stirling's formula rearranged so that the large logarithms cancel before they are rounded (the
@@ -1511,11 +1510,31 @@ def _log_beta(ctx, a, b):
     return ctx.op.Where(both_large, both, ctx.op.Where(ctx.op.GreaterOrEqual(large, ten), one_large, plain))
 
 
-def _incomplete_beta_tails(ctx, a, b, x, regular):
+class BetaTerms(NamedTuple):
+    log_beta: str  # log B(a, b)
+    reciprocal_beta: str  # 1 / B(a, b) where a + b < MAXGAM (placeholder values elsewhere)
+
+
+def _beta_terms(ctx, a, b) -> BetaTerms:
+    """B(a, b) as `_incomplete_beta_tails` needs it, symmetric in a and b: its logarithm, and its
+    reciprocal below 10 as cephes, from gamma functions (each within an ULP or two), and above as
+    exp(-log B), whose error is relative to |log B| (gamma(98)'s rounding gave 2.7e-14 at B(0.172, 98))."""
+    log_beta = _log_beta(ctx, a, b)
+    below_ten = ctx.op.Less(ctx.op.Max(a, b), _c(ctx, SHIFT_TO))
+    one = _c(ctx, 1.0)
+    small_a, small_b = ctx.op.Where(below_ten, a, one), ctx.op.Where(below_ten, b, one)
+    reciprocal_beta = ctx.op.Where(below_ten, ctx.op.Div(one, _beta(ctx, small_a, small_b)),
+                                   ctx.op.Exp(ctx.op.Neg(log_beta)))
+    return BetaTerms(log_beta, reciprocal_beta)
+
+
+def _incomplete_beta_tails(ctx, a, b, x, regular, beta_terms: BetaTerms | None = None):
     """(I_x(a, b), 1 - I_x(a, b)) for 0 < x < 1 and a, b in reach, where ``regular`` (elsewhere the
     arguments are placeholders): cephes computes one of them directly (I itself, or with a and b
-    swapped and x -> 1 - x beyond the mean, the other one), the other as 1 minus it."""
+    swapped and x -> 1 - x beyond the mean, the other one), the other as 1 minus it. ``beta_terms``
+    (`_beta_terms` of a and b), if given, is not computed again (a Loop's body passes it in)."""
     one, zero = _c(ctx, 1.0), _c(ctx, 0.0)
+    beta_terms = beta_terms or _beta_terms(ctx, a, b)
     w = ctx.op.Sub(one, x)
     near_zero = ctx.op.And(ctx.op.LessOrEqual(ctx.op.Mul(b, x), one), ctx.op.LessOrEqual(x, _c(ctx, 0.95)))
     swap = ctx.op.And(ctx.op.Not(near_zero), ctx.op.Greater(x, ctx.op.Div(a, ctx.op.Add(a, b))))
@@ -1546,17 +1565,13 @@ def _incomplete_beta_tails(ctx, a, b, x, regular):
     a_log_x, b_log_xc = ctx.op.Mul(a_, log_x_), ctx.op.Mul(b_, log_xc)
     # one logarithm serves both: log s for the series, b log(1 - x) + log(w / a) for the fractions
     rest = ctx.op.Where(series, ctx.op.Log(total), ctx.op.Add(b_log_xc, ctx.op.Log(ctx.op.Div(fraction, a_))))
-    logarithmic = ctx.op.Exp(ctx.op.Add(ctx.op.Sub(a_log_x, _log_beta(ctx, a_, b_)), rest))
+    logarithmic = ctx.op.Exp(ctx.op.Add(ctx.op.Sub(a_log_x, beta_terms.log_beta), rest))
     in_range = ctx.op.And(ctx.op.Less(ctx.op.Add(a_, b_), _c(ctx, _MAX_GAMMA)),
                           ctx.op.Less(ctx.op.Abs(a_log_x), _c(ctx, _MAX_LOG)))
     in_range = ctx.op.And(in_range, ctx.op.Or(series, ctx.op.Less(ctx.op.Abs(b_log_xc), _c(ctx, _MAX_LOG))))
     small_a = ctx.op.Where(in_range, a_, one)
     small_b = ctx.op.Where(in_range, b_, one)
-    # below 10 as cephes, from gamma functions (each within an ULP or two); above, where gamma(98)'s
-    # rounding would show (2.7e-14 at B(0.172, 98)), exp(-log B), whose error is relative to |log B|
-    below_ten = ctx.op.Less(ctx.op.Max(small_a, small_b), _c(ctx, SHIFT_TO))
-    reciprocal_beta = ctx.op.Where(below_ten, ctx.op.Div(one, _beta(ctx, small_a, small_b)),
-                                   ctx.op.Exp(ctx.op.Neg(_log_beta(ctx, small_a, small_b))))
+    reciprocal_beta = beta_terms.reciprocal_beta  # B is symmetric: a_, b_ are a and b in some order
     x_power = ctx.op.Where(swap, ctx.op.Exp(ctx.op.Mul(small_a, log_w)), ctx.op.Pow(x_, small_a))
     xc_power = ctx.op.Where(swap, ctx.op.Pow(xc, small_b), ctx.op.Exp(ctx.op.Mul(small_b, log_w)))
     series_direct = ctx.op.Mul(ctx.op.Mul(total, reciprocal_beta), x_power)
@@ -1636,14 +1651,16 @@ def _inverse_incomplete_beta(ctx, a, b, y):
                          ctx.op.And(ctx.op.GreaterOrEqual(b, low), ctx.op.LessOrEqual(b, high)))
     regular = ctx.op.And(regular, ctx.op.And(ctx.op.Greater(y, zero), ctx.op.Less(y, one)))
     a, b, y = ctx.op.Where(regular, a, one), ctx.op.Where(regular, b, one), ctx.op.Where(regular, y, half)
-    at_half, _ = _incomplete_beta_tails(ctx, a, b, ctx.op.Add(ctx.op.Mul(a, zero), half), regular)
+    at_half, _ = _incomplete_beta_tails(ctx, a, b, ctx.op.Add(ctx.op.Mul(a, zero), half), regular,
+                                        _beta_terms(ctx, a, b))
     complement = ctx.op.Less(at_half, y)  # the root is above 1/2: solve for w = 1 - x
     p, q = ctx.op.Where(complement, b, a), ctx.op.Where(complement, a, b)
     lower_target = ctx.op.Where(complement, ctx.op.Sub(one, y), y)  # I_z(p, q) at the root
     lower_tail = ctx.op.LessOrEqual(lower_target, half)
     log_target = ctx.op.Log(ctx.op.Min(y, ctx.op.Sub(one, y)))
     sign = ctx.op.Where(lower_tail, one, _c(ctx, -1.0))
-    log_beta = _log_beta(ctx, p, q)
+    beta_terms = _beta_terms(ctx, p, q)  # once, outside the Loop
+    log_beta = beta_terms.log_beta
     level = ctx.op.Log(lower_target)  # the bound's root: I_z(p, q) <= z^p / (p B) = I at the root
     log_bound = ctx.op.Div(ctx.op.Add(ctx.op.Add(level, ctx.op.Log(p)), log_beta), p)
     smallest = _c(ctx, _SMALLEST_SUBNORMAL)
@@ -1651,7 +1668,7 @@ def _inverse_incomplete_beta(ctx, a, b, y):
 
     def step(body, iteration, values):
         z, bracket_low, bracket_high, done = values
-        lower, upper = _incomplete_beta_tails(body, p, q, z, body.op.Not(done))
+        lower, upper = _incomplete_beta_tails(body, p, q, z, body.op.Not(done), beta_terms)
         tail = body.op.Where(lower_tail, lower, upper)
         g = body.op.Mul(sign, body.op.Sub(body.op.Log(tail), log_target))
         log_z_density = body.op.Sub(body.op.Add(body.op.Mul(p, body.op.Log(z)),
