@@ -11,6 +11,11 @@ here so that registration happens.
 
 import importlib.util
 
+# First: a PyTensor outside the supported range is one clear error, not an ImportError from deep inside
+from backend.versions import require_supported_pytensor
+
+require_supported_pytensor()
+
 from backend.basic import ONNX_OPSET_VERSION, make_value_info, max_supported_opset, onnx_funcify, onnx_typify
 from backend.dtypes import ONNXExportUnsupported
 

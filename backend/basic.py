@@ -123,6 +123,14 @@ def onnx_funcify(op, node=None, ctx=None, inputs=None, **kwargs):
     )
 
 
+def register_if_present(op_class):
+    """``onnx_funcify.register(op_class)`` for an op class some supported PyTensor releases lack
+    (`backend.compat.optional_op` gives None there): the converter is then defined but not registered."""
+    if op_class is None:
+        return lambda converter: converter
+    return onnx_funcify.register(op_class)
+
+
 @singledispatch
 def onnx_typify(data, name: str | None = None, **kwargs) -> TensorProto:
     """Convert a Python/numpy value to an ONNX `TensorProto`."""

@@ -17,9 +17,10 @@ To extend: another BLAS op as MatMul plus its scaling.
 
 from __future__ import annotations
 
-from pytensor.tensor.blas import BatchedDot, Dot22, Dot22Scalar, Gemm, Gemv, Ger
+from pytensor.tensor.blas import BatchedDot, Dot22, Dot22Scalar, Gemm, Gemv
 
-from backend.basic import onnx_funcify
+from backend.basic import onnx_funcify, register_if_present
+from backend.compat import Ger
 from backend.helpers import apply_in, dtype_of
 from backend.kernels import compute_dtype
 from backend.math import matmul, onnx_funcify_Dot
@@ -72,7 +73,7 @@ def onnx_funcify_Gemm(op, node, ctx, inputs):
     return [_scaled_sum(ctx, z, b, product, a, dtype)]
 
 
-@onnx_funcify.register(Ger)
+@register_if_present(Ger)  # removed after PyTensor 3.3.0
 def onnx_funcify_Ger(op, node, ctx, inputs):
     dtype = dtype_of(node.outputs[0])
     A, alpha, x, y = _as(ctx, node, inputs, dtype)

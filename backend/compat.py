@@ -1,26 +1,47 @@
-"""PyTensor names that moved between the versions this project supports (2.38 through 3.0): each is
-imported here once, from where the installed PyTensor keeps it, and the rest of the project imports
-it from here.
+"""PyTensor names that moved, appeared or went between the versions this project supports (2.38
+through 3.3): each is imported here once, from where the installed PyTensor keeps it, and the rest of
+the project imports it from here.
 
 To support another move: try the newest location first and fall back to the older one, naming the
-versions in a comment.
+versions in a comment. An op that only some versions have is `optional_op` (None elsewhere): its
+converter registers through `backend.basic.register_if_present` and its registry entry through
+`harness.registry.spec.absent_entry`, which records why the entry is absent.
 """
 
 from __future__ import annotations
 
+import importlib
 
-def _release(distribution: str) -> tuple[int, int]:
-    from importlib.metadata import version
-
-    return tuple(int(part) for part in version(distribution).split(".")[:2])
+from backend.versions import ONNXRUNTIME_VERSION, PYTENSOR_VERSION
 
 
-PYTENSOR_VERSION = _release("pytensor")
-"""(major, minor) of the installed PyTensor, for declarations that hold on some versions only."""
+def optional_op(module: str, name: str):
+    """``module.name`` where the installed PyTensor has it, else None."""
+    try:
+        return getattr(importlib.import_module(module), name, None)
+    except ImportError:
+        return None
 
-ONNXRUNTIME_VERSION = _release("onnxruntime")
-"""(major, minor) of the installed onnxruntime (read without importing it), for kernels and
-declarations that differ between releases."""
+
+# Removed in later releases: Ger after 3.3.0; AdvancedSubtensor1 / AdvancedIncSubtensor1 in 3.2
+# (AdvancedSubtensor takes their place); the scalar Deg2Rad / Rad2Deg in 3.2 (pt.deg2rad multiplies)
+Ger = optional_op("pytensor.tensor.blas", "Ger")
+AdvancedSubtensor1 = optional_op("pytensor.tensor.subtensor", "AdvancedSubtensor1")
+AdvancedIncSubtensor1 = optional_op("pytensor.tensor.subtensor", "AdvancedIncSubtensor1")
+Deg2Rad = optional_op("pytensor.scalar", "Deg2Rad")
+Rad2Deg = optional_op("pytensor.scalar", "Rad2Deg")
+# Added in 3.3: the lazy IfElse that ``introduce_lazy_ifelse`` makes, and the OpFromGraphs the NUMBA
+# mode's rewrites make (exported through their inner graphs, as every OpFromGraph)
+LazyIfElse = optional_op("pytensor.conditional.op", "LazyIfElse")
+FusedElemwise = optional_op("pytensor.tensor.rewriting.fused_elemwise", "FusedElemwise")
+ScalarCAReduce = optional_op("pytensor.tensor.rewriting.scalarize", "ScalarCAReduce")
+ScalarizedJoin = optional_op("pytensor.tensor.rewriting.scalarize", "ScalarizedJoin")
+ScalarSubtensor = optional_op("pytensor.tensor.rewriting.scalarize", "ScalarSubtensor")
+
+try:  # PyTensor >= 3.3: IfElse lives in pytensor.conditional (pytensor.ifelse is a deprecated shim)
+    from pytensor.conditional.op import IfElse, ifelse
+except ImportError:
+    from pytensor.ifelse import IfElse, ifelse
 
 try:  # PyTensor >= 3.0: one linalg package
     from pytensor.tensor.linalg import (
@@ -100,6 +121,13 @@ def advanced_index_variables(op, index_inputs) -> tuple:
 
 
 __all__ = [
+    "AdvancedIncSubtensor1",
+    "AdvancedSubtensor1",
+    "Deg2Rad",
+    "FusedElemwise",
+    "Ger",
+    "IfElse",
+    "LazyIfElse",
     "ONNXRUNTIME_VERSION",
     "PYTENSOR_VERSION",
     "QR",
@@ -118,5 +146,11 @@ __all__ = [
     "SLogDet",
     "Solve",
     "SolveTriangular",
+    "Rad2Deg",
+    "ScalarCAReduce",
+    "ScalarSubtensor",
+    "ScalarizedJoin",
     "advanced_index_variables",
+    "ifelse",
+    "optional_op",
 ]

@@ -15,9 +15,9 @@ import onnx
 from onnx import helper
 from pytensor.graph.basic import Apply, Constant, Variable
 from pytensor.graph.fg import FunctionGraph
-from pytensor.ifelse import IfElse
 from pytensor.tensor.type import TensorType
 
+from backend.compat import IfElse
 from backend.dtypes import ONNXExportUnsupported, onnx_dtype
 from backend.basic import (
     ONNX_OPSET_VERSION,

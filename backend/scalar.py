@@ -22,7 +22,8 @@ import numpy as np
 import pytensor.scalar.basic as ps
 import pytensor.scalar.math as psm
 
-from backend.basic import onnx_funcify
+from backend.basic import onnx_funcify, register_if_present
+from backend.compat import Deg2Rad, Rad2Deg
 from backend.dtypes import (
     FLOAT_DTYPES,
     SIGNED_DTYPES,
@@ -436,8 +437,9 @@ def _angle_conversion(numerator: float, denominator: float):
     return convert
 
 
-onnx_funcify.register(ps.Deg2Rad)(_angle_conversion(math.pi, 180.0))
-onnx_funcify.register(ps.Rad2Deg)(_angle_conversion(180.0, math.pi))
+# PyTensor < 3.2 (later releases build deg2rad / rad2deg as a multiplication)
+register_if_present(Deg2Rad)(_angle_conversion(math.pi, 180.0))
+register_if_present(Rad2Deg)(_angle_conversion(180.0, math.pi))
 
 
 @onnx_funcify.register(ps.ArcTan2)

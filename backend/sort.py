@@ -51,13 +51,19 @@ def stable_argsort(ctx, x, dtype: str, axis: int):
 
 
 def _sort_axis(node) -> int | None:
-    """The constant axis of a Sort/ArgSort node (None: sort the flattened input)."""
-    axis = node.inputs[1]
-    if not isinstance(axis, Constant):
-        raise ONNXExportUnsupported(f"{node.op}: the sort axis {axis} is not a constant; ONNX TopK needs a fixed axis")
-    if axis.data is None or np.asarray(axis.data).ndim != 0:
+    """The constant axis of a Sort/ArgSort node (None: sort the flattened input). From PyTensor 3.3
+    the axis is the op's property; before, it is the node's second input."""
+    if hasattr(node.op, "axis"):
+        axis = node.op.axis
+    else:
+        axis_var = node.inputs[1]
+        if not isinstance(axis_var, Constant):
+            raise ONNXExportUnsupported(
+                f"{node.op}: the sort axis {axis_var} is not a constant; ONNX TopK needs a fixed axis")
+        axis = axis_var.data
+    if axis is None or np.asarray(axis).ndim != 0:
         return None
-    return int(axis.data) % max(node.inputs[0].type.ndim, 1)
+    return int(axis) % max(node.inputs[0].type.ndim, 1)
 
 
 def _prepare(ctx, node, x):

@@ -25,16 +25,14 @@ import numpy as np
 from pytensor.graph.basic import Constant
 from pytensor.tensor.subtensor import (
     AdvancedIncSubtensor,
-    AdvancedIncSubtensor1,
     AdvancedSubtensor,
-    AdvancedSubtensor1,
     IncSubtensor,
     Subtensor,
     indices_from_subtensor,
 )
 
-from backend.basic import onnx_funcify
-from backend.compat import SLICES_ARE_VARIABLES, advanced_index_variables
+from backend.basic import onnx_funcify, register_if_present
+from backend.compat import SLICES_ARE_VARIABLES, AdvancedIncSubtensor1, AdvancedSubtensor1, advanced_index_variables
 from backend.kernels import compute_dtype
 
 INT64_MAX = np.iinfo(np.int64).max
@@ -174,7 +172,7 @@ def onnx_funcify_AdvancedSubtensor(op, node, ctx, inputs):
     return [select_advanced(ctx, inputs[0], node.inputs[0].type.ndim, indices, names)]
 
 
-@onnx_funcify.register(AdvancedSubtensor1)
+@register_if_present(AdvancedSubtensor1)  # PyTensor < 3.2
 def onnx_funcify_AdvancedSubtensor1(op, node, ctx, inputs):
     return [ctx.op.Gather(inputs[0], _index_tensor(ctx, node.inputs[1], dict(zip(node.inputs, inputs))),
                          axis=0)]
@@ -226,7 +224,7 @@ def onnx_funcify_AdvancedIncSubtensor(op, node, ctx, inputs):
                      set_instead_of_inc=op.set_instead_of_inc, ignore_duplicates=op.ignore_duplicates)]
 
 
-@onnx_funcify.register(AdvancedIncSubtensor1)
+@register_if_present(AdvancedIncSubtensor1)  # PyTensor < 3.2
 def onnx_funcify_AdvancedIncSubtensor1(op, node, ctx, inputs):
     index = _index_tensor(ctx, node.inputs[2], dict(zip(node.inputs, inputs)))
     return [_scatter(ctx, node, inputs[0], inputs[1], lambda p: ctx.op.Gather(p, index, axis=0),

@@ -56,25 +56,33 @@ def onnx_funcify_MakeVector(op, node, ctx, inputs):
     return [_stack_scalars(ctx, node.inputs, inputs, str(node.outputs[0].type.dtype))]
 
 
+def _constant_axis(op, axis_var, what: str) -> int:
+    if not isinstance(axis_var, Constant):
+        raise ONNXExportUnsupported(f"{op}: {what} along the symbolic axis {axis_var}; ONNX needs a constant axis")
+    return int(axis_var.data)
+
+
 @onnx_funcify.register(Join)
 def onnx_funcify_Join(op, node, ctx, inputs):
-    axis_var, *tensors = node.inputs
-    if not isinstance(axis_var, Constant):
-        raise ONNXExportUnsupported("join/concatenate along a symbolic axis: ONNX Concat needs a constant axis")
+    if hasattr(op, "axis"):  # PyTensor >= 3.1.1: the axis is the op's, every input is a tensor
+        axis, tensors, names = op.axis, node.inputs, inputs
+    else:  # the axis is the first input
+        axis, tensors, names = _constant_axis(op, node.inputs[0], "join"), node.inputs[1:], inputs[1:]
     out_dtype = str(node.outputs[0].type.dtype)
-    parts = [ctx.cast(name, str(var.type.dtype), out_dtype) for name, var in zip(inputs[1:], tensors)]
+    parts = [ctx.cast(name, str(var.type.dtype), out_dtype) for name, var in zip(names, tensors)]
     if len(parts) == 1:
         return [parts[0]]
-    return [ctx.op.Concat(*parts, axis=int(axis_var.data))]
+    return [ctx.op.Concat(*parts, axis=axis)]
 
 
 @onnx_funcify.register(Split)
 def onnx_funcify_Split(op, node, ctx, inputs):
-    x_var, axis_var, _ = node.inputs
-    if not isinstance(axis_var, Constant):
-        raise ONNXExportUnsupported("split along a symbolic axis: ONNX Split needs a constant axis")
-    sizes = ctx.cast(inputs[2], str(node.inputs[2].type.dtype), "int64")
-    outputs = ctx.op.Split(inputs[0], sizes, n_outputs=op.len_splits, axis=int(axis_var.data))
+    if hasattr(op, "axis"):  # PyTensor >= 3.1.1: inputs (x, splits), the axis is the op's
+        axis, splits = op.axis, 1
+    else:  # inputs (x, axis, splits)
+        axis, splits = _constant_axis(op, node.inputs[1], "split"), 2
+    sizes = ctx.cast(inputs[splits], str(node.inputs[splits].type.dtype), "int64")
+    outputs = ctx.op.Split(inputs[0], sizes, n_outputs=op.len_splits, axis=axis)
     return outputs if isinstance(outputs, list) else [outputs]
 
 

@@ -362,7 +362,7 @@ def _localise(program: Program, inputs, node_vars, ort_nodes, worst: dict | None
     with onnxruntime's value of it beyond the entry's bound: (index, problem, declaration). The worst
     ULP error seen goes to ``worst["ulp"]``."""
     from harness.engine import compare_arrays
-    from harness.testing import reference_function
+    from harness.testing import reference_context, reference_function
 
     known = {name: value for (name, _, _), value in zip(program.inputs, program.values)}
     known.update(program.constants)
@@ -376,7 +376,7 @@ def _localise(program: Program, inputs, node_vars, ort_nodes, worst: dict | None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fn = reference_function(fresh, spec.build(*fresh), on_unused_input="ignore")
-            with np.errstate(all="ignore"):
+            with reference_context(), np.errstate(all="ignore"):
                 expected = np.asarray(fn(*[np.asarray(v) for v in operand_values]))
         computed_in = _narrowest_float(operand_values)
         narrower = np.dtype(computed_in).itemsize < np.dtype(expected.dtype).itemsize \
@@ -416,14 +416,14 @@ def judge(program: Program, *, default_mode: bool = True, strict: bool = False,
 
     from backend import export_function_onnx, export_onnx
     from backend.dtypes import ONNXExportUnsupported
-    from harness.testing import reference_function
+    from harness.testing import reference_context, reference_function
 
     inputs, node_vars, outputs = program.build()
     with warnings.catch_warnings(), _phase("PyTensor (compile + run)"):
         warnings.simplefilter("ignore")
         reference = reference_function(inputs, node_vars, on_unused_input="ignore")
         try:
-            with np.errstate(all="ignore"):
+            with reference_context(), np.errstate(all="ignore"):
                 py_nodes = [np.asarray(v) for v in reference(*program.values)]
         except (ValueError, ArithmeticError, NotImplementedError, TypeError) as exc:
             # e.g. a NaN cast to an integer, or a bitwise op of int8 and uint64 (upcast to float64):

@@ -31,22 +31,27 @@ _REFERENCE_MODE = py_mode()
 
 
 def reference_function(inputs, outputs, **kwargs):
-    """``pytensor.function`` in PyTensor's reference mode, Scan bodies included.
+    """``pytensor.function`` in PyTensor's reference mode, inner graphs included.
 
-    A Scan compiles its body with its own mode, whatever the outer function's: by default PyTensor's
-    C backend with all rewrites, where the C compiler contracts ``a * b + c`` into one fused
-    multiply-add (one rounding instead of two, and no overflow of the product). The reference is
-    Python-mode evaluation throughout, so the graph is cloned and each Scan in it (and in Scan
-    bodies) evaluates its body with the Python VM and no rewrites. The caller's graph is unchanged.
+    The reference is Python-mode evaluation of the graph as built: every op's Python ``perform``, no
+    rewrites, no C or Numba code, in Scan bodies and OpFromGraph inner graphs too. Two PyTensor
+    mechanisms would otherwise compile inner graphs: a Scan compiles its body with its own mode
+    (before 3.1.2 the C backend with all rewrites, where the C compiler contracts ``a * b + c`` into
+    one fused multiply-add: one rounding, no overflow of the product), and since 3.1.2 inner functions
+    (``HasInnerFunction``) ignore ``config.mode`` and link with the C-thunk VM. So the function is
+    compiled and must be called inside `reference_context` (``cxx=""``: PyTensor compiles no C code,
+    and VMs run ``perform``), and each Scan is replaced by a copy whose mode is the Python VM without
+    rewrites (Scan's own per-op mode, honoured by every supported release). The caller's graph and
+    ops are unchanged: the graph is cloned, and Scan ops are copied, never modified.
     """
     many = isinstance(outputs, list | tuple)
     outputs = list(outputs) if many else [outputs]
-    if not any(isinstance(apply.op, Scan) for apply in applys_between(inputs, outputs)):
+    if any(isinstance(apply.op, Scan) for apply in applys_between(inputs, outputs)):
+        equiv = clone_get_equiv(inputs, outputs, copy_inputs=False, copy_orphans=False)
+        outputs = [equiv[out] for out in outputs]
+        _use_python_scans(applys_between(inputs, outputs))
+    with reference_context():
         return pytensor.function(inputs, outputs if many else outputs[0], mode=_REFERENCE_MODE, **kwargs)
-    equiv = clone_get_equiv(inputs, outputs, copy_inputs=False, copy_orphans=False)
-    cloned = [equiv[out] for out in outputs]
-    _evaluate_scan_bodies_in_python(cloned)
-    return pytensor.function(inputs, cloned if many else cloned[0], mode=_REFERENCE_MODE, **kwargs)
 
 
 # Scan's Python loop needs a VM linker to run bodies with preallocated gradient buffers; without C
@@ -54,23 +59,37 @@ def reference_function(inputs, outputs, **kwargs):
 _SCAN_BODY_REFERENCE_MODE = Mode(linker=VMLinker(use_cloop=False, c_thunks=False), optimizer=None)
 
 
-def _evaluate_scan_bodies_in_python(outputs) -> None:
-    """Give every Scan reachable from ``outputs`` (which must be a private clone) a copy of its op
-    whose body, and nested Scans' bodies, run in `_SCAN_BODY_REFERENCE_MODE`."""
-    for apply in applys_between([], outputs):
+def _use_python_scans(applies) -> None:
+    """Give each of ``applies`` (nodes of a private clone) whose op is a Scan a `_python_scan` copy."""
+    for apply in applies:
         if isinstance(apply.op, Scan):
-            op = apply.op.clone()  # deep: its body is its own
-            op.mode = _SCAN_BODY_REFERENCE_MODE
-            op._fn = None  # a body compiled for the original's mode is not reused
-            _evaluate_scan_bodies_in_python(list(op.fgraph.outputs))
-            apply.op = op
+            apply.op = _python_scan(apply.op)
+
+
+def _python_scan(op: Scan) -> Scan:
+    """A copy of ``op`` whose body, nested Scans included, runs in `_SCAN_BODY_REFERENCE_MODE`.
+
+    From PyTensor 3.1.2 a Scan's inner graph is frozen and ``clone()`` returns the op itself; a
+    mutable copy of the body (``unfreeze``) becomes a new op through ``clone_with_inner_graph``.
+    Earlier releases' ``clone()`` copies the body."""
+    copy = op.clone()
+    if copy is op:
+        body = op.fgraph.unfreeze()
+        _use_python_scans(body.apply_nodes)
+        copy = op.clone_with_inner_graph(body)
+    else:
+        _use_python_scans(copy.fgraph.apply_nodes)
+    copy.mode = _SCAN_BODY_REFERENCE_MODE
+    copy._fn = None  # a body compiled for the original's mode is not reused
+    return copy
 
 
 def reference_context():
-    """Run PyTensor's reference inside this: inner graphs (OpFromGraph such as Softmax) compile lazily
-    with the *default* mode (NUMBA and all rewrites, ~1 s each); here they use the py mode too, so the
-    reference is Python-mode evaluation throughout."""
-    return pytensor.config.change_flags(mode=_REFERENCE_MODE)
+    """Call (and compile) `reference_function`s inside this: PyTensor compiles no C code (``cxx=""``,
+    its documented switch: every VM calls the ops' Python ``perform``), and inner graphs that compile
+    lazily with ``config.mode`` (OpFromGraph before 3.1.2, e.g. Softmax) use the py mode too, not the
+    default NUMBA or C mode with all rewrites."""
+    return pytensor.config.change_flags(mode=_REFERENCE_MODE, cxx="")
 
 
 def raw_onnx_mode(opset_version: int = ONNX_OPSET_VERSION) -> Mode:

@@ -18,6 +18,7 @@ this package registers every entry; it builds no graph.
 import importlib.util
 
 from harness.registry.spec import (
+    ABSENT_ENTRIES,
     CATEGORIES,
     EXACT,
     ONNX_OPERATIONS,
@@ -44,5 +45,5 @@ FAMILY_MODULES = ("scalar", "comparison", "elemwise", "reduction", "math", "bloc
                   "scalar_loop", "sort", "extra_ops", "linalg", "special_functions", "blas")
 """The registry modules that hold entries, each named after the backend module it exercises."""
 
-__all__ = ["CATEGORIES", "EXACT", "FAMILY_MODULES", "ONNX_OPERATIONS", "REDUCTION", "TRANSCENDENTAL", "OpSpec",
+__all__ = ["ABSENT_ENTRIES", "CATEGORIES", "EXACT", "FAMILY_MODULES", "ONNX_OPERATIONS", "REDUCTION", "TRANSCENDENTAL", "OpSpec",
            "RegistryError", "XFail", "build_graph", "register"]

@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytensor.tensor as pt
 from hypothesis import strategies as st
-from pytensor.tensor.blas import BatchedDot, Dot22, Dot22Scalar, Gemm, Gemv, Ger
+from pytensor.tensor.blas import BatchedDot, Dot22, Dot22Scalar, Gemm, Gemv
 
+from backend.compat import Ger
 from backend.dtypes import ALL_DTYPES, FLOAT_DTYPES
 from harness.registry.math import (
     EMPTY_CONTRACTION,
@@ -19,7 +20,7 @@ from harness.registry.math import (
     empty_contraction_into_values,
     overflow_depends_on_order,
 )
-from harness.registry.spec import REDUCTION, register
+from harness.registry.spec import REDUCTION, absent_entry, register
 from strategies.shapes import BroadcastShapes
 from strategies.values import ArrayExample, bounded_values, element_values
 
@@ -129,9 +130,12 @@ def _ger_scale(example):
     return A + 3.0 * x[:, None] * y[None, :]
 
 
-register("ger", arity=3, elements=_finite(3), dtypes=BLAS_DTYPES, shapes=_ger_shapes, probe_ndim=(2, 1, 1),
-         onnx_ops=("Mul", "Add"), error_scale=_ger_scale,
-         build=lambda A, x, y: Ger(destructive=False)(A, _scalar(3.0, A), x, y), **PRODUCT)
+if Ger is None:
+    absent_entry("ger", reason="PyTensor removed the Ger op after 3.3.0 (2.38 through 3.3.0 have it)")
+else:
+    register("ger", arity=3, elements=_finite(3), dtypes=BLAS_DTYPES, shapes=_ger_shapes, probe_ndim=(2, 1, 1),
+             onnx_ops=("Mul", "Add"), error_scale=_ger_scale,
+             build=lambda A, x, y: Ger(destructive=False)(A, _scalar(3.0, A), x, y), **PRODUCT)
 register("dot22", arity=2, elements=_finite(2), dtypes=FLOAT_DTYPES, shapes=_dot22_shapes, probe_ndim=2, onnx_ops=("MatMul",),
          build=lambda x, y: Dot22()(x, y), **PRODUCT)
 register("dot22scalar", arity=2, elements=_finite(2), dtypes=FLOAT_DTYPES, shapes=_dot22_shapes, probe_ndim=2, onnx_ops=("MatMul",),

@@ -1,9 +1,11 @@
 """Entries for ``backend/builders.py``: ops defined by an inner graph (OpFromGraph), inlined into the
-model: user-defined ones (several outputs, nested), and PyTensor's own (Kronecker product, einsum,
-pad).
+model: user-defined ones (several outputs, nested), PyTensor's own (Kronecker product, einsum, pad),
+and those the NUMBA mode's rewrites make from PyTensor 3.3 (``numba_*``: FusedElemwise,
+ScalarCAReduce, ScalarizedJoin, ScalarSubtensor), built as a default-mode function holds them.
 
 To add one: a ``register(...)`` call below whose ``build`` makes the OpFromGraph for the cell's
-input types (one instance per graph, as a user would).
+input types (one instance per graph, as a user would); for an op only rewrites make, wrap the
+graph's builder in `numba_rewritten`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,11 @@ import numpy as np
 import pytensor.tensor as pt
 from hypothesis import strategies as st
 from pytensor.compile.builders import OpFromGraph
+from pytensor.compile.mode import get_mode
+from pytensor.graph.fg import FunctionGraph
+from pytensor.graph.replace import graph_replace
 
+from backend.compat import FusedElemwise
 from backend.dtypes import ALL_DTYPES, FLOAT_DTYPES, NUMERIC_DTYPES
 from harness.registry.math import (
     EMPTY_CONTRACTION,
@@ -23,9 +29,10 @@ from harness.registry.math import (
 )
 from harness.registry.quirks import FLOAT16_CHAIN, float16_chain_differs
 from harness.registry.shape import ranked
-from harness.registry.spec import REDUCTION, register
+from harness.registry.spec import REDUCTION, TRANSCENDENTAL, absent_entry, register
 from harness.registry.tensor_basic import ALLOC_BUFFER_REUSE, ALLOC_NEGATIVE_ZERO, single_negative_zero
 from strategies.shapes import BroadcastShapes, matmul_shapes
+from strategies.values import bounded_values
 
 
 def _two_outputs(x, y):
@@ -107,3 +114,55 @@ register("pad_mean", arity=1, dtypes=ALL_DTYPES, build=_pad("mean"), shapes=NONE
          elementwise=False, tolerance=REDUCTION, error_scale=_largest_magnitude)
 register("pad_linear_ramp", arity=1, dtypes=ALL_DTYPES, build=_pad("linear_ramp"), shapes=NONEMPTY_MATRICES, probe_ndim=2,
          elementwise=False)
+
+
+def numba_rewritten(build):
+    """``build``'s graph after the NUMBA mode's rewrites (in-place ones aside): what a function
+    compiled with PyTensor 3.3's default mode holds, over the same input variables."""
+    def rewritten(*inputs):
+        fgraph = FunctionGraph(list(inputs), [build(*inputs)], clone=True)
+        get_mode("NUMBA").excluding("inplace").optimizer.rewrite(fgraph)
+        (output,) = graph_replace(fgraph.outputs, dict(zip(fgraph.inputs, inputs)), strict=False)
+        return output
+    return rewritten
+
+
+def _sum_terms(example):
+    """sum(2x + 1): the magnitude of the terms the sum adds."""
+    return np.sum(np.abs(2.0 * np.asarray(example.arrays[0], np.float64)) + 1.0)
+
+
+PYTHON_SUM_OF_NEGATIVE_ZEROS = (
+    "PyTensor's Python-mode scalar add (what a Composite evaluates with) is Python's sum(), which starts "
+    "from the integer 0: -0.0 + -0.0 gives +0.0 (IEEE, numpy, PyTensor's NUMBA backend and the export: -0.0)")
+
+
+def _negative_zeros(values) -> bool:
+    """Every one of ``values`` is -0.0: their sum is -0.0."""
+    values = np.asarray(values)
+    return values.dtype.kind == "f" and bool(np.all((values == 0) & np.signbit(values)))
+
+
+NUMBA_SPECIALISED = "PyTensor 3.3's NUMBA rewrites make this op (releases before 3.3 have no such op)"
+if FusedElemwise is None:
+    for name in ("numba_fused_elemwise_sum", "numba_scalar_careduce", "numba_scalarized_join",
+                 "numba_scalar_subtensor"):
+        absent_entry(name, reason=NUMBA_SPECIALISED)
+else:
+    # an elementwise chain fused into its sum; the two sum in different orders
+    register("numba_fused_elemwise_sum", arity=1, dtypes=("float32", "float64"),
+             build=numba_rewritten(lambda x: pt.sum(x * 2 + 1)), shapes=ranked(max_dims=2), tolerance=REDUCTION,
+             elements=lambda d: [bounded_values(d, magnitude=1e3)], error_scale=_sum_terms, elementwise=False,
+             onnx_ops=("ReduceSum",))
+    # a reduction to a scalar followed by scalar work
+    register("numba_scalar_careduce", arity=1, dtypes=("float32", "float64"),
+             build=numba_rewritten(lambda x: pt.exp(pt.max(x)) * 2), shapes=ranked(max_dims=1, min_side=1),
+             tolerance=TRANSCENDENTAL, elementwise=False, onnx_ops=("ReduceMax", "Exp"))
+    register("numba_scalarized_join", arity=1, dtypes=("float32", "float64", "int32", "int64"),
+             build=numba_rewritten(lambda s: pt.stack([s, s * 2])), probe_ndim=0,
+             shapes=ranked(min_dims=0, max_dims=0), elementwise=False, onnx_ops=("Concat",))
+    register("numba_scalar_subtensor", arity=1, dtypes=("float32", "float64", "int32", "int64"),
+             build=numba_rewritten(lambda x: x[0] * 2 + x[-1]), shapes=ranked(max_dims=1, min_side=1),
+             elementwise=False, onnx_ops=("Gather",)).xfail(
+        reason=PYTHON_SUM_OF_NEGATIVE_ZEROS, category="pytensor", dtypes=("float32", "float64"),
+        when=lambda example: _negative_zeros(example.arrays[0][[0, -1]]))

@@ -2,18 +2,19 @@
 (truthy like Python's bool of a 0-d array, NaN included), several outputs, branches of different
 shapes and cost, one branch whose work is only done when taken, and an IfElse nested in another.
 
-To add one: a ``register(...)`` call below whose ``build`` calls ``pytensor.ifelse.ifelse``.
+To add one: a ``register(...)`` call below whose ``build`` calls ``ifelse`` (``backend.compat``: pytensor.conditional or pytensor.ifelse).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytensor.tensor as pt
-from pytensor.ifelse import ifelse
 
+from backend.compat import LazyIfElse, ifelse
 from backend.dtypes import ALL_DTYPES, NUMERIC_DTYPES
 from harness.registry.quirks import FLOAT16_CHAIN, float16_chain_differs
-from harness.registry.spec import register
+from harness.registry.builders import numba_rewritten
+from harness.registry.spec import TRANSCENDENTAL, absent_entry, register
 from strategies.shapes import template_shapes
 
 
@@ -53,3 +54,18 @@ register("ifelse_uneven_branches", arity=3, dtypes=ALL_DTYPES, build=_uneven_bra
 )
 register("ifelse_nested", arity=3, dtypes=NUMERIC_DTYPES, build=_nested, probe_ndim=(0, 1, 1),
          shapes=lambda d: template_shapes("", "n", "n", sizes={"n": (0, 3)}), elementwise=False, onnx_ops=("If",))
+
+
+def _branches_of_work(condition, x, y):
+    """Each branch computes something of its own from the shared inputs (the rewrite moves that work
+    into the branch's OpFromGraph)."""
+    return ifelse(condition, pt.exp(x) * y, pt.log(y) + x)
+
+
+if LazyIfElse is None:
+    absent_entry("lazy_ifelse", reason="LazyIfElse is made by PyTensor 3.3's introduce_lazy_ifelse rewrite "
+                                       "(releases before 3.3 have no such op)")
+else:
+    register("lazy_ifelse", arity=3, dtypes=("float32", "float64"), build=numba_rewritten(_branches_of_work),
+             probe_ndim=(0, 1, 1), shapes=lambda d: template_shapes("", "n", "n", sizes={"n": (0, 3)}),
+             elementwise=False, tolerance=TRANSCENDENTAL, onnx_ops=("If",))

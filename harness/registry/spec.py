@@ -179,11 +179,27 @@ class OpSpec:
 
 ONNX_OPERATIONS: dict[str, OpSpec] = {}
 
+ABSENT_ENTRIES: dict[str, str] = {}
+"""Entries the installed PyTensor cannot build, as name -> why (the op exists only in other supported
+releases); `harness list`, ``environment.json`` and the report name them."""
+
+
+def absent_entry(name: str, *, reason: str) -> None:
+    """Record that entry ``name`` is not registered with the installed PyTensor, and why (say which
+    releases have the op). Use it where a family module skips a ``register`` call on some versions."""
+    if name in ONNX_OPERATIONS:
+        raise RegistryError(f"{name!r} is registered; it cannot also be absent")
+    if not reason or not reason.strip():
+        raise RegistryError(f"{name}: an absent entry needs a reason naming the releases that have the op")
+    ABSENT_ENTRIES[name] = reason.strip()
+
 
 def register(name: str, *, arity: int, dtypes: Sequence[str], build: Callable | None = None, **fields) -> OpSpec:
     """Add one entry to `ONNX_OPERATIONS` (see `OpSpec` for ``fields``) and return it."""
     if name in ONNX_OPERATIONS:
         raise RegistryError(f"op {name!r} is registered twice")
+    if name in ABSENT_ENTRIES:
+        raise RegistryError(f"op {name!r} was declared absent on this PyTensor; it cannot also be registered")
     if build is None:
         if not hasattr(pt, name):
             raise RegistryError(f"{name!r} is not a pytensor.tensor function; pass build=")

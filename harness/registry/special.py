@@ -11,7 +11,7 @@ import pytensor.tensor as pt
 from backend.compat import PYTENSOR_VERSION
 from backend.dtypes import FLOAT_DTYPES, NUMERIC_DTYPES
 from harness.registry.older_onnxruntime import WIDE_INTEGER_REDUCTION
-from harness.registry.spec import REDUCTION, register
+from harness.registry.spec import REDUCTION, TRANSCENDENTAL, register
 from strategies.ops import axis_params
 from strategies.values import ArrayExample
 
@@ -66,3 +66,6 @@ register("log_softmax", arity=1, dtypes=SOFTMAX_DTYPES, build=_log_softmax, elem
            "elements give -inf where the export (PyTensor 3.0's formula, x - max) gives NaN",
     category="pytensor", dtypes=FLOAT_DTYPES, when=_scipy_shift_of_an_infinite_max,
 ).xfail(**WIDE_INTEGER_REDUCTION)
+
+# max(x, y) + log1p(exp(-|x - y|)): PyTensor 3.3's LogAddExp op, a composition before
+register("logaddexp", arity=2, dtypes=("float32", "float64"), tolerance=TRANSCENDENTAL, onnx_ops=("Exp", "Max"))

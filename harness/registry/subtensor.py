@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytensor.tensor as pt
-from pytensor.tensor.subtensor import AdvancedIncSubtensor1, advanced_subtensor1
+from pytensor.tensor.subtensor import advanced_subtensor1
+
+from backend.compat import AdvancedIncSubtensor1
 
 from backend.dtypes import ALL_DTYPES
 from harness.registry.shape import ranked
-from harness.registry.spec import register
+from harness.registry.spec import absent_entry, register
 from strategies.indexing import apply_pattern, indexing_examples, pattern_input_dtypes, pattern_ndim
 from strategies.shapes import broadcastable_shapes
 from strategies.values import ArrayExample
@@ -146,10 +148,15 @@ indexing_entry("inc_subtensor_slices", (slice(1, None), slice(None, None, 2)), u
           onnx_ops=("ScatterElements",))
 indexing_entry("set_subtensor_index", (-1,), update="set", onnx_ops=("ScatterElements",))
 indexing_entry("set_subtensor_symbolic_bounds", ("bounds",), update="set", onnx_ops=("ScatterElements",))
-indexing_entry("advanced_inc_subtensor1", ("array",), update="inc", op=advanced_inc_subtensor1, index_ndim=1,
-          onnx_ops=("ScatterElements",))
-indexing_entry("advanced_set_subtensor1", ("array",), update="set", op=advanced_set_subtensor1, index_ndim=1,
-          onnx_ops=("ScatterElements",))
+if AdvancedIncSubtensor1 is None:
+    for name in ("advanced_inc_subtensor1", "advanced_set_subtensor1"):
+        absent_entry(name, reason="PyTensor 3.2 removed AdvancedIncSubtensor1 (AdvancedIncSubtensor takes its "
+                                  "place; 2.38 through 3.1 have it)")
+else:
+    indexing_entry("advanced_inc_subtensor1", ("array",), update="inc", op=advanced_inc_subtensor1, index_ndim=1,
+                   onnx_ops=("ScatterElements",))
+    indexing_entry("advanced_set_subtensor1", ("array",), update="set", op=advanced_set_subtensor1, index_ndim=1,
+                   onnx_ops=("ScatterElements",))
 indexing_entry("advanced_inc_subtensor_take", ("array",), update="inc", onnx_ops=("ScatterElements",))
 indexing_entry("advanced_set_subtensor_separated", ("array", slice(None), "array"), update="set",
           onnx_ops=("ScatterElements",))

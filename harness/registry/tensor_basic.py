@@ -71,6 +71,9 @@ def _offsets(input_shapes):
 register("extract_diag", arity=1, dtypes=ALL_DTYPES, build=lambda x, offset=0: pt.diagonal(x, offset, 0, 1),
          shapes=ranked(min_dims=2), params=_offsets, probe_ndim=2, elementwise=False, onnx_ops=("GatherND",),
          bench_inputs=lambda d, size: [np.ones((_square_side(size),) * 2, d)])
+# a vector onto a matrix's diagonal (AllocDiag, an OpFromGraph from PyTensor 3.0)
+register("alloc_diag", arity=1, dtypes=ALL_DTYPES, build=lambda x, offset=0: pt.diag(x, offset),
+         shapes=ranked(max_dims=1), params=_offsets, elementwise=False, onnx_ops=("ScatterElements",))
 register("extract_diag_last_first", arity=1, dtypes=ALL_DTYPES,
          build=lambda x, offset=0: pt.diagonal(x, offset, 2, 0), shapes=ranked(min_dims=3), params=_offsets,
          probe_ndim=3, elementwise=False, onnx_ops=("GatherND", "Transpose"),

@@ -6,7 +6,7 @@ import onnxruntime as ort
 import pytensor
 import pytensor.tensor as pt
 import pytest
-from pytensor.ifelse import ifelse
+from backend.compat import ifelse
 
 from backend import export_function_onnx, export_onnx
 from harness.testing import reference_function
