@@ -96,7 +96,7 @@ def _load_plugins(names, *, check=False) -> list[str]:
 def _cmd_run(args) -> int:
     from backend.dtypes import ALL_DTYPES, MIXED_DTYPES
     from harness.fuzz import cell_dtypes
-    from harness.registry import ONNX_OPERATIONS
+    from harness.registry import ABSENT_ENTRIES, ONNX_OPERATIONS
     from harness.runner import (
         HISTORY_FILE,
         CellTask,
@@ -116,6 +116,9 @@ def _cmd_run(args) -> int:
 
     if args.profile not in PROFILE_NAMES:
         raise UsageError(f"unknown profile {args.profile!r}; valid profiles: {', '.join(PROFILE_NAMES)}")
+    for op in _split(args.ops) or ():
+        if op in ABSENT_ENTRIES:
+            raise UsageError(f"op {op} is not registered with the installed PyTensor: {ABSENT_ENTRIES[op]}")
     ops = _select("op", _split(args.ops), list(ONNX_OPERATIONS))
     dtypes = _select("dtype", _split(args.dtypes), [*ALL_DTYPES, MIXED_DTYPES])
     opsets = _opsets(args.opset)
@@ -173,7 +176,7 @@ def _cmd_run(args) -> int:
         write_diff(out, diff)
     history_path = Path(args.history) if args.history else out / HISTORY_FILE
     append_history(history_path, records, environment(opsets))
-    frame = write_reports(out, records, diff, history=read_history(history_path))
+    frame = write_reports(out, records, diff, history=read_history(history_path), absent_entries=ABSENT_ENTRIES)
     print(summary_line(frame, out))
     failed = frame["status"].isin(list(FAILING)).any()
     if diff is not None and regressions(diff):
@@ -187,14 +190,17 @@ def _cmd_run(args) -> int:
 # ----------------------------------------------------------------------------------------------
 
 def _cmd_list(args) -> int:
+    from backend.compat import PYTENSOR_VERSION
     from harness.fuzz import cell_dtypes
-    from harness.registry import ONNX_OPERATIONS
+    from harness.registry import ABSENT_ENTRIES, ONNX_OPERATIONS
 
     _load_plugins(args.plugin)
 
     for spec in ONNX_OPERATIONS.values():
         declared = f"  xfail: {len(spec.xfails)}" if spec.xfails else ""
         print(f"{spec.name}  arity={spec.arity}  dtypes={','.join(cell_dtypes(spec))}{declared}")
+    for name, why in ABSENT_ENTRIES.items():
+        print(f"{name}  absent with pytensor {PYTENSOR_VERSION[0]}.{PYTENSOR_VERSION[1]}: {why}")
     return 0
 
 
@@ -216,6 +222,7 @@ def _cmd_check(args) -> int:
 
 
 def _cmd_report(args) -> int:
+    from harness.registry import ABSENT_ENTRIES
     from harness.runner import HISTORY_FILE, read_history, read_results
     from reports.matrix import summary_line, write_reports
 
@@ -228,7 +235,7 @@ def _cmd_report(args) -> int:
         import pandas as pd
 
         diff = pd.read_csv(out / "diff.csv")
-    frame = write_reports(out, records, diff, history=read_history(out / HISTORY_FILE))
+    frame = write_reports(out, records, diff, history=read_history(out / HISTORY_FILE), absent_entries=ABSENT_ENTRIES)
     print(summary_line(frame, out))
     return 0
 
@@ -547,6 +554,11 @@ def main(argv=None) -> int:
     try:
         return args.func(args)
     except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ImportError as exc:
+        if exc.name != "pytensor":  # a missing or unsupported PyTensor is the user's to fix; anything else is a bug
+            raise
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -34,14 +34,27 @@ MATRIX_COLUMNS = ["op", "family", "dtype", "opset", "status", "examples", "max_a
 VERSION_PACKAGES = ("pytensor", "onnx", "onnxruntime", "numpy", "hypothesis")
 
 
-def environment(opsets) -> dict:
+def environment(opsets, absent_entries: dict[str, str] | None = None) -> dict:
+    """Versions, opsets, Python and machine; ``absent_entries`` (registry entries the installed
+    PyTensor lacks, name -> why) when given."""
     from importlib.metadata import version
 
     env = {name: version(name) for name in VERSION_PACKAGES}
     env["opsets"] = sorted(set(opsets))
     env["python"] = platform.python_version()
     env["machine"] = platform.machine()
+    if absent_entries:
+        env["absent_entries"] = dict(sorted(absent_entries.items()))
     return env
+
+
+def _absent_html(env: dict) -> str:
+    absent = env.get("absent_entries") or {}
+    if not absent:
+        return ""
+    items = "".join(f"<li><b>{html.escape(str(name))}</b>: {html.escape(str(why))}</li>" for name, why in absent.items())
+    return (f"<p>Registry entries not in this matrix, because pytensor {html.escape(str(env.get('pytensor')))} "
+            f"lacks their op:</p><ul>{items}</ul>")
 
 
 def matrix_frame(records: list[dict], env: dict) -> pd.DataFrame:
@@ -331,7 +344,7 @@ def render_html(frame: pd.DataFrame, env: dict, diff: pd.DataFrame | None = None
             diff_view.style.hide(axis="index").set_table_attributes('class="detail"').to_html()
             if len(diff_view) else "<p>No change since the baseline.</p>")
 
-    versions = ", ".join(f"{k} {v}" for k, v in env.items() if k not in ("opsets",))
+    versions = ", ".join(f"{k} {v}" for k, v in env.items() if k not in ("opsets", "absent_entries"))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>PyTensor -> ONNX conformance</title>
 <style>
@@ -350,7 +363,7 @@ form.filters label {{ white-space: nowrap; }}
 .legend {{ max-width: 60em; }}
 </style></head><body>
 <h1>PyTensor &rarr; ONNX conformance matrix</h1>
-<p>{html.escape(versions)}; opsets {html.escape(str(env.get('opsets')))}.</p>
+<p>{html.escape(versions)}; opsets {html.escape(str(env.get('opsets')))}.</p>{_absent_html(env)}
 <div class="legend"><h2>How to read this page</h2>
 <p>Each cell is one PyTensor op (row) at one input dtype (column), exported to ONNX and run on
 onnxruntime (graph optimizations on and off) against PyTensor's Python mode on inputs drawn by
@@ -372,11 +385,11 @@ and a reproducer script (exit 1 while the divergence reproduces).</p></div>
 
 
 def write_reports(out_dir: Path, records: list[dict], diff: pd.DataFrame | None = None,
-                  history: list[dict] | None = None) -> pd.DataFrame:
-    """matrix.csv, environment.json and report.html (with the trend of ``history``, runs oldest first)
-    in ``out_dir``; returns the matrix frame."""
+                  history: list[dict] | None = None, absent_entries: dict[str, str] | None = None) -> pd.DataFrame:
+    """matrix.csv, environment.json and report.html (with the trend of ``history``, runs oldest first,
+    and the registry entries the installed PyTensor lacks) in ``out_dir``; returns the matrix frame."""
     out_dir = Path(out_dir)
-    env = environment([r["opset"] for r in records] or [18])
+    env = environment([r["opset"] for r in records] or [18], absent_entries)
     frame = matrix_frame(records, env)
     atomic_write_text(out_dir / "matrix.csv", frame.to_csv(index=False))
     atomic_write_text(out_dir / "environment.json", json.dumps(env, indent=2) + "\n")

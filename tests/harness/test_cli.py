@@ -271,3 +271,14 @@ def test_bench_writes_the_speed_report_and_says_when_the_model_section_is_missin
         assert "PyMC models" in (tmp_path / "speed.html").read_text()
     else:
         assert "models" not in set(speed.section) and "PyMC is not installed" in meta["models"]
+
+
+def test_entries_absent_from_this_pytensor_are_listed_and_refused_with_the_reason(monkeypatch, capsys, tmp_path):
+    from harness.registry import ABSENT_ENTRIES
+
+    monkeypatch.setitem(ABSENT_ENTRIES, "gone_op", "PyTensor 9.9 removed GoneOp")
+    assert main(["list"]) == 0
+    assert "gone_op  absent with pytensor" in capsys.readouterr().out
+    assert main(["run", "--ops", "gone_op", "--out", str(tmp_path / "out")]) == 2
+    assert "gone_op is not registered with the installed PyTensor: PyTensor 9.9 removed GoneOp" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

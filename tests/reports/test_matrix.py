@@ -182,3 +182,16 @@ def test_opset_columns_appear_only_for_dtypes_whose_results_differ_between_opset
     grid = page.split('class="grid"')[1].split("</table>")[0]
     assert 'href="#cell-exp-float16-21"' in grid and grid.count(">pass<") == 4  # exp f16@18, f32; log f16 x2
     assert len(pd.read_csv(tmp_path / "matrix.csv")) == 6  # the CSV keeps every opset's row
+
+
+def test_entries_the_installed_pytensor_lacks_are_named_escaped_in_the_report_and_environment(tmp_path):
+    import json
+
+    absent = {"ger": "removed after 3.3.0", "<img src=x onerror=alert(1)>": "a <script> reason"}
+    write_reports(tmp_path, RECORDS, absent_entries=absent)
+    page = (tmp_path / "report.html").read_text()
+    assert "<b>ger</b>: removed after 3.3.0" in page
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page and "<script> reason" not in page
+    assert json.loads((tmp_path / "environment.json").read_text())["absent_entries"] == dict(sorted(absent.items()))
+    write_reports(tmp_path, RECORDS)
+    assert "lacks their op" not in (tmp_path / "report.html").read_text()

@@ -70,3 +70,17 @@ def test_every_declaration_in_the_registry_has_a_known_category_and_a_reason():
     for x in declarations:
         assert x.category in CATEGORIES and x.reason.strip(), x.label
         assert set(x.dtypes) <= set(ONNX_OPERATIONS[x.op].dtypes), x.label
+
+
+def test_an_absent_entry_needs_a_reason_and_excludes_registration(monkeypatch):
+    from harness.registry.spec import ABSENT_ENTRIES, ONNX_OPERATIONS, absent_entry
+
+    monkeypatch.setattr("harness.registry.spec.ABSENT_ENTRIES", dict(ABSENT_ENTRIES))
+    monkeypatch.setattr("harness.registry.spec.ONNX_OPERATIONS", dict(ONNX_OPERATIONS))
+    with pytest.raises(RegistryError, match="needs a reason"):
+        absent_entry("gone_op", reason=" ")
+    with pytest.raises(RegistryError, match="cannot also be absent"):
+        absent_entry("exp", reason="never")
+    absent_entry("gone_op", reason="PyTensor 9.9 removed GoneOp")
+    with pytest.raises(RegistryError, match="declared absent"):
+        register("gone_op", arity=1, dtypes=("float64",), build=lambda x: x)
