@@ -39,10 +39,11 @@ def reference_function(inputs, outputs, **kwargs):
     (before 3.1.2 the C backend with all rewrites, where the C compiler contracts ``a * b + c`` into
     one fused multiply-add: one rounding, no overflow of the product), and since 3.1.2 inner functions
     (``HasInnerFunction``) ignore ``config.mode`` and link with the C-thunk VM. So the function is
-    compiled and must be called inside `reference_context` (``cxx=""``: PyTensor compiles no C code,
+    compiled and called inside `reference_context` (``cxx=""``: PyTensor compiles no C code,
     and VMs run ``perform``), and each Scan is replaced by a copy whose mode is the Python VM without
     rewrites (Scan's own per-op mode, honoured by every supported release). The caller's graph and
-    ops are unchanged: the graph is cloned, and Scan ops are copied, never modified.
+    ops are unchanged: the graph is cloned, and Scan ops are copied, never modified. The returned
+    function runs each call inside `reference_context`.
     """
     many = isinstance(outputs, list | tuple)
     outputs = list(outputs) if many else [outputs]
@@ -51,7 +52,24 @@ def reference_function(inputs, outputs, **kwargs):
         outputs = [equiv[out] for out in outputs]
         _use_python_scans(applys_between(inputs, outputs))
     with reference_context():
-        return pytensor.function(inputs, outputs if many else outputs[0], mode=_REFERENCE_MODE, **kwargs)
+        return _InReferenceContext(pytensor.function(inputs, outputs if many else outputs[0], mode=_REFERENCE_MODE,
+                                                     **kwargs))
+
+
+class _InReferenceContext:
+    """A compiled `pytensor.function` whose every call runs inside `reference_context` (inner graphs
+    that compile lazily, at the first call, do so in Python mode too); other attributes are the
+    function's."""
+
+    def __init__(self, function):
+        self.function = function
+
+    def __call__(self, *args, **kwargs):
+        with reference_context():
+            return self.function(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.function, name)
 
 
 # Scan's Python loop needs a VM linker to run bodies with preallocated gradient buffers; without C

@@ -13,6 +13,7 @@ import numpy as np
 import pytensor.tensor as pt
 from hypothesis import strategies as st
 
+from backend.compat import PYTENSOR_VERSION
 from backend.dtypes import (
     ALL_DTYPES,
     FLOAT_DTYPES,
@@ -90,7 +91,7 @@ register("unravel_index", arity=2, dtypes=SIGNED_DTYPES, input_dtypes=lambda d: 
 # ---- built by PyTensor from basic ops: they export through those ops' converters ----
 
 def _nonnegative_counts(dtype):
-    return [st.integers(0, 6).map(np.dtype(dtype).type)]
+    return [st.integers(0, 1 if dtype == "bool" else 6).map(np.dtype(dtype).type)]
 
 
 MATRICES = ranked(min_dims=2, max_dims=2)
@@ -108,7 +109,7 @@ register("diff", arity=1, dtypes=NUMERIC_DTYPES, build=lambda x: pt.diff(x, axis
 )
 register("roll", arity=1, dtypes=ALL_DTYPES, build=lambda x: pt.roll(x, 2, axis=-1), shapes=ranked(),
          elementwise=False)
-register("bincount", arity=1, dtypes=INT_DTYPES,
+register("bincount", arity=1, dtypes=INT_DTYPES + (("bool",) if PYTENSOR_VERSION >= (3, 3) else ()),  # bool from 3.3
          build=pt.bincount, elements=_nonnegative_counts, shapes=ranked(max_dims=1), elementwise=False)
 register("broadcast_to", arity=1, dtypes=ALL_DTYPES, build=lambda x: pt.broadcast_to(x, (3, *x.shape)),
          shapes=ranked(max_dims=2), onnx_ops=("Expand",), elementwise=False).xfail(**_ALLOC_ZERO)

@@ -52,7 +52,7 @@ def test_reference_runs_no_compiled_code(op_name, compiled_code):
     dtype = _dtype_for(spec)
     evaluated = []
 
-    @settings(max_examples=2, derandomize=True, database=None, deadline=None,
+    @settings(max_examples=10, derandomize=True, database=None, deadline=None,
               suppress_health_check=list(HealthCheck))
     @given(example=cell_strategy(spec, dtype))
     def evaluate(example):

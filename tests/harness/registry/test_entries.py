@@ -75,3 +75,25 @@ def test_registry_modules_mirror_the_backend_modules():
     # every entry lives in a family module
     modules = {family: importlib.import_module(f"harness.registry.{family}") for family in FAMILY_MODULES}
     assert all(m.__doc__ and "backend/" in m.__doc__ for m in modules.values())
+
+
+# The entries for ops that only PyTensor 3.3's rewrites make: each built graph holds the op it is for
+# (else the entry would test something else and the op would go unexported).
+REWRITTEN_ENTRIES = {"lazy_ifelse": "LazyIfElse", "numba_fused_elemwise_sum": "FusedElemwise",
+                     "numba_scalar_careduce": "ScalarCAReduce", "numba_scalarized_join": "ScalarizedJoin",
+                     "numba_scalar_subtensor": "ScalarSubtensor"}
+
+
+@pytest.mark.parametrize("name", sorted(REWRITTEN_ENTRIES))
+def test_entries_of_rewritten_ops_build_that_op_or_are_absent_with_a_reason(name):
+    from pytensor.graph.traversal import applys_between
+
+    from harness.registry import ABSENT_ENTRIES, ONNX_OPERATIONS, build_graph
+
+    if name not in ONNX_OPERATIONS:
+        assert "3.3" in ABSENT_ENTRIES[name], f"{name} is neither registered nor declared absent"
+        return
+    spec = ONNX_OPERATIONS[name]
+    inputs, output = build_graph(spec, spec.dtypes[-1])
+    ops = {type(apply.op).__name__ for apply in applys_between(inputs, [output])}
+    assert REWRITTEN_ENTRIES[name] in ops, f"{name} builds {sorted(ops)}"
