@@ -1,8 +1,8 @@
-"""The dtypes the project handles, grouped, and their ONNX element types: the one definition that the
-exporter, the strategies and the harness all import.
+"""The dtypes the project handles, grouped (`common.dtypes` defines the groups), and their ONNX element
+types.
 
-To support another dtype: add it to a group and to `NUMPY_TO_ONNX_DTYPE`; the registry's dtype test
-then shows which ops PyTensor defines for it.
+To support another dtype: add it to a group in `common.dtypes` and to `NUMPY_TO_ONNX_DTYPE`; the
+registry's dtype test then shows which ops PyTensor defines for it.
 """
 
 from __future__ import annotations
@@ -10,15 +10,15 @@ from __future__ import annotations
 import numpy as np
 from onnx import TensorProto
 
-FLOAT_DTYPES = ("float16", "float32", "float64")
-SIGNED_DTYPES = ("int8", "int16", "int32", "int64")
-UNSIGNED_DTYPES = ("uint8", "uint16", "uint32", "uint64")
-INT_DTYPES = SIGNED_DTYPES + UNSIGNED_DTYPES
-NUMERIC_DTYPES = FLOAT_DTYPES + INT_DTYPES
-ALL_DTYPES = NUMERIC_DTYPES + ("bool",)
-# The conformance matrix's column for type promotion: an n-ary elementwise op whose inputs have
-# different dtypes (the result dtype is PyTensor's upcast of them)
-MIXED_DTYPES = "mixed"
+from common.dtypes import (  # noqa: F401  (the groups, defined once there; re-exported for the exporter)
+    ALL_DTYPES,
+    FLOAT_DTYPES,
+    INT_DTYPES,
+    MIXED_DTYPES,
+    NUMERIC_DTYPES,
+    SIGNED_DTYPES,
+    UNSIGNED_DTYPES,
+)
 
 NUMPY_TO_ONNX_DTYPE = {
     "float16": TensorProto.FLOAT16,

@@ -12,7 +12,7 @@ from pytensor.graph.rewriting.db import RewriteDatabaseQuery
 
 from backend.basic import ONNX_OPSET_VERSION
 from backend.compat import Function
-from backend.files import atomic_write
+from common.files import atomic_write
 from backend.graph import fgraph_to_onnx
 from backend.linker import ONNXLinker
 

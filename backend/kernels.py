@@ -10,8 +10,8 @@ gap can be bridged exactly, the op to `EXACT_WIDENING`; a kernel that older supp
 goes in `KERNELS_ADDED_IN` with the first release that has it. `installed_kernel_dtypes` is the table
 for the installed onnxruntime. ``tests/backend/test_kernels.py`` runs every entry on the installed
 onnxruntime, so a wrong table entry fails the tests rather than the users.
-Source of the facts: onnxruntime's CPU kernel registrations as summarised in
-``shared/data/ort_cpu_dtype_support.csv``, checked by that test.
+Source of the facts: onnxruntime's CPU kernel registrations (``cpu_execution_provider.cc``), as that
+test finds them on the installed release.
 """
 
 from __future__ import annotations

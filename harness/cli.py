@@ -107,7 +107,7 @@ def _cmd_run(args) -> int:
         read_results,
         run_pool,
     )
-    from harness.status import FAILING
+    from common.status import FAILING
     from reports.diff import diff_records, regressions, write_diff
     from reports.matrix import environment, summary_line, write_reports
     from strategies.profiles import PROFILE_NAMES
@@ -259,7 +259,7 @@ def _cmd_diff(args) -> int:
 
 def _cmd_merge(args) -> int:
     from harness.runner import merge_results, write_results
-    from harness.status import FAILING
+    from common.status import FAILING
     from reports.matrix import summary_line, write_reports
 
     directories = [Path(d) for d in args.dirs]

@@ -665,7 +665,7 @@ def run_promotion_cell(spec, *, hypothesis_settings=None, opset: int | None = No
     from hypothesis.errors import FailedHealthCheck, Unsatisfiable
 
     from harness.engine import CellResult, as_cell_property
-    from harness.status import Status
+    from common.status import Status
 
     start = time.perf_counter()
     cell = CellResult(spec.name, MIXED_DTYPES, status=Status.PASS)

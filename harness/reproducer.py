@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from backend import ONNX_OPSET_VERSION
-from backend.files import atomic_write
+from common.files import atomic_write
 from harness.plugins import load_plugins
 
 _TEMPLATE = '''"""Reproducer for {op} ({dtype}), opset {opset}: written by pytensor-onnx-conformance.

@@ -23,7 +23,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 
 from backend.dtypes import MIXED_DTYPES
-from harness.status import Status
+from common.status import Status
 
 RESULTS_FILE = "results.jsonl"
 
@@ -67,7 +67,7 @@ def run_task(task: CellTask) -> dict:
     """Run one cell and return its JSON-able record (reproducer written for failing cells)."""
     from harness.engine import run_cell
     from harness.registry import ONNX_OPERATIONS
-    from harness.status import FAILING
+    from common.status import FAILING
 
     spec = ONNX_OPERATIONS[task.op]
     mixed = task.dtype == MIXED_DTYPES
@@ -273,7 +273,7 @@ def merge_results(directories: list[Path]) -> MergedResults:
 
 def write_results(out_dir: Path, records: list[dict]) -> None:
     """results.jsonl holding exactly ``records``, written atomically."""
-    from backend.files import atomic_write_text
+    from common.files import atomic_write_text
 
     atomic_write_text(Path(out_dir) / RESULTS_FILE,
                       "".join(json.dumps(r, default=_json_default) + "\n" for r in records))

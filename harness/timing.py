@@ -18,7 +18,6 @@ from dataclasses import dataclass
 import numpy as np
 
 BACKENDS = ("onnxruntime", "onnxruntime_1thread", "py", "c", "numba")
-PYTENSOR_BACKENDS = ("py", "c", "numba", "pymc_default")
 """Every backend run by PyTensor that some section times (``pymc_default``: PyMC models only); the speed
 report's "best PyTensor backend" is the fastest of these."""
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from backend.files import atomic_write_text
-from harness.status import FAILING
+from common.files import atomic_write_text
+from common.status import FAILING
 KEY = ["op", "dtype", "opset"]
 
 

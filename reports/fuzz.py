@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from backend.files import atomic_write_text
+from common.files import atomic_write_text
 
 FUZZ_COLUMNS = ["kind", "check", "declaration", "graphs", "detail", "node", "graph", "onnx", "inputs", "pytensor",
                 "onnxruntime", "reproducer"]

@@ -6,7 +6,7 @@ Filters are read from the page address (``report.html?status=mismatch,crash&dtyp
 filtered view can be linked. Files are written atomically (temp file + rename).
 
 To add a column: put it in the record (harness/runner.py) and in `MATRIX_COLUMNS`. Statuses, their
-order and meanings are `harness.status`'s; their colours are here.
+order and meanings are `common.status`'s; their colours are here.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from backend.dtypes import ALL_DTYPES, MIXED_DTYPES
-from backend.files import atomic_write_text
-from harness.status import FAILING, STATUS_MEANING, Status
+from common.dtypes import ALL_DTYPES, MIXED_DTYPES
+from common.files import atomic_write_text
+from common.status import FAILING, STATUS_MEANING, Status
 
 STATUS_ORDER = [str(s) for s in Status]
 STATUS_COLOURS = {

@@ -15,8 +15,8 @@ import json
 import math
 from pathlib import Path
 
-from backend.files import atomic_write_text
-from harness.timing import PYTENSOR_BACKENDS
+from common.files import atomic_write_text
+from common.records import PYTENSOR_BACKENDS
 
 TABLE_COLUMNS = ["section", "op", "dtype", "size", "backend", "median_s", "iqr_s", "one_off_s", "ratio_to_py",
                  "ratio_to_best_pytensor", "bound_fraction", "note"]

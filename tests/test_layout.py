@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("backend", "harness", "strategies", "reports")
+PACKAGES = ("backend", "common", "harness", "strategies", "reports")
 
 
 def _module_name(path: Path) -> str:
@@ -104,10 +104,16 @@ def test_every_module_has_a_docstring(name):
 
 
 def test_layers_point_one_way():
-    """backend and strategies never import the harness or the reports; the harness's lower layers
-    (registry, engine) never import the runner, bench or CLI above them."""
+    """common imports nothing of the project; reports import only common; backend and strategies never
+    import the harness or the reports; the harness's lower layers (registry, engine) never import the
+    runner, bench or CLI above them."""
     edges = _project_edges()
     for name, targets in edges.items():
+        package = name.split(".")[0]
+        if package == "common":
+            assert not {t for t in targets if not t.startswith("common")}, f"{name} imports {targets}"
+        if package == "reports":
+            assert not {t for t in targets if t.split(".")[0] not in ("common", "reports")}, f"{name} imports {targets}"
         if name.split(".")[0] in ("backend", "strategies"):
             assert not {t for t in targets if t.split(".")[0] in ("harness", "reports")}, name
         if name.startswith(("harness.registry", "harness.engine")):
@@ -127,3 +133,17 @@ def test_a_non_editable_install_ships_every_module():
         shipped = set(pyprojecttoml.apply_configuration(Distribution(), ROOT / "pyproject.toml").packages)
     packages = {".".join(path.relative_to(ROOT).parent.parts) for path in MODULES.values()}
     assert packages <= shipped, f"not shipped by a non-editable install: {sorted(packages - shipped)}"
+
+
+def test_rendering_reports_loads_neither_pytensor_nor_the_exporter():
+    """A fresh interpreter imports every reports module: PyTensor, onnx and the backend stay unloaded,
+    so a report renders in a fraction of a second wherever pandas is."""
+    import subprocess
+    import sys
+
+    reports = sorted(name for name in MODULES if name.startswith("reports."))
+    code = (f"import sys, {', '.join(reports)}; "
+            "print(sorted(m for m in ('pytensor', 'onnx', 'onnxruntime', 'backend', 'harness') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == "[]", f"importing {reports} loaded {loaded.stdout.strip()}"

@@ -11,7 +11,7 @@ from pytensor.tensor.elemwise import DimShuffle
 from backend import onnx_funcify
 from harness.engine import compare_arrays, compile_signature, run_cell, ulp_distance
 from harness.registry import ONNX_OPERATIONS
-from harness.status import FAILING
+from common.status import FAILING
 from strategies.values import ArrayExample
 
 CI = settings.get_profile("ci")

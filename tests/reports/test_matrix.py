@@ -9,7 +9,7 @@ import subprocess
 import pandas as pd
 import pytest
 
-from harness.status import Status
+from common.status import Status
 from reports.matrix import (
     MATRIX_COLUMNS,
     STATUS_COLOURS,

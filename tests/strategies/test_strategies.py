@@ -5,7 +5,6 @@ from hypothesis import strategies as st
 
 from backend.dtypes import ALL_DTYPES
 from harness.engine import signature_of
-from strategies.dtypes import dtype_names
 from strategies.ops import edge_case_inputs, op_inputs
 from strategies.shapes import (
     BroadcastShapes,
@@ -27,7 +26,6 @@ from strategies.values import ArrayExample, array_values, element_values, specia
     (lambda: array_values(dtype="int8", shape=(-1,)), "shape=\\(-1,\\)"),
     (lambda: op_inputs(dtypes=()), "dtypes=\\(\\)"),
     (lambda: op_inputs(dtypes=("int8",), elements=[None, None]), "one elements strategy per input"),
-    (lambda: dtype_names(include=("int7",)), "int7"),
 ])
 def test_strategies_validate_arguments_at_once_and_show_values(call, match):
     with pytest.raises(ValueError, match=match):
