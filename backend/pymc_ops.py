@@ -11,7 +11,8 @@ from __future__ import annotations
 from pymc.distributions.dist_math import I0e, I1e
 
 from backend.basic import onnx_funcify
-from backend.special_functions import float64_function, i0e64, i1e64
+from backend.numerics import float64_function
+from backend.special_functions.bessel import i0e64, i1e64
 
 onnx_funcify.register(I0e)(float64_function(i0e64))
 onnx_funcify.register(I1e)(float64_function(i1e64))

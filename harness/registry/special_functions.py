@@ -1,4 +1,4 @@
-"""Entries for ``backend/special_functions.py`` (gammaln, psi, trigamma, gamma, the error function
+"""Entries for ``backend/special_functions/`` (gammaln, psi, trigamma, gamma, the error function
 family erf, erfc, erfcx, erfinv, erfcinv, the Bessel functions i0, i1, ive, iv, gammainc/gammaincc, betainc and
 their inverses) and the special functions of
 ``backend/scalar.py`` and ``pytensor.tensor.special`` that statistical log-densities use: log1mexp,
@@ -25,6 +25,14 @@ from hypothesis.extra import numpy as hnp
 
 from backend.compat import PYTENSOR_VERSION
 from backend.dtypes import ALL_DTYPES, FLOAT_DTYPES
+from backend.special_functions.incomplete_beta import (
+    INCBET_MAX_PARAMETER,
+    INCBET_MIN_PARAMETER,
+    INCBET_NEAR_ONE,
+    INCBET_NEAR_ONE_A,
+    INCBET_SMALL_B,
+)
+from backend.special_functions.incomplete_gamma import IGAM_OUT_OF_REACH, IGAMI_SMALLEST_TAIL
 from harness.registry.quirks import FLOAT16_CHAIN, float16_chain_differs
 from harness.registry.spec import TRANSCENDENTAL, register
 from strategies.shapes import few_signature_shapes
@@ -440,12 +448,12 @@ def _incomplete_gamma_scale(function, *, upper: bool):
 
 
 def beyond_the_series_reach(example: ArrayExample) -> bool:
-    """Some finite a > 8e4 with x in scipy's asymptotic region (|x - a| / a < 4.5 / sqrt(a)), where the
+    """Some finite a > IGAM_OUT_OF_REACH (8e4) with x in scipy's asymptotic region (|x - a| / a < 4.5 / sqrt(a)), where the
     export gives NaN. float16, int16 and uint16 cannot hold such an a."""
     a, x = _float64_arguments(example)
     with np.errstate(all="ignore"):
         near = np.abs(x - a) / a < 4.5 / np.sqrt(a)
-    return bool((np.isfinite(a) & np.isfinite(x) & (a > 8e4) & near).any())
+    return bool((np.isfinite(a) & np.isfinite(x) & (a > IGAM_OUT_OF_REACH) & near).any())
 
 
 NOT_CONVERGED = ("scipy evaluates P and Q near x = a with Temme's uniform asymptotic expansion; the export uses "
@@ -551,8 +559,8 @@ def _inverse_incomplete_gamma_scale(inverse):
 
 
 def beyond_the_inverse_reach(upper: bool):
-    """Some element with y in (0, 1) where the export gives NaN (backend/special_functions.py
-    `_IGAMI_SMALLEST_TAIL`): a finite a > 8e4, or the smaller tail min(y, 1 - y) below 1e-300 unless
+    """Some element with y in (0, 1) where the export gives NaN: a finite a > IGAM_OUT_OF_REACH, or the
+    smaller tail min(y, 1 - y) below IGAMI_SMALLEST_TAIL (1e-300) unless
     it is P's and the root is below the smallest normal float64 (where the bound
     (p gamma(a + 1))^(1/a) is the answer). float16 cannot hold such values; the integer y are 0 or 1
     or invalid."""
@@ -564,8 +572,8 @@ def beyond_the_inverse_reach(upper: bool):
             solve_p = (y > 0.5) if upper else (y <= 0.5)
             low = np.exp(np.maximum((np.log(tail) + scipy.special.gammaln(a + 1.0)) / a, -745.0))
             underflowing_root = solve_p & (low < np.finfo(np.float64).tiny)
-            too_small = (tail < 1e-300) & ~underflowing_root
-        return bool((inside & ((a > 8e4) | too_small)).any())
+            too_small = (tail < IGAMI_SMALLEST_TAIL) & ~underflowing_root
+        return bool((inside & ((a > IGAM_OUT_OF_REACH) | too_small)).any())
     return holds
 
 
@@ -643,13 +651,13 @@ def _incomplete_beta_scale(example: ArrayExample) -> np.ndarray:
 
 
 def beyond_the_incomplete_beta_reach(example: ArrayExample) -> bool:
-    """Some element where the export gives NaN (backend/special_functions.py `_INCBET_SMALL_B`): a or
-    b outside [1e-8, 1e8], or b < 0.01 with 1 - x < 1e-3 and a (1 - x) < 0.05, for x in (0, 1)."""
+    """Some element where the export gives NaN (the reach of backend/special_functions/incomplete_beta.py):
+    a or b outside [1e-8, 1e8], or b < 0.01 with 1 - x < 1e-3 and a (1 - x) < 0.05, for x in (0, 1)."""
     a, b, x = _float64_arguments(example)
     with np.errstate(all="ignore"):
         regular = (a > 0) & (b > 0) & np.isfinite(a) & np.isfinite(b) & (x > 0) & (x < 1)
-        outside = (np.minimum(a, b) < 1e-8) | (np.maximum(a, b) > 1e8)
-        crawling = (b < 0.01) & (1 - x < 1e-3) & (a * (1 - x) < 0.05)
+        outside = (np.minimum(a, b) < INCBET_MIN_PARAMETER) | (np.maximum(a, b) > INCBET_MAX_PARAMETER)
+        crawling = (b < INCBET_SMALL_B) & (1 - x < INCBET_NEAR_ONE) & (a * (1 - x) < INCBET_NEAR_ONE_A)
     return bool((regular & (outside | crawling)).any())
 
 
@@ -759,7 +767,8 @@ def _inverse_incomplete_beta_scale(example: ArrayExample) -> np.ndarray:
 
 
 def _inverse_in_reach(a, b, y):
-    return (a >= 1e-8) & (a <= 1e8) & (b >= 1e-8) & (b <= 1e8) & (y > 0) & (y < 1)
+    low, high = INCBET_MIN_PARAMETER, INCBET_MAX_PARAMETER
+    return (a >= low) & (a <= high) & (b >= low) & (b <= high) & (y > 0) & (y < 1)
 
 
 def beyond_the_inverse_incomplete_beta_reach(example: ArrayExample) -> bool:

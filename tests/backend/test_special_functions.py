@@ -11,7 +11,7 @@ import pytest
 import scipy.special
 
 from backend import export_onnx
-from backend.special_functions import uniform_expansion_polynomials
+from backend.special_functions.bessel import uniform_expansion_polynomials
 
 
 @pytest.fixture(scope="module")
