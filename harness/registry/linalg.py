@@ -1,4 +1,4 @@
-"""Entries for ``backend/linalg.py``: Cholesky, triangular and general solves, cho_solve, inverse,
+"""Entries for ``backend/linalg/``: Cholesky, triangular and general solves, cho_solve, inverse,
 det, slogdet, eigenvalues of symmetric matrices, singular values, pinv and QR, single and batched
 (Blockwise), on matrices from ``strategies/matrices.py``; and the decompositions the exporter declines
 (eigh, eig, svd with vectors), so their reasons show in the matrix.
@@ -353,7 +353,7 @@ def _register_decomposition(name, **fields):
     return spec
 
 
-# Eigenvalues, singular values and pinv: parallel Jacobi rotations (backend/linalg.py `jacobi`).
+# Eigenvalues, singular values and pinv: parallel Jacobi rotations (backend/linalg/jacobi.py).
 # Bounds: 64 ULPs of the scale. Measured against numpy/scipy (OpenBLAS LAPACK) on 3,000 matrices per
 # dtype, sides 1-8 (normal entries, halves, singular values graded down to 1e-6): worst errors in
 # eps x scale, float64 / float32: eigvalsh 18 / 12, singular values 8.3 / 7.7, pinv 17 / 2.8 (the
@@ -406,7 +406,7 @@ def _r_scale(example: ArrayExample) -> np.ndarray:
     return _condition(a) * np.linalg.norm(a, 2, axis=(-2, -1))[..., None, None]
 
 
-# QR: Householder reflections (backend/linalg.py `householder_qr`) with LAPACK's signs, on matrices of
+# QR: Householder reflections (backend/linalg/qr.py `householder_qr`) with LAPACK's signs, on matrices of
 # full rank (Q past a rank deficiency is rounding noise). Bounds: 64 ULPs of the scale, as above;
 # measured on 3,000 matrices per dtype as above (halves with -0.0 entries among them): worst errors in
 # eps x scale, float64 / float32: Q 3.4 / 1.9, R 1.8 / 1.9; no column of Q with the other sign.
@@ -493,7 +493,7 @@ def _float16_scalar_matrix(example: ArrayExample) -> bool:
     return PYTENSOR_VERSION >= (3, 0) and example.shapes[0][-2:] == (1, 1)
 
 
-# expm: scaling and squaring with the [13/13] Pade approximant (backend/linalg.py `matrix_exponential`).
+# expm: scaling and squaring with the [13/13] Pade approximant (backend/linalg/expm.py).
 # Bound: 64 ULPs of the scale. Measured against 40-digit exponentials (mpmath) on 600 matrices of the
 # strategy's kinds (sides 2-4): the export within 9.9 eps x scale, scipy within 671 (see
 # `EXPM_SCIPY_INACCURATE`).
@@ -511,7 +511,7 @@ for _name, _kind, _batch in (("expm", "general", False), ("expm_symmetric", "ind
         reason=EXPM_FLOAT16_SCALAR, category="pytensor", dtypes=("float16",), when=_float16_scalar_matrix,
     ))
 
-# Declined by the exporter (status unsupported, with backend/linalg.py's reason in every cell): the
+# Declined by the exporter (status unsupported, with backend/linalg/declined.py's reason in every cell): the
 # vectors of eigh/svd carry LAPACK's sign choice; eig is complex.
 DECLINED = {
     "eigh": lambda a: pt.linalg.eigh(a)[1],

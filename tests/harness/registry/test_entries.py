@@ -71,7 +71,8 @@ def test_registry_modules_mirror_the_backend_modules():
     # pymc_ops needs PyMC (the [pymc] extra), so it is not among the families every install imports
     assert entries == set(FAMILY_MODULES) | {"pymc_ops"}
     for family in (*FAMILY_MODULES, "pymc_ops"):
-        assert (ROOT / "backend" / f"{family}.py").exists(), f"harness/registry/{family}.py has no backend/{family}.py"
+        module, package = ROOT / "backend" / f"{family}.py", ROOT / "backend" / family / "__init__.py"
+        assert module.exists() or package.exists(), f"harness/registry/{family}.py has no backend/{family}(.py or /)"
     # every entry lives in a family module
     modules = {family: importlib.import_module(f"harness.registry.{family}") for family in FAMILY_MODULES}
     assert all(m.__doc__ and "backend/" in m.__doc__ for m in modules.values())
