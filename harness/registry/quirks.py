@@ -86,16 +86,42 @@ def onnxruntime_float16_chain(function, *arrays) -> np.ndarray:
         return np.asarray(function(*(np.asarray(a, np.float32) for a in arrays))).astype(np.float16)
 
 
-def float16_chain_differs(function):
+def float16_apart(a, b, ulps: int, scale=None) -> bool:
+    """Float16 arrays that differ in NaN positions, infinities, zero signs or by more than ``ulps``
+    float16 steps somewhere; with a ``scale`` (the magnitude of the terms, as an entry's
+    ``error_scale``), also by more than ``ulps`` steps of that magnitude."""
+    a, b = np.broadcast_arrays(np.asarray(a, np.float16), np.asarray(b, np.float16))
+    finite = np.isfinite(a) & np.isfinite(b)
+    if not same_including_zero_signs(np.where(finite, 0, a), np.where(finite, 0, b)):
+        return True
+    if not same_including_zero_signs(np.where(finite & (a == b), a, 0), np.where(finite & (a == b), b, 0)):
+        return True
+    # float16 bit patterns on one integer line: neighbouring floats one apart, -0.0 meeting +0.0
+    bits_a, bits_b = (x.view(np.int16).astype(np.int32) for x in (a, b))
+    line_a, line_b = (np.where(bits < 0, -(bits & 0x7FFF), bits) for bits in (bits_a, bits_b))
+    apart = np.abs(line_a - line_b) > ulps
+    if scale is not None:
+        magnitude = np.maximum(np.abs(np.asarray(scale, np.float64)), np.finfo(np.float16).smallest_subnormal)
+        step = np.maximum(np.exp2(np.floor(np.log2(magnitude)) - 10), np.finfo(np.float16).smallest_subnormal)
+        apart &= np.abs(a.astype(np.float64) - b.astype(np.float64)) > ulps * step
+    return bool(np.any(finite & apart))
+
+
+def float16_chain_differs(function, *, beyond_ulps: int = 0, error_scale=None):
     """A ``when`` predicate: rounding once (onnxruntime) and after every op (PyTensor) disagree on
-    the example's float16 inputs, zero signs and NaN included."""
+    the example's float16 inputs, zero signs and NaN included; by more than ``beyond_ulps`` float16
+    steps (of ``error_scale(example)`` where given), for an entry whose bound allows that many."""
     def predicate(example: ArrayExample) -> bool:
         arrays = as_elemwise_inputs(example)
         if not any(a.dtype == np.float16 for a in arrays):  # other inputs may be step counts
             return False
         with np.errstate(all="ignore"):
             stepwise = np.asarray(function(*arrays))
-        return not same_including_zero_signs(onnxruntime_float16_chain(function, *arrays), stepwise)
+        once = onnxruntime_float16_chain(function, *arrays)
+        if beyond_ulps == 0:
+            return not same_including_zero_signs(once, stepwise)
+        scale = None if error_scale is None else error_scale(example)
+        return float16_apart(once, stepwise, beyond_ulps, scale)
     return predicate
 
 
