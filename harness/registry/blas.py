@@ -114,11 +114,13 @@ def _gemv_beta_zero(A, x):
 register("gemv", arity=3, elements=_finite(3), dtypes=ALL_DTYPES, shapes=_gemv_shapes, probe_ndim=(1, 2, 1), onnx_ops=("MatMul",),
          build=lambda y, A, x: Gemv(inplace=False)(y, _scalar(3, A), A, x, _scalar(1, A)), error_scale=_gemv_scale,
          **PRODUCT).xfail(
+    id="empty-contraction",
     reason=EMPTY_CONTRACTION, category="onnxruntime-kernel", dtypes=("uint32", "uint64"), when=empty_gemv_contraction,
 )
 register("gemv_beta_zero", arity=2, elements=_finite(2), dtypes=ALL_DTYPES, shapes=_matrix_vector_shapes,
          probe_ndim=(2, 1), onnx_ops=("MatMul", "Where"), build=_gemv_beta_zero, error_scale=_gemv_beta_zero_scale,
          **PRODUCT).xfail(
+    id="empty-contraction",
     reason=EMPTY_CONTRACTION, category="onnxruntime-kernel", dtypes=("uint32", "uint64"),
     when=empty_contraction_into_values,
 )
@@ -143,9 +145,11 @@ register("dot22scalar", arity=2, elements=_finite(2), dtypes=FLOAT_DTYPES, shape
 # numpy's matmul over a batch, in every dtype (integers wrap, bool is any-of-ands), IEEE specials included
 register("batched_dot", arity=2, dtypes=ALL_DTYPES, shapes=_batched_shapes, probe_ndim=3, onnx_ops=("MatMul",),
          build=lambda x, y: BatchedDot()(x, y), tolerance=REDUCTION, signed_zeros=False, elementwise=False).xfail(
+    id="empty-contraction",
     reason=EMPTY_CONTRACTION, category="onnxruntime-kernel", dtypes=("uint32", "uint64"),
     when=empty_contraction_into_values,
 ).xfail(
+    id="overflow-order",
     reason=OVERFLOW_ORDER, category="onnxruntime-kernel", dtypes=FLOAT_DTYPES, when=overflow_depends_on_order,
     unpredictable=OVERFLOW_ORDER_UNPREDICTABLE,
 )

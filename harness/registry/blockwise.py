@@ -35,9 +35,11 @@ def _batched_operands(dtype: str, size: int) -> list[np.ndarray]:
 register("matmul", arity=2, dtypes=ALL_DTYPES, shapes=lambda d: matmul_batch_shapes(), onnx_ops=("MatMul",),
          elementwise=False, tolerance=REDUCTION, probe_ndim=3, signed_zeros=False,
          bench_inputs=_batched_operands).xfail(
+    id="empty-contraction",
     reason=EMPTY_CONTRACTION, category="onnxruntime-kernel", dtypes=("uint32", "uint64"),
     when=empty_contraction_into_values,
 ).xfail(
+    id="overflow-order",
     reason=OVERFLOW_ORDER, category="onnxruntime-kernel", dtypes=FLOAT_DTYPES, when=overflow_depends_on_order,
     unpredictable=OVERFLOW_ORDER_UNPREDICTABLE,
 ).xfail(**EMPTY_MATMUL)

@@ -75,10 +75,12 @@ NONEMPTY_MATRICES = ranked(min_dims=2, max_dims=2, min_side=1)
 
 register("op_from_graph_two_outputs", arity=2, dtypes=NUMERIC_DTYPES, build=_two_outputs,
          onnx_ops=("Mul", "Sub", "Add")).xfail(
+    id="float16-chain",
     reason=FLOAT16_CHAIN, category="onnxruntime-kernel", dtypes=("float16",),
     when=float16_chain_differs(lambda x, y: x * y - x),
 )
 register("op_from_graph_nested", arity=2, dtypes=NUMERIC_DTYPES, build=_nested, onnx_ops=("Add", "Sub")).xfail(
+    id="float16-chain",
     reason=FLOAT16_CHAIN, category="onnxruntime-kernel", dtypes=("float16",),
     when=float16_chain_differs(lambda x, y: (x + x) - y),
 )
@@ -88,9 +90,11 @@ register("kron", arity=2, dtypes=ALL_DTYPES, build=lambda a, b: pt.linalg.kron(a
 register("einsum_matmul", arity=2, dtypes=ALL_DTYPES, build=lambda a, b: pt.einsum("ij,jk->ik", a, b),
          shapes=lambda d: matmul_shapes().filter(lambda s: all(len(x) == 2 for x in s.input_shapes)),
          probe_ndim=2, elementwise=False, tolerance=REDUCTION, signed_zeros=False).xfail(
+    id="empty-contraction",
     reason=EMPTY_CONTRACTION, category="onnxruntime-kernel", dtypes=("uint32", "uint64"),
     when=empty_contraction_into_values,
 ).xfail(
+    id="overflow-order",
     reason=OVERFLOW_ORDER, category="onnxruntime-kernel", dtypes=FLOAT_DTYPES, when=overflow_depends_on_order,
     unpredictable=OVERFLOW_ORDER_UNPREDICTABLE,
 )
@@ -104,6 +108,7 @@ register("pad_edge", arity=1, dtypes=ALL_DTYPES, build=_pad("edge"), shapes=NONE
 register("pad_wrap", arity=1,  # PyTensor before 3.3: no uint64 repeat
          dtypes=ALL_DTYPES if PYTENSOR_VERSION >= (3, 3) else ALL_DTYPES[:-2] + ("bool",),
          build=_pad("wrap"), shapes=NONEMPTY_MATRICES, probe_ndim=2, elementwise=False).xfail(
+    id="alloc-negative-zero",
     reason=ALLOC_NEGATIVE_ZERO, category="pytensor", dtypes=FLOAT_DTYPES, when=single_negative_zero,
     unpredictable=ALLOC_BUFFER_REUSE,
 )
@@ -168,6 +173,7 @@ else:
     register("numba_scalar_careduce", arity=1, dtypes=ALL_DTYPES,
              build=numba_rewritten(lambda x: pt.exp(pt.max(x)) * 2), shapes=ranked(max_dims=1, min_side=1),
              tolerance=TRANSCENDENTAL, elementwise=False, onnx_ops=("ReduceMax", "Exp")).xfail(
+        id="numpy-exp-of-bool",
         reason=NUMPY_EXP_OF_BOOL, category="pytensor", dtypes=("bool",),
         when=exp_of_true)
     register("numba_scalarized_join", arity=1, dtypes=ALL_DTYPES,
@@ -176,5 +182,6 @@ else:
     register("numba_scalar_subtensor", arity=1, dtypes=ALL_DTYPES,
              build=numba_rewritten(lambda x: x[0] * 2 + x[-1]), shapes=ranked(max_dims=1, min_side=1),
              elementwise=False, onnx_ops=("Gather",)).xfail(
+        id="python-sum-of-negative-zeros",
         reason=PYTHON_SUM_OF_NEGATIVE_ZEROS, category="pytensor", dtypes=FLOAT_DTYPES,
         when=first_and_last_are_negative_zeros)

@@ -49,10 +49,12 @@ register("invert", arity=1, dtypes=INT_DTYPES + ("bool",))
 register("isnan", arity=1, dtypes=ALL_DTYPES)
 register("isinf", arity=1, dtypes=ALL_DTYPES)
 register("switch", arity=3, dtypes=ALL_DTYPES, onnx_ops=("Where",)).xfail(
+    id="where-negative-zero",
     reason=WHERE_NEGATIVE_ZERO, category="onnxruntime-kernel", dtypes=FLOAT_DTYPES,
     when=_where_loses_negative_zero_in_switch,
 )
 register("clip", arity=3, dtypes=ALL_DTYPES, onnx_ops=("Where",)).xfail(
+    id="where-negative-zero",
     reason=WHERE_NEGATIVE_ZERO, category="onnxruntime-kernel", dtypes=FLOAT_DTYPES,
     when=_where_loses_negative_zero_in_clip,
 )

@@ -57,6 +57,7 @@ def _float16_product_matters(example: ArrayExample) -> bool:
 register("composite_exp_mul_add", arity=2, dtypes=ALL_DTYPES, build=_composite_exp_mul_add,
          error_scale=_exp_mul_add_terms,
          onnx_ops=("Exp", "Mul", "Add"), tolerance=TRANSCENDENTAL, ulp_dtype=_exp_precision).xfail(
+    id="float16-chain",
     reason="onnxruntime runs float16 Exp/Mul in float32 and drops the Cast pairs between them (even "
            "with graph optimizations off), so a float16 chain is not rounded to float16 after each op "
            "as in PyTensor and the ONNX reference evaluator",
@@ -64,6 +65,7 @@ register("composite_exp_mul_add", arity=2, dtypes=ALL_DTYPES, build=_composite_e
     unpredictable="which roundings the dropped Cast pairs skip around this graph's float64 Add is not "
                   "modelled (quirks.py models pure float16 chains)",
 ).xfail(
+    id="bool-exp-in-float16",
     reason="PyTensor's py mode evaluates the fused exp on a numpy bool scalar, which numpy computes in "
            "float16, although the declared type is float32 (onnxruntime and the ONNX reference compute "
            "in float32)",

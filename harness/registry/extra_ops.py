@@ -54,10 +54,12 @@ def _matrix_and_scalar(dtype):
 
 register("cumsum", arity=1, dtypes=ALL_DTYPES, build=_cumulative(pt.cumsum), params=ONE_AXIS, shapes=ranked(),
          onnx_ops=("CumSum",), elementwise=False).xfail(
+    id="cumulative-dtype",
     reason=CUMULATIVE_DTYPE, category="pytensor", dtypes=NARROW_ACCUMULATION,
 )
 register("cumprod", arity=1, dtypes=ALL_DTYPES, build=_cumulative(pt.cumprod), params=ONE_AXIS, shapes=ranked(),
          onnx_ops=("Loop",), elementwise=False).xfail(
+    id="cumulative-dtype",
     reason=CUMULATIVE_DTYPE, category="pytensor", dtypes=NARROW_ACCUMULATION,
 )
 register("searchsorted_left", arity=2, dtypes=ALL_DTYPES, build=lambda a, v: pt.searchsorted(a, v, side="left"),
@@ -96,7 +98,7 @@ def _nonnegative_counts(dtype):
 
 MATRICES = ranked(min_dims=2, max_dims=2)
 # repeat, tile and broadcast_to allocate their result with Alloc, whose -0.0 quirk shows through
-_ALLOC_ZERO = dict(reason=ALLOC_NEGATIVE_ZERO, category="pytensor", dtypes=FLOAT_DTYPES, when=single_negative_zero,
+_ALLOC_ZERO = dict(id="alloc-negative-zero", reason=ALLOC_NEGATIVE_ZERO, category="pytensor", dtypes=FLOAT_DTYPES, when=single_negative_zero,
                    unpredictable=ALLOC_BUFFER_REUSE)
 register("repeat", arity=1, dtypes=ALL_DTYPES[:-2] + ("bool",),  # PyTensor: no uint64 repeat
          build=lambda x: pt.repeat(x, 2, axis=0), shapes=ranked(), elementwise=False).xfail(**_ALLOC_ZERO)
@@ -104,6 +106,7 @@ register("tile", arity=1, dtypes=ALL_DTYPES, build=lambda x: pt.tile(x, (2, 3)),
          elementwise=False).xfail(**_ALLOC_ZERO)
 register("diff", arity=1, dtypes=NUMERIC_DTYPES, build=lambda x: pt.diff(x, axis=-1), shapes=ranked(),
          elementwise=False, onnx_ops=("Sub",)).xfail(
+    id="float16-chain",
     reason=FLOAT16_CHAIN, category="onnxruntime-kernel", dtypes=("float16",),
     when=float16_chain_differs(lambda x: x[..., 1:] - x[..., :-1]),
 )

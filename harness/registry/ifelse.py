@@ -49,6 +49,7 @@ register("ifelse_swap", arity=3, dtypes=ALL_DTYPES, build=_swap, probe_ndim=(0, 
 register("ifelse_uneven_branches", arity=3, dtypes=ALL_DTYPES, build=_uneven_branches, probe_ndim=(0, 1, 1),
          shapes=lambda d: template_shapes("", "n", "n", sizes={"n": (1, 3)}), elementwise=False,
          onnx_ops=("If",)).xfail(
+    id="float16-chain",
     reason=FLOAT16_CHAIN, category="onnxruntime-kernel", dtypes=("float16",),
     when=float16_chain_differs(_float16_uneven_branches_in_numpy),
 )
@@ -75,7 +76,9 @@ else:
     register("lazy_ifelse", arity=3, dtypes=ALL_DTYPES, build=numba_rewritten(_branches_of_work),
              probe_ndim=(0, 1, 1), shapes=lambda d: template_shapes("", "n", "n", sizes={"n": (0, 3)}),
              elementwise=False, tolerance=TRANSCENDENTAL, onnx_ops=("If",)).xfail(
+        id="numpy-exp-of-bool",
         reason=NUMPY_EXP_OF_BOOL, category="pytensor", dtypes=("bool",),
         when=taken_exp_of_true).xfail(
+        id="float16-chain",
         reason=FLOAT16_CHAIN, category="onnxruntime-kernel", dtypes=("float16",),
         when=float16_chain_differs(lambda c, x, y: np.where(c, np.exp(x) * y, np.log(y) + x)))

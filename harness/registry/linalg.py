@@ -47,14 +47,14 @@ def _narrow_integer_typing(spec):
     """Declare how PyTensor types solve/inv/det of narrow integers, by version: 3.0 types float32 and
     computes float64 (`FLOAT64_RESULT`); 2.38 computes what it types: nothing to declare there."""
     if PYTENSOR_VERSION >= (3, 0):
-        spec.xfail(reason=FLOAT64_RESULT, category="pytensor", dtypes=NARROW_INPUTS)
+        spec.xfail(id="float64-result", reason=FLOAT64_RESULT, category="pytensor", dtypes=NARROW_INPUTS)
     return spec
 
 
 def _triangular_narrow_integer_typing(spec):
     """PyTensor 2.38's solve_triangular of narrow integers (`TRIANGULAR_FLOAT32_VALUES`); 3.0 agrees."""
     if PYTENSOR_VERSION < (3, 0):
-        spec.xfail(reason=TRIANGULAR_FLOAT32_VALUES, category="pytensor", dtypes=NARROW_INPUTS)
+        spec.xfail(id="triangular-float32-values", reason=TRIANGULAR_FLOAT32_VALUES, category="pytensor", dtypes=NARROW_INPUTS)
     return spec
 
 
@@ -198,11 +198,13 @@ _narrow_integer_typing(register("solve_vector", arity=2, dtypes=LINALG_DTYPES, b
          probe_ndim=(2, 1)))
 register("solve_vector_singular", arity=2, dtypes=LINALG_DTYPES, build=lambda a, b: pt.linalg.solve(a, b, b_ndim=1),
          examples=_examples("singular", rhs=1), onnx_ops=("Loop",), elementwise=False, probe_ndim=(2, 1)).xfail(
+    id="singular-nan-shape",
     reason=SINGULAR_NAN_SHAPE, category="pytensor",
 )
 register("solve_singular", arity=2, dtypes=LINALG_DTYPES, build=lambda a, b: pt.linalg.solve(a, b, b_ndim=2),
          examples=_examples("singular", rhs=2), onnx_ops=("Loop",), elementwise=False, signed_zeros=False,
          probe_ndim=2).xfail(
+    id="nan-in-input-dtype",
     reason=NAN_IN_INPUT_DTYPE, category="pytensor", dtypes=tuple(d for d in ALL_DTYPES if d not in ("float32", "float64")),
 )
 _narrow_integer_typing(register("solve_positive_definite", arity=2, dtypes=LINALG_DTYPES,
@@ -218,22 +220,26 @@ _narrow_integer_typing(register("matrix_inverse", arity=1, dtypes=LINALG_DTYPES,
          examples=_examples("general"), error_scale=_solution_scale(_inverse),
          tolerance=BOUND, onnx_ops=("Loop",), elementwise=False, signed_zeros=False,
          probe_ndim=2)).xfail(
+    id="no-float16-linalg",
     reason=NO_FLOAT16_LINALG, category="pytensor", dtypes=("float16",),
 )
 _narrow_integer_typing(register("det", arity=1, dtypes=LINALG_DTYPES, build=pt.linalg.det, examples=_examples("general"),
          error_scale=_hadamard_scale, tolerance=BOUND, onnx_ops=("Loop", "Exp"),
          elementwise=False, signed_zeros=False, probe_ndim=2)).xfail(
+    id="no-float16-linalg",
     reason=NO_FLOAT16_LINALG, category="pytensor", dtypes=("float16",),
 )
 _narrow_integer_typing(register("det_batched", arity=1, dtypes=LINALG_DTYPES, build=pt.linalg.det, examples=_examples("singular", batch=True),
          error_scale=_hadamard_scale, tolerance=BOUND, onnx_ops=("Loop",),
          elementwise=False, signed_zeros=False, probe_ndim=3)).xfail(
+    id="no-float16-linalg",
     reason=NO_FLOAT16_LINALG, category="pytensor", dtypes=("float16",),
 )
 # SLogDet itself (what PyTensor's rewrites make of log(abs(det(A))) for a matrix)
 register("slogdet", arity=1, dtypes=LINALG_DTYPES, build=lambda a: pt.stack(SLogDet()(a)),
          examples=_examples("general"), error_scale=_log_det_scale, tolerance=BOUND,
          onnx_ops=("Loop", "Log"), elementwise=False, signed_zeros=False, probe_ndim=2).xfail(
+    id="no-float16-linalg",
     reason=NO_FLOAT16_LINALG, category="pytensor", dtypes=("float16",),
 )
 
@@ -326,15 +332,15 @@ def _numpy_svd_typing(spec, *, pinv: bool = False):
     """What PyTensor's py mode does through numpy's SVD: no float16, float64 values for narrow
     integers (`_narrow_integer_typing`) and, for pinv, an empty result in the input's dtype and a
     cutoff that rounding decides on rank-deficient matrices."""
-    spec.xfail(reason=NO_FLOAT16_LINALG, category="pytensor", dtypes=("float16",))
+    spec.xfail(id="no-float16-linalg", reason=NO_FLOAT16_LINALG, category="pytensor", dtypes=("float16",))
     if not pinv and PYTENSOR_VERSION < (3, 0):
-        spec.xfail(reason=SVD_INT32_TYPED_FLOAT32, category="pytensor", dtypes=("int32",))
+        spec.xfail(id="svd-int32-typed-float32", reason=SVD_INT32_TYPED_FLOAT32, category="pytensor", dtypes=("int32",))
     if pinv:
         # PyTensor 3.0's narrow integer typing (below) covers those cells whole
         declared = ("float16",) + (NARROW_INPUTS if PYTENSOR_VERSION >= (3, 0) else ())
-        spec.xfail(reason=EMPTY_PINV_IN_INPUT_DTYPE, category="pytensor", when=_is_empty_matrix,
+        spec.xfail(id="empty-pinv-in-input-dtype", reason=EMPTY_PINV_IN_INPUT_DTYPE, category="pytensor", when=_is_empty_matrix,
                    dtypes=tuple(d for d in LINALG_DTYPES if d not in ("float32", "float64") + declared))
-        spec.xfail(reason=RANK_DEFICIENT_PINV, category="pytensor", when=_is_rank_deficient,
+        spec.xfail(id="rank-deficient-pinv", reason=RANK_DEFICIENT_PINV, category="pytensor", when=_is_rank_deficient,
                    unpredictable=RANK_DEFICIENT_UNPREDICTABLE,
                    dtypes=tuple(d for d in LINALG_DTYPES if d not in declared))
     return _narrow_integer_typing(spec)
@@ -445,11 +451,13 @@ for _name, _build, _kind, _scale in (
         ("qr_raw_tau", lambda a: pt.linalg.qr(a, mode="raw")[1], "full_rank", lambda example: _q_scale(example)[..., 0])):
     _register_decomposition(_name, arity=1, build=_build, examples=_examples(_kind), error_scale=_scale,
                             onnx_ops=("Loop",), probe_ndim=2).xfail(
+        id="qr-cancelled-column",
         reason=QR_CANCELLED_COLUMN, category="exporter", when=_householder_meets_cancellation,
         unpredictable="which side's rounding leaves an exact 0 depends on the order of the sums")
 _register_decomposition("qr_batched", arity=1, build=lambda a: pt.linalg.qr(a)[0],
                         examples=_examples("general", batch=True), error_scale=_q_scale, onnx_ops=("Loop",),
                         probe_ndim=3).xfail(
+    id="qr-cancelled-column",
     reason=QR_CANCELLED_COLUMN, category="exporter", when=_householder_meets_cancellation,
     unpredictable="which side's rounding leaves an exact 0 depends on the order of the sums")
 
@@ -504,10 +512,12 @@ for _name, _kind, _batch in (("expm", "general", False), ("expm_symmetric", "ind
                                     examples=_examples(_kind, batch=_batch), error_scale=_exponential_scale,
                                     tolerance=EXPM_BOUND, onnx_ops=("Loop", "MatMul"), elementwise=False,
                                     signed_zeros=False, probe_ndim=3 if _batch else 2).xfail(
+        id="expm-scipy-inaccurate",
         reason=EXPM_SCIPY_INACCURATE, category="pytensor", when=_scipy_expm_misses,
         unpredictable="whether the export's own rounding adds to scipy's error or cancels part of it",
         dtypes=tuple(d for d in LINALG_DTYPES if d != "float16"),
     ).xfail(
+        id="expm-float16-scalar",
         reason=EXPM_FLOAT16_SCALAR, category="pytensor", dtypes=("float16",), when=_float16_scalar_matrix,
     ))
 

@@ -82,9 +82,11 @@ OVERFLOW_ORDER_UNPREDICTABLE = ("the two libraries' summation orders are not mod
 # The sign of a zero dot product depends on the order and start of the accumulation (BLAS vs MLAS).
 register("dot", arity=2, dtypes=ALL_DTYPES, shapes=lambda d: matmul_shapes(), onnx_ops=("MatMul",),
          elementwise=False, tolerance=REDUCTION, probe_ndim=2, signed_zeros=False).xfail(
+    id="empty-contraction",
     reason=EMPTY_CONTRACTION, category="onnxruntime-kernel", dtypes=("uint32", "uint64"),
     when=empty_contraction_into_values,
 ).xfail(
+    id="overflow-order",
     reason=OVERFLOW_ORDER, category="onnxruntime-kernel", dtypes=FLOAT_DTYPES, when=overflow_depends_on_order,
     unpredictable=OVERFLOW_ORDER_UNPREDICTABLE,
 )

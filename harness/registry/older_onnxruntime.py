@@ -52,6 +52,7 @@ def wide_integer_inexact_in_float64(example: ArrayExample) -> bool:
 
 
 EMPTY_MATMUL = dict(
+    id="empty-matmul",
     reason="onnxruntime before 1.32: MatMul with a 0-size dimension gives the wrong shape (an empty batch "
            "broadcast against 1 keeps the 1; an empty matrix grows dimensions), which a later Squeeze, Slice "
            "or broadcast then refuses (a runtime error)",
@@ -59,12 +60,14 @@ EMPTY_MATMUL = dict(
     onnxruntime_before=FIXED_IN,
 )
 EMPTY_ARG_REDUCTION = dict(
+    id="empty-arg-reduction",
     reason="onnxruntime before 1.32: ArgMin/ArgMax with keepdims=0 over an array with a 0-size dimension keep "
            "the reduced axis",
     category="onnxruntime-kernel", when=has_empty_input, unpredictable=_UNPREDICTABLE_SHAPES,
     onnxruntime_before=FIXED_IN,
 )
 WIDE_INTEGER_REDUCTION = dict(
+    id="wide-integer-reduction",
     reason="onnxruntime before 1.32: ReduceMax/ReduceMin of int64, uint32 and uint64 arrays of 4 or more "
            "elements can get values outside int32's range wrong (the max of a uint32 [2^31, 0, 0, 0] is 0, as is "
            "the min of an int64 [-2^31 - 1, 0, 0, 0])",
@@ -74,6 +77,7 @@ WIDE_INTEGER_REDUCTION = dict(
     onnxruntime_before=FIXED_IN,
 )
 TOPK_NAN = dict(
+    id="topk-nan",
     reason="onnxruntime before 1.32: TopK does not put NaN last (numpy's order), so sorts, argsorts and unique "
            "place a NaN among the other values",
     category="onnxruntime-kernel", dtypes=("float16", "float32", "float64"), when=nan_among_other_values,
@@ -81,6 +85,7 @@ TOPK_NAN = dict(
     onnxruntime_before=FIXED_IN,
 )
 RANGE_LENGTH_IN_FLOAT64 = dict(
+    id="range-length-in-float64",
     reason="onnxruntime before 1.32: Range's int64 length is computed from bounds rounded to float64, one short "
            "beyond 2^53 (-9007199254740985 down to -9007199254740993 gives 7 values, not 8; uint64 ranges run "
            "through int64 Range and meet it too: 9007199254740985 to 9007199254740993 by 1)",

@@ -87,6 +87,7 @@ def finite_terms_overflow(example: ArrayExample) -> bool:
 
 register("sum", arity=1, onnx_ops=("ReduceSum",), dtypes=ALL_DTYPES, build=_reduction(pt.sum), params=axis_params(), elementwise=False,
          tolerance=REDUCTION, error_scale=_summation_scale).xfail(
+    id="summation-order",
     reason="onnxruntime's vectorised ReduceSum adds in another order than numpy's pairwise sum: where partial sums "
            "overflow, one order gives inf and the other NaN (-max - max + inf) or a finite value",
     category="onnxruntime-kernel", dtypes=FLOAT_DTYPES, when=finite_terms_overflow,
@@ -94,6 +95,7 @@ register("sum", arity=1, onnx_ops=("ReduceSum",), dtypes=ALL_DTYPES, build=_redu
 )
 register("prod", arity=1, onnx_ops=("ReduceProd",), dtypes=ALL_DTYPES, build=_reduction(pt.prod), params=axis_params(), elementwise=False,
          tolerance=REDUCTION).xfail(
+    id="int64-reduceprod-low-bits",
     reason="onnxruntime's int64 ReduceProd loses the low bits of products beyond 2**53 and saturates "
            "instead of wrapping on overflow (as if it multiplied in double); sums are exported exactly",
     category="onnxruntime-kernel", dtypes=INT_DTYPES, when=int64_product_differs,
@@ -145,6 +147,7 @@ def float16_exp_leaves_range(example: ArrayExample) -> bool:
 register("logsumexp", arity=1, dtypes=ALL_DTYPES, build=_reduction(pt.logsumexp), params=axis_params(),
          elementwise=False, tolerance={"float16": 2, "float32": 16, "float64": 16}, error_scale=_logsumexp_scale,
          onnx_ops=("ReduceSum", "Log")).xfail(
+    id="float16-exp-range",
     reason=FLOAT16_EXP_RANGE, category="onnxruntime-kernel", dtypes=("float16",), when=float16_exp_leaves_range,
     unpredictable=FLOAT16_EXP_RANGE_UNPREDICTABLE,
 )

@@ -148,6 +148,7 @@ register("log", arity=1, dtypes=ALL_DTYPES, onnx_ops=("Log",), tolerance=TRANSCE
 register("sqrt", arity=1, dtypes=ALL_DTYPES, onnx_ops=("Sqrt",))
 # Pow for floats; exact square-and-multiply for ints.
 register("pow", arity=2, dtypes=ALL_DTYPES, tolerance=TRANSCENDENTAL, elements=_nonneg_exponents).xfail(
+    id="numpy-sqrt-fast-path",
     reason="numpy takes a sqrt fast path for a broadcast exponent 0.5 (0-d operands, or an exponent "
            "broadcast along the inner loop): pow(-0.0, 0.5) gives -0.0 and pow(-inf, 0.5) gives nan, where "
            "C99 pow (onnxruntime, numpy otherwise) gives +0.0 and +inf",
@@ -192,6 +193,7 @@ register("cos", arity=1, dtypes=ALL_DTYPES, onnx_ops=("Cos",),
 # onnxruntime's float64 Tanh is within 6 ULP of libm's (measured on 7e5 values over 1e-300..1e15);
 # the float64 bound is that, not libm's 2.
 register("tanh", arity=1, dtypes=ALL_DTYPES, onnx_ops=("Tanh",), tolerance={**TRANSCENDENTAL, "float64": 8}).xfail(
+    id="onnxruntime-tiny-tanh",
     reason=ONNXRUNTIME_TINY_TANH, category="onnxruntime-kernel", dtypes=("float32",), when=_tanh_of_tiny,
     unpredictable=TINY_TANH_UNPREDICTABLE,
 )
@@ -217,11 +219,13 @@ register("log2", arity=1, dtypes=ALL_DTYPES, tolerance=TRANSCENDENTAL)
 register("log10", arity=1, dtypes=ALL_DTYPES, tolerance={**TRANSCENDENTAL, "float64": 3})
 register("exp2", arity=1, dtypes=ALL_DTYPES, tolerance=TRANSCENDENTAL)
 register("sigmoid", arity=1, dtypes=ALL_DTYPES, tolerance=TRANSCENDENTAL).xfail(
+    id="sigmoid-exp-overflow",
     reason="PyTensor's py mode gives 0 where exp(-x) overflows although the sigmoid is a subnormal "
            "number there; the exported e/(1+e) composition returns the subnormal value",
     category="pytensor", dtypes=("float32", "float64") + INT_DTYPES + ("bool",), when=_sigmoid_result_subnormal,
 )
 register("softplus", arity=1, dtypes=ALL_DTYPES, tolerance={**TRANSCENDENTAL, "float64": 4}).xfail(
+    id="softplus-bool-in-float16",
     reason="PyTensor's Softplus.impl computes a bool input through numpy's float16 exp loop "
            "(its int8 guard checks itemsize, not bool), losing precision",
     category="pytensor", dtypes=("bool",), when=_not_empty,

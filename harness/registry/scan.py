@@ -188,6 +188,7 @@ register("scan_cumulative_sum", arity=1, dtypes=ALL_DTYPES, build=_cumulative_su
 register("scan_ar1", arity=3, dtypes=ALL_DTYPES, build=_ar1, probe_ndim=(0, 1, 0),
          shapes=lambda d: template_shapes("", "T", "", sizes={"T": STEPS}), elementwise=False,
          onnx_ops=("Loop",)).xfail(
+    id="float16-chain-in-loop",
     reason=FLOAT16_CHAIN + " (here: within each step of the Loop body)", category="onnxruntime-kernel",
     dtypes=("float16",), when=float16_chain_differs(_float16_ar1_in_numpy),
 )
@@ -203,6 +204,7 @@ register("scan_tanh_recurrence", arity=3, dtypes=FLOAT_DTYPES, build=_tanh_state
          shapes=lambda d: template_shapes("n,n", "n", "T,n", sizes={"T": STEPS, "n": (0, 3)}), elementwise=False,
          elements=_bounded, tolerance=REDUCTION, error_scale=_recurrence_terms, signed_zeros=False,
          onnx_ops=("Loop", "Tanh")).xfail(
+    id="onnxruntime-tiny-tanh",
     reason=ONNXRUNTIME_TINY_TANH, category="onnxruntime-kernel", dtypes=("float32",), when=_tiny_preactivation,
     unpredictable=TINY_TANH_UNPREDICTABLE,
 )
@@ -210,6 +212,7 @@ register("scan_tanh_recurrence_gradient", arity=3, dtypes=FLOAT_DTYPES, build=_t
          probe_ndim=(2, 1, 2), shapes=lambda d: template_shapes("n,n", "n", "T,n", sizes={"T": STEPS, "n": (0, 3)}),
          elementwise=False, elements=_bounded, tolerance=REDUCTION, error_scale=_gradient_terms,
          signed_zeros=False, onnx_ops=("Loop",)).xfail(
+    id="onnxruntime-tiny-tanh",
     reason=ONNXRUNTIME_TINY_TANH, category="onnxruntime-kernel", dtypes=("float32",), when=_tiny_preactivation,
     unpredictable=TINY_TANH_UNPREDICTABLE,
 )
@@ -229,6 +232,7 @@ def _doubling_overflows_against_minus_inf(example) -> bool:
 
 register("scan_until", arity=2, dtypes=ALL_DTYPES, build=_double_until_over, probe_ndim=(0, 0),
          shapes=lambda d: template_shapes("", "", sizes={}), elementwise=False, onnx_ops=("Loop",)).xfail(
+    id="float16-chain-across-steps",
     reason="onnxruntime runs the float16 Add in float32 and drops the Cast pair before the comparison (even "
            "with graph optimizations off): the first step, where doubling x0 overflows float16, compares a "
            "finite float32 sum with the limit, where PyTensor and the ONNX reference evaluator compare -inf",

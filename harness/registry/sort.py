@@ -46,6 +46,7 @@ register("sort_stable", arity=1, dtypes=ALL_DTYPES, build=_sort("stable"), param
          onnx_ops=("TopK",), elementwise=False).xfail(**TOPK_NAN)
 register("argsort", arity=1, dtypes=ALL_DTYPES, build=_argsort("quicksort"), params=AXIS, shapes=ranked(),
          onnx_ops=("TopK",), elementwise=False).xfail(
+    id="quicksort-ties",
     reason=QUICKSORT_TIES, category="pytensor", when=has_ties, unpredictable=QUICKSORT_UNPREDICTABLE,
 ).xfail(**TOPK_NAN)
 register("argsort_stable", arity=1, dtypes=ALL_DTYPES, build=_argsort("stable"), params=AXIS, shapes=ranked(),

@@ -8,7 +8,9 @@ An entry
 
 A known divergence
 ------------------
-Chain ``.xfail(reason=..., category=..., dtypes=..., when=...)`` on the entry. ``category`` is one of
+Chain ``.xfail(id=..., reason=..., category=..., dtypes=..., when=...)`` on the entry. ``id`` names the
+declaration (lowercase words joined by hyphens, unique within the entry: ``"float16-chain"``); reports,
+diffs and tests label it ``op#id [category]``, so adding a declaration renames none. ``category`` is one of
 `CATEGORIES`; ``dtypes`` limits it (default: every dtype of the entry); ``when`` is a predicate on the
 inputs (an `ArrayExample`) that says which examples diverge. Declarations are strict, each on its
 own: a whole-cell declaration whose cell passes is ``xpass``, and so is a ``when`` declaration that
@@ -19,6 +21,7 @@ from the inputs); a declaration naming a dtype the entry does not have is an err
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +34,9 @@ from backend.compat import ONNXRUNTIME_VERSION
 from backend.dtypes import ALL_DTYPES
 from strategies.shapes import BroadcastShapes
 from strategies.values import ArrayExample
+
+DECLARATION_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+"""What a declaration's ``id`` looks like."""
 
 CATEGORIES = {
     "onnx-spec": "ONNX defines the op differently from PyTensor",
@@ -57,7 +63,7 @@ class XFail:
     """One declared divergence of an entry; `label` names it in reports."""
 
     op: str
-    index: int  # position among the entry's declarations
+    id: str  # the declaration's name, unique within the entry
     reason: str
     category: str
     dtypes: tuple[str, ...]
@@ -71,7 +77,7 @@ class XFail:
 
     @property
     def label(self) -> str:
-        return f"{self.op}#{self.index} [{self.category}]"
+        return f"{self.op}#{self.id} [{self.category}]"
 
     def holds(self, dtype: str, example: ArrayExample) -> bool:
         """Does this declaration cover ``example`` of a ``dtype`` cell?"""
@@ -131,7 +137,7 @@ class OpSpec:
     # declarations for other onnxruntime releases than the installed one (``onnxruntime_before=``)
     inactive_xfails: list[XFail] = field(default_factory=list)
 
-    def xfail(self, *, reason: str, category: str, dtypes: Sequence[str] | None = None,
+    def xfail(self, *, id: str, reason: str, category: str, dtypes: Sequence[str] | None = None,
               when: Callable[[ArrayExample], bool] | None = None, unpredictable: str = "",
               onnxruntime_before: tuple[int, int] | None = None) -> OpSpec:
         """Declare a known divergence (see the module docstring). ``unpredictable`` is for a divergence
@@ -139,8 +145,12 @@ class OpSpec:
         says why, ``when`` then holds on every example that may diverge, and examples on which it
         holds without diverging do not make the declaration stale. ``onnxruntime_before=(major,
         minor)`` declares a bug of older onnxruntime releases: with that release or a newer one
-        installed the declaration is kept in ``inactive_xfails`` and judges nothing (its label's
-        number stays the same on every release)."""
+        installed the declaration is kept in ``inactive_xfails`` and judges nothing."""
+        if not isinstance(id, str) or not DECLARATION_ID.fullmatch(id):
+            raise RegistryError(f"{self.name}: xfail id {id!r} must be lowercase words joined by hyphens, e.g. "
+                                "'float16-chain'")
+        if any(x.id == id for x in self.xfails + self.inactive_xfails):
+            raise RegistryError(f"{self.name}: two declarations named {id!r}; give each its own id")
         if unpredictable and when is None:
             raise RegistryError(f"{self.name}: unpredictable= qualifies a when= predicate; give one")
         if not reason or not reason.strip():
@@ -156,8 +166,7 @@ class OpSpec:
             )
         if onnxruntime_before is not None and not (isinstance(onnxruntime_before, tuple) and len(onnxruntime_before) == 2):
             raise RegistryError(f"{self.name}: onnxruntime_before must be (major, minor), got {onnxruntime_before!r}")
-        declaration = XFail(self.name, len(self.xfails) + len(self.inactive_xfails) + 1, reason.strip(), category,
-                            dtypes, when, unpredictable.strip())
+        declaration = XFail(self.name, id, reason.strip(), category, dtypes, when, unpredictable.strip())
         active = onnxruntime_before is None or ONNXRUNTIME_VERSION < onnxruntime_before
         (self.xfails if active else self.inactive_xfails).append(declaration)
         return self

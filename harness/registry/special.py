@@ -63,6 +63,7 @@ def _scipy_shift_of_an_infinite_max(example: ArrayExample) -> bool:
 register("log_softmax", arity=1, dtypes=SOFTMAX_DTYPES, build=_log_softmax, elementwise=False, tolerance=REDUCTION,
          params=axis_params(keepdims=False, multiple=False), onnx_ops=("Exp", "ReduceSum"),
          error_scale=_log_softmax_terms).xfail(
+    id="scipy-infinite-max-shift",
     reason="PyTensor 2.38's log_softmax is scipy's, which shifts a slice whose max is +inf by 0: its finite "
            "elements give -inf where the export (PyTensor 3.0's formula, x - max) gives NaN",
     category="pytensor", dtypes=FLOAT_DTYPES, when=_scipy_shift_of_an_infinite_max,
@@ -81,6 +82,6 @@ def _logaddexp_scale(example: ArrayExample) -> np.ndarray:
 logaddexp = register("logaddexp", arity=2, dtypes=ALL_DTYPES, tolerance=TRANSCENDENTAL, error_scale=_logaddexp_scale,
                      onnx_ops=("Exp", "Log"))
 if PYTENSOR_VERSION < (3, 3):
-    logaddexp.xfail(reason=FLOAT16_CHAIN, category="onnxruntime-kernel", dtypes=("float16",),
+    logaddexp.xfail(id="float16-chain", reason=FLOAT16_CHAIN, category="onnxruntime-kernel", dtypes=("float16",),
                     when=float16_chain_differs(lambda x, y: np.log(np.exp(x) + np.exp(y)),
                                                beyond_ulps=TRANSCENDENTAL["float16"], error_scale=_logaddexp_scale))

@@ -142,6 +142,7 @@ def _gamma_sign_lost_to_int_overflow(example: ArrayExample) -> bool:
 
 register("gamma", arity=1, dtypes=ALL_DTYPES, build=pt.gamma, elements=_landmark_elements,
          tolerance={"float16": 1, "float32": 1, "float64": 16}, onnx_ops=("Pow", "Exp", "Sin")).xfail(
+    id="cephes-gamma-negative-zero",
     reason="scipy's gamma (cephes) gives -0.0 for every non-integer x <= -2**31, where gamma(x) underflows "
            "with sign (-1)**(floor(-x) + 1): cephes reads the parity from floor(-x) cast to a C int, which "
            "overflows; the export gives +0.0 where floor(-x) is odd",
@@ -194,6 +195,7 @@ register("logit", arity=1, dtypes=ALL_DTYPES, build=pt.special.logit, tolerance=
 register("betaln", arity=2, dtypes=ALL_DTYPES, build=pt.special.betaln, shapes=large_graph_shapes(2),
          elements=lambda d: _landmark_elements(d) * 2, error_scale=_betaln_scale,
          tolerance={"float16": 2, "float32": 2, "float64": 8}, onnx_ops=("Log", "Sin")).xfail(
+    id="float16-betaln",
     reason=FLOAT16_BETALN, category="onnxruntime-kernel", dtypes=("float16",), when=float16_betaln_terms_round,
     unpredictable=FLOAT16_BETALN_UNPREDICTABLE,
 )
@@ -356,12 +358,12 @@ SCIPY_IVE_UNDERFLOWS = (
 
 
 def _declare_amos_accidents(spec):
-    spec.xfail(reason=SCIPY_DROPS_THE_K_TERM, category="pytensor", when=scipy_drops_the_k_term,
+    spec.xfail(id="scipy-drops-the-k-term", reason=SCIPY_DROPS_THE_K_TERM, category="pytensor", when=scipy_drops_the_k_term,
                unpredictable="where K_|v|(x) e^-x is negligible next to I_|v|(x) e^-x, scipy's value is right")
-    spec.xfail(reason=SCIPY_K_TERM_OVERFLOWS, category="pytensor", when=scipy_k_term_overflows,
+    spec.xfail(id="scipy-k-term-overflows", reason=SCIPY_K_TERM_OVERFLOWS, category="pytensor", when=scipy_k_term_overflows,
                unpredictable="AMOS' test is an estimate: below e^700.92 it may pass, and where the result "
                              "overflows both are NaN")
-    spec.xfail(reason=SCIPY_IVE_UNDERFLOWS, category="pytensor", when=scipy_ive_underflows,
+    spec.xfail(id="scipy-ive-underflows", reason=SCIPY_IVE_UNDERFLOWS, category="pytensor", when=scipy_ive_underflows,
                unpredictable="most of these results are below e^-700.92, where the export gives 0 too")
     return spec
 
@@ -380,6 +382,7 @@ if PYTENSOR_VERSION >= (3, 0):  # PyTensor 2.38's iv is its own op (cephes' iv),
         "iv", arity=2, dtypes=ALL_DTYPES, elements=lambda d: [bessel_order_elements(d), bessel_argument_elements(d)],
         error_scale=_iv_scale, tolerance={"float16": 2, "float32": 6, "float64": 80}, onnx_ops=("Loop", "Exp"),
         shapes=large_graph_shapes(2), ci_example_share=LARGE_GRAPH_CI_SHARE)).xfail(
+        id="float16-chain",
         reason=FLOAT16_CHAIN, category="onnxruntime-kernel", dtypes=("float16",),
         when=float16_chain_differs(lambda v, x: scipy.special.ive(v, x).astype(x.dtype) * np.exp(np.abs(x))))
 
@@ -473,6 +476,7 @@ for _name, _function, _upper in (("gammainc", scipy.special.gammainc, False),
         error_scale=_incomplete_gamma_scale(_function, upper=_upper), tolerance={"float16": 1, "float32": 2, "float64": 8},
         onnx_ops=("Loop", "Exp"), shapes=large_graph_shapes(2),
         ci_example_share=LARGE_GRAPH_CI_SHARE).xfail(
+        id="not-converged",
         reason=NOT_CONVERGED, category="exporter", dtypes=("float32", "float64", "int32", "int64", "uint32", "uint64"),
         when=beyond_the_series_reach,
     )
@@ -490,6 +494,7 @@ SCIPY_SUBNORMAL_A = (
     "their digits: scipy's gammaincc(2.2e-311, 1) is -1.3e-311 (Q is ~a E1(1) = 4.9e-312); the export computes "
     "x^a / gamma(a) as a x^a / gamma(1 + a) for small a and gives 4.88e-312")
 INCOMPLETE_GAMMA_SPECS["gammaincc"].xfail(
+    id="scipy-subnormal-a",
     reason=SCIPY_SUBNORMAL_A, category="pytensor", dtypes=("float64",), when=subnormal_a_in_the_small_x_series,
     unpredictable="where the subnormal terms happen to round alike, scipy's value is close enough")
 
@@ -499,6 +504,7 @@ SCIPY_SUBNORMAL_A_SERIES = (
     "1 - P is ~a E1(x) < 2e-305, so P is 1.0 to rounding, which the export gives (found by a random-seed "
     "nightly, seed 4500)")
 INCOMPLETE_GAMMA_SPECS["gammainc"].xfail(
+    id="scipy-subnormal-a-series",
     reason=SCIPY_SUBNORMAL_A_SERIES, category="pytensor", dtypes=("float64",), when=subnormal_a_in_the_small_x_series)
 
 
@@ -519,6 +525,7 @@ SCIPY_PREFACTOR_UNDERFLOW = (
     "nightly")
 # P shares cephes' test, but where a is tiny P ~ x^a is not: only Q can be a subnormal the export keeps
 INCOMPLETE_GAMMA_SPECS["gammaincc"].xfail(
+    id="scipy-prefactor-underflow",
     reason=SCIPY_PREFACTOR_UNDERFLOW, category="pytensor", dtypes=("float64",), when=scipy_prefactor_below_maxlog,
     unpredictable="where Q itself underflows, or onnxruntime's Exp flushes the subnormal, both give 0")
 
@@ -610,9 +617,11 @@ for _name, _inverse, _upper in (("gammaincinv", scipy.special.gammaincinv, False
              error_scale=_inverse_incomplete_gamma_scale(_inverse),
              tolerance={"float16": 1, "float32": 2, "float64": 48}, onnx_ops=("Loop", "Exp"),
              shapes=large_graph_shapes(2), ci_example_share=LARGE_GRAPH_CI_SHARE).xfail(
+        id="inverse-out-of-reach",
         reason=INVERSE_OUT_OF_REACH, category="exporter", dtypes=("float32", "float64"),
         when=beyond_the_inverse_reach(_upper),
     ).xfail(
+        id="scipy-inverse-outside-domain",
         reason=SCIPY_INVERSE_OUTSIDE_DOMAIN, category="pytensor", when=scipy_inverse_value_outside_domain(_inverse),
         dtypes=FLOAT_DTYPES + ("int8", "int16", "int32", "int64"),
     )
@@ -732,22 +741,27 @@ register("betainc", arity=3, dtypes=ALL_DTYPES, build=pt.betainc, elements=_inco
          error_scale=_incomplete_beta_scale, tolerance={"float16": 1, "float32": 2, "float64": 16},
          onnx_ops=("Loop", "Exp"), shapes=large_graph_shapes(3),
          ci_example_share=LARGE_GRAPH_CI_SHARE).xfail(
+    id="incomplete-beta-out-of-reach",
     reason=INCOMPLETE_BETA_OUT_OF_REACH, category="exporter", when=beyond_the_incomplete_beta_reach,
     dtypes=("float32", "float64", "int32", "int64", "uint32", "uint64", "int8", "int16", "uint8", "uint16", "bool",
             "float16"),
 ).xfail(
+    id="scipy-incomplete-beta-underflow",
     reason=SCIPY_INCOMPLETE_BETA_UNDERFLOW, category="pytensor", when=scipy_incomplete_beta_underflows,
     unpredictable="whether Boost's rounding of a near-underflow prefactor lands within the bound",
     dtypes=("float64", "int32", "int64", "uint32", "uint64"),
 ).xfail(
+    id="scipy-float32-incomplete-beta",
     reason=SCIPY_FLOAT32_INCOMPLETE_BETA, category="pytensor", when=scipy_float32_loop_differs(scipy.special.betainc),
     unpredictable="near a rounding tie the export's float64 value may round to the other neighbour",
     dtypes=("float16", "float32", "int8", "int16", "uint8", "uint16", "bool"),
 ).xfail(
+    id="scipy-subnormal-x-incomplete-beta",
     reason=SCIPY_SUBNORMAL_X_INCOMPLETE_BETA, category="pytensor", dtypes=("float64",),
     when=subnormal_x_in_the_incomplete_beta,
     unpredictable="near the normal range, or where the value underflows, scipy's value is within the bound",
 ).xfail(
+    id="scipy-arcsine-incomplete-beta",
     reason=SCIPY_ARCSINE_INCOMPLETE_BETA, category="pytensor", dtypes=("float64",), when=arcsine_near_one,
     unpredictable="scipy rounds only some of these x (1 - x an odd multiple of 2^-53 among them)",
 )
@@ -822,16 +836,20 @@ register("betaincinv", arity=3, dtypes=ALL_DTYPES,
          elements=lambda d: [*_incomplete_beta_elements(d)[:2], _probability_elements(d)],
          error_scale=_inverse_incomplete_beta_scale, tolerance={"float16": 1, "float32": 2, "float64": 32},
          onnx_ops=("Loop", "Exp"), shapes=large_graph_shapes(3), ci_example_share=LARGE_GRAPH_CI_SHARE).xfail(
+    id="inverse-incomplete-beta-out-of-reach",
     reason=INVERSE_INCOMPLETE_BETA_OUT_OF_REACH, category="exporter", when=beyond_the_inverse_incomplete_beta_reach,
     unpredictable="where scipy's betaincinv is NaN too",
 ).xfail(
+    id="scipy-inverse-incomplete-beta-fails",
     reason=SCIPY_INVERSE_INCOMPLETE_BETA_FAILS, category="pytensor", when=scipy_inverse_incomplete_beta_fails,
     unpredictable="below 1e-200 Boost's root is right for most inputs",
 ).xfail(
+    id="scipy-inverse-incomplete-beta-underflow",
     reason=SCIPY_INVERSE_INCOMPLETE_BETA_UNDERFLOW, category="pytensor",
     when=scipy_inverse_incomplete_beta_root_underflows,
     unpredictable="where the root is below the smallest subnormal both give 0",
 ).xfail(
+    id="scipy-float32-inverse-incomplete-beta",
     reason=SCIPY_FLOAT32_INVERSE_INCOMPLETE_BETA, category="pytensor", when=scipy_float32_loop_differs(scipy.special.betaincinv),
     unpredictable="near a rounding tie the export's float64 value may round to the other neighbour",
     dtypes=("float16", "float32", "int8", "int16", "uint8", "uint16", "bool"),

@@ -88,12 +88,14 @@ def indexing_entry(name, pattern, *, update=None, op=None, index_dtype="int64", 
         elementwise=False, **fields)
     if update == "inc":
         spec.xfail(
+            id="float16-scatter-add-in-float32",
             reason="onnxruntime has no float16 ScatterElements(reduction=add), so the export accumulates in "
                    "float32 and rounds once; np.add.at rounds to float16 after every addition, which differs "
                    "when a position repeats and the float32 sum rounds differently",
             category="exporter", dtypes=("float16",), when=_float32_accumulation_differs(pattern))
         if any(token in ("array", "mask", "mask2") for token in pattern):  # advanced: PyTensor uses np.add.at
             spec.xfail(
+                id="numpy-add-at-overlap",
                 reason="PyTensor's reference is np.add.at, which adds wrong values when the update must be "
                        "broadcast to a multi-dimensional index (numpy 2.4: adding [1, 2] at [[0, 0], [0, 0]] "
                        "gives 3.0 for floats and garbage for integers, instead of 6); the export adds the "

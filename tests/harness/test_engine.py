@@ -202,44 +202,44 @@ def exp_entry(monkeypatch):
 
 
 def test_the_declaration_that_fired_is_reported_not_the_first(exp_entry):
-    spec = exp_entry.xfail(reason="never holds", category="pytensor", when=lambda example: False).xfail(
-        reason="negative inputs", category="onnxruntime-kernel", when=_has_negative)
+    spec = exp_entry.xfail(id="never-holds", reason="never holds", category="pytensor", when=lambda example: False).xfail(
+        id="negative-inputs", reason="negative inputs", category="onnxruntime-kernel", when=_has_negative)
     with planted(ps.Exp, exp_wrong_for_negative_inputs):
         cell = run_cell(spec, "float64", hypothesis_settings=CI)
     assert cell.status == "xfail", cell
-    assert cell.category == "onnxruntime-kernel" and cell.declaration == "exp_probe#2 [onnxruntime-kernel]"
+    assert cell.category == "onnxruntime-kernel" and cell.declaration == "exp_probe#negative-inputs [onnxruntime-kernel]"
     assert "negative inputs" in cell.reason and "never holds" not in cell.reason
 
 
 def test_a_stale_declaration_is_xpass_although_another_fires(exp_entry):
-    spec = exp_entry.xfail(reason="negative inputs", category="onnxruntime-kernel", when=_has_negative).xfail(
-        reason="empty arrays", category="pytensor", when=_empty)
+    spec = exp_entry.xfail(id="negative-inputs", reason="negative inputs", category="onnxruntime-kernel", when=_has_negative).xfail(
+        id="empty-arrays", reason="empty arrays", category="pytensor", when=_empty)
     with planted(ps.Exp, exp_wrong_for_negative_inputs):
         cell = run_cell(spec, "float64", hypothesis_settings=CI)
     assert cell.status == "xpass", cell
-    assert cell.declaration == "exp_probe#2 [pytensor]"
-    assert "empty arrays" in cell.reason and "exp_probe#1 [onnxruntime-kernel] diverged" in cell.reason
+    assert cell.declaration == "exp_probe#empty-arrays [pytensor]"
+    assert "empty arrays" in cell.reason and "exp_probe#negative-inputs [onnxruntime-kernel] diverged" in cell.reason
 
 
 def test_an_unpredictable_declaration_is_not_stale_when_it_holds_without_diverging(exp_entry):
-    spec = exp_entry.xfail(reason="negative inputs", category="onnxruntime-kernel", when=_has_negative).xfail(
-        reason="empty arrays", category="pytensor", when=_empty, unpredictable="for this test")
+    spec = exp_entry.xfail(id="negative-inputs", reason="negative inputs", category="onnxruntime-kernel", when=_has_negative).xfail(
+        id="empty-arrays", reason="empty arrays", category="pytensor", when=_empty, unpredictable="for this test")
     with planted(ps.Exp, exp_wrong_for_negative_inputs):
         cell = run_cell(spec, "float64", hypothesis_settings=CI)
-    assert cell.status == "xfail" and cell.declaration == "exp_probe#1 [onnxruntime-kernel]", cell
+    assert cell.status == "xfail" and cell.declaration == "exp_probe#negative-inputs [onnxruntime-kernel]", cell
 
 
 def test_a_whole_cell_declaration_decides_divergences_a_conditional_one_also_covers(exp_entry):
     # a bug of an old onnxruntime declared on an entry whose cell is declared as a whole already
-    spec = exp_entry.xfail(reason="the whole cell", category="pytensor").xfail(
-        reason="negative inputs", category="onnxruntime-kernel", when=_has_negative, unpredictable="test")
+    spec = exp_entry.xfail(id="whole-cell", reason="the whole cell", category="pytensor").xfail(
+        id="negative-inputs", reason="negative inputs", category="onnxruntime-kernel", when=_has_negative, unpredictable="test")
     with planted(ps.Exp, exp_wrong_for_negative_inputs):
         cell = run_cell(spec, "float64", hypothesis_settings=CI)
-    assert cell.status == "xfail" and cell.declaration == "exp_probe#1 [pytensor]", cell
+    assert cell.status == "xfail" and cell.declaration == "exp_probe#whole-cell [pytensor]", cell
 
 
 def test_a_divergence_no_declaration_covers_is_a_mismatch_with_its_counterexample(exp_entry):
-    spec = exp_entry.xfail(reason="empty arrays", category="pytensor", when=_empty, unpredictable="test")
+    spec = exp_entry.xfail(id="empty-arrays", reason="empty arrays", category="pytensor", when=_empty, unpredictable="test")
     with planted(ps.Exp, exp_wrong_for_negative_inputs):
         cell = run_cell(spec, "float64", hypothesis_settings=CI)
     assert cell.status == "mismatch"
@@ -255,7 +255,7 @@ def test_the_reference_evaluator_attributes_only_divergences_no_declaration_expl
     original_run = ReferenceEvaluator.run
     monkeypatch.setattr(ReferenceEvaluator, "run", lambda self, *a, **k: evaluated.append(a[1]) or original_run(
         self, *a, **k))
-    declared = exp_entry.xfail(reason="negative inputs", category="onnxruntime-kernel", when=_has_negative)
+    declared = exp_entry.xfail(id="negative-inputs", reason="negative inputs", category="onnxruntime-kernel", when=_has_negative)
     with planted(ps.Exp, exp_wrong_for_negative_inputs):
         cell = run_cell(declared, "float64", hypothesis_settings=CI)
     assert cell.status == "xfail" and cell.xfailed_examples > 1, cell
@@ -285,5 +285,5 @@ def test_a_declared_runtime_failure_is_xfail_in_a_dtype_only_run_too():
     properties compare no values but must still excuse the declared failure, not report it."""
     spec = ONNX_OPERATIONS["dot"]
     cell = run_cell(spec, "uint32", aspects={"dtype"}, hypothesis_settings=CI, reference_samples=0)
-    assert cell.status == "xfail" and cell.declaration == "dot#1 [onnxruntime-kernel]", cell
+    assert cell.status == "xfail" and cell.declaration == "dot#empty-contraction [onnxruntime-kernel]", cell
     assert 0 < cell.xfailed_examples < cell.examples

@@ -16,8 +16,8 @@ from harness.registry import ONNX_OPERATIONS
 from harness.registry.scalar import NUMPY_TAKES_SQRT_FAST_PATH
 from strategies.values import ArrayExample
 
-VERSION_SPECIFIC = {"log_softmax#1": lambda: PYTENSOR_VERSION < (3, 0), "expm#2": lambda: PYTENSOR_VERSION >= (3, 0),
-                    "pow#1": lambda: NUMPY_TAKES_SQRT_FAST_PATH}
+VERSION_SPECIFIC = {"log_softmax#scipy-infinite-max-shift": lambda: PYTENSOR_VERSION < (3, 0), "expm#expm-float16-scalar": lambda: PYTENSOR_VERSION >= (3, 0),
+                    "pow#numpy-sqrt-fast-path": lambda: NUMPY_TAKES_SQRT_FAST_PATH}
 """Declarations of one PyTensor or numpy version's behaviour: label -> whether the installed one is it."""
 
 
@@ -31,163 +31,163 @@ TINY_F16_STEP = 2.0 ** -11  # half an ulp of 1.0 in float16: lost one at a time,
 
 CASES = {
     # Boost's arcsine form rounds sqrt(x): 0.99999999051 where mpmath (and the export) give 0.99999999329
-    "betainc#5": ("float64", ex(np.array([0.5]), np.array([0.5]), np.array([1 - 2.0**-53])),
+    "betainc#scipy-arcsine-incomplete-beta": ("float64", ex(np.array([0.5]), np.array([0.5]), np.array([1 - 2.0**-53])),
                   ex(np.array([0.5]), np.array([0.5]), np.array([0.9]))),
     # a, b outside [1e-8, 1e8] (neither 1): the export gives NaN, scipy 0.5
-    "betaincinv#1": ("float64", ex(np.array([1e9]), np.array([1e9]), np.array([0.5])),
+    "betaincinv#inverse-incomplete-beta-out-of-reach": ("float64", ex(np.array([1e9]), np.array([1e9]), np.array([0.5])),
                      ex(np.array([1e9]), np.array([1.0]), np.array([0.5]))),
     # Boost's NaN for a small lower tail; the root is 1.397e-16
-    "betaincinv#2": ("float64", ex(np.array([1.01033322]), np.array([0.157864307]), np.array([1.50065591e-17])),
+    "betaincinv#scipy-inverse-incomplete-beta-fails": ("float64", ex(np.array([1.01033322]), np.array([0.157864307]), np.array([1.50065591e-17])),
                      ex(np.array([1.01033322]), np.array([0.157864307]), np.array([1.5e-3]))),
     # scipy's float32 loop (Boost in float): 0.82842904 for 2 sqrt(2) - 2 = 0.82842714
-    "betaincinv#4": ("float32", ex(np.array([0.5], f32), np.array([0.25], f32), np.array([0.5], f32)),
+    "betaincinv#scipy-float32-inverse-incomplete-beta": ("float32", ex(np.array([0.5], f32), np.array([0.25], f32), np.array([0.5], f32)),
                      ex(np.array([2.0], f32), np.array([1.0], f32), np.array([0.25], f32))),
     # the root (~1e-1190) underflows: scipy gives the smallest normal, the export 0
-    "betaincinv#3": ("float64", ex(np.array([0.1288151641308958]), np.array([0.5137775899252072]),
+    "betaincinv#scipy-inverse-incomplete-beta-underflow": ("float64", ex(np.array([0.1288151641308958]), np.array([0.5137775899252072]),
                                    np.array([1.8072647566149473e-155])),
                      ex(np.array([2.0]), np.array([3.0]), np.array([1e-300]))),
     # scipy's reflection multiplies K_|v|(x) e^x by exp(-2x) = 0 here: 4.6e-303, mpmath (and the export) 7.7e-62
-    "ive#1": ("float64", ex(np.array([-832.9747257538536]), np.array([413.17918576248616])),
+    "ive#scipy-drops-the-k-term": ("float64", ex(np.array([-832.9747257538536]), np.array([413.17918576248616])),
               ex(np.array([-3.5]), np.array([300.0]))),
     # AMOS' overflow test on K_|v|(x) e^x: scipy NaN, the export -5.1e289
-    "ive#2": ("float64", ex(np.array([-269.34312937365746]), np.array([15.522831479755384])),
+    "ive#scipy-k-term-overflows": ("float64", ex(np.array([-269.34312937365746]), np.array([15.522831479755384])),
               ex(np.array([-30.5]), np.array([1.0]))),
     # AMOS' underflow estimate zeroes 5.7e-305 (above e^-700.92, where the export zeroes)
-    "ive#3": ("float64", ex(np.array([317.7736585981975]), np.array([28.49000588919398])),
+    "ive#scipy-ive-underflows": ("float64", ex(np.array([317.7736585981975]), np.array([28.49000588919398])),
               ex(np.array([10.0]), np.array([5.0]))),
     # a = x = 1e6: the series stops after 2000 steps, far from converged (scipy: Temme's expansion)
-    "gammainc#1": ("float64", ex(np.array([1e6]), np.array([1e6])), ex(np.array([3.0]), np.array([2.0]))),
+    "gammainc#not-converged": ("float64", ex(np.array([1e6]), np.array([1e6])), ex(np.array([3.0]), np.array([2.0]))),
     # Q for a subnormal a: scipy's is negative (-1.3e-311), the export's a E1(1) = 4.88e-312
     # cephes' underflow test on the prefactor's log (found by a random-seed nightly)
-    "gammaincc#3": ("float64", ex(np.array([2.2250738585072014e-308]), np.array([1.5])),
+    "gammaincc#scipy-prefactor-underflow": ("float64", ex(np.array([2.2250738585072014e-308]), np.array([1.5])),
                     ex(np.array([3e-308]), np.array([1.5]))),
     # found by a random-seed nightly (seed 4500)
-    "gammainc#2": ("float64", ex(np.array([5e-324]), np.array([0.5])), ex(np.array([5e-324]), np.array([1.5]))),
-    "betainc#4": ("float64", ex(np.array([0.5]), np.array([1.5]), np.array([5e-324])),
+    "gammainc#scipy-subnormal-a-series": ("float64", ex(np.array([5e-324]), np.array([0.5])), ex(np.array([5e-324]), np.array([1.5]))),
+    "betainc#scipy-subnormal-x-incomplete-beta": ("float64", ex(np.array([0.5]), np.array([1.5]), np.array([5e-324])),
                   ex(np.array([0.5]), np.array([1.5]), np.array([1e-300]))),
-    "gammaincc#2": ("float64", ex(np.array([2.225073858507e-311]), np.array([1.0])),
+    "gammaincc#scipy-subnormal-a": ("float64", ex(np.array([2.225073858507e-311]), np.array([1.0])),
                     ex(np.array([1e-300]), np.array([1.0]))),
     # a > 8e4: the export gives NaN; a tail of 1e-310 is below the prefactor's range (scipy: 780.2)
-    "gammaincinv#1": ("float64", ex(np.array([1e5]), np.array([0.5])), ex(np.array([3.0]), np.array([0.25]))),
-    "gammainccinv#1": ("float64", ex(np.array([0.5]), np.array([1e-310])), ex(np.array([0.5]), np.array([1e-30]))),
+    "gammaincinv#inverse-out-of-reach": ("float64", ex(np.array([1e5]), np.array([0.5])), ex(np.array([3.0]), np.array([0.25]))),
+    "gammainccinv#inverse-out-of-reach": ("float64", ex(np.array([0.5]), np.array([1e-310])), ex(np.array([0.5]), np.array([1e-30]))),
     # outside the domain scipy iterates on: 0 for a = -0.0 with p = 1.1, and for a subnormal a with a tiny q
-    "gammaincinv#2": ("float64", ex(np.array([-0.0]), np.array([1.1])), ex(np.array([-1.0]), np.array([0.5]))),
-    "gammainccinv#2": ("float64", ex(np.array([1e-320]), np.array([1e-300])), ex(np.array([1e-320]), np.array([0.5]))),
+    "gammaincinv#scipy-inverse-outside-domain": ("float64", ex(np.array([-0.0]), np.array([1.1])), ex(np.array([-1.0]), np.array([0.5]))),
+    "gammainccinv#scipy-inverse-outside-domain": ("float64", ex(np.array([1e-320]), np.array([1e-300])), ex(np.array([1e-320]), np.array([0.5]))),
     # numpy's sqrt fast path for a 0-d exponent 0.5 keeps -0.0; elementwise pow (both sides) gives +0.0
     # numpy's pinv returns an empty input's empty result in the input's dtype
-    "pinv#2": ("int32", ex(np.zeros((0, 2), "int32")), ex(np.array([[2, 1], [1, 3]], "int32"))),
+    "pinv#empty-pinv-in-input-dtype": ("int32", ex(np.zeros((0, 2), "int32")), ex(np.array([[2, 1], [1, 3]], "int32"))),
     # rank 1: the dependent direction's singular value is rounding noise, far above 1e-15 in float32
-    "pinv#3": ("float32", ex(np.array([[0.0, 0.5, 0.0, 0.5], [0.0, 0.5, 0.0, 0.5]], f32)),
+    "pinv#rank-deficient-pinv": ("float32", ex(np.array([[0.0, 0.5, 0.0, 0.5], [0.0, 0.5, 0.0, 0.5]], f32)),
                ex(np.array([[2.0, 1.0], [1.0, 3.0]], f32))),
     # scipy's expm is 1.9e-13 relative off exp(3) on the diagonal here (the export: 1 ULP)
-    "expm#1": ("float64", ex(np.array([[3.0, 0.0], [1.0, 3.0]])), ex(np.array([[1.0, 0.5], [0.5, 1.0]]))),
+    "expm#expm-scipy-inaccurate": ("float64", ex(np.array([[3.0, 0.0], [1.0, 3.0]])), ex(np.array([[1.0, 0.5], [0.5, 1.0]]))),
     # PyTensor 3.0 only: scipy's expm of a 1 x 1 float16 matrix stays float16 (np.exp); 2 x 2 goes
     # through float32
-    "expm#2": ("float16", ex(np.array([[1.0]], f16)), ex(np.array([[1.0, 0.5], [0.0, 2.0]], f16))),
+    "expm#expm-float16-scalar": ("float16", ex(np.array([[1.0]], f16)), ex(np.array([[1.0, 0.5], [0.0, 2.0]], f16))),
     # b < 0.01 with x 1e-4 from 1: beyond the method's reach, the export gives NaN
-    "betainc#1": ("float64", ex(np.array([2.0]), np.array([0.001]), np.array([0.9999])),
+    "betainc#incomplete-beta-out-of-reach": ("float64", ex(np.array([2.0]), np.array([0.001]), np.array([0.9999])),
                   ex(np.array([2.0]), np.array([3.0]), np.array([0.3]))),
     # scipy's value near underflow is 11% off (mpmath: 2.5278603808522e-287)
-    "betainc#2": ("float64", ex(np.array([1875.0]), np.array([20.12]), np.array([0.6728])),
+    "betainc#scipy-incomplete-beta-underflow": ("float64", ex(np.array([1875.0]), np.array([20.12]), np.array([0.6728])),
                   ex(np.array([2.0]), np.array([3.0]), np.array([0.3]))),
     # scipy's float32 loop is 1.5e-5 relative off here
-    "betainc#3": ("float32", ex(np.array([0.5], f32), np.array([1.1920929e-07], f32), np.array([0.5], f32)),
+    "betainc#scipy-float32-incomplete-beta": ("float32", ex(np.array([0.5], f32), np.array([1.1920929e-07], f32), np.array([0.5], f32)),
                   ex(np.array([2.0], f32), np.array([3.0], f32), np.array([0.3], f32))),
     # column 2 below the diagonal is 0 in exact arithmetic at the third step (found by a random seed)
-    "qr#1": ("float32", ex(np.array([[2.5, 0, 0, 0], [0.5, 2.5, 0.5, 0], [0, 0, 2.5, 0], [0.5, 0, 0, 2.5]], f32)),
+    "qr#qr-cancelled-column": ("float32", ex(np.array([[2.5, 0, 0, 0], [0.5, 2.5, 0.5, 0], [0, 0, 2.5, 0], [0.5, 0, 0, 2.5]], f32)),
              ex(np.array([[3.0, 1.0], [1.0, 2.0]], f32))),
-    "pow#1": ("float64", ex(f64(-0.0), f64(0.5)), ex(np.array([-0.0, 4.0]), np.array([0.5, 0.5]))),
-    "tanh#1": ("float32", ex(np.array([1e-39], f32)), ex(np.array([0.5, -3.0], f32))),
-    "sigmoid#1": ("float64", ex(np.array([-720.0])), ex(np.array([-5.0, 30.0]))),
+    "pow#numpy-sqrt-fast-path": ("float64", ex(f64(-0.0), f64(0.5)), ex(np.array([-0.0, 4.0]), np.array([0.5, 0.5]))),
+    "tanh#onnxruntime-tiny-tanh": ("float32", ex(np.array([1e-39], f32)), ex(np.array([0.5, -3.0], f32))),
+    "sigmoid#sigmoid-exp-overflow": ("float64", ex(np.array([-720.0])), ex(np.array([-5.0, 30.0]))),
     # a tanh recurrence whose pre-activation W @ h + x is subnormal (measured: 72 ULP of it)
-    "scan_tanh_recurrence#1": ("float32", ex(np.zeros((1, 1), f32), np.zeros(1, f32), np.array([[6.9051e-40]], f32)),
+    "scan_tanh_recurrence#onnxruntime-tiny-tanh": ("float32", ex(np.zeros((1, 1), f32), np.zeros(1, f32), np.array([[6.9051e-40]], f32)),
                                ex(np.full((1, 1), 0.5, f32), np.zeros(1, f32), np.array([[0.5]], f32))),
-    "switch#1": ("float32", ex(np.array([1.0], f32), np.array([-0.0], f32), np.array([1.0], f32)),
+    "switch#where-negative-zero": ("float32", ex(np.array([1.0], f32), np.array([-0.0], f32), np.array([1.0], f32)),
                  ex(np.array([1.0], f32), np.array([-1.0], f32), np.array([1.0], f32))),
-    "clip#1": ("float32", ex(np.array([1.0], f32), np.array([-1.0], f32), np.array([-0.0], f32)),
+    "clip#where-negative-zero": ("float32", ex(np.array([1.0], f32), np.array([-1.0], f32), np.array([-0.0], f32)),
                ex(np.array([0.5], f32), np.array([-1.0], f32), np.array([1.0], f32))),
     # 2**80 saturates in onnxruntime's double product and wraps to 0 in numpy; a zero factor makes
     # an inexact 2**53 + 1 harmless
-    "prod#1": ("int64", ex(np.array([2**40, 2**40]), params=(("axis", None), ("keepdims", False))),
+    "prod#int64-reduceprod-low-bits": ("int64", ex(np.array([2**40, 2**40]), params=(("axis", None), ("keepdims", False))),
                ex(np.array([2**53 + 1, 0]), params=(("axis", None), ("keepdims", False)))),
     # a 0-d product is exported as Identity: even a value the double product would round comes back exact
-    "prod#1 (0-d)": ("int64", ex(np.array([2**40, 2**40]), params=(("axis", None), ("keepdims", False))),
+    "prod#int64-reduceprod-low-bits (0-d)": ("int64", ex(np.array([2**40, 2**40]), params=(("axis", None), ("keepdims", False))),
                      ex(np.array(2**63 - 2), params=(("axis", None), ("keepdims", False)))),
     # -max - max overflows to -inf before meeting +inf in numpy's order (NaN); not in onnxruntime's
-    "sum#1": ("float64", ex(np.array([[0.0, 0.0], [0.0, -1.7976931348623157e308], [-1.7976931348623157e308, np.inf]]),
+    "sum#summation-order": ("float64", ex(np.array([[0.0, 0.0], [0.0, -1.7976931348623157e308], [-1.7976931348623157e308, np.inf]]),
                             params=(("axis", None), ("keepdims", False))),
               ex(np.array([[1e300, -1e300], [0.5, np.inf]]), params=(("axis", None), ("keepdims", False)))),
-    "dot#1": ("uint32", ex(np.zeros((2, 0), "uint32"), np.zeros((0, 3), "uint32")),
+    "dot#empty-contraction": ("uint32", ex(np.zeros((2, 0), "uint32"), np.zeros((0, 3), "uint32")),
               ex(np.zeros((0, 0), "uint32"), np.zeros((0, 3), "uint32"))),
-    "dot#2": ("float64", ex(np.array([[0.0, 1.0, -1.1984620899082105e308, 0.0]]), np.array([0.0, 1.0, 1.5, 0.0])),
+    "dot#overflow-order": ("float64", ex(np.array([[0.0, 1.0, -1.1984620899082105e308, 0.0]]), np.array([0.0, 1.0, 1.5, 0.0])),
               ex(np.array([[1.0, 2.0]]), np.array([3.0, 4.0]))),
     # both products overflow, with opposite signs: numpy inf - inf = nan, onnxruntime's fused sum inf
-    "dot#2 (opposite signs)": ("float64", ex(np.array([15.5, 7.190772539449264e307]),
+    "dot#overflow-order (opposite signs)": ("float64", ex(np.array([15.5, 7.190772539449264e307]),
                                              np.array([2.3196040449836344e307, -2.5])),
                                ex(np.array([15.5, 1e300]), np.array([2.0, -2.5]))),
-    "composite_exp_mul_add#1": ("float16", ex(np.array([1.5], f16), np.array([2.0], f16)),
+    "composite_exp_mul_add#float16-chain": ("float16", ex(np.array([1.5], f16), np.array([2.0], f16)),
                                 ex(np.array([0.0], f16), np.array([0.0], f16))),
     # exp(-17.5) is 0 in float16, not in float32: PyTensor 0 * inf = nan, onnxruntime inf; exp(-200) is
     # 0 in both
-    "composite_exp_mul_add#1 (underflow meets inf)": ("float16", ex(np.array([-17.5], f16), np.array([np.inf], f16)),
+    "composite_exp_mul_add#float16-chain (underflow meets inf)": ("float16", ex(np.array([-17.5], f16), np.array([np.inf], f16)),
                                                       ex(np.array([-200.0], f16), np.array([np.inf], f16))),
     # floor(2147483649.5) is odd: gamma is +0.0, cephes' int parity says -0.0; floor(2147483650.5) is even
-    "gamma#1": ("float64", ex(np.array([-2147483649.5])), ex(np.array([-2147483650.5, -5.5]))),
+    "gamma#cephes-gamma-negative-zero": ("float64", ex(np.array([-2147483649.5])), ex(np.array([-2147483650.5, -5.5]))),
     # -65504 doubled is -inf in float16 but -131008 in float32, which is > -inf; -32752 overflows only at
     # the second step, which agrees (measured)
-    "scan_until#1": ("float16", ex(f16(-65504.0), f16(-np.inf)), ex(f16(-32752.0), f16(-np.inf))),
+    "scan_until#float16-chain-across-steps": ("float16", ex(f16(-65504.0), f16(-np.inf)), ex(f16(-32752.0), f16(-np.inf))),
     # PyTensor 2.38 only (scipy's log_softmax): +inf with a finite element in the slice; all +inf agrees
-    "log_softmax#1": ("float32", ex(np.array([0.0, np.inf], f32), params=(("axis", None),)),
+    "log_softmax#scipy-infinite-max-shift": ("float32", ex(np.array([0.0, np.inf], f32), params=(("axis", None),)),
                       ex(np.array([np.inf, np.inf], f32), params=(("axis", None),))),
-    "composite_exp_mul_add#2": ("bool", ex(np.array([True]), np.array([True])),
+    "composite_exp_mul_add#bool-exp-in-float16": ("bool", ex(np.array([True]), np.array([True])),
                                 ex(np.array([True]), np.array([False]))),
-    "softplus#1": ("bool", ex(np.array([False, True])), ex(np.zeros(0, bool))),
-    "alloc#1": ("float32", ex(np.array([-0.0], f32)), ex(np.array([-1.0], f32))),
+    "softplus#softplus-bool-in-float16": ("bool", ex(np.array([False, True])), ex(np.zeros(0, bool))),
+    "alloc#alloc-negative-zero": ("float32", ex(np.array([-0.0], f32)), ex(np.array([-1.0], f32))),
     # 5.5 * 195 = 1072.5 rounds to 1072 in float16, minus 5.5 is 1066.5 -> 1066; once: 1067
-    "op_from_graph_two_outputs#1": ("float16", ex(np.array([5.5], f16), np.array([195.0], f16)),
+    "op_from_graph_two_outputs#float16-chain": ("float16", ex(np.array([5.5], f16), np.array([195.0], f16)),
                                     ex(np.array([5.5], f16), np.array([2.0], f16))),
-    "op_from_graph_nested#1": ("float16", ex(np.array([40000.0], f16), np.array([60000.0], f16)),
+    "op_from_graph_nested#float16-chain": ("float16", ex(np.array([40000.0], f16), np.array([60000.0], f16)),
                                ex(np.array([1.5], f16), np.array([2.0], f16))),
-    "advanced_inc_subtensor_take#1": (
+    "advanced_inc_subtensor_take#float16-scatter-add-in-float32": (
         "float16",
         ex(np.zeros(1, f16), np.array([0, 0, 0]), np.array([1.0, TINY_F16_STEP, TINY_F16_STEP], f16)),
         ex(np.zeros(3, f16), np.array([0, 1, 2]), np.array([1.0, TINY_F16_STEP, TINY_F16_STEP], f16))),
     # np.add.at mis-adds [1, 2] broadcast to the index [[0, 0], [0, 0]]
-    "advanced_inc_subtensor_take#2": (
+    "advanced_inc_subtensor_take#numpy-add-at-overlap": (
         "float64", ex(np.zeros(2), np.array([[0, 0], [0, 0]]), np.array([1.0, 2.0])),
         ex(np.zeros(2), np.array([[0, 1]]), np.array([1.0, 2.0]))),
     # equal elements: numpy's quicksort may order them either way (unpredictable); distinct ones agree
-    "argsort#1": ("float64", ex(np.array([1.0, 0.5, 1.0]), params=(("axis", -1),)),
+    "argsort#quicksort-ties": ("float64", ex(np.array([1.0, 0.5, 1.0]), params=(("axis", -1),)),
                   ex(np.array([3.0, 1.0, 2.0]), params=(("axis", -1),))),
     # exp(12) = 162755 is inf in float16 (PyTensor), finite in onnxruntime's float32 chain
-    "logsumexp#1": ("float16", ex(np.array([12.0], f16), params=(("axis", None), ("keepdims", False))),
+    "logsumexp#float16-exp-range": ("float16", ex(np.array([12.0], f16), params=(("axis", None), ("keepdims", False))),
                     ex(np.array([1.0, 2.0], f16), params=(("axis", None), ("keepdims", False)))),
     # gammaln(8184) overflows float16 (PyTensor: inf - inf = nan); small exact terms agree
-    "betaln#1": ("float16", ex(np.array([0.0], f16), np.array([8184.0], f16)),
+    "betaln#float16-betaln": ("float16", ex(np.array([0.0], f16), np.array([8184.0], f16)),
                  ex(np.array([2.0], f16), np.array([3.0], f16))),
     # Gemv's A (1, 0) @ x (0,) into y (1,): onnxruntime's uint32 MatMul fails on the empty contraction
-    "gemv#1": ("uint32", ex(np.zeros(1, "uint32"), np.zeros((1, 0), "uint32"), np.zeros(0, "uint32")),
+    "gemv#empty-contraction": ("uint32", ex(np.zeros(1, "uint32"), np.zeros((1, 0), "uint32"), np.zeros(0, "uint32")),
                ex(np.zeros(1, "uint32"), np.ones((1, 1), "uint32"), np.ones(1, "uint32"))),
     # onnxruntime before 1.32 (harness/registry/older_onnxruntime.py), found by the ci matrix on 1.31.1
     # (slogdet's label is the same under PyTensor 2.38, which declares fewer of det's typing quirks)
-    "slogdet#2": ("float32", ex(np.zeros((0, 0), f32)), ex(np.eye(2, dtype=f32))),
-    "argmin#1": ("uint32", ex(np.zeros((0, 1), "uint32"), params=(("axis", 1), ("keepdims", False))),
+    "slogdet#empty-matmul": ("float32", ex(np.zeros((0, 0), f32)), ex(np.eye(2, dtype=f32))),
+    "argmin#empty-arg-reduction": ("uint32", ex(np.zeros((0, 1), "uint32"), params=(("axis", 1), ("keepdims", False))),
                  ex(np.zeros((2, 1), "uint32"), params=(("axis", 1), ("keepdims", False)))),
-    "max#1": ("uint32", ex(np.array([2**31, 0, 0, 0], "uint32"), params=(("axis", None), ("keepdims", False))),
+    "max#wide-integer-reduction": ("uint32", ex(np.array([2**31, 0, 0, 0], "uint32"), params=(("axis", None), ("keepdims", False))),
               ex(np.array([5, 0, 0, 0], "uint32"), params=(("axis", None), ("keepdims", False)))),
-    "sort#1": ("float32", ex(np.array([np.nan, 0.0], f32), params=(("axis", None),)),
+    "sort#topk-nan": ("float32", ex(np.array([np.nan, 0.0], f32), params=(("axis", None),)),
                ex(np.array([1.0, 0.0], f32), params=(("axis", None),))),
-    "arange#1": ("int64", ex(np.int64(-9007199254740985), np.int64(-9007199254740993), np.int64(-1)),
+    "arange#range-length-in-float64": ("int64", ex(np.int64(-9007199254740985), np.int64(-9007199254740993), np.int64(-1)),
                  ex(np.int64(5), np.int64(-3), np.int64(-1))),
 }
 # entries for ops that only PyTensor 3.3's rewrites make (absent before)
 if "lazy_ifelse" in ONNX_OPERATIONS:
     CASES.update({
         # Python's sum() of -0.0 and -0.0 (from 0) is +0.0
-        "numba_scalar_subtensor#1": ("float64", ex(np.array([-0.0])), ex(np.array([-0.0, 0.0]))),
+        "numba_scalar_subtensor#python-sum-of-negative-zeros": ("float64", ex(np.array([-0.0])), ex(np.array([-0.0, 0.0]))),
         # numpy's exp of a bool array is float16: exp(True) = 2.71875
-        "numba_scalar_careduce#1": ("bool", ex(np.array([False, True])), ex(np.array([False]))),
-        "lazy_ifelse#1": ("bool", ex(np.array(True), np.array([True]), np.array([True])),
+        "numba_scalar_careduce#numpy-exp-of-bool": ("bool", ex(np.array([False, True])), ex(np.array([False]))),
+        "lazy_ifelse#numpy-exp-of-bool": ("bool", ex(np.array(True), np.array([True]), np.array([True])),
                           ex(np.array(False), np.array([True]), np.array([True]))),
     })
 
@@ -228,7 +228,7 @@ def _predicate_kind(declaration) -> str:
 def test_scipy_float32_betainc_declaration_covers_its_nan_and_inf_for_an_underflowing_value():
     """scipy's float32 loop gives NaN or inf where the value underflows (found by the ci profile's long
     vectors): the declaration holds there, and the runtime does diverge (the export gives 0)."""
-    declaration = _declaration("betainc#3")
+    declaration = _declaration("betainc#scipy-float32-incomplete-beta")
     for a in (836.0, 2050.0):  # NaN, then inf
         underflow = ex(np.array([a], f16), np.array([20.0], f16), np.array([6.104e-05], f16))
         assert declaration.holds("float16", underflow), a

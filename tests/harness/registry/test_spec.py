@@ -19,35 +19,43 @@ def _spec(**kw):
 
 def test_xfail_declarations_are_validated():
     with pytest.raises(RegistryError, match="dtypes.*does not have"):
-        _spec().xfail(reason="r", category="onnx-spec", dtypes=["float64"])
+        _spec().xfail(id="r", reason="r", category="onnx-spec", dtypes=["float64"])
     with pytest.raises(RegistryError, match="unknown xfail category"):
-        _spec().xfail(reason="r", category="whatever")
+        _spec().xfail(id="r", reason="r", category="whatever")
     with pytest.raises(RegistryError, match="needs a reason"):
-        _spec().xfail(reason=" ", category="exporter")
+        _spec().xfail(id="r", reason=" ", category="exporter")
+    with pytest.raises(RegistryError, match="lowercase words joined by hyphens"):
+        _spec().xfail(id="Float16 chain", reason="r", category="exporter")
+    with pytest.raises(TypeError):
+        _spec().xfail(reason="r", category="exporter")  # no id
+    with pytest.raises(RegistryError, match="two declarations named 'r'"):
+        _spec().xfail(id="r", reason="r", category="exporter", dtypes=["int8"]).xfail(
+            id="r", reason="s", category="exporter", dtypes=["float32"])
 
 
 def test_whole_cell_and_conditional_declarations_are_told_apart_and_labelled():
-    spec = _spec().xfail(reason="r", category="exporter", dtypes=["int8"]).xfail(
-        reason="s", category="onnx-spec", when=lambda ex: True)
+    spec = _spec().xfail(id="whole-int8", reason="r", category="exporter", dtypes=["int8"]).xfail(
+        id="some-inputs", reason="s", category="onnx-spec", when=lambda ex: True)
     assert spec.cell_xfail("int8").reason == "r" and spec.cell_xfail("float32") is None
     assert [x.reason for x in spec.conditional_xfails("float32")] == ["s"]
-    assert [x.label for x in spec.xfails] == ["fake#1 [exporter]", "fake#2 [onnx-spec]"]
+    assert [x.label for x in spec.xfails] == ["fake#whole-int8 [exporter]", "fake#some-inputs [onnx-spec]"]
 
 
 @pytest.mark.parametrize(("installed", "active"), [((1, 31), True), ((1, 32), False), ((2, 0), False)])
 def test_a_declaration_for_older_onnxruntime_judges_only_where_it_is_installed(monkeypatch, installed, active):
     monkeypatch.setattr(spec_module, "ONNXRUNTIME_VERSION", installed)
-    spec = _spec().xfail(reason="old", category="onnxruntime-kernel", when=lambda ex: True,
-                         onnxruntime_before=(1, 32)).xfail(reason="any", category="exporter", when=lambda ex: True)
+    spec = _spec().xfail(id="old-bug", reason="old", category="onnxruntime-kernel", when=lambda ex: True,
+                         onnxruntime_before=(1, 32)).xfail(id="any", reason="any", category="exporter",
+                                                           when=lambda ex: True)
     assert [x.reason for x in spec.conditional_xfails("float32")] == (["old", "any"] if active else ["any"])
     assert [x.reason for x in spec.inactive_xfails] == ([] if active else ["old"])
-    # labels keep their numbers on every release, so reports and history compare across versions
-    assert next(x for x in spec.xfails if x.reason == "any").label == "fake#2 [exporter]"
+    # labels are names, the same on every release, so reports and history compare across versions
+    assert next(x for x in spec.xfails if x.reason == "any").label == "fake#any [exporter]"
 
 
 def test_onnxruntime_before_must_be_a_major_minor_pair():
     with pytest.raises(RegistryError, match="onnxruntime_before must be \\(major, minor\\), got '1.32'"):
-        _spec().xfail(reason="r", category="onnxruntime-kernel", onnxruntime_before="1.32")
+        _spec().xfail(id="r", reason="r", category="onnxruntime-kernel", onnxruntime_before="1.32")
 
 
 def test_register_rejects_duplicates_unknown_names_and_unknown_fields():
