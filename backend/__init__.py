@@ -16,8 +16,8 @@ from backend.versions import require_supported_pytensor
 
 require_supported_pytensor()
 
-from backend.basic import ONNX_OPSET_VERSION, make_value_info, max_supported_opset, onnx_funcify, onnx_typify
-from backend.dtypes import ONNXExportUnsupported
+from backend.basic import ONNX_OPSET_VERSION, make_value_info, max_supported_opset, onnx_funcify, onnx_typify  # noqa: E402,E501
+from backend.dtypes import ONNXExportUnsupported  # noqa: E402
 
 # Registration happens on import; keep one module per op family.
 from backend import graph  # noqa: F401,E402  (FunctionGraph -> ModelProto)  isort: skip
@@ -25,8 +25,8 @@ from backend import blas, blockwise, builders, comparison, compile_ops, elemwise
 
 if importlib.util.find_spec("pymc") is not None:  # the [pymc] extra: the scalar ops PyMC defines itself
     from backend import pymc_ops  # noqa: F401,E402
-from backend.linker import ONNXLinker  # noqa: E402
 from backend.export import compile_onnx, export_function_onnx, export_onnx, onnx_mode  # noqa: E402
+from backend.linker import ONNXLinker  # noqa: E402
 
 __all__ = [
     "ONNX_OPSET_VERSION",

@@ -88,11 +88,7 @@ except ImportError:  # PyTensor 2.38
 
 # PyTensor 2.38 passes each slice of an advanced index as a variable (MakeSlice's output); 3.0 keeps
 # slices in the op (``idx_list``)
-try:
-    from pytensor.tensor.subtensor import unflatten_index_variables as _unflatten
-    SLICES_ARE_VARIABLES = False
-except ImportError:
-    SLICES_ARE_VARIABLES = True
+SLICES_ARE_VARIABLES = optional_op("pytensor.tensor.subtensor", "unflatten_index_variables") is None
 
 
 def advanced_index_variables(op, index_inputs) -> tuple:

@@ -12,9 +12,9 @@ from pytensor.graph.rewriting.db import RewriteDatabaseQuery
 
 from backend.basic import ONNX_OPSET_VERSION
 from backend.compat import Function
-from common.files import atomic_write
 from backend.graph import fgraph_to_onnx
 from backend.linker import ONNXLinker
+from common.files import atomic_write
 
 
 def onnx_mode(opset_version: int = ONNX_OPSET_VERSION) -> Mode:

@@ -17,8 +17,6 @@ from pytensor.graph.basic import Apply, Constant, Variable
 from pytensor.graph.fg import FunctionGraph
 from pytensor.tensor.type import TensorType
 
-from backend.compat import IfElse
-from backend.dtypes import ONNXExportUnsupported, onnx_dtype
 from backend.basic import (
     ONNX_OPSET_VERSION,
     GraphBuilder,
@@ -27,6 +25,8 @@ from backend.basic import (
     make_value_info,
     onnx_funcify,
 )
+from backend.compat import IfElse
+from backend.dtypes import ONNXExportUnsupported, onnx_dtype
 
 
 def fgraph_to_onnx(

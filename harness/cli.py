@@ -95,6 +95,7 @@ def _load_plugins(names, *, check=False) -> list[str]:
 
 def _cmd_run(args) -> int:
     from backend.dtypes import ALL_DTYPES, MIXED_DTYPES
+    from common.status import FAILING
     from harness.fuzz import cell_dtypes
     from harness.registry import ABSENT_ENTRIES, ONNX_OPERATIONS
     from harness.runner import (
@@ -107,7 +108,6 @@ def _cmd_run(args) -> int:
         read_results,
         run_pool,
     )
-    from common.status import FAILING
     from reports.diff import diff_records, regressions, write_diff
     from reports.matrix import environment, summary_line, write_reports
     from strategies.profiles import PROFILE_NAMES
@@ -258,8 +258,8 @@ def _cmd_diff(args) -> int:
 
 
 def _cmd_merge(args) -> int:
-    from harness.runner import merge_results, write_results
     from common.status import FAILING
+    from harness.runner import merge_results, write_results
     from reports.matrix import summary_line, write_reports
 
     directories = [Path(d) for d in args.dirs]

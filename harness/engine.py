@@ -31,8 +31,8 @@ from hypothesis.errors import FailedHealthCheck, Unsatisfiable
 
 from backend import ONNX_OPSET_VERSION, ONNXExportUnsupported, export_onnx
 from backend.linker import make_session
-from harness.registry import ONNX_OPERATIONS, OpSpec, XFail, build_graph
 from common.status import Status
+from harness.registry import ONNX_OPERATIONS, OpSpec, XFail, build_graph
 from harness.testing import reference_context, reference_function
 from strategies.ops import edge_case_inputs, op_inputs
 from strategies.shapes import pytensor_input_shape

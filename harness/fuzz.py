@@ -664,8 +664,8 @@ def run_promotion_cell(spec, *, hypothesis_settings=None, opset: int | None = No
     from hypothesis import given, reject
     from hypothesis.errors import FailedHealthCheck, Unsatisfiable
 
-    from harness.engine import CellResult, as_cell_property
     from common.status import Status
+    from harness.engine import CellResult, as_cell_property
 
     start = time.perf_counter()
     cell = CellResult(spec.name, MIXED_DTYPES, status=Status.PASS)

@@ -65,9 +65,9 @@ def _hypothesis_settings(task: CellTask, ci_share: float):
 
 def run_task(task: CellTask) -> dict:
     """Run one cell and return its JSON-able record (reproducer written for failing cells)."""
+    from common.status import FAILING
     from harness.engine import run_cell
     from harness.registry import ONNX_OPERATIONS
-    from common.status import FAILING
 
     spec = ONNX_OPERATIONS[task.op]
     mixed = task.dtype == MIXED_DTYPES

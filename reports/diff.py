@@ -6,6 +6,7 @@ import pandas as pd
 
 from common.files import atomic_write_text
 from common.status import FAILING
+
 KEY = ["op", "dtype", "opset"]
 
 

@@ -12,8 +12,8 @@ import pytensor.tensor as pt
 
 from backend.compat import LazyIfElse, ifelse
 from backend.dtypes import ALL_DTYPES, NUMERIC_DTYPES
-from harness.registry.quirks import FLOAT16_CHAIN, float16_chain_differs
 from harness.registry.builders import NUMPY_EXP_OF_BOOL, numba_rewritten
+from harness.registry.quirks import FLOAT16_CHAIN, float16_chain_differs
 from harness.registry.spec import TRANSCENDENTAL, absent_entry, register
 from strategies.shapes import template_shapes
 

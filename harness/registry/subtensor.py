@@ -15,7 +15,6 @@ import pytensor.tensor as pt
 from pytensor.tensor.subtensor import advanced_subtensor1
 
 from backend.compat import AdvancedIncSubtensor1
-
 from backend.dtypes import ALL_DTYPES
 from harness.registry.shape import ranked
 from harness.registry.spec import absent_entry, register
@@ -109,7 +108,7 @@ def _add_at_arguments(pattern, example: ArrayExample):
     rows) and the update values, as given and broadcast to the selection."""
     x, *index_inputs, y = (np.asarray(a) for a in example.arrays)
     index = apply_pattern(pattern, [np.asarray(i) for i in index_inputs])
-    flat_index = tuple(part for i in index for part in (i.nonzero() if getattr(i, "dtype", None) == bool else (i,)))
+    flat_index = tuple(part for i in index for part in (i.nonzero() if getattr(i, "dtype", None) == np.dtype(bool) else (i,)))
     return x, flat_index, y, np.broadcast_to(y, x[index].shape).copy()
 
 

@@ -6,9 +6,9 @@ import onnxruntime as ort
 import pytensor
 import pytensor.tensor as pt
 import pytest
-from backend.compat import ifelse
 
 from backend import export_function_onnx, export_onnx
+from backend.compat import ifelse
 from harness.testing import reference_function
 
 HOW = ["as built", "default-mode function"]

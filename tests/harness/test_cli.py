@@ -245,9 +245,7 @@ def test_python_m_harness_list(argv):
 
 
 def test_list_command_prints_every_registered_op_once(capsys):
-    from harness.registry import ONNX_OPERATIONS
-
-    from harness.registry import ABSENT_ENTRIES
+    from harness.registry import ABSENT_ENTRIES, ONNX_OPERATIONS
 
     assert main(["list"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()

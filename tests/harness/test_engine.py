@@ -9,9 +9,9 @@ from hypothesis import settings
 from pytensor.tensor.elemwise import DimShuffle
 
 from backend import onnx_funcify
+from common.status import FAILING
 from harness.engine import compare_arrays, compile_signature, run_cell, ulp_distance
 from harness.registry import ONNX_OPERATIONS
-from common.status import FAILING
 from strategies.values import ArrayExample
 
 CI = settings.get_profile("ci")

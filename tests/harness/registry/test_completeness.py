@@ -9,8 +9,7 @@ import pytensor.tensor as pt
 import pytest
 
 from backend import onnx_funcify
-from harness.registry import ONNX_OPERATIONS, OpSpec, RegistryError
-from harness.registry import completeness
+from harness.registry import ONNX_OPERATIONS, OpSpec, RegistryError, completeness
 from harness.registry.completeness import check_registry
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -8,10 +8,10 @@ import pytest
 
 pm = pytest.importorskip("pymc", reason="PyMC is not installed: pip install -e '.[pymc]' (tox -e pymc)")
 
-import onnxruntime as ort
+import onnxruntime as ort  # noqa: E402  (after the skip: PyMC's models import PyMC)
 
-from backend import export_function_onnx
-from harness.registry.pymc_models import MODELS
+from backend import export_function_onnx  # noqa: E402
+from harness.registry.pymc_models import MODELS  # noqa: E402
 
 ROWS = [pytest.param(name, id=name) for name in MODELS]
 
