@@ -721,9 +721,9 @@ def run_promotion_cell(spec, *, hypothesis_settings=None, opset: int | None = No
 
 
 def _declared(label: str):
-    """The registry declaration labelled ``op#k [category]``."""
-    op, index = label.split(" [", 1)[0].rsplit("#", 1)
-    return ONNX_OPERATIONS[op].xfails[int(index) - 1]
+    """The registry declaration labelled ``op#id [category]``."""
+    op, ident = label.split(" [", 1)[0].rsplit("#", 1)
+    return ONNX_OPERATIONS[op].declaration(ident)
 
 
 # ----------------------------------------------------------------------------------------------

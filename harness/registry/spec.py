@@ -171,6 +171,14 @@ class OpSpec:
         (self.xfails if active else self.inactive_xfails).append(declaration)
         return self
 
+    def declaration(self, id: str) -> XFail:
+        """The declaration named ``id`` (active or not); KeyError naming the entry's ids otherwise."""
+        for declared in self.xfails + self.inactive_xfails:
+            if declared.id == id:
+                return declared
+        raise KeyError(f"{self.name} has no declaration {id!r}; it has "
+                       f"{[x.id for x in self.xfails + self.inactive_xfails]}")
+
     def inputs_dtypes(self, dtype: str) -> tuple[str, ...]:
         return self.input_dtypes(dtype) if self.input_dtypes else (dtype,) * self.arity
 

@@ -39,6 +39,9 @@ def test_whole_cell_and_conditional_declarations_are_told_apart_and_labelled():
     assert spec.cell_xfail("int8").reason == "r" and spec.cell_xfail("float32") is None
     assert [x.reason for x in spec.conditional_xfails("float32")] == ["s"]
     assert [x.label for x in spec.xfails] == ["fake#whole-int8 [exporter]", "fake#some-inputs [onnx-spec]"]
+    assert spec.declaration("some-inputs").reason == "s"
+    with pytest.raises(KeyError, match="'whole-int8', 'some-inputs'"):
+        spec.declaration("no-such-id")
 
 
 @pytest.mark.parametrize(("installed", "active"), [((1, 31), True), ((1, 32), False), ((2, 0), False)])
