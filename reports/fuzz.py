@@ -3,7 +3,7 @@
 PyTensor code and ONNX text, the inputs and both outputs), built with pandas and its Styler and
 written atomically, like the conformance matrix.
 
-To add a column: put it in the rows `harness.cli` builds from the journal (`harness.fuzz_journal`).
+To add a column: put it in the rows `harness.cli` builds from the journal (`harness.fuzz.journal`).
 """
 
 from __future__ import annotations

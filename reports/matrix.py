@@ -5,7 +5,7 @@ Everything is built with pandas (tables, CSV) and pandas Styler (HTML); the page
 Filters are read from the page address (``report.html?status=mismatch,crash&dtype=float32``), so a
 filtered view can be linked. Files are written atomically (temp file + rename).
 
-To add a column: put it in the record (harness/runner.py) and in `MATRIX_COLUMNS`. Statuses, their
+To add a column: put it in the record (harness/conformance/runner.py) and in `MATRIX_COLUMNS`. Statuses, their
 order and meanings are `common.status`'s; their colours are here.
 """
 

@@ -1,5 +1,5 @@
 """The speed report: ``speed.csv``, ``speed-environment.json`` and ``speed.html`` from the rows the
-benchmarks produced (``harness/bench.py``, ``harness/graphs.py``, or a pytest-benchmark JSON).
+benchmarks produced (``harness/bench/runner.py``, ``harness/bench/graphs.py``, or a pytest-benchmark JSON).
 
 Ratios are added here (onnxruntime time / PyTensor time per op x dtype x size); the page holds the
 ratio matrices coloured (pandas Styler), the bandwidth-bound fractions and small log-log plots drawn

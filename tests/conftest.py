@@ -5,7 +5,7 @@
   ``--benchmark-enable``) asks for timing: speed is measured in benchmarks, not in the test run.
   Timing runs switch pytest-xdist's parallel workers (``-n auto`` in pyproject.toml) off.
 - The property tests of one registry cell (op x dtype) are collected next to each other, so that
-  pytest-xdist hands them to the same worker, whose compile cache (`harness.engine.compile_signature`)
+  pytest-xdist hands them to the same worker, whose compile cache (`harness.conformance.engine.compile_signature`)
   then exports and compiles each graph once for all of them.
 """
 
@@ -34,7 +34,7 @@ def pytest_configure(config):
 def _cell_of(item) -> str | None:
     """The registry cell a property test checks (its ``spec-dtype`` id), None for other tests."""
     callspec = getattr(item, "callspec", None)
-    if callspec is None or not item.nodeid.startswith("tests/harness/test_properties.py"):
+    if callspec is None or not item.nodeid.startswith("tests/harness/conformance/test_properties.py"):
         return None
     return callspec.id
 

@@ -74,7 +74,7 @@ def _cycles(edges):
 
 
 def test_the_checks_see_the_project():
-    assert {"backend.basic", "harness.engine", "harness.registry.spec", "reports.matrix"} <= set(MODULES)
+    assert {"backend.basic", "harness.conformance.engine", "harness.registry.spec", "reports.matrix"} <= set(MODULES)
     assert "backend.basic" in _project_edges()["backend.scalar"]
 
 
@@ -105,20 +105,30 @@ def test_every_module_has_a_docstring(name):
 
 def test_layers_point_one_way():
     """common imports nothing of the project; reports import only common; backend and strategies never
-    import the harness or the reports; the harness's lower layers (registry, engine) never import the
-    runner, bench or CLI above them."""
+    import the harness or the reports; the harness's lower layers (registry, the engine, the reference)
+    never import the products' runners, commands or the CLI above them, and only the CLI imports the
+    commands."""
     edges = _project_edges()
+    commands = {name for name in MODULES if name.endswith(".commands")}
+    upper = {"harness.cli", "harness.usage", "harness.conformance.runner", "harness.conformance.promotion",
+             "harness.fuzz.search", "harness.bench.runner", "harness.bench.graphs", "harness.plugins"} | commands
     for name, targets in edges.items():
         package = name.split(".")[0]
         if package == "common":
             assert not {t for t in targets if not t.startswith("common")}, f"{name} imports {targets}"
         if package == "reports":
             assert not {t for t in targets if t.split(".")[0] not in ("common", "reports")}, f"{name} imports {targets}"
-        if name.split(".")[0] in ("backend", "strategies"):
+        if package in ("backend", "strategies"):
             assert not {t for t in targets if t.split(".")[0] in ("harness", "reports")}, name
-        if name.startswith(("harness.registry", "harness.engine")):
-            upper = {"harness.cli", "harness.runner", "harness.bench", "harness.graphs", "harness.plugins"}
+        if name.startswith(("harness.registry", "harness.conformance.engine", "harness.testing")):
             assert not targets & upper, f"{name} imports {targets & upper}"
+        if name != "harness.cli":
+            assert not targets & commands, f"{name} imports the commands {targets & commands}"
+
+
+def test_the_cli_only_parses_and_dispatches():
+    """harness.cli imports nothing that runs cells, fuzzes or times: the subcommands import it."""
+    assert _project_edges()["harness.cli"] <= {"harness.usage"}
 
 
 def test_a_non_editable_install_ships_every_module():

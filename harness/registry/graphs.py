@@ -10,7 +10,7 @@ every output is compared in ULPs of (`GRAPH_BOUND`). Exact data transforms (sort
 pad) have no scale and must match bit for bit.
 
 To add one: a builder taking the input variables and returning the outputs, ``model_examples`` inputs,
-and a scale function; `harness/graphs.py` times the same builders at benchmark sizes.
+and a scale function; `harness/bench/graphs.py` times the same builders at benchmark sizes.
 """
 
 from __future__ import annotations

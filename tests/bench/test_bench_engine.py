@@ -2,7 +2,7 @@
 
 from hypothesis import given, settings
 
-from harness.engine import cell_strategy, compile_signature, run_cell
+from harness.conformance.engine import cell_strategy, compile_signature, run_cell
 from harness.registry import ONNX_OPERATIONS
 
 CONFIG = settings(max_examples=40, derandomize=True, database=None, deadline=None)

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from backend import ONNXExportUnsupported
-from harness.bench import bench_graph
+from harness.bench.runner import bench_graph
+from harness.bench.timing import bench_inputs, compile_backend
 from harness.registry import ONNX_OPERATIONS, build_graph
-from harness.timing import bench_inputs, compile_backend
 
 SIZES = (1, 1_000, 100_000)
 BACKENDS = ("onnxruntime", "py")

@@ -17,7 +17,7 @@ from pytensor.scan.op import Scan
 from pytensor.tensor.special import softmax
 
 from backend.compat import PYTENSOR_VERSION
-from harness.engine import cell_strategy, signature_of
+from harness.conformance.engine import cell_strategy, signature_of
 from harness.registry import ONNX_OPERATIONS, build_graph
 from harness.testing import reference_context, reference_function
 

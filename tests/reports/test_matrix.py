@@ -77,7 +77,7 @@ def test_html_escapes_text_from_the_run():
 
 
 def test_history_shows_the_trend_and_when_each_failing_cell_started_failing(tmp_path):
-    from harness.runner import append_history, read_history
+    from harness.conformance.runner import append_history, read_history
     from reports.matrix import failing_since
 
     path = tmp_path / "history.jsonl"

@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backend.dtypes import ALL_DTYPES
-from harness.engine import signature_of
+from harness.conformance.engine import signature_of
 from strategies.ops import edge_case_inputs, op_inputs
 from strategies.shapes import (
     BroadcastShapes,

@@ -53,7 +53,7 @@ def test_importing_the_harness_builds_no_graph():
         "    made[0] += 1\n"
         "    init(self, *a, **k)\n"
         "gb.Apply.__init__ = counting\n"
-        "import harness, harness.engine, harness.runner, harness.plugins, harness.reproducer\n"
+        "import harness, harness.conformance.engine, harness.conformance.runner, harness.plugins, harness.conformance.reproducer\n"
         "harness.plugins.load_plugins([])\n"
         "print(made[0])\n"
     )

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from backend.compat import ONNXRUNTIME_VERSION, PYTENSOR_VERSION
-from harness.engine import reproduce
+from harness.conformance.engine import reproduce
 from harness.registry import ONNX_OPERATIONS
 from harness.registry.scalar import NUMPY_TAKES_SQRT_FAST_PATH
 from strategies.values import ArrayExample

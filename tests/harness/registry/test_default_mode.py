@@ -26,7 +26,7 @@ from pytensor.compile.mode import Mode, get_mode
 
 from backend import export_function_onnx
 from backend.compat import FusedElemwise
-from harness.engine import cell_strategy, compare_arrays, declarations_holding
+from harness.conformance.engine import cell_strategy, compare_arrays, declarations_holding
 from harness.registry import ONNX_OPERATIONS
 from harness.registry.spec import build_graph
 from harness.testing import reference_context

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.timing import (
+from harness.bench.timing import (
     BACKENDS,
     bench_inputs,
     compile_backend,
@@ -116,7 +116,7 @@ def engine_throughput(ops=("add", "mul", "exp", "int_div", "maximum"), dtype="fl
     from hypothesis import given, settings
 
     from backend import onnx_mode
-    from harness.engine import cell_strategy, compile_signature, run_cell, signature_of
+    from harness.conformance.engine import cell_strategy, compile_signature, run_cell, signature_of
     from harness.registry import ONNX_OPERATIONS, build_graph
     from harness.testing import compare_onnx_and_py
 

@@ -29,8 +29,8 @@ import pytensor
 import pytensor.tensor as pt
 
 from backend.compat import PYTENSOR_VERSION
+from harness.bench.timing import BACKENDS, compile_backend, measured_row
 from harness.registry.graphs import mvnormal_logp, poisson_glm
-from harness.timing import BACKENDS, compile_backend, measured_row
 
 
 def _logistic_regression(dtype):

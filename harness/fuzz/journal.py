@@ -24,9 +24,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.fuzz import Finding, FuzzSummary, fuzz
-from harness.reproducer import write_fuzz_reproducer
-from harness.runner import append_json_line, read_json_lines
+from harness.conformance.runner import append_json_line, read_json_lines
+from harness.fuzz.reproducer import write_fuzz_reproducer
+from harness.fuzz.search import Finding, FuzzSummary, fuzz
 
 JOURNAL_DIR = "fuzz-journal"
 COUNTS = ("graphs", "passed", "amplified", "attributed", "unsupported", "invalid")

@@ -10,7 +10,7 @@ from pytensor.tensor.elemwise import DimShuffle
 
 from backend import onnx_funcify
 from common.status import FAILING
-from harness.engine import compare_arrays, compile_signature, run_cell, ulp_distance
+from harness.conformance.engine import compare_arrays, compile_signature, run_cell, ulp_distance
 from harness.registry import ONNX_OPERATIONS
 from strategies.values import ArrayExample
 
@@ -270,7 +270,7 @@ def test_the_reference_evaluator_attributes_only_divergences_no_declaration_expl
 
 
 def test_derandomized_cells_draw_the_same_examples_whatever_the_engine_source():
-    from harness.engine import cell_seed
+    from harness.conformance.engine import cell_seed
 
     assert cell_seed("exp", "float64", {"values"}, False) == cell_seed("exp", "float64", ["values"], False)
     assert cell_seed("exp", "float64", {"values"}, False) != cell_seed("exp", "float32", {"values"}, False)

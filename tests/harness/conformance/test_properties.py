@@ -8,8 +8,8 @@ cell the exporter declines on purpose is skipped with the exporter's reason, nev
 import pytest
 from hypothesis import settings
 
-from harness.engine import run_cell
-from harness.fuzz import promotion_ops, run_promotion_cell
+from harness.conformance.engine import run_cell
+from harness.conformance.promotion import promotion_ops, run_promotion_cell
 from harness.registry import ONNX_OPERATIONS
 from strategies.profiles import examples_for
 

@@ -1,11 +1,11 @@
-"""`harness.runner.run_task`: one cell in the worker, with the profile's examples or --max-examples."""
+"""`harness.conformance.runner.run_task`: one cell in the worker, with the profile's examples or --max-examples."""
 
 import pytest
 from hypothesis import settings
 
 from backend import ONNX_OPSET_VERSION
+from harness.conformance.runner import CellTask, run_task
 from harness.registry import ONNX_OPERATIONS
-from harness.runner import CellTask, run_task
 from strategies.profiles import examples_for
 
 

@@ -1,4 +1,4 @@
-"""Composition fuzzing (harness/fuzz.py, ``harness fuzz``): the graph strategy, the verdicts, the
+"""Composition fuzzing (harness/fuzz/, ``harness fuzz``): the graph strategy, the verdicts, the
 command's report, and a planted exporter bug that only shows between two computed operands."""
 
 import os
@@ -12,23 +12,16 @@ import pytest
 from hypothesis import HealthCheck, given, reject, settings
 
 from harness.cli import main
-from harness.fuzz import (
-    Node,
-    Program,
-    fuzzable_ops,
-    judge,
-    programs,
-    promotion_ops,
-    promotion_programs,
-    run_promotion_cell,
-)
-from harness.fuzz_journal import journal_path, journal_totals, rounds_done
+from harness.conformance.promotion import promotion_ops, promotion_programs, run_promotion_cell
+from harness.conformance.runner import append_json_line, read_json_lines
+from harness.fuzz.journal import journal_path, journal_totals, rounds_done
+from harness.fuzz.judge import judge
+from harness.fuzz.programs import Node, Program, fuzzable_ops, programs
 from harness.registry import ONNX_OPERATIONS
 from harness.registry.scalar import NUMPY_TAKES_SQRT_FAST_PATH
-from harness.runner import append_json_line, read_json_lines
 from harness.testing import reference_function
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 # Mul becomes Add when both operands are computed by other ops (casts and broadcasts looked through):
 # invisible to every single-op cell, whose operands are graph inputs

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from backend import compile_onnx
-from harness.graphs import GRAPHS
+from harness.bench.graphs import GRAPHS
 from harness.testing import reference_function
 
 
@@ -23,7 +23,7 @@ def test_real_graph_exports_and_matches_pytensor(name):
 
 def test_model_benchmark_times_each_backend_at_the_models_parameter_count():
     pytest.importorskip("pymc", reason="PyMC is not installed: pip install -e '.[pymc]' (tox -e pymc)")
-    from harness.graphs import MODEL_BACKENDS, run_model_benchmarks
+    from harness.bench.graphs import MODEL_BACKENDS, run_model_benchmarks
 
     rows = run_model_benchmarks(repeat=3, names=["model:eight_schools_noncentred"])
     assert [r["backend"] for r in rows] == list(MODEL_BACKENDS)

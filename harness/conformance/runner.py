@@ -66,14 +66,14 @@ def _hypothesis_settings(task: CellTask, ci_share: float):
 def run_task(task: CellTask) -> dict:
     """Run one cell and return its JSON-able record (reproducer written for failing cells)."""
     from common.status import FAILING
-    from harness.engine import run_cell
+    from harness.conformance.engine import run_cell
     from harness.registry import ONNX_OPERATIONS
 
     spec = ONNX_OPERATIONS[task.op]
     mixed = task.dtype == MIXED_DTYPES
     hypothesis_settings = _hypothesis_settings(task, spec.ci_example_share)
     if mixed:  # type promotion: one-node graphs on inputs of different dtypes
-        from harness.fuzz import run_promotion_cell
+        from harness.conformance.promotion import run_promotion_cell
 
         cell = run_promotion_cell(spec, hypothesis_settings=hypothesis_settings, opset=task.opset, seed=task.seed)
     else:
@@ -89,7 +89,8 @@ def run_task(task: CellTask) -> dict:
         record["counterexample"] = (_describe_program(counterexample) if mixed
                                     else _describe_example(counterexample))
     if (cell.status in FAILING or cell.status == Status.XFAIL) and counterexample is not None:
-        from harness.reproducer import write_fuzz_reproducer, write_reproducer
+        from harness.conformance.reproducer import write_reproducer
+        from harness.fuzz.reproducer import write_fuzz_reproducer
 
         if mixed:
             record["reproducer"] = write_fuzz_reproducer(Path(task.out_dir), f"{task.op}-{MIXED_DTYPES}-{task.opset}",

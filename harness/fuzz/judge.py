@@ -1,0 +1,390 @@
+"""How a fuzzed graph is judged, against PyTensor's Python mode (no composed error bound is needed):
+
+1. Each output's dtype and shape must equal PyTensor's; NaN and +-inf positions must agree; finite
+   values must lie within ``LOOSE_ULPS`` ulps of the largest magnitude in the graph (an accumulation
+   of rounding in a long chain stays inside; a wrong operation does not).
+2. On a value mismatch the divergence is localised: the graph is exported again with every node as an
+   output, and each node's own PyTensor op is evaluated on onnxruntime's values of its inputs and
+   held to the entry's ULP bound. The first node that fails is the culprit: its divergence is
+   attributed to a declaration of that entry (a whole-cell ``xfail`` for its dtype, or a ``when``
+   predicate that holds on those inputs) or else it is a finding. When no node fails alone, the
+   difference is rounding amplified by the composition (cancellation), and not a finding - unless
+   only the optimized session differs, which is onnxruntime's optimizer's finding.
+3. The default-mode function (``fast_run`` rewrites, Python linker) is exported with
+   `export_function_onnx` and held to rule 1 against that function's own result.
+
+Signed zeros are not compared (the single-op matrix does that). Divergences of compositions (not of a
+single entry) are declared in `KNOWN_DIVERGENCES`, validated like the registry's declarations. To
+declare another: a `CompositionDivergence` with its id, category, reason, check and predicate.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from harness.fuzz.programs import LOOSE_ULPS, Program, static_shape
+from harness.registry import ONNX_OPERATIONS
+from strategies.values import ArrayExample
+
+# ----------------------------------------------------------------------------------------------
+# Judging one graph
+# ----------------------------------------------------------------------------------------------
+
+@dataclass
+class Verdict:
+    status: str  # pass, amplified (rounding a composition magnified), xfail (declared), finding, unsupported, invalid
+    check: str = ""  # which check: "as built", "default mode", "optimizer"
+    detail: str = ""
+    node: int | None = None  # the culprit node, when localised
+    declaration: str = ""
+    expected: list | None = None
+    actual: list | None = None
+    max_ulp_err: float = 0.0  # strict judging: the worst node error, in ULP of its bound's dtype
+
+
+def _loose_problems(actual, expected, scale: float, n_nodes: int, eps_dtype: str | None = None) -> list[str]:
+    """Rule 1 of the module docstring, for one output; ``eps_dtype`` is the narrowest float type the
+    graph computes in (a float64 output of a float32 chain carries float32 rounding)."""
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    if actual.dtype != expected.dtype:
+        return [f"dtype {actual.dtype} != PyTensor's {expected.dtype}"]
+    if actual.shape != expected.shape:
+        return [f"shape {actual.shape} != PyTensor's {expected.shape}"]
+    if expected.dtype.kind not in "fc":
+        bad = np.flatnonzero(actual.ravel() != expected.ravel())
+        return [f"values differ at flat index {bad[0]}: {actual.ravel()[bad[0]]!r} vs {expected.ravel()[bad[0]]!r}"] \
+            if bad.size else []
+    a, e = actual.astype(np.float64).ravel(), expected.astype(np.float64).ravel()
+    nan_a, nan_e = np.isnan(a), np.isnan(e)
+    if (nan_a != nan_e).any():
+        i = np.flatnonzero(nan_a != nan_e)[0]
+        return [f"NaN positions differ, first at flat index {i}: {a[i]!r} vs {e[i]!r}"]
+    inf_a, inf_e = np.isinf(a), np.isinf(e)
+    if (inf_a != inf_e).any() or (a[inf_a] != e[inf_e]).any():
+        i = np.flatnonzero((inf_a != inf_e) | (inf_a & (a != e)))[0]
+        return [f"infinities differ, first at flat index {i}: {a[i]!r} vs {e[i]!r}"]
+    finite = np.isfinite(e)
+    eps = float(max(np.finfo(expected.dtype).eps, np.finfo(eps_dtype).eps if eps_dtype else 0.0))
+    tolerance = LOOSE_ULPS * max(n_nodes, 1) * eps * max(scale, 1.0)
+    err = np.abs(a[finite].astype(np.float64) - e[finite].astype(np.float64))
+    if err.size and err.max() > tolerance:
+        i = np.flatnonzero(finite)[np.argmax(err)]
+        return [f"value {a[i]!r} vs PyTensor's {e[i]!r} (error {err.max():.3g} > {tolerance:.3g})"]
+    return []
+
+
+def _largest_magnitude(arrays) -> float:
+    largest = 0.0
+    for array in arrays:
+        array = np.asarray(array)
+        if array.dtype.kind in "fiu" and array.size:
+            finite = np.abs(array[np.isfinite(array)].astype(np.float64)) if array.dtype.kind == "f" else \
+                np.abs(array.astype(np.float64))
+            if finite.size:
+                largest = max(largest, float(finite.max()))
+    return largest
+
+
+def _session(model, optimize: bool):
+    from backend.linker import make_session
+
+    return make_session(model, intra_op_num_threads=1, optimize=optimize)
+
+
+def _run(session, program: Program):
+    names = [i.name for i in session.get_inputs()]
+    feeds = dict(zip(names, program.values))
+    return [np.asarray(v) for v in session.run(None, feeds)]
+
+
+def _node_cell_dtype(operand_values) -> str:
+    from pytensor.scalar import upcast
+
+    return upcast(*(str(np.asarray(v).dtype) for v in operand_values))
+
+
+def _narrowest_float(operand_values) -> str:
+    """The narrowest float type PyTensor computes any operand's part in: bool and 8/16-bit integers in
+    float32, 32/64-bit integers in float64 (its upgrade_to_float). A float64 result of a float32 (or
+    int8) operand is only as accurate as float32."""
+    widths = []
+    for value in operand_values:
+        dtype = np.dtype(np.asarray(value).dtype)
+        if dtype.kind == "f":
+            widths.append(dtype.name)
+        else:
+            widths.append("float32" if dtype.itemsize <= 2 else "float64")
+    return min(widths, key=lambda d: np.dtype(d).itemsize)
+
+
+def _declaration_for(op: str, operand_values) -> str:
+    """The entry's declaration that covers this node's inputs, or ''."""
+    spec = ONNX_OPERATIONS[op]
+    dtype = _node_cell_dtype(operand_values)
+    whole = spec.cell_xfail(dtype)
+    if whole is not None:
+        return whole.label
+    # PyTensor computes a node of mixed operands in their upcast dtype: the cell the entry declared
+    arrays = tuple(np.asarray(v).astype(dtype) for v in operand_values)
+    example = ArrayExample(arrays, tuple(a.shape for a in arrays), tuple(str(a.dtype) for a in arrays))
+    for declared in spec.conditional_xfails(dtype):
+        if declared.holds(dtype, example):
+            return declared.label
+    return ""
+
+
+def _localise(program: Program, inputs, node_vars, ort_nodes, worst: dict | None = None) -> tuple[int, str, str] | None:
+    """The first node whose own op, run by PyTensor on onnxruntime's values of its operands, disagrees
+    with onnxruntime's value of it beyond the entry's bound: (index, problem, declaration). The worst
+    ULP error seen goes to ``worst["ulp"]``."""
+    from harness.conformance.engine import compare_arrays
+    from harness.testing import reference_context, reference_function
+
+    known = {name: value for (name, _, _), value in zip(program.inputs, program.values)}
+    known.update(program.constants)
+    for k, (node, ort_value) in enumerate(zip(program.nodes, ort_nodes)):
+        operand_values = [known[o] for o in node.operands]
+        spec = ONNX_OPERATIONS[node.op]
+        import pytensor.tensor as pt
+
+        fresh = [pt.tensor(f"a{i}", dtype=str(np.asarray(v).dtype), shape=static_shape(np.shape(v)))
+                 for i, v in enumerate(operand_values)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fn = reference_function(fresh, spec.build(*fresh), on_unused_input="ignore")
+            with reference_context(), np.errstate(all="ignore"):
+                expected = np.asarray(fn(*[np.asarray(v) for v in operand_values]))
+        computed_in = _narrowest_float(operand_values)
+        narrower = np.dtype(computed_in).itemsize < np.dtype(expected.dtype).itemsize \
+            if expected.dtype.kind == "f" else False
+        ulp_dtype = computed_in if narrower else None
+        # bounds are per result dtype, as the engine reads them
+        cmp = compare_arrays(ort_value, expected, max_ulp=spec.max_ulp(ulp_dtype or str(expected.dtype)),
+                             signed_zeros=False, ulp_dtype=ulp_dtype)
+        if worst is not None:
+            worst["ulp"] = max(worst.get("ulp", 0.0), cmp.max_ulp_err)
+        if cmp.problems:
+            return k, "; ".join(cmp.problems), _declaration_for(node.op, operand_values)
+        known[f"v{k}"] = ort_value
+    return None
+
+
+PHASE_SECONDS: dict[str, float] = {}  # where judging time goes: export, sessions, running (this process)
+
+
+class _phase:
+    def __init__(self, name):
+        self.name = name
+
+    def __enter__(self):
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc):
+        PHASE_SECONDS[self.name] = PHASE_SECONDS.get(self.name, 0.0) + time.perf_counter() - self.start
+
+
+def judge(program: Program, *, default_mode: bool = True, strict: bool = False,
+          opset: int | None = None) -> Verdict:
+    """Run the checks of the module docstring on one graph. ``strict``: every node is also held to its
+    entry's own ULP bound element by element (rule 2 runs on every graph, not only after rule 1
+    fails); the graph's outputs must then be all its nodes, in order."""
+    from pytensor.compile.mode import Mode
+
+    from backend import export_function_onnx, export_onnx
+    from backend.dtypes import ONNXExportUnsupported
+    from harness.testing import reference_context, reference_function
+
+    inputs, node_vars, outputs = program.build()
+    with warnings.catch_warnings(), _phase("PyTensor (compile + run)"):
+        warnings.simplefilter("ignore")
+        reference = reference_function(inputs, node_vars, on_unused_input="ignore")
+        try:
+            with reference_context(), np.errstate(all="ignore"):
+                py_nodes = [np.asarray(v) for v in reference(*program.values)]
+        except (ValueError, ArithmeticError, NotImplementedError, TypeError) as exc:
+            # e.g. a NaN cast to an integer, or a bitwise op of int8 and uint64 (upcast to float64):
+            # PyTensor's py mode raises, there is nothing to compare with
+            return Verdict("invalid", "as built", f"PyTensor raises: {type(exc).__name__}: {exc}".split("\n")[0])
+    by_name = {f"v{k}": v for k, v in enumerate(py_nodes)}
+    expected = [by_name[o] for o in program.outputs]
+    scale = _largest_magnitude(list(program.values) + py_nodes)
+    n = len(program.nodes)
+    floats = [np.asarray(v).dtype for v in [*program.values, *program.constants.values(), *py_nodes]
+              if np.asarray(v).dtype.kind == "f"]
+    narrowest = min(floats, key=lambda d: d.itemsize).name if floats else None
+    if strict and list(program.outputs) != [f"v{k}" for k in range(n)]:
+        raise ValueError(f"judge(strict=True) needs every node as an output, in order; got {program.outputs}")
+    export_options = {} if opset is None else {"opset_version": opset}
+    try:
+        with _phase("export"):
+            model = export_onnx(inputs, outputs, **export_options)
+    except ONNXExportUnsupported as exc:
+        return Verdict("unsupported", "as built", str(exc))
+    except Exception as exc:  # the exporter or onnx's checker failing on a valid graph is a finding
+        return Verdict("finding", "export", f"{type(exc).__name__}: {exc}".split("\n")[0], expected=expected)
+    try:
+        with _phase("onnxruntime sessions"):
+            sessions = {"optimized": _session(model, True), "unoptimized": _session(model, False)}
+        with _phase("onnxruntime run"):
+            results = {level: _run(s, program) for level, s in sessions.items()}
+    except Exception as exc:  # onnxruntime refusing or failing on a checked model is a finding
+        return Verdict("finding", "onnxruntime", f"{type(exc).__name__}: {exc}".split("\n")[0], expected=expected)
+    problems = {level: [p for a, e in zip(got, expected) for p in _loose_problems(a, e, scale, n, narrowest)]
+                for level, got in results.items()}
+    if any(problems.values()):
+        structural = [p for ps in problems.values() for p in ps if p.startswith(("dtype", "shape"))]
+        if structural:
+            return Verdict("finding", "as built", structural[0], expected=expected, actual=results["optimized"])
+        every_node = export_onnx(inputs, node_vars, **export_options)
+        ort_nodes = _run(_session(every_node, False), program)
+        culprit = _localise(program, inputs, node_vars, ort_nodes)
+        if culprit is not None:
+            k, problem, declaration = culprit
+            status = "xfail" if declaration else "finding"
+            return Verdict(status, "as built", f"node v{k} ({program.nodes[k].op}): {problem}", node=k,
+                           declaration=declaration, expected=expected, actual=results["optimized"])
+        if problems["optimized"] and not problems["unoptimized"]:
+            return Verdict("finding", "optimizer", "onnxruntime's optimized session differs, the unoptimized one "
+                           f"agrees and no node diverges alone: {problems['optimized'][0]}",
+                           expected=expected, actual=results["optimized"])
+        # no node diverges alone: rounding that the composition amplified (through a cast, a comparison,
+        # a pole, cancellation); counted, not a finding
+    worst: dict = {}
+    if strict:
+        for level in ("optimized", "unoptimized"):
+            culprit = _localise(program, inputs, node_vars, results[level], worst)
+            if culprit is not None:
+                k, problem, declaration = culprit
+                return Verdict("xfail" if declaration else "finding", "as built",
+                               f"onnxruntime ({level}), node v{k} ({program.nodes[k].op}): {problem}", node=k,
+                               declaration=declaration, expected=expected, actual=results[level],
+                               max_ulp_err=worst["ulp"])
+    excused = Verdict("amplified", "as built", "no node diverges alone") if any(problems.values()) else Verdict("pass")
+    excused.max_ulp_err = worst.get("ulp", 0.0)
+    if not default_mode:
+        return excused
+    with warnings.catch_warnings(), _phase("default mode (rewrite + export + run)"):
+        warnings.simplefilter("ignore")
+        fn = __import__("pytensor").function(inputs, outputs, mode=Mode(linker="py", optimizer="fast_run"),
+                                             on_unused_input="ignore")
+        try:
+            with np.errstate(all="ignore"):
+                rewritten = [np.asarray(v) for v in fn(*program.values)]
+        except (ValueError, ArithmeticError, TypeError) as exc:
+            message = f"{type(exc).__name__}: {exc}".split("\n")[0]
+            return _attribute_known(program, Verdict("finding", "pytensor rewrite", "the rewritten function raises "
+                                                     f"{message}; the graph as built evaluates"))
+    try:
+        with _phase("default mode (rewrite + export + run)"):
+            rewritten_model = export_function_onnx(fn)
+            got = _run(_session(rewritten_model, True), program)
+    except ONNXExportUnsupported as exc:
+        return Verdict("unsupported", "default mode", str(exc))
+    except Exception as exc:  # as above, for the rewritten graph
+        return Verdict("finding", "default mode", f"{type(exc).__name__}: {exc}".split("\n")[0], expected=rewritten)
+    trouble = [p for a, e in zip(got, rewritten) for p in _loose_problems(a, e, _largest_magnitude(
+        list(program.values) + py_nodes + rewritten), n, narrowest)]
+    if trouble:
+        def close(xs, ys):
+            return not [p for a, e in zip(xs, ys) for p in _loose_problems(a, e, scale, n, narrowest)]
+
+        export_unchanged = close(got, results["optimized"])  # the rewritten graph's export = the as-built one's
+        if export_unchanged and close(rewritten, expected):
+            # both sides compute what they computed as built: the as-built verdict stands
+            return excused
+        if export_unchanged and not any(problems.values()):
+            # as built, export and PyTensor agreed; only PyTensor's rewritten function moved
+            verdict = Verdict("finding", "pytensor rewrite", f"the rewritten function gives {trouble[0]}; its "
+                              "export computes what the graph as built computes", expected=rewritten, actual=got)
+            return _attribute_known(program, verdict)
+        return Verdict("finding", "default mode", trouble[0], expected=rewritten, actual=got)
+    return excused
+
+
+# ----------------------------------------------------------------------------------------------
+# Divergences of compositions (not of one op), declared like the registry's
+# ----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CompositionDivergence:
+    label: str
+    category: str
+    reason: str
+    check: str  # the Verdict.check it explains
+    when: object  # (Program) -> bool
+
+
+def _float_op_of_narrow_input(program: Program) -> bool:
+    """A node computing a float result from a bool, int8 or uint8 operand."""
+    dtypes = {name: d for name, d, _ in program.inputs}
+    dtypes.update({name: str(c.dtype) for name, c in program.constants.items()})
+    inputs, node_vars, _ = program.build()
+    for k, (node, var) in enumerate(zip(program.nodes, node_vars)):
+        dtypes[f"v{k}"] = var.type.dtype
+        if var.type.dtype.startswith("float") and any(dtypes[o] in ("bool", "int8", "uint8") for o in node.operands):
+            return True
+    return False
+
+
+def _unsigned_meets_negative(program: Program) -> bool:
+    """The graph holds an unsigned integer value and either a signed integer value or a node that makes
+    negative Python integers (neg, sub, invert)."""
+    inputs, node_vars, _ = program.build()
+    kinds = {np.dtype(v.type.dtype).kind for v in inputs + node_vars} | {c.dtype.kind for c in program.constants.values()}
+    negating = any(node.op in ("neg", "sub", "invert") for node in program.nodes)
+    return "u" in kinds and ("i" in kinds or negating)
+
+
+def _floor_division_or_modulo(program: Program) -> bool:
+    """A mod or int_div node."""
+    return any(node.op in ("mod", "int_div") for node in program.nodes)
+
+
+def _reciprocal_or_division(program: Program) -> bool:
+    """A reciprocal or true_div node (PyTensor's rewrites turn x / y into x * reciprocal(y))."""
+    return any(n.op in ("reciprocal", "true_div") for n in program.nodes)
+
+
+KNOWN_DIVERGENCES = (
+    CompositionDivergence(
+        "fused-reciprocal#1", "pytensor",
+        "PyTensor's fused Composite, run by the Python linker, computes a float64 reciprocal that feeds another "
+        "fused op (or shares the fusion with another output) to float32 precision: exp(1 / 0.15354517795933756) "
+        "gives 673.6708009506907 (float64: 673.6705258174588) and reciprocal(1.5) beside neg(1.5) gives "
+        "0.6666666865348816; a reciprocal alone is exact",
+        "pytensor rewrite", _reciprocal_or_division),
+    CompositionDivergence(
+        "fused-floor-division#1", "pytensor",
+        "PyTensor's fused Composite computes % and // on Python scalars, which raise ZeroDivisionError for a zero "
+        "divisor (integer or float), where the graph as built (numpy arrays) gives 0 or NaN",
+        "pytensor rewrite", _floor_division_or_modulo),
+    CompositionDivergence(
+        "fused-unsigned-negative#1", "pytensor",
+        "PyTensor's fused Composite runs each scalar op on Python/numpy scalars of the op's own types: a negative "
+        "Python integer (from neg, a subtraction, invert (~0 is -1) or a signed operand) meeting an unsigned type "
+        "raises OverflowError ('Python integer -1 out of bounds for uint8'), where the graph as built (numpy "
+        "arrays) wraps or upcasts",
+        "pytensor rewrite", _unsigned_meets_negative),
+    CompositionDivergence(
+        "fused-narrow-input#1", "pytensor",
+        "PyTensor's fusion rewrite evaluates a Composite's scalar ops through numpy with the scalar input's "
+        "dtype, and numpy computes tanh, exp, ... of bool/int8/uint8 in float16, where the unfused Elemwise "
+        "(and the export) computes in the float32 output type: the rewritten function rounds to float16 inside",
+        "pytensor rewrite", _float_op_of_narrow_input),
+)
+
+
+def _attribute_known(program: Program, verdict: Verdict) -> Verdict:
+    for known in KNOWN_DIVERGENCES:
+        if known.check == verdict.check and known.when(program):
+            verdict.status, verdict.declaration = "xfail", f"{known.label} [{known.category}]"
+            return verdict
+    return verdict
+
+
+class Diverged(AssertionError):
+    pass
