@@ -28,6 +28,7 @@ import numpy as np
 
 from harness.fuzz.programs import LOOSE_ULPS, Program, static_shape
 from harness.registry import ONNX_OPERATIONS
+from harness.registry.spec import validate_declaration
 from strategies.values import ArrayExample
 
 # ----------------------------------------------------------------------------------------------
@@ -311,11 +312,22 @@ def judge(program: Program, *, default_mode: bool = True, strict: bool = False,
 
 @dataclass(frozen=True)
 class CompositionDivergence:
-    label: str
+    """A declared divergence of a composition rather than of one entry: the parts of an entry's
+    declaration (a name, a category, a reason, a predicate, here on the whole `Program`), validated
+    alike, and the check it explains. Labelled ``composition#id [category]``."""
+
+    id: str
     category: str
     reason: str
     check: str  # the Verdict.check it explains
     when: object  # (Program) -> bool
+
+    def __post_init__(self):
+        validate_declaration("composition", self.id, self.reason, self.category)
+
+    @property
+    def label(self) -> str:
+        return f"composition#{self.id} [{self.category}]"
 
 
 def _float_op_of_narrow_input(program: Program) -> bool:
@@ -351,26 +363,26 @@ def _reciprocal_or_division(program: Program) -> bool:
 
 KNOWN_DIVERGENCES = (
     CompositionDivergence(
-        "fused-reciprocal#1", "pytensor",
+        "fused-reciprocal", "pytensor",
         "PyTensor's fused Composite, run by the Python linker, computes a float64 reciprocal that feeds another "
         "fused op (or shares the fusion with another output) to float32 precision: exp(1 / 0.15354517795933756) "
         "gives 673.6708009506907 (float64: 673.6705258174588) and reciprocal(1.5) beside neg(1.5) gives "
         "0.6666666865348816; a reciprocal alone is exact",
         "pytensor rewrite", _reciprocal_or_division),
     CompositionDivergence(
-        "fused-floor-division#1", "pytensor",
+        "fused-floor-division", "pytensor",
         "PyTensor's fused Composite computes % and // on Python scalars, which raise ZeroDivisionError for a zero "
         "divisor (integer or float), where the graph as built (numpy arrays) gives 0 or NaN",
         "pytensor rewrite", _floor_division_or_modulo),
     CompositionDivergence(
-        "fused-unsigned-negative#1", "pytensor",
+        "fused-unsigned-negative", "pytensor",
         "PyTensor's fused Composite runs each scalar op on Python/numpy scalars of the op's own types: a negative "
         "Python integer (from neg, a subtraction, invert (~0 is -1) or a signed operand) meeting an unsigned type "
         "raises OverflowError ('Python integer -1 out of bounds for uint8'), where the graph as built (numpy "
         "arrays) wraps or upcasts",
         "pytensor rewrite", _unsigned_meets_negative),
     CompositionDivergence(
-        "fused-narrow-input#1", "pytensor",
+        "fused-narrow-input", "pytensor",
         "PyTensor's fusion rewrite evaluates a Composite's scalar ops through numpy with the scalar input's "
         "dtype, and numpy computes tanh, exp, ... of bool/int8/uint8 in float16, where the unfused Elemwise "
         "(and the export) computes in the float32 output type: the rewritten function rounds to float16 inside",
@@ -381,7 +393,7 @@ KNOWN_DIVERGENCES = (
 def _attribute_known(program: Program, verdict: Verdict) -> Verdict:
     for known in KNOWN_DIVERGENCES:
         if known.check == verdict.check and known.when(program):
-            verdict.status, verdict.declaration = "xfail", f"{known.label} [{known.category}]"
+            verdict.status, verdict.declaration = "xfail", known.label
             return verdict
     return verdict
 

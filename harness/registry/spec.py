@@ -58,6 +58,18 @@ class RegistryError(ValueError):
     """A registry entry or declaration is inconsistent."""
 
 
+def validate_declaration(owner: str, id: str, reason: str, category: str) -> None:
+    """The parts every declared divergence has, an entry's (`OpSpec.xfail`) or a composition's
+    (`harness.fuzz.judge.CompositionDivergence`): a name, a reason, a known category."""
+    if not isinstance(id, str) or not DECLARATION_ID.fullmatch(id):
+        raise RegistryError(f"{owner}: xfail id {id!r} must be lowercase words joined by hyphens, e.g. "
+                            "'float16-chain'")
+    if not reason or not reason.strip():
+        raise RegistryError(f"{owner}: an xfail needs a reason")
+    if category not in CATEGORIES:
+        raise RegistryError(f"{owner}: unknown xfail category {category!r}; use one of {sorted(CATEGORIES)}")
+
+
 @dataclass(frozen=True)
 class XFail:
     """One declared divergence of an entry; `label` names it in reports."""
@@ -146,17 +158,11 @@ class OpSpec:
         holds without diverging do not make the declaration stale. ``onnxruntime_before=(major,
         minor)`` declares a bug of older onnxruntime releases: with that release or a newer one
         installed the declaration is kept in ``inactive_xfails`` and judges nothing."""
-        if not isinstance(id, str) or not DECLARATION_ID.fullmatch(id):
-            raise RegistryError(f"{self.name}: xfail id {id!r} must be lowercase words joined by hyphens, e.g. "
-                                "'float16-chain'")
+        validate_declaration(self.name, id, reason, category)
         if any(x.id == id for x in self.xfails + self.inactive_xfails):
             raise RegistryError(f"{self.name}: two declarations named {id!r}; give each its own id")
         if unpredictable and when is None:
             raise RegistryError(f"{self.name}: unpredictable= qualifies a when= predicate; give one")
-        if not reason or not reason.strip():
-            raise RegistryError(f"{self.name}: an xfail needs a reason")
-        if category not in CATEGORIES:
-            raise RegistryError(f"{self.name}: unknown xfail category {category!r}; use one of {sorted(CATEGORIES)}")
         dtypes = tuple(self.dtypes if dtypes is None else dtypes)
         stray = [d for d in dtypes if d not in self.dtypes]
         if stray or not dtypes:

@@ -107,7 +107,7 @@ def test_pytensors_own_rewrite_divergence_is_told_apart_and_declared():
                       [np.array(True)])
     verdict = judge(program)
     assert (verdict.status, verdict.check) == ("xfail", "pytensor rewrite")
-    assert verdict.declaration.startswith("fused-narrow-input#1")
+    assert verdict.declaration == "composition#fused-narrow-input [pytensor]"
 
 
 def test_ci_fuzz_run_exits_0_writes_its_report_and_resumes(tmp_path, capsys):
@@ -278,3 +278,15 @@ def test_a_failing_mixed_cell_is_in_the_matrix_with_a_reproducer(tmp_path):
     fixed = subprocess.run([sys.executable, "-W", "ignore", str(reproducer)], cwd=out, capture_output=True,
                            text=True, env={**env, "PYTHONPATH": str(ROOT)}, timeout=600)
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr[-2000:]
+
+
+def test_composition_divergences_are_declared_like_registry_entries():
+    from harness.fuzz.judge import KNOWN_DIVERGENCES, CompositionDivergence
+    from harness.registry import RegistryError
+
+    assert all(d.label == f"composition#{d.id} [{d.category}]" for d in KNOWN_DIVERGENCES)
+    assert len({d.id for d in KNOWN_DIVERGENCES}) == len(KNOWN_DIVERGENCES)
+    with pytest.raises(RegistryError, match="unknown xfail category"):
+        CompositionDivergence("some-graph", "whatever", "a reason", "as built", lambda program: True)
+    with pytest.raises(RegistryError, match="lowercase words"):
+        CompositionDivergence("Some graph", "pytensor", "a reason", "as built", lambda program: True)
