@@ -22,7 +22,6 @@ from dataclasses import asdict, dataclass
 from multiprocessing.connection import wait
 from pathlib import Path
 
-from backend.dtypes import MIXED_DTYPES
 from common.status import Status
 
 RESULTS_FILE = "results.jsonl"
@@ -66,59 +65,21 @@ def _hypothesis_settings(task: CellTask, ci_share: float):
 def run_task(task: CellTask) -> dict:
     """Run one cell and return its JSON-able record (reproducer written for failing cells)."""
     from common.status import FAILING
-    from harness.conformance.engine import run_cell
+    from harness.conformance.cells import cell_for
     from harness.registry import ONNX_OPERATIONS
 
     spec = ONNX_OPERATIONS[task.op]
-    mixed = task.dtype == MIXED_DTYPES
-    hypothesis_settings = _hypothesis_settings(task, spec.ci_example_share)
-    if mixed:  # type promotion: one-node graphs on inputs of different dtypes
-        from harness.conformance.promotion import run_promotion_cell
-
-        cell = run_promotion_cell(spec, hypothesis_settings=hypothesis_settings, opset=task.opset, seed=task.seed)
-    else:
-        cell = run_cell(spec, task.dtype, hypothesis_settings=hypothesis_settings, opset=task.opset, seed=task.seed)
-    counterexample = cell.counterexample
-    cell.counterexample = None  # described below: a Program or an ArrayExample
-    record = asdict(cell)
-    record["family"] = spec.family
-    record["opset"] = task.opset
-    record["counterexample"] = None
-    record["reproducer"] = ""
-    if counterexample is not None:
-        record["counterexample"] = (_describe_program(counterexample) if mixed
-                                    else _describe_example(counterexample))
-    if (cell.status in FAILING or cell.status == Status.XFAIL) and counterexample is not None:
-        from harness.conformance.reproducer import write_reproducer
-        from harness.fuzz.reproducer import write_fuzz_reproducer
-
-        if mixed:
-            record["reproducer"] = write_fuzz_reproducer(Path(task.out_dir), f"{task.op}-{MIXED_DTYPES}-{task.opset}",
-                                                         counterexample, "mixed dtypes", plugins=task.plugins,
-                                                         strict=True, opset=task.opset)
-        else:
-            record["reproducer"] = write_reproducer(Path(task.out_dir), spec, task.dtype, task.opset,
-                                                    counterexample, plugins=task.plugins)
+    cell = cell_for(spec, task.dtype)
+    result = cell.run(hypothesis_settings=_hypothesis_settings(task, spec.ci_example_share), opset=task.opset,
+                      seed=task.seed)
+    counterexample, result.counterexample = result.counterexample, None  # the record holds its description
+    record = asdict(result)
+    record.update(family=spec.family, opset=task.opset, reproducer="",
+                  counterexample=None if counterexample is None else cell.describe(counterexample))
+    if (result.status in FAILING or result.status == Status.XFAIL) and counterexample is not None:
+        record["reproducer"] = cell.write_reproducer(Path(task.out_dir), counterexample, opset=task.opset,
+                                                     plugins=task.plugins)
     return record
-
-
-def _describe_program(program) -> str:
-    import numpy as np
-
-    with np.printoptions(precision=17, threshold=40):
-        return "; ".join(f"{name}: {np.array2string(np.asarray(v), separator=', ')} ({dtype}, shape {shape})"
-                         for (name, dtype, shape), v in zip(program.inputs, program.values))
-
-
-def _describe_example(example) -> str:
-    import numpy as np
-
-    with np.printoptions(precision=17, threshold=40):
-        parts = [f"x{i}: {np.array2string(np.asarray(a), separator=', ')} ({a.dtype}, shape {a.shape})"
-                 for i, a in enumerate(example.arrays)]
-    if example.params:
-        parts.append("params: " + ", ".join(f"{k}={v!r}" for k, v in example.params))
-    return "; ".join(parts)
 
 
 def _worker_main(conn, plugins) -> None:
