@@ -5,7 +5,7 @@ composed, its methods by region and its error conventions: ``docs/special_functi
 
 To add a function: a converter in the module of its family (or a new module imported below), built
 from the float64 blocks of `backend.numerics`; its registry entry, bound and declarations in
-``harness/registry/special_functions.py``.
+``harness/registry/special_functions/``.
 """
 
 from backend.special_functions import (  # noqa: F401  (registration happens on import)

@@ -11,7 +11,7 @@ from pymc.distributions.dist_math import i0e, i1e
 
 from backend.dtypes import ALL_DTYPES
 from harness.registry.spec import register
-from harness.registry.special_functions import bessel_elements
+from harness.registry.special_functions.bessel import bessel_elements
 
 # Measured against scipy's i0e/i1e (cephes, PyMC's reference) on 1e6 float64 values (log-uniform over the
 # whole range, both signs, uniform over [-720, 720] and [-10, 10]): bit for bit, zero signs and NaN

@@ -238,7 +238,7 @@ def register(name: str, *, arity: int, dtypes: Sequence[str], build: Callable | 
         raise RegistryError(f"{name}: ci_example_share must be in (0, 1], got {share!r}")
     if "family" not in fields:  # the calling module: harness.registry.<family>, or a plugin's name
         caller = sys._getframe(1).f_globals.get("__name__", "")
-        fields["family"] = caller.removeprefix("harness.registry.")
+        fields["family"] = caller.removeprefix("harness.registry.").split(".")[0]  # a family may be a package
     spec = OpSpec(name=name, arity=arity, dtypes=tuple(dtypes), build=build, **fields)
     ONNX_OPERATIONS[name] = spec
     return spec

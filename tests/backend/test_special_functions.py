@@ -1,4 +1,4 @@
-"""The ive composition (backend/special_functions.py): each of its methods against 40-digit values,
+"""The ive composition (backend/special_functions/bessel.py, incomplete_beta.py): each of its methods against 40-digit values,
 and scipy's conventions at the edges. The matrix compares it with scipy on drawn inputs; these pin
 the methods' accuracy where scipy itself is off, and the conventions one by one."""
 
