@@ -16,7 +16,7 @@ import pytensor.tensor as pt
 import scipy.special
 
 from backend.dtypes import ALL_DTYPES
-from harness.registry.spec import TRANSCENDENTAL, register
+from harness.registry.spec import TRANSCENDENTAL, absent_entry, register
 from harness.registry.special_functions.elements import landmark_elements, large_graph_shapes
 from strategies.values import ArrayExample
 
@@ -132,7 +132,11 @@ def float16_betaln_terms_round(example: ArrayExample) -> bool:
 
 
 # ---- built by PyTensor from other ops (OpFromGraph or elementwise graphs) ----
-if hasattr(pt.special, "xlogy"):  # PyTensor >= 3.0 (2.38 has only xlogy0, an op of its own)
+if not hasattr(pt.special, "xlogy"):
+    for name in ("xlogy", "xlog1py"):
+        absent_entry(name, reason="PyTensor 2.38 has no pytensor.tensor.special.xlogy/xlog1py (only xlogy0, an op "
+                                  "of its own); 3.0 and later have them")
+else:
     register("xlogy", arity=2, dtypes=ALL_DTYPES, build=pt.special.xlogy, tolerance=TRANSCENDENTAL,
              onnx_ops=("Log", "Mul"))
     register("xlog1py", arity=2, dtypes=ALL_DTYPES, build=pt.special.xlog1py,
