@@ -20,7 +20,7 @@ import argparse
 import importlib
 import sys
 
-from harness.usage import DEFAULT_OUT, UsageError
+from harness.usage import DEFAULT_OUT, USER_ERRORS, Terminated
 
 
 def _command(module: str, name: str):
@@ -52,7 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--shard", help="K/N: run only slice K (0 <= K < N) of N interleaved slices of the cells")
     run.add_argument("--opset", help="opset(s), comma-separated; `max` is the newest the installed onnx and "
                                      "onnxruntime accept (default 18, the oldest supported)")
-    run.add_argument("--fresh", action="store_true", help="discard earlier results in --out instead of resuming")
+    again = run.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true", help="reuse the cells in --out that were made with the same "
+                       "settings, registry entry and versions, computing the others (the default)")
+    again.add_argument("--fresh", action="store_true", help="discard the results in --out and compute every cell")
     run.add_argument("--history", help="history file this run appends to and the report's trend reads "
                                        "(default OUT/history.jsonl)")
     plugin_option(run)
@@ -80,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
                                          "1 on failing cells or cells whose shards disagree")
     merge.add_argument("dirs", nargs="+", metavar="DIR")
     merge.add_argument("--out", required=True, help="directory for the merged results.jsonl and reports")
+    merge.add_argument("--partial", action="store_true", help="merge shards that are not one complete run (empty, "
+                       "missing, or made with other settings) with a warning instead of failing")
     merge.set_defaults(func=_command("harness.conformance.commands", "merge_command"))
 
     fuzz = sub.add_parser("fuzz", help="random graphs of registry ops, exported and compared; shrunk findings "
@@ -116,15 +121,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminate(signum, frame):
+    raise Terminated()
+
+
 def main(argv=None) -> int:
+    import signal
+
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on bad usage and 0 on --help
         return int(exc.code or 0)
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.func(args)
-    except UsageError as exc:
+    except USER_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ImportError as exc:
@@ -135,6 +147,11 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted: finished cells are kept in results.jsonl; run again to resume", file=sys.stderr)
         return 130
+    except Terminated:
+        print("terminated: the workers were ended; finished cells are kept in results.jsonl", file=sys.stderr)
+        return 143
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,10 @@ from harness.registry.completeness import check_registry
 PLUGINS_ENV = "ONNX_CONFORMANCE_PLUGINS"
 
 
+class PluginError(ImportError):
+    """A plugin that cannot be imported: missing, a syntax error, or raising while it is imported."""
+
+
 def plugin_names(names: Iterable[str] = ()) -> list[str]:
     """The plugins to load: those in $ONNX_CONFORMANCE_PLUGINS, then ``names``, without repeats."""
     env = [n.strip() for n in os.environ.get(PLUGINS_ENV, "").split(",") if n.strip()]
@@ -29,10 +33,26 @@ def load_plugins(names: Iterable[str] = (), *, check: bool = False) -> list[str]
     for name in loaded:
         try:
             importlib.import_module(name)
-        except ImportError as exc:
-            raise ImportError(f"plugin {name!r} cannot be imported ({exc}); put its folder on PYTHONPATH "
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not (name == exc.name or name.startswith(exc.name + ".")):
+                raise PluginError(f"plugin {name!r} failed while it was imported: {exc}") from exc
+            raise PluginError(f"plugin {name!r} cannot be found ({exc}); put its folder on PYTHONPATH "
                               f"or drop it from --plugin / ${PLUGINS_ENV}") from exc
+        except SyntaxError as exc:
+            raise PluginError(f"plugin {name!r} has a syntax error at {exc.filename}, line {exc.lineno}: "
+                              f"{exc.msg}") from exc
+        except Exception as exc:  # the plugin's own code raised: name it and where, without a traceback
+            raise PluginError(f"plugin {name!r} raised {type(exc).__name__} while it was imported{_where(exc)}: "
+                              f"{exc}") from exc
     added = [name for name in ONNX_OPERATIONS if name not in before]
     if check and added:
         check_registry(added)
     return loaded
+
+
+def _where(exc: BaseException) -> str:
+    """`` at FILE, line N``: the innermost frame of the exception's traceback."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    return f" at {frames[-1].filename}, line {frames[-1].lineno}" if frames else ""

@@ -7,13 +7,28 @@ To extend: a checker for a new kind of option raises `UsageError` saying what is
 
 from __future__ import annotations
 
+import math
+import os
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+
+from common.files import DataFileError
 
 DEFAULT_OUT = "conformance-report"
 
 
 class UsageError(Exception):
     """Bad command-line input; the message says what is valid. Exit status 2."""
+
+
+class Terminated(Exception):
+    """SIGTERM arrived (a CI job cancelled, ``kill``); `harness.cli` raises it in the main thread so that
+    every ``finally`` runs and the worker processes end with the command."""
+
+
+USER_ERRORS = (UsageError, DataFileError)
+"""What the command line reports in one line with exit status 2: bad input, unreadable data files."""
 
 
 def split_list(value: str | None) -> list[str] | None:
@@ -62,19 +77,68 @@ def parse_opsets(value: str | None) -> list[int]:
     return sorted(set(opsets))
 
 
-def check_out_dir(out: Path) -> Path:
+def positive_seconds(option: str, value: float) -> float:
+    """A duration option: finite and > 0 (``nan`` would switch a timeout off, ``inf`` never end)."""
+    if not (math.isfinite(value) and value > 0):
+        raise UsageError(f"{option} must be a finite number of seconds > 0, got {value!r}")
+    return value
+
+
+def check_out_dir(out: Path, option: str = "--out") -> Path:
+    """An output directory that can be used: not inside the project's packages, not a file, created if
+    missing and writable (probed with a temporary file), all before any work starts."""
+    out = Path(out)
     packages = {Path(__file__).resolve().parent.parent / p for p in ("backend", "common", "harness", "strategies", "reports")}
     resolved = out.resolve()
     if any(resolved == p or p in resolved.parents for p in packages):
-        raise UsageError(f"--out {out} is inside the project's packages; choose a directory outside them")
+        raise UsageError(f"{option} {out} is inside the project's packages; choose a directory outside them")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{option} {out} is a file, not a directory; choose a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{option} {out} cannot be written ({exc.strerror or exc}); choose a writable directory") from None
     return out
 
 
+def check_history_file(path: Path) -> Path:
+    """``--history``: a file that can be appended to (created empty if missing), checked up front."""
+    path = Path(path)
+    if path.exists() and not path.is_file():
+        raise UsageError(f"--history {path} is not a file; give the path of a .jsonl file")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8"):
+            pass
+        if not os.access(path, os.W_OK):
+            raise PermissionError(13, "Permission denied")
+    except OSError as exc:
+        raise UsageError(f"--history {path} cannot be written ({exc.strerror or exc}); choose a writable file") from None
+    return path
+
+
+@contextmanager
+def exclusive(out: Path, command: str):
+    """Hold ``out``'s lock while ``command`` writes into it; a second command on it is a usage error."""
+    from common.files import DirectoryLock, DirectoryLocked
+
+    try:
+        with DirectoryLock(out):
+            yield
+    except DirectoryLocked as exc:
+        raise UsageError(f"{exc}: another `harness {command}` is writing there; wait for it to end or choose "
+                         "another --out") from None
+
+
 def load_plugins_or_exit(names, *, check=False) -> list[str]:
-    from harness.plugins import load_plugins
+    """Import the plugins (and with ``check`` build each entry they add); what fails is a usage error
+    naming the plugin or entry."""
+    from harness.plugins import PluginError, load_plugins
     from harness.registry import RegistryError
 
     try:
         return load_plugins(names, check=check)
-    except (ImportError, RegistryError) as exc:
+    except (PluginError, RegistryError) as exc:
         raise UsageError(f"plugin: {exc}") from None

@@ -8,6 +8,7 @@ from common.files import atomic_write_text
 from common.status import FAILING
 
 KEY = ["op", "dtype", "opset"]
+DIFF_COLUMNS = [*KEY, "old_status", "new_status", "change"]
 
 
 def _classify(old, new) -> str:
@@ -33,7 +34,7 @@ def diff_records(old: list[dict], new: list[dict]) -> pd.DataFrame:
     merged = frame(old).merge(frame(new), on=KEY, how="outer", suffixes=("_old", "_new"))
     merged["change"] = [_classify(o, n) for o, n in zip(merged["status_old"], merged["status_new"])]
     merged = merged.rename(columns={"status_old": "old_status", "status_new": "new_status"})
-    return merged.sort_values(["change", *KEY]).reset_index(drop=True)
+    return merged.sort_values(["change", *KEY]).reset_index(drop=True)[DIFF_COLUMNS]
 
 
 def write_diff(out_dir, diff: pd.DataFrame) -> None:

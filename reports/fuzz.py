@@ -1,19 +1,19 @@
 """The fuzz report: ``fuzz.csv`` (one row per finding and per declaration that explained graphs) and
 ``fuzz.html`` (the run's summary, where the time went, and each finding with its minimal graph as
 PyTensor code and ONNX text, the inputs and both outputs), built with pandas and its Styler and
-written atomically, like the conformance matrix.
+written atomically, like the conformance matrix. Every text from the journal is escaped (`reports.safe_html`).
 
 To add a column: put it in the rows `harness.cli` builds from the journal (`harness.fuzz.journal`).
 """
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import pandas as pd
 
 from common.files import atomic_write_text
+from reports.safe_html import relative_link, table, text
 
 FUZZ_COLUMNS = ["kind", "check", "declaration", "graphs", "detail", "node", "graph", "onnx", "inputs", "pytensor",
                 "onnxruntime", "reproducer"]
@@ -27,24 +27,24 @@ def fuzz_frame(rows: list[dict]) -> pd.DataFrame:
     return frame[FUZZ_COLUMNS]
 
 
-def _pre(text) -> str:
-    return f"<pre>{html.escape(str(text))}</pre>" if isinstance(text, str) and text else ""
+def _pre(value) -> str:
+    return f"<pre>{text(value)}</pre>" if isinstance(value, str) and value else ""
 
 
 def render_fuzz_html(frame: pd.DataFrame, summary: dict) -> str:
     overview = pd.DataFrame({"": list(summary)}, index=None).assign(value=[summary[k] for k in summary])
-    overview_html = (overview.style.hide(axis="index").format(precision=2)
+    overview_html = (table(overview, precision=2).hide(axis="index")
                      .set_table_attributes('class="summary"').to_html())
     findings = frame.copy()
     for column in ("graph", "onnx", "inputs", "pytensor", "onnxruntime", "detail"):
         findings[column] = findings[column].map(_pre)
-    findings["reproducer"] = findings["reproducer"].fillna("").map(
-        lambda p: f'<a href="{html.escape(p)}">{html.escape(p)}</a>' if p else "")
+    findings["reproducer"] = findings["reproducer"].map(relative_link)
     colours = {"finding": "background-color: #ffab91", "xfail": "background-color: #fff3c4"}
-    table = (findings.style.hide(axis="index")
+    pre_built = ["graph", "onnx", "inputs", "pytensor", "onnxruntime", "detail", "reproducer"]
+    findings_html = (table(findings, html_columns=pre_built).hide(axis="index")
              .map(lambda v: colours.get(v, ""), subset=["kind"])
              .set_table_attributes('class="findings"')
-             .to_html(escape=False) if len(findings) else "<p>No finding and no declared divergence.</p>")
+             .to_html() if len(findings) else "<p>No finding and no declared divergence.</p>")
     return f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>Composition fuzzing</title>
 <style>
@@ -60,7 +60,7 @@ A <b>finding</b> is a divergence no declaration explains; <b>xfail</b> rows coun
 divergence explained. Each finding's graph is Hypothesis' minimal one, with a reproducer script that
 exits 1 while it reproduces.</p>
 {overview_html}
-{table}
+{findings_html}
 </body></html>
 """
 

@@ -2,7 +2,7 @@
 
 Everything is built with pandas (tables, CSV) and pandas Styler (HTML); the page is self-contained
 (inline CSS, one inline script for the filters, no network; without scripts it shows everything).
-Filters are read from the page address (``report.html?status=mismatch,crash&dtype=float32``), so a
+Every text from the records is escaped (`reports.safe_html`). Filters are read from the page address (``report.html?status=mismatch,crash&dtype=float32``), so a
 filtered view can be linked. Files are written atomically (temp file + rename).
 
 To add a column: put it in the record (harness/conformance/runner.py) and in `MATRIX_COLUMNS`. Statuses, their
@@ -11,7 +11,6 @@ order and meanings are `common.status`'s; their colours are here.
 
 from __future__ import annotations
 
-import html
 import json
 import platform
 from pathlib import Path
@@ -19,8 +18,9 @@ from pathlib import Path
 import pandas as pd
 
 from common.dtypes import ALL_DTYPES, MIXED_DTYPES
-from common.files import atomic_write_text
+from common.files import atomic_write_text, safe_stem
 from common.status import FAILING, STATUS_MEANING, Status
+from reports.safe_html import relative_link, table, text
 
 STATUS_ORDER = [str(s) for s in Status]
 STATUS_COLOURS = {
@@ -52,8 +52,8 @@ def _absent_html(env: dict) -> str:
     absent = env.get("absent_entries") or {}
     if not absent:
         return ""
-    items = "".join(f"<li><b>{html.escape(str(name))}</b>: {html.escape(str(why))}</li>" for name, why in absent.items())
-    return (f"<p>Registry entries not in this matrix, because pytensor {html.escape(str(env.get('pytensor')))} "
+    items = "".join(f"<li><b>{text(name)}</b>: {text(why)}</li>" for name, why in absent.items())
+    return (f"<p>Registry entries not in this matrix, because pytensor {text(env.get('pytensor'))} "
             f"lacks their op:</p><ul>{items}</ul>")
 
 
@@ -81,7 +81,7 @@ def summary_line(frame: pd.DataFrame, out_dir: Path) -> str:
 
 
 def _anchor(op, dtype, opset) -> str:
-    return html.escape(f"cell-{op}-{dtype}-{opset}", quote=True)
+    return f"cell-{safe_stem(op, dtype, opset)}"
 
 
 def _grid(frame: pd.DataFrame, values: str = "status") -> pd.DataFrame:
@@ -111,10 +111,10 @@ def _grid(frame: pd.DataFrame, values: str = "status") -> pd.DataFrame:
 def _grid_label(op, dtype, opset, status, category) -> str:
     """A grid cell's text; the filters read its status and categories from the data attributes. A cell
     that did not pass links to its row in the details."""
-    data = f'data-status="{html.escape(str(status))}" data-category="{html.escape(str(category))}"'
+    data = f'data-status="{text(status)}" data-category="{text(category)}"'
     if str(status) == str(Status.PASS):
-        return f"<span {data}>{status}</span>"
-    return f'<a href="#{_anchor(op, dtype, opset)}" {data}>{status}</a>'
+        return f"<span {data}>{text(status)}</span>"
+    return f'<a href="#{_anchor(op, dtype, opset)}" {data}>{text(status)}</a>'
 
 
 _DTYPE_ORDER = [*ALL_DTYPES, MIXED_DTYPES]
@@ -129,10 +129,6 @@ def _column_order(column: str) -> tuple:
 def _style_status(value) -> str:
     colour = STATUS_COLOURS.get(str(value))
     return f"background-color: {colour}" if colour else "color: #bbb"
-
-
-def _link(path: str) -> str:
-    return f'<a href="{html.escape(path)}">{html.escape(path)}</a>' if path else ""
 
 
 def _trend_svg(history: list[dict]) -> str:
@@ -150,7 +146,7 @@ def _trend_svg(history: list[dict]) -> str:
             h = height * count / tallest
             y -= h
             bars.append(f'<rect x="{i * (width + gap)}" y="{y:.1f}" width="{width}" height="{h:.1f}" '
-                        f'fill="{STATUS_COLOURS[Status(status)]}"><title>{html.escape(run["time"])}: {count} '
+                        f'fill="{STATUS_COLOURS[Status(status)]}"><title>{text(run["time"])}: {count} '
                         f'{status}</title></rect>')
     total_width = len(runs) * (width + gap)
     return (f'<svg width="{total_width}" height="{height}" role="img" aria-label="status counts per run">'
@@ -182,9 +178,9 @@ def _history_html(frame: pd.DataFrame, history: list[dict] | None) -> str:
     runs = pd.DataFrame([{"run": r["time"], **{s: r["counts"].get(s, 0) for s in STATUS_ORDER},
                           "versions": ", ".join(f"{k} {v}" for k, v in r["versions"].items() if k in VERSION_PACKAGES)}
                          for r in reversed(history[-20:])])
-    runs_html = runs.style.hide(axis="index").set_table_attributes('class="detail"').to_html()
+    runs_html = table(runs).hide(axis="index").set_table_attributes('class="detail"').to_html()
     since = failing_since(frame, history)
-    since_html = (since.style.hide(axis="index").map(_style_status, subset=["status"])
+    since_html = (table(since).hide(axis="index").map(_style_status, subset=["status"])
                   .set_table_attributes('class="detail"').to_html() if len(since) else
                   "<p>No failing cell in this run.</p>")
     return (f"<h2>History</h2><p>{len(history)} runs recorded; status counts of the last "
@@ -193,12 +189,12 @@ def _history_html(frame: pd.DataFrame, history: list[dict] | None) -> str:
 
 
 def _checkboxes(name: str, values) -> str:
-    return "".join(f'<label><input type="checkbox" name="{name}" value="{html.escape(str(v))}" checked> '
-                   f"{html.escape(str(v))}</label> " for v in values)
+    return "".join(f'<label><input type="checkbox" name="{name}" value="{text(v)}" checked> '
+                   f"{text(v)}</label> " for v in values)
 
 
 def _options(name: str, values) -> str:
-    options = "".join(f'<option value="{html.escape(str(v))}">{html.escape(str(v))}</option>' for v in values)
+    options = "".join(f'<option value="{text(v)}">{text(v)}</option>' for v in values)
     return f'<select name="{name}"><option value="">all</option>{options}</select>'
 
 
@@ -307,25 +303,24 @@ def render_html(frame: pd.DataFrame, env: dict, diff: pd.DataFrame | None = None
                 history: list[dict] | None = None) -> str:
     counts = status_counts(frame).rename("cells").to_frame()
     counts["meaning"] = [STATUS_MEANING[Status(s)] for s in counts.index]
-    summary_html = (counts.style.map(lambda v: "", subset=["meaning"])
+    summary_html = (table(counts)
                     .apply(lambda col: [_style_status(s) for s in col.index], subset=["cells"])
                     .set_table_attributes('class="summary"').to_html())
     # a cell that did not pass links to its row in the details below; colours come from the statuses
     statuses = _grid(frame).map(_style_status)
-    grid_html = (_grid(frame, "label").style.apply(lambda _: statuses, axis=None)
-                 .set_table_attributes('class="grid"').to_html(escape=False, sparse_index=False))
+    labels = _grid(frame, "label")  # each label is built from escaped parts (`_grid_label`)
+    grid_html = (table(labels, html_columns=list(labels.columns)).apply(lambda _: statuses, axis=None)
+                 .set_table_attributes('class="grid"').to_html(sparse_index=False))
 
     failing = frame[~frame["status"].isin([Status.PASS])].copy()
     detail = failing[["op", "dtype", "opset", "status", "category", "declaration", "examples", "max_ulp_err",
                       "reason", "counterexample", "reproducer"]].copy()
-    for column in ("reason", "counterexample"):
-        detail[column] = detail[column].fillna("").map(lambda v: html.escape(str(v)))
-    detail["reproducer"] = detail["reproducer"].fillna("").map(_link)
-    detail["op"] = [f'<span id="{_anchor(o, d, p)}">{html.escape(str(o))}</span>'
+    detail["reproducer"] = detail["reproducer"].map(relative_link)
+    detail["op"] = [f'<span id="{_anchor(o, d, p)}">{text(o)}</span>'
                     for o, d, p in zip(detail["op"], detail["dtype"], detail["opset"])]
-    detail_html = (detail.style.hide(axis="index")
+    detail_html = (table(detail, html_columns=["op", "reproducer"]).hide(axis="index")
                    .map(_style_status, subset=["status"]).set_table_attributes('class="detail failing"')
-                   .to_html(escape=False) if len(detail) else "<p>Every cell passed.</p>")
+                   .to_html() if len(detail) else "<p>Every cell passed.</p>")
 
     declared = frame[frame["category"].fillna("") != ""]
     declared = declared.assign(category=declared["category"].str.split(", ")).explode("category")
@@ -334,14 +329,14 @@ def render_html(frame: pd.DataFrame, env: dict, diff: pd.DataFrame | None = None
          for category, group in declared.groupby("category")],
         columns=["category", "cells", "ops (dtype)"],
     )
-    categories_html = (by_category.style.hide(axis="index").set_table_attributes('class="detail"').to_html()
+    categories_html = (table(by_category).hide(axis="index").set_table_attributes('class="detail"').to_html()
                        if len(by_category) else "<p>No declared divergences in this run.</p>")
 
     diff_html = ""
     if diff is not None:
         diff_view = diff[diff["change"] != "unchanged"]
         diff_html = "<h2>Changes since the baseline</h2>" + (
-            diff_view.style.hide(axis="index").set_table_attributes('class="detail"').to_html()
+            table(diff_view).hide(axis="index").set_table_attributes('class="detail"').to_html()
             if len(diff_view) else "<p>No change since the baseline.</p>")
 
     versions = ", ".join(f"{k} {v}" for k, v in env.items() if k not in ("opsets", "absent_entries"))
@@ -363,7 +358,7 @@ form.filters label {{ white-space: nowrap; }}
 .legend {{ max-width: 60em; }}
 </style></head><body>
 <h1>PyTensor &rarr; ONNX conformance matrix</h1>
-<p>{html.escape(versions)}; opsets {html.escape(str(env.get('opsets')))}.</p>{_absent_html(env)}
+<p>{text(versions)}; opsets {text(env.get('opsets'))}.</p>{_absent_html(env)}
 <div class="legend"><h2>How to read this page</h2>
 <p>Each cell is one PyTensor op (row) at one input dtype (column), exported to ONNX and run on
 onnxruntime (graph optimizations on and off) against PyTensor's Python mode on inputs drawn by

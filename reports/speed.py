@@ -3,20 +3,20 @@ benchmarks produced (``harness/bench/runner.py``, ``harness/bench/graphs.py``, o
 
 Ratios are added here (onnxruntime time / PyTensor time per op x dtype x size); the page holds the
 ratio matrices coloured (pandas Styler), the bandwidth-bound fractions and small log-log plots drawn
-as inline SVG. Files are written atomically.
+as inline SVG. Every text from the rows is escaped (`reports.safe_html`). Files are written atomically.
 
 To add a column: put it in the rows and in `TABLE_COLUMNS`.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import math
 from pathlib import Path
 
 from common.files import atomic_write_text
 from common.records import PYTENSOR_BACKENDS
+from reports.safe_html import table, text
 
 TABLE_COLUMNS = ["section", "op", "dtype", "size", "backend", "median_s", "iqr_s", "one_off_s", "ratio_to_py",
                  "ratio_to_best_pytensor", "bound_fraction", "note"]
@@ -55,7 +55,7 @@ def _svg_loglog(series: dict[str, list[tuple[float, float]]], title: str, width=
         return height - pad - (math.log10(y) - y0) / (y1 - y0) * (height - 2 * pad)
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">',
-             f'<text x="{pad}" y="14" font-size="12">{html.escape(title)}</text>',
+             f'<text x="{pad}" y="14" font-size="12">{text(title)}</text>',
              f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#999"/>',
              f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="#999"/>',
              f'<text x="{width / 2}" y="{height - 8}" font-size="10" text-anchor="middle">elements (log)</text>',
@@ -69,7 +69,7 @@ def _svg_loglog(series: dict[str, list[tuple[float, float]]], title: str, width=
         coords = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in sorted(pts))
         parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.5" points="{coords}"/>')
         parts.append(f'<text x="{width - pad + 2}" y="{pad + 12 * i}" font-size="9" fill="{colour}">'
-                     f'{html.escape(name)}</text>')
+                     f'{text(name)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -92,31 +92,31 @@ def write_speed_reports(out_dir: Path, rows: list[dict], meta: dict) -> None:
             continue
         ratio = part.pivot_table(index=["op", "dtype"], columns="size", values="ratio_to_py")
         best = part.pivot_table(index=["op", "dtype"], columns="size", values="ratio_to_best_pytensor")
-        for label, table in (("py-mode time", ratio), ("best PyTensor backend time", best)):
-            styled = table.style.format("{:.3g}", na_rep="n/a").map(_ratio_colour).to_html()
+        for label, ratios in (("py-mode time", ratio), ("best PyTensor backend time", best)):
+            styled = table(ratios, formatter="{:.3g}", na_rep="n/a").map(_ratio_colour).to_html()
             sections.append(f"<h2>{title}: onnxruntime time / {label}</h2>{styled}")
     bound = ort[ort.bandwidth_bound_s.notna()].pivot_table(index=["op", "dtype"], columns="size",
                                                           values="bound_fraction")
     if not bound.empty:
         sections.append("<h2>onnxruntime: fraction of the memory-bandwidth bound reached (1 = at the bound)</h2>"
-                        + bound.style.format("{:.2f}", na_rep="n/a").to_html())
+                        + table(bound, formatter="{:.2f}", na_rep="n/a").to_html())
     plots = []
     for (section, op, dtype), group in frame.groupby(["section", "op", "dtype"]):
         series = {b: list(zip(g["size"], g["median_s"])) for b, g in group.groupby("backend")}
         plots.append(_svg_loglog(series, f"{op} ({dtype})"))
-    table = frame[TABLE_COLUMNS]
+    measurements = table(frame[TABLE_COLUMNS], precision=3).hide(axis="index").to_html()
     page = f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Speed matrix</title>
 <style>body {{ font-family: system-ui, sans-serif; margin: 2em; }} table {{ border-collapse: collapse; font-size: 12px;
 margin-bottom: 1.5em; }} td, th {{ border: 1px solid #ccc; padding: 2px 6px; }} svg {{ margin: 4px; border: 1px solid #eee; }}
 </style></head><body><h1>onnxruntime vs PyTensor: speed matrix</h1>
-<p>{html.escape(json.dumps(meta, default=str))}</p>
+<p>{text(json.dumps(meta, default=str))}</p>
 <p>How to read: a ratio below 1 means onnxruntime's steady-state call is faster (green), above 1 slower
 (red). Times are medians over repeats of many calls, measured one backend after the other in one run;
 one-off costs (export + session creation, PyTensor compilation) are in speed.csv, column one_off_s.
 "py" is PyTensor's Python linker without rewrites, "c" and "numba" its compiled modes; in the PyMC
 model section, "pymc_default" is the model's logp_dlogp_function as PyMC compiles it.</p>
 {''.join(sections)}<h2>Time vs size (log-log)</h2>{''.join(plots)}
-<h2>All measurements</h2>{table.style.format(precision=3, na_rep="").hide(axis="index").to_html()}
+<h2>All measurements</h2>{measurements}
 </body></html>"""
     atomic_write_text(out_dir / "speed.html", page)
 

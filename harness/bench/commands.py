@@ -10,6 +10,7 @@ from pathlib import Path
 
 from harness.usage import (
     UsageError,
+    check_out_dir,
     load_plugins_or_exit,
     select,
     split_list,
@@ -27,8 +28,8 @@ def bench_command(args) -> int:
     from harness.registry import ONNX_OPERATIONS
     from reports.speed import write_speed_reports
 
-    load_plugins_or_exit(args.plugin)
-    out = Path(args.out)
+    load_plugins_or_exit(args.plugin, check=True)
+    out = check_out_dir(Path(args.out))
     if args.from_pytest_benchmark:
         try:
             rows = rows_from_pytest_benchmark(Path(args.from_pytest_benchmark))

@@ -82,19 +82,33 @@ def run_speed_matrix(specs_dtypes, sizes, *, repeat: int, progress=None) -> list
 
 
 def rows_from_pytest_benchmark(path: Path) -> list[dict]:
-    """Turn ``pytest tests/bench --benchmark-json=FILE`` output into speed-matrix rows."""
-    data = json.loads(Path(path).read_text())
+    """Turn ``pytest tests/bench --benchmark-json=FILE`` output into speed-matrix rows; ValueError
+    naming the file and the benchmark when it is not such output."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path} is not a file; give the JSON written by pytest --benchmark-json=FILE")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8", errors="replace"))
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ValueError(f"{path} is not JSON ({exc}); give the JSON written by pytest --benchmark-json=FILE") from None
+    benchmarks = data.get("benchmarks", []) if isinstance(data, dict) else None
+    if not isinstance(benchmarks, list):
+        raise ValueError(f"{path} holds no list of benchmarks; give the JSON written by pytest --benchmark-json=FILE")
     rows = []
-    for bench in data.get("benchmarks", []):
-        info = bench.get("extra_info", {})
-        if "backend" not in info:
+    for number, bench in enumerate(benchmarks):
+        info = bench.get("extra_info", {}) if isinstance(bench, dict) else None
+        if not isinstance(info, dict) or "backend" not in info:
             continue
-        stats = bench["stats"]
-        rows.append({"section": info.get("section", "ops"), "op": info.get("op", bench.get("group")),
-                     "dtype": info["dtype"], "size": int(info["size"]), "backend": info["backend"],
-                     "median_s": stats["median"], "iqr_s": stats["iqr"], "one_off_s": math.nan, "note": "",
-                     "bytes_moved": info.get("bytes_moved", math.nan),
-                     "bandwidth_bound_s": info.get("bandwidth_bound_s", math.nan)})
+        try:
+            stats = bench["stats"]
+            rows.append({"section": str(info.get("section", "ops")), "op": str(info.get("op", bench.get("group"))),
+                         "dtype": str(info["dtype"]), "size": int(info["size"]), "backend": str(info["backend"]),
+                         "median_s": float(stats["median"]), "iqr_s": float(stats["iqr"]), "one_off_s": math.nan,
+                         "note": "", "bytes_moved": float(info.get("bytes_moved", math.nan)),
+                         "bandwidth_bound_s": float(info.get("bandwidth_bound_s", math.nan))})
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: benchmark {number} ({bench.get('name', '?')}) lacks or garbles "
+                             f"{exc}; give the JSON written by pytest tests/bench --benchmark-json=FILE") from None
     if not rows:
         raise ValueError(f"{path}: no benchmark with extra_info backend/dtype/size; run pytest tests/bench "
                          "--benchmark-only --benchmark-json=FILE")

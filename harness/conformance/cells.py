@@ -16,6 +16,7 @@ from typing import Protocol
 import numpy as np
 
 from backend.dtypes import MIXED_DTYPES
+from common.files import safe_stem
 from harness.conformance.engine import CellResult, run_cell
 from harness.registry import OpSpec
 
@@ -74,7 +75,7 @@ class MixedCell:
     def write_reproducer(self, out_dir: Path, program, *, opset: int, plugins) -> str:
         from harness.fuzz.reproducer import write_fuzz_reproducer
 
-        return write_fuzz_reproducer(out_dir, f"{self.spec.name}-{MIXED_DTYPES}-{opset}", program, "mixed dtypes",
+        return write_fuzz_reproducer(out_dir, safe_stem(self.spec.name, MIXED_DTYPES, f"opset{opset}"), program, "mixed dtypes",
                                      plugins=plugins, strict=True, opset=opset)
 
 

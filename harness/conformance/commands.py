@@ -14,10 +14,13 @@ from pathlib import Path
 
 from harness.usage import (
     UsageError,
+    check_history_file,
     check_out_dir,
+    exclusive,
     load_plugins_or_exit,
     parse_opsets,
     parse_shard,
+    positive_seconds,
     select,
     split_list,
 )
@@ -27,8 +30,15 @@ def run_command(args) -> int:
     from backend.dtypes import ALL_DTYPES, MIXED_DTYPES
     from common.status import FAILING
     from harness.conformance.promotion import cell_dtypes
+    from harness.conformance.rundir import (
+        cell_fingerprints,
+        history_path,
+        remove_run_files,
+        reusable_records,
+        run_settings,
+        write_manifest,
+    )
     from harness.conformance.runner import (
-        HISTORY_FILE,
         CellTask,
         append_history,
         append_result,
@@ -55,8 +65,7 @@ def run_command(args) -> int:
     shard = parse_shard(args.shard)
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
-    if args.timeout <= 0:
-        raise UsageError(f"--timeout must be > 0 seconds, got {args.timeout}")
+    positive_seconds("--timeout", args.timeout)
     if args.max_examples is not None and args.max_examples < 1:
         raise UsageError(f"--max-examples must be >= 1, got {args.max_examples}")
     baseline = None
@@ -65,48 +74,48 @@ def run_command(args) -> int:
         if not baseline:
             raise UsageError(f"--baseline {args.baseline} holds no results.jsonl from an earlier run")
 
-    out = check_out_dir(Path(args.out))
-    kept_history = None
-    if args.fresh and out.exists():
-        if (out / HISTORY_FILE).exists():  # --fresh discards results, not the record of earlier runs
-            kept_history = (out / HISTORY_FILE).read_bytes()
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
-    if kept_history is not None:
-        (out / HISTORY_FILE).write_bytes(kept_history)
-
-    tasks = [CellTask(op, dtype, opset, args.profile, args.seed, args.max_examples, str(out), plugins)
-             for op in ops for dtype in cell_dtypes(ONNX_OPERATIONS[op]) if dtype in dtypes for opset in opsets]
-    if shard is not None:
-        k, n = shard
-        tasks = tasks[k::n]
-    if not tasks:
+    selected = [CellTask(op, dtype, opset, args.profile, args.seed, args.max_examples, args.out, plugins)
+                for op in ops for dtype in cell_dtypes(ONNX_OPERATIONS[op]) if dtype in dtypes for opset in opsets]
+    tasks = selected[shard[0]::shard[1]] if shard is not None else selected
+    if not selected:
         raise UsageError("the selection holds no cell: no selected op is defined for the selected dtypes")
-    done = {(r["op"], r["dtype"], r["opset"]) for r in read_results(out)}
-    todo = [t for t in tasks if t.key not in done]
-    if len(todo) < len(tasks):
-        print(f"resuming: {len(tasks) - len(todo)} of {len(tasks)} cells already in {out / 'results.jsonl'}",
-              file=sys.stderr)
+    if not tasks:
+        raise UsageError(f"shard {args.shard} holds none of the {len(selected)} selected cells; use fewer shards")
+    out = check_out_dir(Path(args.out))
+    history = check_history_file(history_path(out, args.history))
 
-    progress = progress_printer(len(todo))
+    with exclusive(out, "run"):
+        if args.fresh:  # the run's own files only; the history is the record of earlier runs
+            remove_run_files(out)
+        settings = run_settings(profile=args.profile, max_examples=args.max_examples, seed=args.seed,
+                                plugins=plugins)
+        fingerprints = cell_fingerprints(tasks, settings)
+        write_manifest(out, settings, shard, [t.key for t in tasks])
+        reused = reusable_records(out, fingerprints)
+        todo = [t for t in tasks if t.key not in reused]
+        if reused:
+            print(f"resuming: {len(reused)} of {len(tasks)} cells reused from {out / 'results.jsonl'} (made with "
+                  f"the same settings and entries); {len(todo)} to compute (--fresh recomputes all)", file=sys.stderr)
 
-    def on_result(record):
-        append_result(out, record)
-        progress(record)
+        progress = progress_printer(len(todo))
 
-    jobs = args.jobs or os.cpu_count() or 1
-    if todo:
-        run_pool(todo, jobs=jobs, timeout=args.timeout, plugins=plugins, on_result=on_result)
+        def on_result(record):
+            record["fingerprint"] = fingerprints[(record["op"], record["dtype"], record["opset"])]
+            append_result(out, record)
+            progress(record)
 
-    wanted = {t.key for t in tasks}
-    records = [r for r in read_results(out) if (r["op"], r["dtype"], r["opset"]) in wanted]
-    diff = None
-    if baseline is not None:
-        diff = diff_records(baseline, records)
-        write_diff(out, diff)
-    history_path = Path(args.history) if args.history else out / HISTORY_FILE
-    append_history(history_path, records, environment(opsets))
-    frame = write_reports(out, records, diff, history=read_history(history_path), absent_entries=ABSENT_ENTRIES)
+        jobs = args.jobs or os.cpu_count() or 1
+        if todo:
+            run_pool(todo, jobs=jobs, timeout=args.timeout, plugins=plugins, on_result=on_result)
+
+        records = list(reusable_records(out, fingerprints).values())
+        diff = None
+        if baseline is not None:
+            diff = diff_records(baseline, records)
+            write_diff(out, diff)
+        if todo:  # a run that only reused results is not a new point in the history
+            append_history(history, records, environment(opsets), computed=len(todo))
+        frame = write_reports(out, records, diff, history=read_history(history), absent_entries=ABSENT_ENTRIES)
     print(summary_line(frame, out))
     failed = frame["status"].isin(list(FAILING)).any()
     if diff is not None and regressions(diff):
@@ -151,27 +160,49 @@ def check_command(args) -> int:
     return 0
 
 
+def read_diff_csv(path: Path):
+    """A run's ``diff.csv`` for its report; None (with a warning) when it is not one `diff` wrote."""
+    import pandas as pd
+
+    from common.files import warn
+    from reports.diff import DIFF_COLUMNS
+
+    if not path.exists():
+        return None
+    try:
+        diff = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        warn(f"{path} cannot be read ({exc}); the report leaves the changes out")
+        return None
+    if list(diff.columns) != DIFF_COLUMNS:
+        warn(f"{path} is not a diff written by `harness diff` (columns {list(diff.columns)[:8]}); the report "
+             "leaves the changes out")
+        return None
+    return diff
+
+
 def report_command(args) -> int:
     from harness.conformance.runner import HISTORY_FILE, read_history, read_results
     from harness.registry import ABSENT_ENTRIES
     from reports.matrix import summary_line, write_reports
 
     out = Path(args.dir)
+    if not out.is_dir():
+        raise UsageError(f"{out} is not a directory; give the --out directory of `harness run`")
     records = read_results(out)
     if not records:
         raise UsageError(f"{out} holds no results.jsonl; run `python -m harness run --out {out}` first")
-    diff = None
-    if (out / "diff.csv").exists():
-        import pandas as pd
-
-        diff = pd.read_csv(out / "diff.csv")
-    frame = write_reports(out, records, diff, history=read_history(out / HISTORY_FILE), absent_entries=ABSENT_ENTRIES)
+    check_out_dir(out, "DIR")
+    with exclusive(out, "report"):
+        frame = write_reports(out, records, read_diff_csv(out / "diff.csv"), history=read_history(out / HISTORY_FILE),
+                              absent_entries=ABSENT_ENTRIES)
     print(summary_line(frame, out))
     return 0
 
 
 def diff_command(args) -> int:
-    from harness.conformance.runner import read_results
+    from harness.conformance.runner import HISTORY_FILE, read_history, read_results
+    from harness.registry import ABSENT_ENTRIES
     from reports.diff import diff_records, regressions, write_diff
     from reports.matrix import write_reports
 
@@ -179,39 +210,50 @@ def diff_command(args) -> int:
     for path, records in ((args.old, old), (args.new, new)):
         if not records:
             raise UsageError(f"{path} holds no results.jsonl from a run")
+    out = check_out_dir(Path(args.new), "NEW")
     diff = diff_records(old, new)
-    write_diff(Path(args.new), diff)
-    write_reports(Path(args.new), new, diff)
+    with exclusive(out, "diff"):
+        write_diff(out, diff)
+        write_reports(out, new, diff, history=read_history(out / HISTORY_FILE), absent_entries=ABSENT_ENTRIES)
     counts = diff["change"].value_counts().to_dict()
-    print("diff: " + ", ".join(f"{n} {c}" for c, n in sorted(counts.items())) + f". Written to {Path(args.new) / 'diff.csv'}")
+    print("diff: " + ", ".join(f"{n} {c}" for c, n in sorted(counts.items())) + f". Written to {out / 'diff.csv'}")
     return 1 if regressions(diff) else 0
 
 
 def merge_command(args) -> int:
     from common.status import FAILING
-    from harness.conformance.runner import merge_results, write_results
+    from harness.conformance.rundir import merge_runs, write_manifest
+    from harness.conformance.runner import write_results
     from reports.matrix import summary_line, write_reports
 
     directories = [Path(d) for d in args.dirs]
     for directory in directories:
-        if not (directory / "results.jsonl").exists():
+        if not (directory / "results.jsonl").is_file():
             raise UsageError(f"{directory} holds no results.jsonl; give the --out directories of `harness run` shards")
-    out = check_out_dir(Path(args.out))
+    out = Path(args.out)
     if out.resolve() in {d.resolve() for d in directories}:
         raise UsageError(f"--out {out} is one of the inputs; merge into a new directory")
-    merged = merge_results(directories)
-    out.mkdir(parents=True, exist_ok=True)
-    for directory in directories:  # reproducers keep their relative paths (records point at them)
-        if (directory / "reproducers").is_dir():
-            shutil.copytree(directory / "reproducers", out / "reproducers", dirs_exist_ok=True)
-    write_results(out, merged.records)
-    frame = write_reports(out, merged.records)
+    out = check_out_dir(out)
+    merged = merge_runs(directories)
+    with exclusive(out, "merge"):
+        for directory in directories:  # reproducers keep their relative paths (records point at them)
+            if (directory / "reproducers").is_dir():
+                shutil.copytree(directory / "reproducers", out / "reproducers", dirs_exist_ok=True)
+        write_results(out, merged.records)
+        if merged.settings is not None:
+            write_manifest(out, merged.settings, None, merged.cells)
+        frame = write_reports(out, merged.records)
     if merged.duplicates:
         print(f"{len(merged.duplicates)} cells appear in more than one input with the same status "
               f"(first: {merged.duplicates[0]}); kept once", file=sys.stderr)
     for key, found in merged.conflicts:
         print(f"conflict: {key} is " + ", ".join(f"{status} in {d}" for d, status in found) +
               " (the first is kept)", file=sys.stderr)
+    for problem in merged.problems:
+        print(("warning: " if args.partial else "error: ") + problem, file=sys.stderr)
+    if merged.problems and not args.partial:
+        print("the inputs are not one complete run: merge fails (--partial merges them anyway)", file=sys.stderr)
     print(summary_line(frame, out))
-    failed = frame["status"].isin(list(FAILING)).any() or bool(merged.conflicts)
+    failed = (frame["status"].isin(list(FAILING)).any() or bool(merged.conflicts)
+              or (bool(merged.problems) and not args.partial))
     return 1 if failed else 0

@@ -1,6 +1,8 @@
-"""Standalone reproducers for failing cells: ``DIR/reproducers/<op>-<dtype>[-opsetN].{py,onnx,npz}``.
+"""Standalone reproducers for failing cells: ``DIR/reproducers/<stem>.{py,onnx,npz}``, the stem a safe
+slug of op, dtype and opset plus a short hash (`common.files.safe_stem`), so any op name stays a file
+inside ``reproducers/``.
 
-The script holds only data (op, dtype, opset, drawn parameters, plugins) and calls `replay`, which
+The script holds only data, as Python literals (`repr`), never pasted into code or docstring text (op, dtype, opset, drawn parameters, plugins) and calls `replay`, which
 rebuilds the entry from the registry with the current exporter and reaches its verdict through the
 engine's own `reproduce`: the same comparison, ULP bounds, ``ulp_dtype``, ``error_scale`` and both
 onnxruntime optimization levels as the matrix. It prints the inputs and every output, and exits 1
@@ -14,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from backend import ONNX_OPSET_VERSION
-from common.files import atomic_write
+from common.files import atomic_write, safe_stem
 from harness.plugins import load_plugins
 
-_TEMPLATE = '''"""Reproducer for {op} ({dtype}), opset {opset}: written by pytensor-onnx-conformance.
+_TEMPLATE = '''"""Reproducer for one cell of the conformance matrix (OP, DTYPE, OPSET below): written by
+pytensor-onnx-conformance.
 
 Run from a checkout with the project installed:  python {script}
 Exit status: 1 while onnxruntime and PyTensor still diverge on these inputs (judged as the
@@ -29,7 +31,11 @@ from pathlib import Path
 
 from harness.conformance.reproducer import replay
 
-sys.exit(replay(op={op!r}, dtype={dtype!r}, opset={opset!r}, params={params!r}, plugins={plugins!r},
+OP = {op!r}
+DTYPE = {dtype!r}
+OPSET = {opset!r}
+
+sys.exit(replay(op=OP, dtype=DTYPE, opset=OPSET, params={params!r}, plugins={plugins!r},
                 inputs=Path(__file__).resolve().with_name({npz!r})))
 '''
 
@@ -40,7 +46,7 @@ def write_reproducer(out_dir: Path, spec, dtype: str, opset: int, example, plugi
 
     folder = Path(out_dir) / "reproducers"
     folder.mkdir(parents=True, exist_ok=True)
-    stem = f"{spec.name}-{dtype}" + ("" if opset == ONNX_OPSET_VERSION else f"-opset{opset}")
+    stem = safe_stem(spec.name, dtype, f"opset{opset}")
     arrays = {f"x{i}": np.asarray(a) for i, a in enumerate(example.arrays)}
 
     def save_inputs(path):

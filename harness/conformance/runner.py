@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import os
 import sys
 import time
 import traceback
@@ -22,6 +21,8 @@ from dataclasses import asdict, dataclass
 from multiprocessing.connection import wait
 from pathlib import Path
 
+from common.files import append_json_line, atomic_write_text, read_json_lines
+from common.records import HISTORY_SCHEMA, RESULT_SCHEMA
 from common.status import Status
 
 RESULTS_FILE = "results.jsonl"
@@ -202,41 +203,16 @@ def run_pool(tasks: list[CellTask], *, jobs: int, timeout: float, plugins=(), on
 # ----------------------------------------------------------------------------------------------
 
 def read_results(out_dir: Path) -> list[dict]:
-    """Records from results.jsonl; a line cut short by an interrupted run is ignored."""
-    records = read_json_lines(Path(out_dir) / RESULTS_FILE)
+    """The latest record of each cell in ``DIR/results.jsonl``; a line cut short by an interrupted run or
+    not a result record (`common.records.RESULT_SCHEMA`) is skipped with a warning naming it."""
     latest = {}
-    for rec in records:
+    for rec in read_json_lines(Path(out_dir) / RESULTS_FILE, RESULT_SCHEMA):
         latest[(rec["op"], rec["dtype"], rec["opset"])] = rec
     return list(latest.values())
 
 
-@dataclass
-class MergedResults:
-    records: list[dict]
-    duplicates: list[tuple]  # cell keys found in more than one directory with the same status
-    conflicts: list[tuple]  # (key, [(directory, status), ...]) for cells whose directories disagree
-
-
-def merge_results(directories: list[Path]) -> MergedResults:
-    """The union of several runs' results (the shards of one run): a cell found in more than one
-    directory is a duplicate when its status agrees and a conflict otherwise; the first directory's
-    record is kept."""
-    kept: dict[tuple, dict] = {}
-    seen: dict[tuple, list[tuple[str, str]]] = {}
-    for directory in directories:
-        for record in read_results(directory):
-            key = (record["op"], record["dtype"], record["opset"])
-            seen.setdefault(key, []).append((str(directory), record["status"]))
-            kept.setdefault(key, record)
-    duplicates = [key for key, found in seen.items() if len(found) > 1 and len({s for _, s in found}) == 1]
-    conflicts = [(key, found) for key, found in seen.items() if len({s for _, s in found}) > 1]
-    return MergedResults(list(kept.values()), duplicates, conflicts)
-
-
 def write_results(out_dir: Path, records: list[dict]) -> None:
     """results.jsonl holding exactly ``records``, written atomically."""
-    from common.files import atomic_write_text
-
     atomic_write_text(Path(out_dir) / RESULTS_FILE,
                       "".join(json.dumps(r, default=_json_default) + "\n" for r in records))
 
@@ -244,9 +220,10 @@ def write_results(out_dir: Path, records: list[dict]) -> None:
 HISTORY_FILE = "history.jsonl"
 
 
-def append_history(path: Path, records: list[dict], versions: dict) -> dict:
-    """Append one line for this run to the history file: when, the versions, the status counts and
-    every cell's status (``op|dtype|opset``). Returns the entry."""
+def append_history(path: Path, records: list[dict], versions: dict, *, computed: int | None = None) -> dict:
+    """Append one line for this run to the history file: when, the versions, the status counts,
+    every cell's status (``op|dtype|opset``) and how many cells the run computed (the others were
+    reused from an earlier run with the same settings). Returns the entry."""
     from collections import Counter
     from datetime import datetime, timezone
 
@@ -256,41 +233,19 @@ def append_history(path: Path, records: list[dict], versions: dict) -> dict:
         "counts": dict(Counter(r["status"] for r in records)),
         "cells": {f"{r['op']}|{r['dtype']}|{r['opset']}": r["status"] for r in records},
     }
-    append_json_line(Path(path), entry)
+    if computed is not None:
+        entry.update(computed=computed, reused=len(records) - computed)
+    append_json_line(Path(path), entry, default=_json_default)
     return entry
 
 
 def read_history(path: Path) -> list[dict]:
-    """The runs in a history file, oldest first; a line cut short by an interrupted write is skipped."""
-    return read_json_lines(Path(path))
-
-
-def read_json_lines(path: Path) -> list[dict]:
-    """One JSON object per line; a last line cut short by an interrupted write is skipped."""
-    if not path.exists():
-        return []
-    entries = []
-    for line in path.read_text().splitlines():
-        try:
-            entries.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return entries
-
-
-def append_json_line(path: Path, entry: dict) -> None:
-    """Append ``entry`` as one line, flushed to disk; after half a line left by an interrupted write,
-    on a fresh line (the reader skips the broken one)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    needs_newline = path.exists() and path.stat().st_size > 0 and path.read_bytes()[-1:] != b"\n"
-    with open(path, "a") as f:
-        f.write(("\n" if needs_newline else "") + json.dumps(entry, default=_json_default) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
+    """The runs in a history file, oldest first; a line that is not a run's entry is skipped with a warning."""
+    return read_json_lines(Path(path), HISTORY_SCHEMA)
 
 
 def append_result(out_dir: Path, record: dict) -> None:
-    append_json_line(Path(out_dir) / RESULTS_FILE, record)
+    append_json_line(Path(out_dir) / RESULTS_FILE, record, default=_json_default)
 
 
 def _json_default(value):

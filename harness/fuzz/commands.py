@@ -11,30 +11,82 @@ import sys
 from pathlib import Path
 
 from harness.usage import (
+    Terminated,
     UsageError,
     check_out_dir,
+    exclusive,
     load_plugins_or_exit,
+    positive_seconds,
     select,
     split_list,
 )
 
+FUZZ_FILES = ("fuzz.csv", "fuzz.html")
+FINDING_PREFIX = "finding-"
+GRACE_SECONDS = 120.0  # past the budget, for the graph being judged and the round's journal line
+STOP_SECONDS = 15.0  # for a worker told to stop (SIGINT) to journal its round before it is killed
+
+
+def remove_fuzz_files(out: Path, journal_dir: str) -> None:
+    """What ``fuzz --fresh`` discards: the journal, the fuzz report and the findings' reproducers;
+    a conformance run's files in the same directory stay."""
+    shutil.rmtree(out / journal_dir, ignore_errors=True)
+    for name in FUZZ_FILES:
+        if (out / name).is_file():
+            (out / name).unlink()
+    folder = out / "reproducers"
+    if folder.is_dir():
+        for path in folder.glob(f"{FINDING_PREFIX}*"):
+            if path.is_file():
+                path.unlink()
+
+
+def run_jobs(work: list, budget: float) -> list[str]:
+    """Each job in a process of its own, at every ``--jobs`` (an abort in onnxruntime ends that job, not
+    the command); returns what went wrong with jobs. Interrupted (Ctrl-C, SIGTERM), the jobs are told
+    to stop, get `STOP_SECONDS` to journal their round, and are killed after that."""
+    import multiprocessing
+    import signal
+    import time
+
+    from harness.fuzz.journal import fuzz_worker
+
+    ctx = multiprocessing.get_context("spawn")
+    processes = [ctx.Process(target=fuzz_worker, args=(job,), daemon=True) for job in work]
+    problems = []
+    try:
+        for process in processes:
+            process.start()
+        deadline = time.monotonic() + budget + GRACE_SECONDS
+        for process in processes:
+            process.join(max(0.0, deadline - time.monotonic()))
+        late = [p for p in processes if p.is_alive()]
+        if late:
+            problems.append(f"{len(late)} fuzz job(s) still busy {GRACE_SECONDS:g} s past the budget (a hang?); "
+                            "they were stopped")
+    finally:
+        alive = [p for p in processes if p.is_alive()]
+        for process in alive:
+            os.kill(process.pid, signal.SIGINT)
+        stop_by = time.monotonic() + STOP_SECONDS
+        for process in alive:
+            process.join(max(0.0, stop_by - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+                process.join(5)
+    for job, process in zip(work, processes):
+        if process.exitcode not in (0, None) and process.exitcode != -signal.SIGINT:
+            problems.append(f"the fuzz job with seed {job[3]['seed']} died (exit code {process.exitcode}: a crash "
+                            "in onnxruntime or PyTensor?); the rounds it journaled are in the report")
+    return problems
+
 
 def fuzz_command(args) -> int:
-    from concurrent.futures.process import BrokenProcessPool
-
     from backend.dtypes import ALL_DTYPES
-    from harness.fuzz.journal import (
-        JOURNAL_DIR,
-        fuzz_worker,
-        journal_totals,
-        new_session_id,
-    )
     from harness.fuzz.programs import DEFAULT_DTYPES, fuzzable_ops
-    from reports.fuzz import write_fuzz_reports
 
     plugins = tuple(load_plugins_or_exit(args.plugin, check=True))
-    if args.budget <= 0:
-        raise UsageError(f"--budget must be > 0 seconds, got {args.budget}")
+    positive_seconds("--budget", args.budget)
     if args.max_ops < 1:
         raise UsageError(f"--max-ops must be >= 1, got {args.max_ops}")
     if args.jobs < 1:
@@ -44,13 +96,20 @@ def fuzz_command(args) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     dtypes = tuple(select("dtype", split_list(args.dtypes), list(ALL_DTYPES))) if args.dtypes else DEFAULT_DTYPES
-    out = check_out_dir(Path(args.out))
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
     if args.max_graphs is not None and args.max_graphs < 1:
         raise UsageError(f"--max-graphs must be >= 1, got {args.max_graphs}")
+    out = check_out_dir(Path(args.out))
+    with exclusive(out, "fuzz"):
+        return _fuzz_into(out, args, plugins, ops, dtypes, seed)
+
+
+def _fuzz_into(out: Path, args, plugins, ops, dtypes, seed) -> int:
+    from harness.fuzz.journal import JOURNAL_DIR, journal_totals, new_session_id
+    from reports.fuzz import write_fuzz_reports
+
     if args.fresh:
-        for name in (JOURNAL_DIR, "reproducers"):
-            shutil.rmtree(out / name, ignore_errors=True)
+        remove_fuzz_files(out, JOURNAL_DIR)
     earlier = journal_totals(out)
     if earlier.sessions:
         print(f"resuming {out}: {earlier.counts['graphs']} graphs and {len(earlier.findings)} findings from "
@@ -59,18 +118,12 @@ def fuzz_command(args) -> int:
     work = [(out, session, plugins, dict(budget=args.budget, seed=seed * 1000 + job, ops=ops, dtypes=dtypes,
                                          max_ops=args.max_ops, max_graphs=args.max_graphs))
             for job in range(args.jobs)]
-    crashed = None
-    if args.jobs == 1:
-        fuzz_worker(work[0])
-    else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        try:
-            with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-                list(pool.map(fuzz_worker, work))
-        except BrokenProcessPool as exc:  # a worker died (a crash in onnxruntime or PyTensor)
-            crashed = f"a fuzz worker died ({exc}); the rounds journaled before it are in the report"
+    interrupted = None
+    try:
+        problems = run_jobs(work, args.budget)
+    except (KeyboardInterrupt, Terminated) as exc:  # the jobs were stopped; the report holds what they journaled
+        problems, interrupted = [], exc
+    crashed = "; ".join(problems)
     totals = journal_totals(out)
     rows = list(totals.findings)
     for declaration, count in sorted(totals.attributions.items()):
@@ -94,11 +147,13 @@ def fuzz_command(args) -> int:
     write_fuzz_reports(out, rows, overview)
     if crashed:
         print(crashed, file=sys.stderr)
-    if totals.interrupted:
+    if totals.interrupted or interrupted is not None:
         print("interrupted: the report holds the graphs judged so far; run again to resume", file=sys.stderr)
     c = totals.counts
     print(f"{graphs} graphs in {totals.seconds:.0f} s ({rate:.1f}/s; {totals.sessions} session(s), this one "
           f"seed {seed} x {args.jobs} jobs): {c['passed']} pass, {c['amplified']} amplified rounding, "
           f"{c['attributed']} xfail, {c['unsupported']} unsupported, {c['invalid']} not evaluable by PyTensor, "
           f"{len(totals.findings)} findings. Report: {out / 'fuzz.html'}")
+    if interrupted is not None:
+        raise interrupted
     return 1 if totals.findings or crashed else 0

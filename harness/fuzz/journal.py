@@ -24,7 +24,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.conformance.runner import append_json_line, read_json_lines
+from common.files import append_json_line, read_json_lines
+from common.records import JOURNAL_SCHEMA
 from harness.fuzz.reproducer import write_fuzz_reproducer
 from harness.fuzz.search import Finding, FuzzSummary, fuzz
 
@@ -63,7 +64,7 @@ def _round_record(session: str, seed: int, round_: int, part: FuzzSummary, rows:
 
 def rounds_done(out_dir: Path, seed: int) -> int:
     """The round a search with ``seed`` resumes at: one past the last round journaled."""
-    rounds = [entry["round"] for entry in read_json_lines(journal_path(out_dir, seed))]
+    rounds = [entry["round"] for entry in read_json_lines(journal_path(out_dir, seed), JOURNAL_SCHEMA)]
     return max(rounds) + 1 if rounds else 0
 
 
@@ -100,7 +101,7 @@ class JournalTotals:
 def journal_totals(out_dir: Path) -> JournalTotals:
     totals = JournalTotals()
     folder = Path(out_dir) / JOURNAL_DIR
-    entries = [entry for path in sorted(folder.glob("seed-*.jsonl")) for entry in read_json_lines(path)]
+    entries = [entry for path in sorted(folder.glob("seed-*.jsonl")) for entry in read_json_lines(path, JOURNAL_SCHEMA)]
     job_seconds: dict[tuple[str, int], float] = {}
     keys = set()
     for entry in entries:

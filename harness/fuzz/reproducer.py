@@ -1,7 +1,10 @@
 """Standalone reproducers for fuzzed graphs: fuzz findings (``DIR/reproducers/finding-<key>.{py,onnx,npz}``)
-and failing mixed-dtype cells of the matrix (``DIR/reproducers/<op>-mixed-<opset>.*``, judged strictly).
+and failing mixed-dtype cells of the matrix (``DIR/reproducers/<op>-mixed-opset<N>-<hash>.*``, judged
+strictly; `common.files.safe_stem`).
 
-The script holds the graph (inputs, nodes, outputs) and its arrays and calls `replay_fuzz`, which judges
+The script holds the graph (inputs, nodes, outputs) as Python literals (`repr`) and its arrays, shows
+the graph's PyTensor code as comment lines (each line's unprintable characters escaped, so no name
+can end a comment or a string), and calls `replay_fuzz`, which judges
 it again with `harness.fuzz.judge`; it exits 1 while the graph diverges, 0 once it agrees.
 
 To extend: what a fuzzed graph is made of is `harness.fuzz.programs.Program`; the script stores it.
@@ -16,19 +19,20 @@ import numpy as np
 from common.files import atomic_write
 from harness.plugins import load_plugins
 
-_FUZZ_TEMPLATE = '''"""Reproducer for a graph judged by harness/fuzz/ ({check}): written by pytensor-onnx-conformance.
-
-The graph, as PyTensor code (ONNX_OPERATIONS is harness.registry's):
-
-{source}
+_FUZZ_TEMPLATE = '''"""Reproducer for a graph judged by harness/fuzz/ (the check in CHECK below): written by
+pytensor-onnx-conformance.
 
 Run from a checkout with the project installed:  python {script}
 Exit status: 1 while the graph still diverges (judged as {judged_as} judges it), 0 once it agrees.
 """
+# The graph, as PyTensor code (ONNX_OPERATIONS is harness.registry's):
+{source}
 import sys
 from pathlib import Path
 
 from harness.fuzz.reproducer import replay_fuzz
+
+CHECK = {check!r}
 
 sys.exit(replay_fuzz(inputs={inputs!r}, nodes={nodes!r}, outputs={outputs!r}, plugins={plugins!r},
                      arrays=Path(__file__).resolve().with_name({npz!r}), strict={strict!r}, opset={opset!r}))
@@ -61,13 +65,18 @@ def write_fuzz_reproducer(out_dir: Path, stem: str, program, check: str, plugins
         message = f"{type(exc).__name__}: {exc}"
         atomic_write(folder / f"{stem}.export-error.txt", lambda p: Path(p).write_text(message))
     script = _FUZZ_TEMPLATE.format(
-        check=check, source="\n".join("    " + line for line in program.source().splitlines()),
+        check=check, source="\n".join(f"#     {_printable(line)}" for line in program.source().splitlines()),
         script=f"reproducers/{stem}.py", inputs=[(n, d, tuple(s)) for n, d, s in program.inputs],
         nodes=[(node.op, tuple(node.operands)) for node in program.nodes], outputs=list(program.outputs),
         plugins=list(plugins), npz=f"{stem}.npz", strict=strict, opset=opset,
         judged_as="a mixed-dtype cell of `harness run`" if strict else "`harness fuzz`")
     atomic_write(folder / f"{stem}.py", lambda p: Path(p).write_text(script))
     return f"reproducers/{stem}.py"
+
+
+def _printable(line: str) -> str:
+    """``line`` with every unprintable character (line and paragraph separators, NUL, ...) escaped."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in line)
 
 
 def replay_fuzz(*, inputs, nodes, outputs, plugins, arrays: Path, strict: bool = False, opset: int | None = None) -> int:

@@ -69,6 +69,9 @@ def check_registry(names: Iterable[str] | None = None) -> None:
                 used = converters_used(spec, dtype)
             except TypeError as exc:
                 raise RegistryError(f"{spec.name}: PyTensor refuses dtype {dtype}: {exc}") from exc
+            except Exception as exc:  # a plugin's builder that raises is the entry's error, named, not a traceback
+                raise RegistryError(f"{spec.name} ({dtype}): building the entry's graph raised "
+                                    f"{type(exc).__name__}: {exc}; fix its build=") from exc
             if fallback in used:
                 raise RegistryError(f"{spec.name} ({dtype}) builds an op with no ONNX converter")
             reached |= used

@@ -233,6 +233,7 @@ def register(name: str, *, arity: int, dtypes: Sequence[str], build: Callable | 
     unknown = sorted(set(fields) - set(OpSpec.__dataclass_fields__) | ({"xfails", "inactive_xfails"} & set(fields)))
     if unknown:
         raise RegistryError(f"{name}: unknown entry fields {unknown}; declare divergences with .xfail()")
+    _check_field_types(name, fields)
     share = fields.get("ci_example_share", 1.0)
     if not 0 < share <= 1:
         raise RegistryError(f"{name}: ci_example_share must be in (0, 1], got {share!r}")
@@ -242,6 +243,32 @@ def register(name: str, *, arity: int, dtypes: Sequence[str], build: Callable | 
     spec = OpSpec(name=name, arity=arity, dtypes=tuple(dtypes), build=build, **fields)
     ONNX_OPERATIONS[name] = spec
     return spec
+
+
+_CALLABLE_FIELDS = ("input_dtypes", "elements", "shapes", "ulp_dtype", "examples", "params", "bench_inputs",
+                    "error_scale")
+_BOOL_FIELDS = ("elementwise", "signed_zeros", "values_defined", "dtype_kwarg")
+
+
+def _check_field_types(name: str, fields: dict) -> None:
+    """`register`'s fields of the wrong type are the entry's error now, not a crash in some cell later."""
+    tolerance = fields.get("tolerance", EXACT)
+    if not isinstance(tolerance, dict) or not all(
+            d in ALL_DTYPES and isinstance(u, int) and not isinstance(u, bool) and u >= 0 for d, u in tolerance.items()):
+        raise RegistryError(f"{name}: tolerance must map dtypes to ULP bounds (ints >= 0), e.g. "
+                            f"{{'float32': 4, 'float64': 2}}; got {tolerance!r}")
+    for field_name in _CALLABLE_FIELDS:
+        if fields.get(field_name) is not None and not callable(fields[field_name]):
+            raise RegistryError(f"{name}: {field_name} must be a function, got {fields[field_name]!r}")
+    for field_name in _BOOL_FIELDS:
+        if field_name in fields and not isinstance(fields[field_name], bool):
+            raise RegistryError(f"{name}: {field_name} must be True or False, got {fields[field_name]!r}")
+    onnx_ops = fields.get("onnx_ops", ())
+    if isinstance(onnx_ops, str) or not all(isinstance(o, str) for o in onnx_ops):
+        raise RegistryError(f"{name}: onnx_ops must be a tuple of ONNX op types, e.g. ('Add',); got {onnx_ops!r}")
+    probe_ndim = fields.get("probe_ndim", 1)
+    if not (isinstance(probe_ndim, int) or (isinstance(probe_ndim, tuple) and all(isinstance(r, int) for r in probe_ndim))):
+        raise RegistryError(f"{name}: probe_ndim must be an int or a tuple of ints, got {probe_ndim!r}")
 
 
 def build_graph(spec: OpSpec, dtype: str, static_shapes: Sequence[tuple[int | None, ...]] | None = None,
