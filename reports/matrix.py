@@ -204,7 +204,7 @@ def _filters_html(frame: pd.DataFrame) -> str:
     dtypes = sorted(frame["dtype"].unique(), key=_column_order)
     families = sorted(f for f in frame["family"].unique() if f)
     categories = sorted({c for cell in frame["category"].fillna("") for c in str(cell).split(", ") if c})
-    return f"""<form id="filters" class="filters" onsubmit="return false">
+    return f"""<form id="filters" class="filters">
 <div><b>status</b> {_checkboxes("status", statuses)}</div>
 <div><b>dtype</b> {_checkboxes("dtype", dtypes)}</div>
 <div><b>family</b> {_options("family", families)} <b>declared category</b> {_options("category", categories)}
@@ -294,6 +294,7 @@ _FILTER_SCRIPT = """
     document.getElementById("filter-link").setAttribute("href", "?" + query.join("&"));
   }
   form.addEventListener("input", apply);
+  form.addEventListener("submit", function (event) { event.preventDefault(); });
   apply();
 })();
 """

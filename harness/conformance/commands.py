@@ -98,17 +98,19 @@ def run_command(args) -> int:
                   f"the same settings and entries); {len(todo)} to compute (--fresh recomputes all)", file=sys.stderr)
 
         progress = progress_printer(len(todo))
+        computed = []
 
         def on_result(record):
             record["fingerprint"] = fingerprints[(record["op"], record["dtype"], record["opset"])]
             append_result(out, record)
+            computed.append(record)
             progress(record)
 
         jobs = args.jobs or os.cpu_count() or 1
         if todo:
             run_pool(todo, jobs=jobs, timeout=args.timeout, plugins=plugins, on_result=on_result)
 
-        records = list(reusable_records(out, fingerprints).values())
+        records = [*reused.values(), *computed]
         diff = None
         if baseline is not None:
             diff = diff_records(baseline, records)

@@ -284,3 +284,18 @@ def test_entries_absent_from_this_pytensor_are_listed_and_refused_with_the_reaso
     assert main(["run", "--ops", "gone_op", "--out", str(tmp_path / "out")]) == 2
     assert "gone_op is not registered with the installed PyTensor: PyTensor 9.9 removed GoneOp" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_merge_fails_on_an_empty_shard_unless_told_the_run_is_partial(tmp_path, capsys):
+    cells = ["--ops", "add,neg", "--dtypes", "int8", "--max-examples", "2", "--jobs", "1"]
+    for k in range(2):
+        assert main(["run", *cells, "--shard", f"{k}/2", "--out", str(tmp_path / f"s{k}")]) == 0
+    (tmp_path / "s1" / "results.jsonl").write_text("")  # a shard whose cells were all lost
+    capsys.readouterr()
+    assert main(["merge", str(tmp_path / "s0"), str(tmp_path / "s1"), "--out", str(tmp_path / "m")]) == 1
+    err = capsys.readouterr().err
+    assert "s1 holds no result (an empty shard)" in err and "1 planned cells have no result" in err
+    assert main(["merge", str(tmp_path / "s0"), str(tmp_path / "s1"), "--out", str(tmp_path / "p"), "--partial"]) == 0
+    assert "warning: " in capsys.readouterr().err
+    assert main(["merge", str(tmp_path / "s0"), "--out", str(tmp_path / "one")]) == 1
+    assert "shards 1/2 are missing" in capsys.readouterr().err

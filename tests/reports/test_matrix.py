@@ -1,11 +1,8 @@
 """matrix.csv, environment.json and report.html from a run's records."""
 
 import json
-import os
 import re
-import shutil
 import struct
-import subprocess
 
 import pandas as pd
 import pytest
@@ -18,6 +15,7 @@ from reports.matrix import (
     summary_line,
     write_reports,
 )
+from tests.browser import chromium
 from tests.html_tables import HTMLTables, ShownRows
 
 
@@ -116,27 +114,12 @@ def test_grid_groups_rows_by_family_and_links_failing_cells_to_their_details(tmp
     assert pd.read_csv(tmp_path / "matrix.csv")["family"].notna().all()
 
 
-def _chromium(tmp_path, *arguments) -> subprocess.CompletedProcess:
-    """Debian's headless Chromium with the flags this closed network needs; .ci/run installs it, so in
-    CI its absence is a failure, elsewhere a skip."""
-    binary = shutil.which("chromium")
-    if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is missing: .ci/run should have installed Debian's chromium package")
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    return subprocess.run(
-        [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'chromium-profile'}", *arguments],
-        capture_output=True, text=True, timeout=120, check=True)
-
-
 FAMILY_OF = {"exp": "scalar", "dot": "blas", "pow": "scalar", "erfc": "scalar"}
 
 
 def _shown(tmp_path, query: str) -> ShownRows:
     write_reports(tmp_path, [dict(r, family=FAMILY_OF[r["op"]]) for r in RECORDS])
-    page = _chromium(tmp_path, "--dump-dom", f"{(tmp_path / 'report.html').as_uri()}?{query}").stdout
+    page = chromium(tmp_path, "--dump-dom", f"{(tmp_path / 'report.html').as_uri()}?{query}").stdout
     return ShownRows(page)
 
 
@@ -164,7 +147,7 @@ def test_dtype_filter_hides_the_other_columns_and_status_filter_keeps_rows_with_
 def test_report_renders_as_a_screenshot_of_the_requested_size(tmp_path):
     write_reports(tmp_path, [dict(r, family=FAMILY_OF[r["op"]]) for r in RECORDS])
     shot = tmp_path / "report.png"
-    _chromium(tmp_path, "--window-size=1200,900", f"--screenshot={shot}", (tmp_path / "report.html").as_uri())
+    chromium(tmp_path, "--window-size=1200,900", f"--screenshot={shot}", (tmp_path / "report.html").as_uri())
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert struct.unpack(">II", data[16:24]) == (1200, 900)

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, reject, settings
 
+from common.files import append_json_line, read_json_lines
 from harness.cli import main
 from harness.conformance.promotion import promotion_ops, promotion_programs, run_promotion_cell
-from harness.conformance.runner import append_json_line, read_json_lines
 from harness.fuzz.journal import journal_path, journal_totals, rounds_done
 from harness.fuzz.judge import judge
 from harness.fuzz.programs import Node, Program, fuzzable_ops, programs
@@ -290,3 +290,25 @@ def test_composition_divergences_are_declared_like_registry_entries():
         CompositionDivergence("some-graph", "whatever", "a reason", "as built", lambda program: True)
     with pytest.raises(RegistryError, match="lowercase words"):
         CompositionDivergence("Some graph", "pytensor", "a reason", "as built", lambda program: True)
+
+
+def test_an_abort_in_a_fuzz_job_is_isolated_at_one_job_and_the_report_is_written(tmp_path):
+    """Every job runs in a process of its own: an abort in the exporter ends that job, not the command."""
+    result = subprocess.run([sys.executable, "-m", "harness", "fuzz", "--plugin", "tests.harness.crash_plugin", "--ops",
+                             "crash_probe", "--budget", "60", "--max-graphs", "3", "--seed", "1", "--out",
+                             str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "died (exit code -6" in result.stderr and (tmp_path / "fuzz.html").exists(), result.stderr
+    assert "died (exit code -6" in (tmp_path / "fuzz.html").read_text()
+
+
+def test_fresh_fuzz_keeps_a_conformance_runs_files_in_the_same_directory(tmp_path, capsys):
+    (tmp_path / "reproducers").mkdir()
+    kept = [tmp_path / "results.jsonl", tmp_path / "reproducers" / "exp-float32-opset18-0a1b2c3d.py"]
+    for path in kept:
+        path.write_text("x")
+    (tmp_path / "reproducers" / "finding-0123456789ab.py").write_text("an earlier finding")
+    assert main(["fuzz", "--ops", "add", "--budget", "30", "--max-graphs", "2", "--seed", "3", "--fresh",
+                 "--out", str(tmp_path)]) == 0
+    assert all(path.read_text() == "x" for path in kept)
+    assert not (tmp_path / "reproducers" / "finding-0123456789ab.py").exists()
