@@ -227,11 +227,21 @@ def _names_read(nodes) -> set[str]:
 
 
 def _rename_value(nodes, old: str, new: str) -> None:
+    """Rename value ``old`` to ``new`` wherever it is read or written, in the subgraphs (Loop bodies, If
+    branches) inside ``nodes`` too: a body that reads an outer value by name must follow its renaming.
+    (Value names are unique across scopes, so no subgraph holds another value of the same name.)"""
     for node in nodes:
         for seq in (node.input, node.output):
             for k, value in enumerate(seq):
                 if value == old:
                     seq[k] = new
+        for attribute in node.attribute:
+            for graph in [attribute.g, *attribute.graphs]:
+                _rename_value(graph.node, old, new)
+                for seq in (graph.input, graph.output):
+                    for info in seq:
+                        if info.name == old:
+                            info.name = new
 
 
 @onnx_funcify.register(FunctionGraph)
