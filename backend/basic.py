@@ -160,16 +160,28 @@ def static_dims(var: Variable) -> tuple[int | None, ...]:
     return tuple(None if s is None else int(s) for s in shape)
 
 
-def make_value_info(var: Variable, name: str, *, symbolic_dims: bool = True) -> onnx.ValueInfoProto:
+def make_value_info(var: Variable, name: str, *, symbolic_dims: bool = True,
+                    dim_names: Sequence[str | None] | None = None) -> onnx.ValueInfoProto:
     """ValueInfo for a PyTensor variable: static sizes where PyTensor knows them.
 
-    Unknown sizes get a symbolic name that is distinct per dimension (``<name>_dim<i>``): onnxruntime
-    does not check that equal symbolic names agree, so sharing names would only mislead readers and
-    shape inference. With ``symbolic_dims=False`` unknown sizes are left unnamed.
+    Unknown sizes are named by ``dim_names`` where it gives a name (the same name on several inputs
+    says they share that axis, e.g. ``"batch"``), else by a name distinct per dimension
+    (``<name>_dim<i>``). With ``symbolic_dims=False`` unknown sizes are left unnamed.
     """
+    sizes = static_dims(var)
+    if dim_names is not None:
+        if isinstance(dim_names, str) or len(dim_names) != len(sizes):
+            raise ValueError(f"dim_names for input {name!r} must name each of its {len(sizes)} axes (None to leave "
+                             f"one unnamed), got {dim_names!r}")
+        for axis, (size, dim) in enumerate(zip(sizes, dim_names)):
+            if dim is not None and size is not None:
+                raise ValueError(f"dim_names: axis {axis} of input {name!r} has the static size {size}; only axes "
+                                 "of unknown size take a name")
     dims = [
-        size if size is not None else (f"{name}_dim{i}" if symbolic_dims else None)
-        for i, size in enumerate(static_dims(var))
+        size if size is not None
+        else (dim_names[i] if dim_names is not None and dim_names[i] is not None
+              else (f"{name}_dim{i}" if symbolic_dims else None))
+        for i, size in enumerate(sizes)
     ]
     return helper.make_tensor_value_info(name, onnx_dtype(var.type.dtype), dims)
 
@@ -177,9 +189,6 @@ def make_value_info(var: Variable, name: str, *, symbolic_dims: bool = True) -> 
 # ----------------------------------------------------------------------------------------------
 # The builder that converters write into
 # ----------------------------------------------------------------------------------------------
-
-_VALID_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
 
 class GraphBuilder:
     """Collects nodes and initializers; hands out unique value and node names.
@@ -215,6 +224,7 @@ class GraphBuilder:
         return child
 
     def fresh(self, hint: str = "v") -> str:
+        """A new name for a value or node made by the exporter (letters, digits and ``_`` only)."""
         hint = re.sub(r"[^A-Za-z0-9_]", "_", hint) or "v"
         name = hint
         while name in self._taken:
@@ -223,11 +233,16 @@ class GraphBuilder:
         return name
 
     def reserve(self, name: str) -> str:
-        """Take ``name`` if free and valid, else a fresh variant of it."""
-        if _VALID_NAME.match(name) and name not in self._taken:
-            self._taken.add(name)
-            return name
-        return self.fresh(name)
+        """Take ``name`` exactly if it is free (ONNX value names are any non-empty strings: the graph's
+        inputs and outputs keep their PyTensor/PyMC names, ``chol_cholesky-cov-packed__`` included),
+        else a fresh variant of it (``<name>_<n>``)."""
+        if not name:
+            return self.fresh()
+        candidate = name
+        while candidate in self._taken:
+            candidate = f"{name}_{next(self._counter)}"
+        self._taken.add(candidate)
+        return candidate
 
     def add_node(self, op_type: str, inputs: Sequence[str], n_outputs: int = 1, **attrs):
         """Append one ONNX node unchecked; returns its output name (a list when n_outputs != 1).

@@ -81,6 +81,11 @@ except ImportError:  # PyTensor 2.38: numpy-style (nlinalg) and scipy-style (sli
     )
 
 
+try:  # PyTensor >= 3.0 (2.38 has them in pytensor.graph.basic)
+    from pytensor.graph.traversal import ancestors, graph_inputs
+except ImportError:
+    from pytensor.graph.basic import ancestors, graph_inputs
+
 try:  # PyTensor >= 3.0
     from pytensor.compile.executor import Function
 except ImportError:  # PyTensor 2.38
@@ -147,6 +152,8 @@ __all__ = [
     "ScalarSubtensor",
     "ScalarizedJoin",
     "advanced_index_variables",
+    "ancestors",
+    "graph_inputs",
     "ifelse",
     "optional_op",
 ]

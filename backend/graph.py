@@ -11,7 +11,11 @@ convert another op, add a converter in its family's module instead.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
+
+import numpy as np
 import onnx
+import pytensor
 from onnx import helper
 from pytensor.graph.basic import Apply, Constant, Variable
 from pytensor.graph.fg import FunctionGraph
@@ -24,6 +28,7 @@ from backend.basic import (
     ir_version_for_opset,
     make_value_info,
     onnx_funcify,
+    onnx_typify,
 )
 from backend.compat import IfElse
 from backend.dtypes import ONNXExportUnsupported, onnx_dtype
@@ -35,44 +40,108 @@ def fgraph_to_onnx(
     opset_version: int = ONNX_OPSET_VERSION,
     graph_name: str = "pytensor_graph",
     check: bool = True,
+    initializers: Mapping[Variable, object] | None = None,
+    drop_unread: Collection[Variable] = (),
+    output_names: Sequence[str | None] | None = None,
+    dim_names: Mapping[str, Sequence[str | None]] | None = None,
 ) -> onnx.ModelProto:
     """Convert a whole FunctionGraph into a checked ModelProto.
 
-    Inputs keep their PyTensor names where those are valid and unique; outputs are named
-    ``output_<i>`` (or their PyTensor name). Constants become initializers.
+    - Inputs keep their PyTensor names exactly (ONNX accepts any string); an unnamed input is
+      ``input_<i>``, and a name already taken gets a suffix (``x_1``).
+    - ``initializers``: inputs (shared variables) stored in the model with the given values, under
+      their names, instead of being graph inputs. ``drop_unread``: inputs left out when no node reads
+      them (PyMC's ``coords`` lengths).
+    - Outputs take ``output_names[i]`` where given, else the variable's name, else ``output_<i>``.
+    - ``dim_names``: per input name, a name for each axis of unknown size (None leaves one unnamed); a
+      name used on several inputs says they share that axis. Output shapes are filled by ONNX shape
+      inference where it can tell them.
+    - Constants become initializers. The model is checked with ``onnx.checker`` (full check).
     """
     check_opset_version(opset_version)
+    initializers = dict(initializers or {})
+    dim_names = dict(dim_names or {})
     builder = GraphBuilder(opset_version)
     graph_inputs, input_names = [], []
     for i, var in enumerate(fgraph.inputs):
         if isinstance(var, Constant):
             input_names.append(builder.constant(var.data, dtype=var.type.dtype))
             continue
+        if var in drop_unread and not fgraph.clients[var]:
+            input_names.append("")
+            continue
         if not isinstance(var.type, TensorType):
+            readers = sorted({str(client.op) for client, _ in fgraph.clients[var] if hasattr(client, "op")})
             raise ONNXExportUnsupported(
-                f"graph input {var.name or i} has type {var.type}: ONNX inputs are tensors, so graphs that draw "
-                "random numbers (random generators) or take other non-tensor inputs cannot be exported"
+                f"graph input {var.name or i} has type {var.type}"
+                + (f" and is read by {', '.join(readers)}" if readers else "")
+                + ": ONNX inputs are tensors. A graph that draws random numbers cannot be exported; draw them "
+                "outside the model and pass the draws as an input (replace the random variable by a tensor "
+                "input, e.g. with pytensor.graph.replace.graph_replace)"
             )
         name = builder.reserve(var.name or f"input_{i}")
         input_names.append(name)
-        graph_inputs.append(make_value_info(var, name))
+        if var in initializers:
+            value = np.asarray(initializers[var], dtype=var.type.dtype)
+            builder.initializers.append(onnx_typify(value, name=name))
+        else:
+            graph_inputs.append(make_value_info(var, name, dim_names=dim_names.pop(name, None)))
+    if dim_names:
+        raise ValueError(f"dim_names names {sorted(dim_names)}, which are not graph inputs; the inputs are "
+                         f"{[info.name for info in graph_inputs]}")
+    wanted_outputs = _reserve_output_names(fgraph, builder, output_names)
 
-    output_names = emit_graph(fgraph, builder, input_names)
-    graph_outputs = _bind_outputs(fgraph, builder, output_names, set(input_names))
+    computed = emit_graph(fgraph, builder, input_names)
+    bound = bind_names(builder, computed, wanted_outputs, set(input_names))
+    graph_outputs = [make_value_info(var, name, symbolic_dims=False) for var, name in zip(fgraph.outputs, bound)]
 
-    used_names = _names_read(builder.nodes)
+    used_names = _names_read(builder.nodes) | set(bound)
     # Converters that drop an input (e.g. an assertion's condition) leave initializers unused.
-    initializers = [t for t in builder.initializers if t.name in used_names]
-    graph = helper.make_graph(builder.nodes, graph_name, graph_inputs, graph_outputs, initializer=initializers)
+    kept = [t for t in builder.initializers if t.name in used_names]
+    graph = helper.make_graph(builder.nodes, graph_name, graph_inputs, graph_outputs, initializer=kept)
     model = helper.make_model(
         graph,
         opset_imports=[helper.make_opsetid("", opset_version)],
         ir_version=ir_version_for_opset(opset_version),
-        producer_name="pytensor-onnx-conformance",
+        producer_name=PRODUCER_NAME,
+        producer_version=_producer_version(),
+        doc_string=f"Exported from PyTensor {pytensor.__version__} by {PRODUCER_NAME} (opset {opset_version}).",
     )
+    _fill_output_shapes(model)
     if check:
         onnx.checker.check_model(model, full_check=True)
     return model
+
+
+PRODUCER_NAME = "pytensor-onnx-conformance"
+
+
+def _producer_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(PRODUCER_NAME)
+    except PackageNotFoundError:  # run from a source tree that is not installed
+        return "unknown"
+
+
+def _reserve_output_names(fgraph, builder: GraphBuilder, output_names) -> list[str]:
+    """The outputs' names, reserved before any node is emitted so that no value of the exporter's takes them."""
+    given = list(output_names or []) + [None] * (len(fgraph.outputs) - len(output_names or []))
+    return [builder.reserve(given[i] or var.name or f"output_{i}") for i, var in enumerate(fgraph.outputs)]
+
+
+def _fill_output_shapes(model: onnx.ModelProto) -> None:
+    """Output sizes and symbolic dims where ONNX shape inference tells them (a deployed model's outputs
+    then say ``[batch, 3]``, not ``[?, ?]``)."""
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model, strict_mode=False)
+    except (onnx.shape_inference.InferenceError, onnx.checker.ValidationError):
+        return  # the checker below names what is wrong with the model
+    for output, found in zip(model.graph.output, inferred.graph.output):
+        if found.type.tensor_type.HasField("shape") and \
+                len(found.type.tensor_type.shape.dim) == len(output.type.tensor_type.shape.dim):
+            output.type.CopyFrom(found.type)
 
 
 def emit_graph(fgraph: FunctionGraph, ctx: GraphBuilder, input_names: list[str]) -> list[str]:
@@ -157,16 +226,6 @@ def _exclusive_to_branch(fgraph, applies, in_scope, outputs, ifelse: Apply, posi
         ):
             exclusive.add(apply)
     return exclusive
-
-
-def _bind_outputs(fgraph, builder: GraphBuilder, output_names: list[str], input_names: set[str]):
-    """Give every graph output its own name; returns their ValueInfos."""
-    wanted = [
-        builder.reserve(var.name if var.name and var.name not in input_names else f"output_{i}")
-        for i, var in enumerate(fgraph.outputs)
-    ]
-    bound = bind_names(builder, output_names, wanted, input_names)
-    return [make_value_info(var, name, symbolic_dims=False) for var, name in zip(fgraph.outputs, bound)]
 
 
 def bind_names(builder: GraphBuilder, sources: list[str], wanted: list[str], not_movable: set[str]) -> list[str]:

@@ -154,3 +154,96 @@ def test_blockwise_whose_batch_dimensions_are_static_ones_is_its_core_op():
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     (got,) = session.run(None, {"start": np.array(2), "stop": np.array(7)})
     np.testing.assert_array_equal(got, [[2, 3, 4, 5, 6]])
+
+
+def _session(model):
+    return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+
+
+def _layer():
+    x = pt.matrix("x", dtype="float64")
+    weights = pytensor.shared(np.arange(6.0).reshape(3, 2), name="W")
+    bias = pytensor.shared(np.array([0.5, -0.5]), name="b")
+    hidden = pt.tanh(x @ weights + bias)
+    hidden.name = "hidden"
+    return x, weights, bias, hidden
+
+
+def test_shared_weights_are_initializers_named_after_them_and_the_model_runs_on_x_alone():
+    x, weights, bias, hidden = _layer()
+    model = export_onnx([x], [hidden])
+    assert [i.name for i in model.graph.input] == ["x"]
+    assert {"W", "b"} <= {t.name for t in model.graph.initializer}
+    assert [o.name for o in model.graph.output] == ["hidden"]
+    value = np.linspace(-1, 1, 12).reshape(4, 3)
+    (got,) = _session(model).run(None, {"x": value})
+    np.testing.assert_allclose(got, np.tanh(value @ weights.get_value() + bias.get_value()), rtol=1e-14)
+    kept = export_onnx([x], [hidden], keep_shared_as_inputs=True)
+    names = [i.name for i in kept.graph.input]
+    assert names[0] == "x" and sorted(names[1:]) == ["W", "b"]
+    (fed,) = _session(kept).run(None, {"x": value, "W": 2 * weights.get_value(), "b": bias.get_value()})
+    np.testing.assert_allclose(fed, np.tanh(value @ (2 * weights.get_value()) + bias.get_value()), rtol=1e-14)
+
+
+def test_a_compiled_function_exports_its_weights_current_values_and_its_updates_as_named_outputs():
+    x, weights, bias, hidden = _layer()
+    fn = pytensor.function([x], hidden, updates={weights: weights * 2}, mode=py_mode())
+    fn(np.ones((1, 3)))  # W doubles: the export holds the value it has now
+    model = export_function_onnx(fn)
+    assert [i.name for i in model.graph.input] == ["x"]
+    assert [o.name for o in model.graph.output] == ["hidden", "update:W"]
+    value = np.ones((2, 3))
+    got, updated = _session(model).run(None, {"x": value})
+    np.testing.assert_allclose(got, np.tanh(value @ weights.get_value() + bias.get_value()), rtol=1e-14)
+    np.testing.assert_allclose(updated, 2 * weights.get_value())
+
+
+def test_inputs_no_node_reads_are_dropped_only_where_asked():
+    from pytensor.graph.fg import FunctionGraph
+
+    from backend.graph import fgraph_to_onnx
+
+    x, county = pt.vector("x"), pt.scalar("county", dtype="int64")
+    fgraph = FunctionGraph([x, county], [pt.exp(x)], clone=False)
+    assert [i.name for i in fgraph_to_onnx(fgraph, drop_unread=[county]).graph.input] == ["x"]
+    assert [i.name for i in fgraph_to_onnx(fgraph).graph.input] == ["x", "county"]
+
+
+def test_names_are_kept_exactly_and_clashes_get_a_suffix():
+    value = pt.vector("chol_cholesky-cov-packed__", dtype="float64")
+    first, second = pt.exp(value), pt.log(value)
+    first.name = second.name = "out put"
+    model = export_onnx([value], [first, second, value])
+    assert [i.name for i in model.graph.input] == ["chol_cholesky-cov-packed__"]
+    names = [o.name for o in model.graph.output]
+    assert names[0] == "out put" and names[1].startswith("out put_") and len(set(names)) == 3
+    results = _session(model).run(None, {"chol_cholesky-cov-packed__": np.array([1.0, 2.0])})
+    np.testing.assert_allclose(results[0], np.exp([1.0, 2.0]))
+
+
+def test_named_dims_are_shared_by_inputs_and_reach_the_outputs():
+    x, y = pt.matrix("X", dtype="float64"), pt.vector("y", dtype="float64")
+    residual = (x.sum(axis=1) - y) ** 2
+    model = export_onnx([x, y], [residual], dim_names={"X": ("batch", "features"), "y": ("batch",)})
+    dims = {i.name: [d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim] for i in model.graph.input}
+    assert dims == {"X": ["batch", "features"], "y": ["batch"]}
+    assert [d.dim_param for d in model.graph.output[0].type.tensor_type.shape.dim] == ["batch"]
+    assert model.producer_name == "pytensor-onnx-conformance" and model.producer_version
+    assert f"PyTensor {pytensor.__version__}" in model.doc_string
+    with pytest.raises(ValueError, match="dim_names names \\['z'\\]"):
+        export_onnx([x, y], [residual], dim_names={"z": ("batch",)})
+    with pytest.raises(ValueError, match="must name each of its 2 axes"):
+        export_onnx([x, y], [residual], dim_names={"X": ("batch",)})
+
+
+def test_a_pymc_model_with_dims_exports_without_its_coords_lengths_and_runs_on_its_value_names():
+    pm = pytest.importorskip("pymc")
+    with pm.Model(coords={"county": ["a", "b", "c"]}) as model:
+        sigma = pm.HalfNormal("sigma")
+        effect = pm.Normal("effect", 0, sigma, dims="county")
+        pm.Normal("y", effect.sum(), 1.0, observed=np.array([0.1, -0.3]))
+    onnx_model = export_function_onnx(model.compile_logp())
+    point = model.initial_point()
+    assert sorted(i.name for i in onnx_model.graph.input) == sorted(point)
+    (logp,) = _session(onnx_model).run(None, {name: np.asarray(v) for name, v in point.items()})
+    np.testing.assert_allclose(logp, model.compile_logp()(point), rtol=1e-12)

@@ -126,7 +126,7 @@ def test_scan_drawing_random_numbers_is_declined_naming_the_generator():
         return prev + noise, {generator: next_generator}
 
     states, _updates = pytensor.scan(step, outputs_info=x0, non_sequences=rng, n_steps=3, return_updates=True)
-    with pytest.raises(ONNXExportUnsupported, match="graph input rng .*random generators"):
+    with pytest.raises(ONNXExportUnsupported, match="graph input rng .*is read by Scan.*pass the draws as an input"):
         fgraph_to_onnx(FunctionGraph([x0, rng], [states], clone=True))
 
 
