@@ -26,6 +26,10 @@ def optional_op(module: str, name: str):
 # Removed in later releases: Ger after 3.3.0; AdvancedSubtensor1 / AdvancedIncSubtensor1 in 3.2
 # (AdvancedSubtensor takes their place); the scalar Deg2Rad / Rad2Deg in 3.2 (pt.deg2rad multiplies)
 Ger = optional_op("pytensor.tensor.blas", "Ger")
+# Gradient ops of PyTensor 2.38 that 3.0 writes as graphs of other ops
+SoftmaxGrad = optional_op("pytensor.tensor.special", "SoftmaxGrad")
+EigvalshGrad = (optional_op("pytensor.tensor.linalg", "EigvalshGrad")  # its home from 3.0
+                or optional_op("pytensor.tensor.slinalg", "EigvalshGrad"))
 AdvancedSubtensor1 = optional_op("pytensor.tensor.subtensor", "AdvancedSubtensor1")
 AdvancedIncSubtensor1 = optional_op("pytensor.tensor.subtensor", "AdvancedIncSubtensor1")
 Deg2Rad = optional_op("pytensor.scalar", "Deg2Rad")
@@ -133,6 +137,8 @@ __all__ = [
     "PYTENSOR_VERSION",
     "QR",
     "SLICES_ARE_VARIABLES",
+    "SoftmaxGrad",
+    "EigvalshGrad",
     "SVD",
     "Cholesky",
     "CholeskySolve",

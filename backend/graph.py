@@ -176,9 +176,10 @@ def _emit_scope(fgraph, applies: list[Apply], outputs: list[Variable], ctx: Grap
 
     def name_of(var: Variable) -> str:
         if var not in names:
-            if isinstance(var, Constant) and var.data is None:
-                # NoneConst (e.g. SpecifyShape's "size unknown"): no ONNX value; converters read
-                # such inputs from the PyTensor node, never from the name
+            if isinstance(var, Constant) and (var.data is None or not hasattr(var.type, "dtype")):
+                # NoneConst (SpecifyShape's "size unknown") and constant slices (PyTensor 2.38's
+                # advanced indices, ``x[:, i, i]``): no ONNX value; converters read such inputs from
+                # the PyTensor node, never from the name
                 names[var] = ""
             elif isinstance(var, Constant):
                 names[var] = ctx.constant(var.data, dtype=var.type.dtype)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import pytensor.scalar.basic as ps
 from pytensor.tensor.elemwise import CAReduce, Elemwise
-from pytensor.tensor.math import Argmax
+from pytensor.tensor.math import Argmax, ProdWithoutZeros
 
 from backend.basic import onnx_funcify
 from backend.dtypes import FLOAT_DTYPES
@@ -149,6 +149,25 @@ def onnx_funcify_CAReduce(op, node, ctx, inputs):
     if onnx_op == "ReduceSum" and compute in FLOAT_DTYPES:
         reduced = _positive_zero(ctx, reduced, compute)
     return [ctx.cast(ctx.cast(reduced, compute, acc_dtype), acc_dtype, out_dtype)]
+
+
+@onnx_funcify.register(ProdWithoutZeros)
+def onnx_funcify_ProdWithoutZeros(op, node, ctx, inputs):
+    """The product of a slice's nonzero elements (``prod``'s gradient divides by it); 0 for a slice
+    without any nonzero element, empty ones included, as PyTensor's ``mul_without_zeros`` reduction gives."""
+    (x,) = inputs
+    in_dtype, out_dtype = str(node.inputs[0].type.dtype), str(node.outputs[0].type.dtype)
+    acc_dtype = str(getattr(op, "acc_dtype", None) or out_dtype)
+    axes = ctx.constant(_axes(op.axis, node.inputs[0].type.ndim), "int64")
+    value = ctx.cast(x, in_dtype, acc_dtype)
+    zero, one = ctx.constant(0, acc_dtype), ctx.constant(1, acc_dtype)
+    is_zero = ctx.op.Equal(value, zero)
+    compute = compute_dtype("ReduceProd", acc_dtype, allow_widening=True)
+    product = ctx.op.ReduceProd(ctx.cast(ctx.op.Where(is_zero, one, value), acc_dtype, compute), axes, keepdims=0)
+    nonzero = ctx.op.ReduceMax(ctx.cast(ctx.op.Not(is_zero), "bool", "uint8"), axes, keepdims=0)
+    none_nonzero = ctx.op.Equal(nonzero, ctx.constant(0, "uint8"))
+    result = ctx.op.Where(none_nonzero, ctx.constant(0, compute), product)
+    return [ctx.cast(ctx.cast(result, compute, acc_dtype), acc_dtype, out_dtype)]
 
 
 @onnx_funcify.register(Argmax)

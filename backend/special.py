@@ -4,13 +4,17 @@ PyTensor: ``d = x - max(x, axis)`` (in the input dtype, so integers wrap like nu
 slice makes the whole slice NaN), then ``exp(d) / sum(exp(d))`` or ``d - log(sum(exp(d)))``. ONNX's
 Softmax skips NaN in its max and takes exactly one axis (opset >= 13), so the exporter writes the
 formula out with NaN-propagating ReduceMax; any axis set (one axis or ``axis=None``) works.
+
+SoftmaxGrad (PyTensor 2.38's gradient of softmax, hence of every Dirichlet or mixture model's logp):
+``dy * sm - sum(dy * sm, axis) * sm``, in PyTensor's order of operations.
 """
 
 from __future__ import annotations
 
 from pytensor.tensor.special import LogSoftmax, Softmax
 
-from backend.basic import onnx_funcify
+from backend.basic import onnx_funcify, register_if_present
+from backend.compat import SoftmaxGrad
 from backend.dtypes import FLOAT_DTYPES, ONNXExportUnsupported
 from backend.kernels import compute_dtype
 from backend.reduction import ordered_reduce
@@ -40,3 +44,17 @@ def onnx_funcify_Softmax(op, node, ctx, inputs):
     if isinstance(op, LogSoftmax):
         return [ctx.op.Sub(shifted, ctx.op.Log(total))]
     return [ctx.op.Div(exp, total)]
+
+
+@register_if_present(SoftmaxGrad)
+def onnx_funcify_SoftmaxGrad(op, node, ctx, inputs):
+    dy, sm = inputs
+    ndim = node.inputs[0].type.ndim
+    axes = list(range(ndim)) if op.axis is None else [a % ndim for a in ((op.axis,) if isinstance(op.axis, int)
+                                                                         else op.axis)]
+    out = str(node.outputs[0].type.dtype)
+    dy = ctx.cast(dy, str(node.inputs[0].type.dtype), out)
+    sm = ctx.cast(sm, str(node.inputs[1].type.dtype), out)
+    dy_times_sm = ctx.op.Mul(dy, sm)
+    total = ctx.op.ReduceSum(dy_times_sm, ctx.constant(axes, "int64"), keepdims=1) if axes else dy_times_sm
+    return [ctx.op.Sub(dy_times_sm, ctx.op.Mul(total, sm))]

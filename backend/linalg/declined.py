@@ -7,7 +7,7 @@ To extend: an entry in `_DECLINED` with the reason; a composed op moves to its o
 from __future__ import annotations
 
 from backend.basic import onnx_funcify
-from backend.compat import Eig, Eigh
+from backend.compat import Eig, Eigh, EigvalshGrad
 from backend.dtypes import ONNXExportUnsupported
 
 # ---- declined: named here so that users get the reason instead of "no conversion available" ----
@@ -17,6 +17,9 @@ SIGN_CHOICE = ("{op}: {what} are defined only up to sign (and, for repeated {val
                 "export could not be compared with PyTensor's result")
 _NOT_COMPOSED = "{op}: not composed yet: needs {method} as an ONNX Loop, its accuracy measured against LAPACK"
 _DECLINED = {
+    **({EigvalshGrad: lambda op: SIGN_CHOICE.format(op=f"{op} (the gradient of generalized eigenvalues, PyTensor 2.38)",
+                                                    what="the eigenvectors it is computed from",
+                                                    values="eigenvalues")} if EigvalshGrad else {}),
     Eigh: lambda op: SIGN_CHOICE.format(op=op, what="eigenvectors", values="eigenvalues"),
     Eig: lambda op: (f"{op}: the eigenvalues of a general matrix are complex; onnxruntime's CPU kernels have no "
                      "complex tensors"),

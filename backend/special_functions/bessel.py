@@ -15,6 +15,8 @@ import numpy as np
 import pytensor.scalar.math as psm
 
 from backend.basic import onnx_funcify
+from backend.compat import PYTENSOR_VERSION
+from backend.dtypes import ONNXExportUnsupported
 from backend.helpers import loop
 from backend.numerics import (
     MACHEP,
@@ -291,3 +293,14 @@ def onnx_funcify_Ive(op, node, ctx, inputs):
 
 
 onnx_funcify.register(psm.Ive)(onnx_funcify_Ive)
+
+
+def onnx_funcify_Iv(op, node, ctx, inputs):
+    raise ONNXExportUnsupported(
+        "Iv (PyTensor 2.38's iv, which i1's gradient builds): PyTensor 2.38 computes it with scipy's iv; "
+        "composed as ive(v, x)·exp(|x|), as PyTensor 3 defines iv, it would overflow where scipy's iv does "
+        "not (|x| just above 709.78), so it is exported from PyTensor 3.0 on only")
+
+
+if PYTENSOR_VERSION < (3, 0) and hasattr(psm, "Iv"):
+    onnx_funcify.register(psm.Iv)(onnx_funcify_Iv)

@@ -2,9 +2,11 @@
 go, masks, repeated indices in updates). Expected values are written out by hand from numpy's rules."""
 
 import numpy as np
+import onnxruntime as ort
 import pytensor.tensor as pt
 import pytest
 
+from backend import export_onnx
 from harness.testing import compare_onnx_and_py, get_onnx_node_types
 
 
@@ -78,3 +80,28 @@ def test_inc_subtensor_ignoring_duplicates_writes_once_per_position():
     out = pt.inc_subtensor(x[i], y, ignore_duplicates=True)
     _, res = compare_onnx_and_py([x, i, y], out, [np.ones(3), np.array([1, 1]), np.array([10.0, 20.0])])
     np.testing.assert_array_equal(res, [1.0, 21.0, 1.0])
+
+
+@pytest.mark.parametrize("build", [
+    lambda x, v, i: pt.set_subtensor(x[:, i, i], v),
+    lambda x, v, i: pt.inc_subtensor(x[:, i, i], v),
+    lambda x, v, i: x[:, i, i] * v,
+])
+def test_advanced_indices_with_constant_slices_export_as_built_and_after_constant_folding(build):
+    """``x[:, i, i] = v`` (MvNormal's batched Cholesky gradient): PyTensor 2.38 passes the ``:`` as a
+    MakeSlice, folded by the rewrites into a constant slice input; both export."""
+    from pytensor.graph.rewriting.utils import rewrite_graph
+
+    from harness.testing import reference_function
+
+    x, v, i = pt.tensor3("x", dtype="float64"), pt.matrix("v", dtype="float64"), pt.vector("i", dtype="int64")
+    built = build(x, v, i)
+    folded = rewrite_graph(built, include=("canonicalize",))
+    values = (np.arange(18.0).reshape(2, 3, 3), np.full((2, 3), 7.0), np.array([0, 2, 1]))
+    expected = reference_function([x, v, i], [built])(*values)[0]
+    for out in (built, folded):
+        model = export_onnx([x, v, i], [out])
+        session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+        feed = {name: value for name, value in zip(("x", "v", "i"), values) if name in
+                {inp.name for inp in model.graph.input}}
+        np.testing.assert_array_equal(session.run(None, feed)[0], expected)
