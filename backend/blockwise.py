@@ -31,11 +31,6 @@ def _batch_of_ones(op, node) -> bool:
     return all(v.type.shape[:batch] == (1,) * batch for v in node.inputs)
 
 
-def converted_by_core_converter(op, node) -> bool:
-    """Whether the Blockwise converter hands ``node`` to its core op's converter (else it raises)."""
-    return isinstance(op.core_op, BATCH_POLYMORPHIC) or op.batch_ndim(node) == 0 or _batch_of_ones(op, node)
-
-
 @onnx_funcify.register(Blockwise)
 def onnx_funcify_Blockwise(op, node, ctx, inputs):
     # without batch dimensions (gradients build such Blockwise ARanges) it is the core op itself

@@ -154,12 +154,16 @@ def onnx_funcify_CAReduce(op, node, ctx, inputs):
 @onnx_funcify.register(ProdWithoutZeros)
 def onnx_funcify_ProdWithoutZeros(op, node, ctx, inputs):
     """The product of a slice's nonzero elements (``prod``'s gradient divides by it); 0 for a slice
-    without any nonzero element, empty ones included, as PyTensor's ``mul_without_zeros`` reduction gives."""
+    without any nonzero element, empty ones included, as PyTensor's ``mul_without_zeros`` reduction gives
+    (whose zero takes the sign of the slice's last zero; this one is +0.0)."""
     (x,) = inputs
     in_dtype, out_dtype = str(node.inputs[0].type.dtype), str(node.outputs[0].type.dtype)
     acc_dtype = str(getattr(op, "acc_dtype", None) or out_dtype)
-    axes = ctx.constant(_axes(op.axis, node.inputs[0].type.ndim), "int64")
+    reduced_axes = _axes(op.axis, node.inputs[0].type.ndim)
     value = ctx.cast(x, in_dtype, acc_dtype)
+    if not reduced_axes:
+        return [ctx.cast(value, acc_dtype, out_dtype)]
+    axes = ctx.constant(reduced_axes, "int64")
     zero, one = ctx.constant(0, acc_dtype), ctx.constant(1, acc_dtype)
     is_zero = ctx.op.Equal(value, zero)
     compute = compute_dtype("ReduceProd", acc_dtype, allow_widening=True)

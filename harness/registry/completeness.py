@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from pytensor.graph.fg import FunctionGraph
 from pytensor.graph.traversal import applys_between
 from pytensor.tensor.blockwise import Blockwise
+from pytensor.tensor.elemwise import CAReduce
 
 from backend import onnx_funcify
-from backend.blockwise import BATCH_POLYMORPHIC, converted_by_core_converter
 from harness.registry.spec import ONNX_OPERATIONS, OpSpec, RegistryError, build_graph
 
 
@@ -29,7 +29,8 @@ def _ops_in(outputs):
 def _op_and_inner_ops(op, node):
     yield op, node
     scalar_op = getattr(op, "scalar_op", None)
-    if scalar_op is not None:
+    dedicated = isinstance(op, CAReduce) and onnx_funcify.dispatch(type(op)) is not onnx_funcify.dispatch(CAReduce)
+    if scalar_op is not None and not dedicated:  # a reduction with its own converter (ProdWithoutZeros) needs no scalar one
         yield from _op_and_inner_ops(scalar_op, None)
     inner = getattr(op, "fgraph", None)
     if isinstance(inner, FunctionGraph):
@@ -38,19 +39,14 @@ def _op_and_inner_ops(op, node):
 
 
 def converters_used(spec: OpSpec, dtype: str) -> set:
-    """The converters the graph of ``spec`` for ``dtype`` dispatches to; a Blockwise whose core op
-    the Blockwise converter cannot batch counts as an op without converter."""
+    """The converters the graph of ``spec`` for ``dtype`` dispatches to; a Blockwise uses its own
+    converter and its core op's (which converts the core op on every batch entry when it cannot
+    take the batch itself)."""
     _, out = build_graph(spec, dtype)
-    fallback = onnx_funcify.dispatch(object)
     used = set()
     for op, node in _ops_in(out):
         if isinstance(op, Blockwise):
-            # the Blockwise converter hands batch-polymorphic core ops (and any core op without batch
-            # dimensions) to their own converter
-            batched = isinstance(op.core_op, BATCH_POLYMORPHIC) or (node is not None
-                                                                    and converted_by_core_converter(op, node))
-            used |= {onnx_funcify.dispatch(Blockwise), onnx_funcify.dispatch(type(op.core_op))} if batched \
-                else {fallback}
+            used |= {onnx_funcify.dispatch(Blockwise), onnx_funcify.dispatch(type(op.core_op))}
         else:
             used.add(onnx_funcify.dispatch(type(op)))
     return used

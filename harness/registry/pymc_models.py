@@ -24,6 +24,7 @@ import pytensor
 import pytensor.tensor as pt
 from pytensor.graph.replace import graph_replace
 
+from backend.compat import PYTENSOR_VERSION
 from harness.registry.graphs import GRAPH_BOUND
 from harness.registry.spec import register
 from strategies.models import ModelInput, model_examples
@@ -121,6 +122,96 @@ def censored_student_t():
     return model
 
 
+def normal_mixture():
+    """Three normal components with Dirichlet weights: the simplex transform (softmax, whose gradient is
+    PyTensor 2.38's SoftmaxGrad) and the mixture's logsumexp."""
+    with pm.Model() as model:
+        weights = pm.Dirichlet("w", a=np.ones(3))
+        mu = pm.Normal("mu", np.array([-2.0, 0.0, 2.0]), 1.0, shape=3)
+        sigma = pm.HalfNormal("sigma", 1.0)
+        pm.NormalMixture("y", w=weights, mu=mu, sigma=sigma, observed=RESPONSE)
+    return model
+
+
+def lkj_mvnormal():
+    """A correlated bivariate normal: LKJCholeskyCov's packed Cholesky factor (the value variable named
+    ``chol_cholesky-cov-packed__``) and MvNormal's Cholesky parametrisation."""
+    with pm.Model() as model:
+        chol, _, _ = pm.LKJCholeskyCov("chol", n=2, eta=2.0, sd_dist=pm.Exponential.dist(1.0, shape=2),
+                                       compute_corr=True)
+        pm.MvNormal("y", mu=np.zeros(2), chol=chol, observed=DESIGN[:, :2])
+    return model
+
+
+def hierarchical_dims():
+    """Varying intercepts over ``coords``/``dims``: PyMC keeps the county count as a shared variable."""
+    county = np.arange(12) % 3
+    with pm.Model(coords={"county": ["a", "b", "c"], "obs": np.arange(12)}) as model:
+        mu = pm.Normal("mu_a", 0.0, 2.0)
+        sigma = pm.HalfNormal("sigma_a", 1.0)
+        intercept = pm.Normal("a", mu, sigma, dims="county")
+        pm.Normal("y", intercept[county], 0.5, observed=RESPONSE, dims="obs")
+    return model
+
+
+def truncated_normal():
+    with pm.Model() as model:
+        mu = pm.Normal("mu", 0.0, 2.0)
+        sigma = pm.HalfNormal("sigma", 1.0)
+        pm.Truncated("y", pm.Normal.dist(mu, sigma), lower=-1.0, upper=2.0, observed=np.clip(RESPONSE, -0.9, 1.9))
+    return model
+
+
+def gaussian_random_walk():
+    with pm.Model() as model:
+        sigma = pm.HalfNormal("sigma", 1.0)
+        walk = pm.GaussianRandomWalk("walk", sigma=sigma, init_dist=pm.Normal.dist(0.0, 1.0), steps=7)
+        pm.Normal("y", walk, 0.5, observed=np.sin(np.arange(8) * 0.6))
+    return model
+
+
+def ordered_logistic():
+    with pm.Model() as model:
+        cutpoints = pm.Normal("cutpoints", mu=np.array([-1.0, 1.0]), sigma=2.0, shape=2,
+                              transform=pm.distributions.transforms.ordered)
+        eta = pm.Normal("eta", 0.0, 1.0)
+        pm.OrderedLogistic("y", eta=eta, cutpoints=cutpoints, observed=np.array([0, 1, 2, 1, 1, 0, 2, 2]))
+    return model
+
+
+def zero_inflated_poisson():
+    with pm.Model() as model:
+        psi = pm.Beta("psi", 2.0, 2.0)
+        rate = pm.Gamma("rate", alpha=2.0, beta=0.5)
+        pm.ZeroInflatedPoisson("counts", psi=psi, mu=rate, observed=np.array([0, 0, 3, 0, 5, 2, 0, 4]))
+    return model
+
+
+def scan_state_space():
+    """A latent AR(1) written with ``pytensor.scan`` over its innovations (an ONNX Loop in the export)."""
+    with pm.Model() as model:
+        rho = pm.Normal("rho", 0.0, 0.5)
+        innovations = pm.Normal("innovations", 0.0, 1.0, shape=10)
+        states = pytensor.scan(lambda e, prev, r: r * prev + e, sequences=[innovations],
+                               outputs_info=[pt.as_tensor_variable(np.float64(0.0))], non_sequences=[rho],
+                               return_updates=False) if PYTENSOR_VERSION >= (3, 0) else \
+            pytensor.scan(lambda e, prev, r: r * prev + e, sequences=[innovations],
+                          outputs_info=[pt.as_tensor_variable(np.float64(0.0))], non_sequences=[rho])[0]
+        pm.Normal("y", states, 0.3, observed=np.sin(np.arange(10) * 0.4))
+    return model
+
+
+def gp_marginal():
+    x = np.linspace(0.0, 5.0, 6)[:, None]
+    with pm.Model() as model:
+        lengthscale = pm.Gamma("ls", alpha=2.0, beta=1.0)
+        amplitude = pm.HalfNormal("eta", 1.0)
+        noise = pm.HalfNormal("noise", 0.5)
+        gp = pm.gp.Marginal(cov_func=amplitude**2 * pm.gp.cov.ExpQuad(1, ls=lengthscale))
+        gp.marginal_likelihood("y", X=x, y=np.cos(x[:, 0]), sigma=noise)
+    return model
+
+
 @functools.cache
 def _built(make_model):
     """(model, its log-density, [log-density, *gradient])."""
@@ -175,3 +266,12 @@ _model_row("ar1_time_series", ar1_time_series, {"rho": (), "sigma_log__": ()}, (
 _model_row("censored_normal", censored_normal, {"mu": (), "sigma_log__": ()}, ("Exp", "Div"))
 _model_row("rice_amplitudes", rice_amplitudes, {"nu_log__": (), "sigma_log__": ()}, ("Sqrt",))
 _model_row("censored_student_t", censored_student_t, {"mu": (), "sigma_log__": ()}, ("Loop",))
+_model_row("normal_mixture", normal_mixture, {"w_simplex__": (2,), "mu": (3,), "sigma_log__": ()}, ("Exp",))
+_model_row("lkj_mvnormal", lkj_mvnormal, {"chol_cholesky-cov-packed__": (3,)}, ("Loop",))
+_model_row("hierarchical_dims", hierarchical_dims, {"mu_a": (), "sigma_a_log__": (), "a": (3,)}, ("Gather",))
+_model_row("truncated_normal", truncated_normal, {"mu": (), "sigma_log__": ()}, ("Log",))
+_model_row("gaussian_random_walk", gaussian_random_walk, {"sigma_log__": (), "walk": (8,)}, ("Sub",))
+_model_row("ordered_logistic", ordered_logistic, {"cutpoints_ordered__": (2,), "eta": ()}, ("Exp",))
+_model_row("zero_inflated_poisson", zero_inflated_poisson, {"psi_logodds__": (), "rate_log__": ()}, ("Log",))
+_model_row("scan_state_space", scan_state_space, {"rho": (), "innovations": (10,)}, ("Loop",))
+_model_row("gp_marginal", gp_marginal, {"ls_log__": (), "eta_log__": (), "noise_log__": ()}, ("Loop",))

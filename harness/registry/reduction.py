@@ -100,6 +100,19 @@ register("prod", arity=1, onnx_ops=("ReduceProd",), dtypes=ALL_DTYPES, build=_re
            "instead of wrapping on overflow (as if it multiplied in double); sums are exported exactly",
     category="onnxruntime-kernel", dtypes=INT_DTYPES, when=int64_product_differs,
 )
+
+
+def _prod_without_zeros(x, axis=None, keepdims=False):
+    """The product of the nonzero elements (what ``prod``'s gradient divides by)."""
+    from pytensor.tensor.math import ProdWithoutZeros
+
+    reduced = ProdWithoutZeros(axis=None if axis is None else tuple(np.atleast_1d(axis)))(x)
+    return pt.expand_dims(reduced, axis) if keepdims and axis is not None else reduced
+
+
+register("prod_without_zeros", arity=1, onnx_ops=("ReduceProd", "Where"), dtypes=FLOAT_DTYPES,
+         build=_prod_without_zeros, params=axis_params(), elementwise=False, tolerance=REDUCTION,
+         signed_zeros=False)  # a slice of zeros gives its last zero, whose sign PyTensor keeps and the export does not
 # max(+0.0, -0.0) is unspecified, as for maximum: the sign of a zero max/min is not compared
 register("max", arity=1, onnx_ops=("ReduceMax",), dtypes=ALL_DTYPES, build=_reduction(pt.max), params=axis_params(), elementwise=False,
          tolerance=EXACT, signed_zeros=False).xfail(**WIDE_INTEGER_REDUCTION)

@@ -8,11 +8,11 @@ from __future__ import annotations
 import numpy as np
 import pytensor.tensor as pt
 
-from backend.compat import PYTENSOR_VERSION
+from backend.compat import PYTENSOR_VERSION, SoftmaxGrad
 from backend.dtypes import ALL_DTYPES, FLOAT_DTYPES, NUMERIC_DTYPES
 from harness.registry.older_onnxruntime import WIDE_INTEGER_REDUCTION
 from harness.registry.quirks import FLOAT16_CHAIN, float16_chain_differs
-from harness.registry.spec import REDUCTION, TRANSCENDENTAL, register
+from harness.registry.spec import REDUCTION, TRANSCENDENTAL, absent_entry, register
 from strategies.ops import axis_params
 from strategies.values import ArrayExample
 
@@ -85,3 +85,16 @@ if PYTENSOR_VERSION < (3, 3):
     logaddexp.xfail(id="float16-chain", reason=FLOAT16_CHAIN, category="onnxruntime-kernel", dtypes=("float16",),
                     when=float16_chain_differs(lambda x, y: np.log(np.exp(x) + np.exp(y)),
                                                beyond_ulps=TRANSCENDENTAL["float16"], error_scale=_logaddexp_scale))
+
+
+def _softmax_grad(x, axis=None):
+    """softmax's gradient as PyTensor 2.38 builds it, for an upstream gradient 2x - 1."""
+    return SoftmaxGrad(axis=axis)(2 * x - 1, pt.special.softmax(x, axis=axis))
+
+
+if SoftmaxGrad is not None:
+    register("softmax_grad", arity=1, dtypes=FLOAT_DTYPES, build=_softmax_grad, elementwise=False,
+             tolerance=REDUCTION, params=axis_params(keepdims=False, multiple=False), onnx_ops=("ReduceSum", "Mul"))
+else:
+    absent_entry("softmax_grad", reason="only PyTensor 2.38 has SoftmaxGrad; from 3.0 softmax's gradient is built "
+                                        "from elementwise ops and a sum")
