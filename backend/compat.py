@@ -30,6 +30,9 @@ Ger = optional_op("pytensor.tensor.blas", "Ger")
 SoftmaxGrad = optional_op("pytensor.tensor.special", "SoftmaxGrad")
 EigvalshGrad = (optional_op("pytensor.tensor.linalg", "EigvalshGrad")  # its home from 3.0
                 or optional_op("pytensor.tensor.slinalg", "EigvalshGrad"))
+# LU factorisations (default-mode rewrites turn a solve's gradient into LUFactor + its solves)
+LU = optional_op("pytensor.tensor.linalg", "LU") or optional_op("pytensor.tensor.slinalg", "LU")
+LUFactor = optional_op("pytensor.tensor.linalg", "LUFactor") or optional_op("pytensor.tensor.slinalg", "LUFactor")
 AdvancedSubtensor1 = optional_op("pytensor.tensor.subtensor", "AdvancedSubtensor1")
 AdvancedIncSubtensor1 = optional_op("pytensor.tensor.subtensor", "AdvancedIncSubtensor1")
 Deg2Rad = optional_op("pytensor.scalar", "Deg2Rad")
@@ -139,6 +142,8 @@ __all__ = [
     "SLICES_ARE_VARIABLES",
     "SoftmaxGrad",
     "EigvalshGrad",
+    "LU",
+    "LUFactor",
     "SVD",
     "Cholesky",
     "CholeskySolve",

@@ -77,8 +77,12 @@ def select_keeping_zero_sign(ctx, condition, x, y, dtype: str) -> str:
     Where) and put back on its magnitude: ``|chosen| * (-1 or 1)``, exact for every value (a NaN's
     sign bit is not a value). float16 is handled in float32, exactly.
     """
+    if dtype == "bool":  # onnxruntime has no boolean Where (ScalarLoops carry flags: betainc's gradient)
+        return ctx.op.Or(ctx.op.And(condition, x), ctx.op.And(ctx.op.Not(condition), y))
     if dtype not in FLOAT_DTYPES:
-        return ctx.op.Where(condition, x, y)
+        work = compute_dtype("Where", dtype, allow_widening=True)
+        chosen = ctx.op.Where(condition, ctx.cast(x, dtype, work), ctx.cast(y, dtype, work))
+        return ctx.cast(chosen, work, dtype)
     work = "float32" if dtype == "float16" else dtype
     x, y = ctx.cast(x, dtype, work), ctx.cast(y, dtype, work)
     chosen = ctx.op.Where(condition, x, y)

@@ -7,7 +7,7 @@ To extend: an entry in `_DECLINED` with the reason; a composed op moves to its o
 from __future__ import annotations
 
 from backend.basic import onnx_funcify
-from backend.compat import Eig, Eigh, EigvalshGrad
+from backend.compat import LU, Eig, Eigh, EigvalshGrad, LUFactor
 from backend.dtypes import ONNXExportUnsupported
 
 # ---- declined: named here so that users get the reason instead of "no conversion available" ----
@@ -21,6 +21,8 @@ _DECLINED = {
                                                     what="the eigenvectors it is computed from",
                                                     values="eigenvalues")} if EigvalshGrad else {}),
     Eigh: lambda op: SIGN_CHOICE.format(op=op, what="eigenvectors", values="eigenvalues"),
+    **{op_type: lambda op: _NOT_COMPOSED.format(op=op, method="LU factorisation with partial pivoting")
+       for op_type in (LU, LUFactor) if op_type is not None},
     Eig: lambda op: (f"{op}: the eigenvalues of a general matrix are complex; onnxruntime's CPU kernels have no "
                      "complex tensors"),
 }
