@@ -14,11 +14,12 @@ from __future__ import annotations
 import numpy as np
 import pytensor
 import pytest
-from hypothesis import HealthCheck, given, reject, settings
+from hypothesis import HealthCheck, Phase, given, reject, settings
 from pytensor.gradient import NullTypeGradError
 from pytensor.graph.utils import MethodNotDefined
 
 from backend import compile_onnx, export_onnx
+from backend.compat import PYTENSOR_VERSION
 from backend.dtypes import ONNXExportUnsupported
 from backend.linker import make_session
 from harness.conformance.engine import cell_strategy, signature_of
@@ -55,7 +56,7 @@ DIFFERENTIABLE = [name for name in ONNX_OPERATIONS if _differentiable(name)]
 
 def test_most_entries_are_differentiable():
     assert len(DIFFERENTIABLE) >= 150 and {"softmax", "prod", "cholesky_batched", "exp"} <= set(DIFFERENTIABLE)
-    assert set(PYTENSOR_CANNOT_EVALUATE) <= set(DIFFERENTIABLE)
+    assert set(PYTENSOR_CANNOT_EVALUATE) <= set(DIFFERENTIABLE) and set(KNOWN_GAPS) <= set(DIFFERENTIABLE)
 
 
 def _agree(got, expected) -> bool:
@@ -70,8 +71,8 @@ def _agree(got, expected) -> bool:
 
 
 PYTENSOR_CANNOT_EVALUATE = {
-    "pad_edge": "PyTensor's own gradient of pad(mode='edge') raises in its Python mode (non-broadcastable output "
-                "operand) on every example",
+    **({"pad_edge": "PyTensor's own gradient of pad(mode='edge') raises in its Python mode (non-broadcastable "
+                    "output operand) on every example, before 3.3"} if PYTENSOR_VERSION < (3, 3) else {}),
     "solve_vector_singular": "the entry's matrices are singular: PyTensor's gradient raises LinAlgError on every example",
 }
 """Entries whose gradient PyTensor builds but cannot evaluate, so there is nothing to compare with."""
@@ -92,7 +93,25 @@ def test_pytensor_still_cannot_evaluate_these_gradients(name):
     check()
 
 
-@pytest.mark.parametrize("name", [name for name in DIFFERENTIABLE if name not in PYTENSOR_CANNOT_EVALUATE])
+_ZERO_STEP_SCAN = ("exporter: a Scan gradient that runs zero steps (empty sequences) fails in onnxruntime ({}); "
+                   "the Loop's traces of a zero-trip Loop lack the state's dimensions")
+KNOWN_GAPS = {
+    **({name: _ZERO_STEP_SCAN.format("MatMul dimension mismatch after PyTensor 3.3's default rewrites")
+        for name in ("scan_tanh_recurrence", "scan_tanh_recurrence_gradient")} if PYTENSOR_VERSION >= (3, 3) else {}),
+    **({**{name: _ZERO_STEP_SCAN.format("Gather index out of range inside the Loop, PyTensor 2.38's gradient scan")
+           for name in ("scan_ar1", "scan_tanh_recurrence", "scan_tanh_recurrence_gradient")},
+        **{name: "exporter: PyTensor 2.38's gradient of this advanced indexing (an AdvancedIncSubtensor whose slices "
+                 "are constants) makes the exporter's slice handling raise KeyError"
+           for name in ("advanced_subtensor_adjacent", "advanced_subtensor_mask_after_slice")}}
+       if PYTENSOR_VERSION < (3, 0) else {}),
+}
+"""Gradients the exporter gets wrong on the installed PyTensor, each with the reason; strict: a declared
+gap that passes fails the suite until it is taken out of here."""
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[name])) if name in KNOWN_GAPS else name
+    for name in DIFFERENTIABLE if name not in PYTENSOR_CANNOT_EVALUATE])
 def test_the_gradient_exports_and_matches_pytensor(name):
     spec = ONNX_OPERATIONS[name]
 
@@ -101,8 +120,9 @@ def test_the_gradient_exports_and_matches_pytensor(name):
         examples = examples.filter(lambda e: sum(a.size for a in e.arrays) <= 3)
 
     # one example for the entries whose graphs take long to build and run (series, Loops)
+    # no shrinking: the first failing example is reported as drawn (a gradient graph is slow to rebuild)
     @settings(max_examples=2 if spec.ci_example_share == 1 else 1, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+              suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
     @given(examples)
     def check(example):
         try:
