@@ -121,8 +121,11 @@ def advanced_index_variables(op, index_inputs) -> tuple:
     for variable in index_inputs:
         if not isinstance(variable.type, SliceType):
             indices.append(variable)
-        elif isinstance(variable, Constant):
-            indices.append(variable.data)
+        elif isinstance(variable, Constant):  # a constant slice: its bounds as constants, like MakeSlice's
+            from pytensor.tensor import constant
+
+            bounds = (variable.data.start, variable.data.stop, variable.data.step)
+            indices.append(slice(*(None if b is None else constant(int(b), dtype="int64") for b in bounds)))
         else:  # MakeSlice(start, stop, step)
             indices.append(slice(*(bound(v) for v in variable.owner.inputs)))
     return tuple(indices)

@@ -98,12 +98,9 @@ _ZERO_STEP_SCAN = ("exporter: a Scan gradient that runs zero steps (empty sequen
 KNOWN_GAPS = {
     **({name: _ZERO_STEP_SCAN.format("MatMul dimension mismatch after PyTensor 3.3's default rewrites")
         for name in ("scan_tanh_recurrence", "scan_tanh_recurrence_gradient")} if PYTENSOR_VERSION >= (3, 3) else {}),
-    **({**{name: _ZERO_STEP_SCAN.format("Gather index out of range inside the Loop, PyTensor 2.38's gradient scan")
-           for name in ("scan_ar1", "scan_tanh_recurrence", "scan_tanh_recurrence_gradient")},
-        **{name: "exporter: PyTensor 2.38's gradient of this advanced indexing (an AdvancedIncSubtensor whose slices "
-                 "are constants) makes the exporter's slice handling raise KeyError"
-           for name in ("advanced_subtensor_adjacent", "advanced_subtensor_mask_after_slice")}}
-       if PYTENSOR_VERSION < (3, 0) else {}),
+    **({name: _ZERO_STEP_SCAN.format("Gather index out of range inside the Loop, PyTensor 2.38's gradient scan")
+        for name in ("scan_ar1", "scan_tanh_recurrence", "scan_tanh_recurrence_gradient")} if PYTENSOR_VERSION < (3, 0)
+       else {}),
 }
 """Gradients the exporter gets wrong on the installed PyTensor, each with the reason; strict: a declared
 gap that passes fails the suite until it is taken out of here."""
