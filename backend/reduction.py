@@ -164,13 +164,14 @@ def onnx_funcify_ProdWithoutZeros(op, node, ctx, inputs):
     if not reduced_axes:
         return [ctx.cast(value, acc_dtype, out_dtype)]
     axes = ctx.constant(reduced_axes, "int64")
-    zero, one = ctx.constant(0, acc_dtype), ctx.constant(1, acc_dtype)
-    is_zero = ctx.op.Equal(value, zero)
     compute = compute_dtype("ReduceProd", acc_dtype, allow_widening=True)
-    product = ctx.op.ReduceProd(ctx.cast(ctx.op.Where(is_zero, one, value), acc_dtype, compute), axes, keepdims=0)
-    nonzero = ctx.op.ReduceMax(ctx.cast(ctx.op.Not(is_zero), "bool", "uint8"), axes, keepdims=0)
-    none_nonzero = ctx.op.Equal(nonzero, ctx.constant(0, "uint8"))
-    result = ctx.op.Where(none_nonzero, ctx.constant(0, compute), product)
+    value = ctx.cast(value, acc_dtype, compute)
+    # zeros become ones by adding 1 where x == 0 (exact; onnxruntime has no Where for every dtype)
+    is_zero = ctx.op.Equal(value, ctx.constant(0, compute))
+    product = ctx.op.ReduceProd(ctx.op.Add(value, ctx.cast(is_zero, "bool", compute)), axes, keepdims=0)
+    # a slice without a nonzero element multiplied only ones: times 0 gives PyTensor's 0
+    any_nonzero = ctx.op.ReduceMax(ctx.cast(ctx.op.Not(is_zero), "bool", "uint8"), axes, keepdims=0)
+    result = ctx.op.Mul(product, ctx.cast(any_nonzero, "uint8", compute))
     return [ctx.cast(ctx.cast(result, compute, acc_dtype), acc_dtype, out_dtype)]
 
 

@@ -110,9 +110,44 @@ def _prod_without_zeros(x, axis=None, keepdims=False):
     return pt.expand_dims(reduced, axis) if keepdims and axis is not None else reduced
 
 
-register("prod_without_zeros", arity=1, onnx_ops=("ReduceProd", "Where"), dtypes=FLOAT_DTYPES,
+def _zeros_as_ones(example: ArrayExample) -> ArrayExample:
+    """The example as the export multiplies it: zeros replaced by ones (a slice of zeros is 0 either way)."""
+    x = np.asarray(example.arrays[0])
+    return example._replace(arrays=(np.where(x == 0, np.ones((), x.dtype), x),))
+
+
+def partial_products_leave_the_normal_range(example: ArrayExample) -> bool:
+    """Some reduced slice of a float input whose nonzero finite factors, multiplied in some order, pass
+    below the smallest normal or above the largest finite value: then the order of multiplication
+    decides what underflows or overflows."""
+    x = np.asarray(example.arrays[0])
+    if x.dtype.kind != "f" or x.size == 0 or x.ndim == 0:
+        return False
+    info = np.finfo(x.dtype)
+    with np.errstate(all="ignore"):
+        magnitude = np.abs(x.astype(np.float64))
+        exponent = np.where(np.isfinite(magnitude) & (magnitude > 0), np.log2(np.where(magnitude > 0, magnitude, 1.0)), 0.0)
+        axis = dict(example.params).get("axis")
+        lowest = np.sum(np.minimum(exponent, 0.0), axis=axis)
+        highest = np.sum(np.maximum(exponent, 0.0), axis=axis)
+    return bool(np.any(lowest < np.log2(info.tiny)) or np.any(highest > np.log2(info.max)))
+
+
+register("prod_without_zeros", arity=1, onnx_ops=("ReduceProd",), dtypes=ALL_DTYPES,
          build=_prod_without_zeros, params=axis_params(), elementwise=False, tolerance=REDUCTION,
-         signed_zeros=False)  # a slice of zeros gives its last zero, whose sign PyTensor keeps and the export does not
+         signed_zeros=False,  # a slice of zeros gives its last zero, whose sign PyTensor keeps and the export does not
+         ).xfail(
+    id="int64-reduceprod-low-bits",
+    reason="onnxruntime's int64 ReduceProd loses the low bits of products beyond 2**53 and saturates "
+           "instead of wrapping on overflow (as if it multiplied in double)",
+    category="onnxruntime-kernel", dtypes=INT_DTYPES, when=lambda example: int64_product_differs(_zeros_as_ones(example)),
+).xfail(
+    id="multiplication-order",
+    reason="onnxruntime's ReduceProd multiplies in another order than PyTensor's sequential mul_without_zeros: "
+           "where partial products underflow or overflow, the orders give 0 or inf against a finite product",
+    category="onnxruntime-kernel", dtypes=FLOAT_DTYPES, when=partial_products_leave_the_normal_range,
+    unpredictable="which partial products underflow depends on onnxruntime's order of multiplication, not modelled",
+)
 # max(+0.0, -0.0) is unspecified, as for maximum: the sign of a zero max/min is not compared
 register("max", arity=1, onnx_ops=("ReduceMax",), dtypes=ALL_DTYPES, build=_reduction(pt.max), params=axis_params(), elementwise=False,
          tolerance=EXACT, signed_zeros=False).xfail(**WIDE_INTEGER_REDUCTION)
