@@ -113,6 +113,15 @@ CASES = {
     # a 0-d product is exported as Identity: even a value the double product would round comes back exact
     "prod#int64-reduceprod-low-bits (0-d)": ("int64", ex(np.array([2**40, 2**40]), params=(("axis", None), ("keepdims", False))),
                      ex(np.array(2**63 - 2), params=(("axis", None), ("keepdims", False)))),
+    # prod_without_zeros multiplies the nonzero factors: (2**30 + 1)(2**30 + 3) is odd and beyond 2**53, so
+    # onnxruntime's double product loses its low bits; 3 * 5 (the zero left out) is exact in both
+    "prod_without_zeros#int64-reduceprod-low-bits": (
+        "int64", ex(np.array([2**30 + 1, 0, 2**30 + 3]), params=(("axis", None), ("keepdims", False))),
+        ex(np.array([3, 0, 5]), params=(("axis", None), ("keepdims", False)))),
+    # 1e-200 * 1e-200 underflows to 0 first in PyTensor's order; onnxruntime's meets 1e200 before
+    "prod_without_zeros#multiplication-order": (
+        "float64", ex(np.array([1e-200, 1e-200, 1e200, 0.0]), params=(("axis", None), ("keepdims", False))),
+        ex(np.array([3.0, 0.0, 2.0]), params=(("axis", None), ("keepdims", False)))),
     # -max - max overflows to -inf before meeting +inf in numpy's order (NaN); not in onnxruntime's
     "sum#summation-order": ("float64", ex(np.array([[0.0, 0.0], [0.0, -1.7976931348623157e308], [-1.7976931348623157e308, np.inf]]),
                             params=(("axis", None), ("keepdims", False))),
