@@ -11,6 +11,10 @@ To add a speed backend: its name in `PYTENSOR_BACKENDS` when it is one of PyTens
 
 from common.status import Status
 
+FINDING_REPRODUCER_PREFIX = "finding-"
+"""Stem prefix of fuzz findings' reproducers, which may share ``reproducers/`` with a run's (each
+command's ``--fresh`` removes only its own)."""
+
 PYTENSOR_BACKENDS = ("py", "c", "numba", "pymc_default")
 """The speed records' backends that are PyTensor's own (the others are onnxruntime's)."""
 

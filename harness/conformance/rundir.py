@@ -26,13 +26,12 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from common.files import atomic_write_text, warn
-from common.records import MANIFEST_SCHEMA
+from common.records import FINDING_REPRODUCER_PREFIX, MANIFEST_SCHEMA
 from harness.conformance.runner import HISTORY_FILE, RESULTS_FILE, read_results
 
 MANIFEST_FILE = "run.json"
 RUN_FILES = (RESULTS_FILE, MANIFEST_FILE, "matrix.csv", "environment.json", "report.html", "diff.csv")
 """The files a run writes at the top of its directory; ``reproducers/`` holds the rest."""
-FUZZ_REPRODUCER_PREFIX = "finding-"  # `harness fuzz` may share a directory's reproducers/ folder
 PACKAGES = ("backend", "common", "harness", "strategies")
 FINGERPRINT_PACKAGES = ("pytensor", "onnx", "onnxruntime", "numpy", "scipy", "hypothesis")
 
@@ -172,7 +171,7 @@ def remove_run_files(out: Path) -> None:
     folder = out / "reproducers"
     if folder.is_dir():
         for path in folder.iterdir():
-            if path.is_file() and not path.name.startswith(FUZZ_REPRODUCER_PREFIX):
+            if path.is_file() and not path.name.startswith(FINDING_REPRODUCER_PREFIX):
                 path.unlink()
 
 

@@ -10,6 +10,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from common.records import FINDING_REPRODUCER_PREFIX
 from harness.usage import (
     Terminated,
     UsageError,
@@ -22,7 +23,6 @@ from harness.usage import (
 )
 
 FUZZ_FILES = ("fuzz.csv", "fuzz.html")
-FINDING_PREFIX = "finding-"
 GRACE_SECONDS = 120.0  # past the budget, for the graph being judged and the round's journal line
 STOP_SECONDS = 15.0  # for a worker told to stop (SIGINT) to journal its round before it is killed
 
@@ -36,7 +36,7 @@ def remove_fuzz_files(out: Path, journal_dir: str) -> None:
             (out / name).unlink()
     folder = out / "reproducers"
     if folder.is_dir():
-        for path in folder.glob(f"{FINDING_PREFIX}*"):
+        for path in folder.glob(f"{FINDING_REPRODUCER_PREFIX}*"):
             if path.is_file():
                 path.unlink()
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common.files import append_json_line, read_json_lines
-from common.records import JOURNAL_SCHEMA
+from common.records import FINDING_REPRODUCER_PREFIX, JOURNAL_SCHEMA
 from harness.fuzz.reproducer import write_fuzz_reproducer
 from harness.fuzz.search import Finding, FuzzSummary, fuzz
 
@@ -52,7 +52,7 @@ def finding_row(out_dir: Path, finding: Finding, plugins=()) -> dict:
                 graph=program.source(), onnx=program.onnx_text(),
                 inputs="\n".join(f"{name} = {value!r}" for (name, _, _), value in zip(program.inputs, program.values)),
                 pytensor=repr(verdict.expected), onnxruntime=repr(verdict.actual),
-                reproducer=write_fuzz_reproducer(out_dir, f"finding-{key}", program, verdict.check, plugins))
+                reproducer=write_fuzz_reproducer(out_dir, f"{FINDING_REPRODUCER_PREFIX}{key}", program, verdict.check, plugins))
 
 
 def _round_record(session: str, seed: int, round_: int, part: FuzzSummary, rows: list[dict]) -> dict:
