@@ -6,7 +6,8 @@ categories, tolerances); one module per op family holds that family's entries, n
 backend module whose converters it exercises (``scalar``, ``comparison``, ``elemwise``,
 ``reduction``, ``math``, ``blockwise``, ``special``, ``shape``, ``subtensor``, ``tensor_basic``,
 ``compile_ops``, ``builders``, ``scan``, ``ifelse``, ``scalar_loop``, ``sort``, ``extra_ops``, ``linalg``, ``special_functions``, ``blas``;
-``graphs`` holds whole models, the matrix's ``graph:`` rows);
+``graphs`` holds whole models, the matrix's ``graph:`` rows; ``gradients`` derives a ``grad:<op>`` row
+from every differentiable entry);
 ``quirks.py`` holds models of runtime behaviour that declarations predict with;
 ``completeness.py`` checks entries against converters (``python -m harness check``).
 
@@ -39,6 +40,10 @@ from harness.registry import (  # noqa: E402,F401  isort: skip
 
 if importlib.util.find_spec("pymc") is not None:  # the [pymc] extra: PyMC's own ops, models' rows ``model:<name>``
     from harness.registry import pymc_models, pymc_ops  # noqa: E402,F401
+
+from harness.registry import gradients  # noqa: E402  isort: skip
+
+gradients.register_gradient_rows()  # last: one ``grad:<op>`` row per differentiable entry above
 
 FAMILY_MODULES = ("scalar", "comparison", "elemwise", "reduction", "math", "blockwise", "special", "shape",
                   "subtensor", "tensor_basic", "compile_ops", "builders", "scan", "ifelse",

@@ -117,6 +117,9 @@ class OpSpec:
     - ``params(input_shapes)``: a strategy of build keyword arguments drawn with the inputs;
     - ``bench_inputs(dtype, size)``: benchmark inputs of about ``size`` elements;
     - ``error_scale(example)``: magnitude of the terms each result is a difference of;
+    - ``scale_by_largest_output``: ULPs are counted at each output's largest finite magnitude, and at
+      least at 1 (results that are sums of products of many terms, like gradients: ``1 - tanh(x)**2``
+      cancels against the constant 1);
     - ``values_defined``: False when only dtype and shape are specified (AllocEmpty);
     - ``dtype_kwarg``: ``build`` receives the cell dtype as ``dtype=``;
     - ``ci_example_share``: the share of the ci profile's examples the op's properties get, for graphs
@@ -141,6 +144,7 @@ class OpSpec:
     params: Callable | None = None
     bench_inputs: Callable[[str, int], list[np.ndarray]] | None = None
     error_scale: Callable[[ArrayExample], np.ndarray] | None = None
+    scale_by_largest_output: bool = False
     values_defined: bool = True
     dtype_kwarg: bool = False
     ci_example_share: float = 1.0
@@ -247,7 +251,7 @@ def register(name: str, *, arity: int, dtypes: Sequence[str], build: Callable | 
 
 _CALLABLE_FIELDS = ("input_dtypes", "elements", "shapes", "ulp_dtype", "examples", "params", "bench_inputs",
                     "error_scale")
-_BOOL_FIELDS = ("elementwise", "signed_zeros", "values_defined", "dtype_kwarg")
+_BOOL_FIELDS = ("elementwise", "signed_zeros", "values_defined", "dtype_kwarg", "scale_by_largest_output")
 
 
 def _check_field_types(name: str, fields: dict) -> None:

@@ -1,0 +1,178 @@
+"""Gradient rows ``grad:<op>``: for every entry PyTensor can differentiate, the matrix compares the
+gradient PyTensor builds (``pytensor.grad`` of the sum of the entry's float outputs with respect to
+each float input) exported to ONNX against PyTensor's Python mode, in float64 (PyMC's floatX; a
+sampler's gradient runs in it).
+
+How a row is made. `register_gradient_rows` runs after every family module (and PyMC's, with the
+``[pymc]`` extra) has registered, and adds one row per entry with a float64 cell, except those in
+`NO_GRADIENT` (each with the reason PyTensor gives no gradient to compare). The row reuses the
+entry's input dtypes, shapes, parameters and value domain; its inputs are finite (special values
+are the entry's own row's business: a gradient at inf is mostly NaN on both sides and says nothing
+about the gradient graph). ``model:`` rows are left out: their gradients are rows of their own.
+
+Bound. A gradient is a sum of products of the op's terms, so it inherits the cancellation of the
+largest of them: every output is compared in ULPs *of its own largest finite magnitude*
+(``OpSpec.scale_by_largest_output``), `GRADIENT_BOUND` of them unless `GRADIENT_TOLERANCE` names the
+entry with its measured bound.
+
+To change a row: give its entry a declaration here with ``ONNX_OPERATIONS["grad:<op>"].xfail(...)``
+after `register_gradient_rows` (below), or a bound in `GRADIENT_TOLERANCE` with the reason.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytensor
+import scipy.special
+from hypothesis import strategies as st
+
+from backend.compat import PYTENSOR_VERSION
+from backend.dtypes import FLOAT_DTYPES
+from harness.registry.spec import ONNX_OPERATIONS, OpSpec, register
+from harness.registry.special_functions.gamma import psi_scale
+from strategies.ops import op_inputs
+from strategies.values import ArrayExample, bounded_values
+
+GRADIENT_DTYPE = "float64"
+GRADIENT_BOUND = 64
+"""ULPs of each output's largest magnitude: a few per op on the longest chain of the backward graph."""
+GRADIENT_MAGNITUDE = 30.0
+"""Inputs of entries without a value domain of their own lie in [-30, 30]: exp, sinh, gammaln stay finite."""
+
+_INTEGER_VALUED = "its inputs or its outputs are integers or booleans: there is nothing to differentiate"
+_NO_PULLBACK = "PyTensor implements no gradient for the op"
+_NULL_GRADIENT = "PyTensor's gradient with respect to one of its inputs is undefined (a NullType gradient)"
+
+NO_GRADIENT: dict[str, str] = {
+    **dict.fromkeys(("cast_to_int32", "cast_to_int64", "cast_to_uint8", "cast_to_bool", "eq", "neq", "lt", "le",
+                     "gt", "ge", "isnan", "isinf", "all", "any", "argmax", "argmin", "shape", "shape_i", "eye",
+                     "argsort", "argsort_stable", "searchsorted_left", "searchsorted_right", "searchsorted_sorter",
+                     "eig", "graph:histogram"), _INTEGER_VALUED),
+    **dict.fromkeys(("composite_exp_mul_add", "deep_copy_op", "scalar_loop_newton_sqrt",
+                     "scalar_loop_newton_sqrt_until", "unique", "unique_index_inverse_counts", "slogdet",
+                     "gemv", "gemv_beta_zero", "gemm", "ger", "dot22", "dot22scalar", "graph:unique_counts",
+                     "qr_raw", "qr_raw_tau", "svd"), _NO_PULLBACK),
+    **dict.fromkeys(("prod_without_zeros", "ive", "iv", "gammaincinv", "gammainccinv", "betaincinv"), _NULL_GRADIENT),
+    **dict.fromkeys(("qr", "qr_r", "qr_economic", "qr_full_rectangular", "qr_batched"),
+                    "PyTensor's QR gradient raises TypeError ('module' object is not callable: it calls the ifelse "
+                    "module; 2.38 through 3.3)"),
+    "pymc_i1e": _NO_PULLBACK,
+    **({"cho_solve": "PyTensor 2.38 implements no gradient for CholeskySolve"} if PYTENSOR_VERSION < (3, 0) else {}),
+    **dict.fromkeys(("numba_fused_elemwise_sum", "numba_scalar_careduce", "numba_scalar_subtensor", "lazy_ifelse"),
+                    "ops that PyTensor 3.3's NUMBA rewrites make (FusedElemwise's Composite, LazyIfElse) have no "
+                    "gradient: PyTensor differentiates the graph before rewriting it"),
+}
+"""Entries with a float64 cell but no gradient row, each with the reason; a test checks that PyTensor
+indeed builds no gradient for each, and does for every other entry."""
+
+PYTENSOR_CANNOT_EVALUATE: dict[str, str] = {
+    **({"pad_edge": "PyTensor's own gradient of pad(mode='edge') raises in its Python mode (non-broadcastable "
+                    "output operand) on every example, before 3.3"} if PYTENSOR_VERSION < (3, 3) else {}),
+    "solve_vector_singular": "the entry's matrices are singular: PyTensor's gradient raises on every example",
+}
+"""Entries whose gradient PyTensor builds but cannot evaluate on the entry's inputs (no row: nothing
+to compare with); strict: a test fails once PyTensor evaluates one."""
+
+SAME_RANK_ONLY: dict[str, str] = dict.fromkeys(
+    ("xlogy", "xlog1py"), "PyTensor's gradient raises ValueError ('grad returned a term with 1 dimensions, but 0 are "
+                          "required') when a scalar broadcasts against a vector (PyTensor 2.38 through 3.3)")
+"""Entries whose gradient PyTensor builds only for inputs of one rank: their rows draw no rank
+broadcasting; strict: a test fails once PyTensor builds the gradient of a scalar and a vector."""
+
+_CHOLESKY_GRADIENT = 2048  # its backward pass solves with the factor twice: errors grow with the condition number
+_EXPM_GRADIENT = 65536  # the Frechet derivative is expm of a block matrix twice A's size, squared s times more
+GRADIENT_TOLERANCE: dict[str, int] = {
+    **dict.fromkeys(("cholesky", "cholesky_upper", "cholesky_batched", "cholesky_indefinite",
+                     "solve_positive_definite"), _CHOLESKY_GRADIENT),
+    **dict.fromkeys(("expm", "expm_symmetric", "expm_triangular", "expm_batched"), _EXPM_GRADIENT),
+}
+"""Entries whose gradient needs another bound than `GRADIENT_BOUND` (ULPs of the largest output), from
+the worst error measured over nightly runs with random seeds, rounded up to a power of two."""
+
+
+def _gamma_gradient_scale(example: ArrayExample) -> np.ndarray:
+    """gamma'(x) = gamma(x) psi(x): |gamma(x)| times psi's own error scale."""
+    x = np.asarray(example.arrays[0], np.float64)
+    with np.errstate(all="ignore"):
+        return np.abs(scipy.special.gamma(x)) * psi_scale(example)
+
+
+GRADIENT_ERROR_SCALE = {"gammaln": psi_scale, "gamma": _gamma_gradient_scale}
+"""Gradients that are ill-conditioned functions of their own (psi near its poles, where both sides'
+cotangent is dominated by the rounding of pi * x): the entry's ``error_scale`` for the derivative."""
+
+
+def gradient_of(spec: OpSpec):
+    """A builder of the gradient of ``spec``'s float outputs (summed) with respect to its float inputs."""
+
+    def build(*inputs, **params):
+        out = spec.build(*inputs, **params)
+        outputs = out if isinstance(out, list | tuple) else [out]
+        floats = [o for o in outputs if str(getattr(o.type, "dtype", "")).startswith("float")]
+        if not floats:
+            raise TypeError(f"{spec.name}: no float output to differentiate")
+        cost = sum(o.sum() for o in floats)
+        wrt = [i for i in inputs if i.type.dtype in FLOAT_DTYPES]
+        if not wrt:
+            raise TypeError(f"{spec.name}: no float input to differentiate with respect to")
+        return pytensor.grad(cost, wrt, disconnected_inputs="ignore", return_disconnected="zero")
+
+    return build
+
+
+def _finite(example: ArrayExample) -> bool:
+    return all(np.isfinite(a).all() for a in example.arrays if a.dtype.kind == "f")
+
+
+def _moderate(value):
+    """A finite value of an entry's own domain brought into [-GRADIENT_MAGNITUDE, GRADIENT_MAGNITUDE]
+    (clipping keeps an interval domain: positive stays positive, [0, 1] stays [0, 1])."""
+    return type(value)(np.clip(value, -GRADIENT_MAGNITUDE, GRADIENT_MAGNITUDE))
+
+
+def gradient_examples(spec: OpSpec):
+    """The entry's inputs for ``dtype``, finite: its own ``examples`` where it has them, else its own
+    ``elements`` (its value domain) brought to moderate magnitudes, bounded values otherwise. An
+    elementwise entry's inputs are scalars or vectors of up to 4 elements (broadcasting one against the
+    other: the gradient's reduction over broadcast axes): the backward graphs of series functions
+    are thousands of nodes, exported and loaded once per broadcast pattern."""
+
+    def examples(dtype: str, edge_cases: bool):
+        drawn = _drawn_inputs(dtype)
+        if spec.name in SAME_RANK_ONLY:
+            return drawn.filter(lambda example: len({len(shape) for shape in example.shapes}) == 1)
+        return drawn
+
+    def _drawn_inputs(dtype: str):
+        if spec.examples is not None:
+            return spec.examples(dtype, False).filter(_finite)
+        dtypes = spec.inputs_dtypes(dtype)
+        own = spec.elements(dtype) if spec.elements is not None else [None] * len(dtypes)
+        elements = [e.filter(np.isfinite).map(_moderate) if e is not None and d in FLOAT_DTYPES else
+                    e if e is not None else
+                    bounded_values(d, magnitude=GRADIENT_MAGNITUDE) if d in FLOAT_DTYPES else None
+                    for e, d in zip(own, dtypes)]
+        if all(e is None for e in elements):
+            elements = None
+        elif any(e is None for e in elements):  # integer inputs without a domain: small values
+            elements = [e if e is not None else st.integers(-3, 3).map(np.dtype(d).type)
+                        for e, d in zip(elements, dtypes)]
+        own_shapes = spec.shapes(dtype) if spec.shapes and not spec.elementwise else None
+        return op_inputs(dtypes=dtypes, shapes=own_shapes, elements=elements, params=spec.params, max_dims=1,
+                         max_side=4)
+
+    return examples
+
+
+def register_gradient_rows() -> None:
+    """One ``grad:<op>`` row per differentiable entry registered so far (see the module docstring)."""
+    for name, spec in list(ONNX_OPERATIONS.items()):
+        if (GRADIENT_DTYPE not in spec.dtypes or name in NO_GRADIENT or name in PYTENSOR_CANNOT_EVALUATE
+                or name.startswith(("model:", "grad:"))):
+            continue
+        register(f"grad:{name}", arity=spec.arity, dtypes=(GRADIENT_DTYPE,), build=gradient_of(spec),
+                 input_dtypes=spec.input_dtypes, examples=gradient_examples(spec), elementwise=spec.elementwise,
+                 probe_ndim=spec.probe_ndim, dtype_kwarg=spec.dtype_kwarg, ci_example_share=spec.ci_example_share,
+                 tolerance={GRADIENT_DTYPE: GRADIENT_TOLERANCE.get(name, GRADIENT_BOUND)},
+                 error_scale=GRADIENT_ERROR_SCALE.get(name), scale_by_largest_output=True, signed_zeros=False,
+                 family="gradients")
