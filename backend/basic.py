@@ -190,6 +190,35 @@ def make_value_info(var: Variable, name: str, *, symbolic_dims: bool = True,
 # The builder that converters write into
 # ----------------------------------------------------------------------------------------------
 
+def _unsqueeze(data: np.ndarray, axes: list[int]) -> np.ndarray:
+    rank = data.ndim + len(axes)
+    shape = list(data.shape)
+    for axis in sorted(a % rank for a in axes):
+        shape.insert(axis, 1)
+    return data.reshape(shape)
+
+
+def _reshape(data: np.ndarray, shape: list[int]) -> np.ndarray:
+    """ONNX Reshape (allowzero=0): a 0 keeps the input's dimension, a -1 is inferred."""
+    return data.reshape([data.shape[k] if size == 0 else size for k, size in enumerate(shape)])
+
+
+def _exact_cast(data: np.ndarray, to: int) -> np.ndarray | None:
+    """``data`` cast to the ONNX element type ``to`` where numpy and ONNX Cast agree on every value: to
+    a float type (round to nearest even in both), or to an integer type that holds every value; None
+    otherwise (NaN or out-of-range values to integers, which ONNX leaves undefined)."""
+    target = np.dtype(helper.tensor_dtype_to_np_dtype(to))
+    if target.kind == "f" or target == data.dtype:
+        return data.astype(target)
+    if target.kind in "iu" and data.dtype.kind in "iub":
+        converted = data.astype(target)
+        return converted if np.array_equal(converted, data) else None
+    return None
+
+
+_SHAPE_OPS = {"Unsqueeze": _unsqueeze, "Reshape": _reshape,
+              "Squeeze": lambda data, axes: data.squeeze(tuple(a % data.ndim for a in axes))}
+"""Shape ops `GraphBuilder.add_node` applies at export time to constant operands (data and axes/shape)."""
 class GraphBuilder:
     """Collects nodes and initializers; hands out unique value and node names.
 
@@ -206,6 +235,7 @@ class GraphBuilder:
         self._counter = itertools.count()
         self._constant_cache: dict[tuple, str] = {}
         self._constant_names: set[str] = set()
+        self._constant_values: dict[str, np.ndarray] = {}  # for `add_node`'s folding
         # (IfElse node, branch) -> function emitting the nodes only that branch needs into a
         # subgraph builder; filled by `backend.graph.emit_graph`, read by the IfElse converter
         self.lazy_branches: dict = {}
@@ -247,6 +277,15 @@ class GraphBuilder:
     def add_node(self, op_type: str, inputs: Sequence[str], n_outputs: int = 1, **attrs):
         """Append one ONNX node unchecked; returns its output name (a list when n_outputs != 1).
         Converters use ``ctx.op``, which checks the node against the opset's schema first."""
+        if op_type == "Cast" and len(inputs) == 1 and inputs[0] in self._constant_values:
+            folded = _exact_cast(self._constant_values[inputs[0]], attrs["to"])
+            if folded is not None:  # a literal's dtype made the graph's at run time: made here
+                return self.constant(folded)
+        if op_type in _SHAPE_OPS and n_outputs == 1 and not attrs and len(inputs) == 2 and all(
+                name in self._constant_values for name in inputs):
+            # a constant reshaped (a Python literal broadcast by DimShuffle): the reshaped constant
+            data, shape = (self._constant_values[name] for name in inputs)
+            return self.constant(_SHAPE_OPS[op_type](data, [int(v) for v in np.ravel(shape)]))
         outputs = [self.fresh(op_type.lower()) for _ in range(n_outputs)]
         node = helper.make_node(
             op_type, list(inputs), outputs, name=self.fresh(f"{op_type}_node"), **attrs
@@ -263,6 +302,7 @@ class GraphBuilder:
             self.initializers.append(onnx_typify(array, name=name))
             self._constant_cache[key] = name
             self._constant_names.add(name)
+            self._constant_values[name] = array
         return self._constant_cache[key]
 
     def is_constant(self, name: str) -> bool:

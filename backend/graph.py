@@ -32,6 +32,7 @@ from backend.basic import (
 )
 from backend.compat import IfElse
 from backend.dtypes import ONNXExportUnsupported, onnx_dtype
+from backend.runtime_guards import apply_guards
 
 
 def fgraph_to_onnx(
@@ -95,6 +96,7 @@ def fgraph_to_onnx(
     bound = bind_names(builder, computed, wanted_outputs, set(input_names))
     graph_outputs = [make_value_info(var, name, symbolic_dims=False) for var, name in zip(fgraph.outputs, bound)]
 
+    apply_guards(builder.nodes, builder.initializers, builder.fresh)
     used_names = _names_read(builder.nodes) | set(bound)
     # Converters that drop an input (e.g. an assertion's condition) leave initializers unused.
     kept = [t for t in builder.initializers if t.name in used_names]

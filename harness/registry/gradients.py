@@ -80,11 +80,18 @@ SAME_RANK_ONLY: dict[str, str] = dict.fromkeys(
 broadcasting; strict: a test fails once PyTensor builds the gradient of a scalar and a vector."""
 
 _CHOLESKY_GRADIENT = 2048  # its backward pass solves with the factor twice: errors grow with the condition number
+_PINV_GRADIENT = 65536  # products of pinv(A) with itself and A: measured up to 16 kappa(A) ULP, kappa ~ 1e3 drawn
+_INCOMPLETE_GAMMA_GRADIENT = 4096  # series of exp(k log x - gammaln(k + n + 1)): |log| up to ~700 scales the
+# terms' rounding, and the derivative in a is a difference of terms of psi's size
+_TANH_RECURRENCE_GRADIENT = 512  # 1 - tanh(h)**2 cancels against 1, then multiplies along the recurrence
 _EXPM_GRADIENT = 65536  # the Frechet derivative is expm of a block matrix twice A's size, squared s times more
 GRADIENT_TOLERANCE: dict[str, int] = {
     **dict.fromkeys(("cholesky", "cholesky_upper", "cholesky_batched", "cholesky_indefinite",
                      "solve_positive_definite"), _CHOLESKY_GRADIENT),
     **dict.fromkeys(("expm", "expm_symmetric", "expm_triangular", "expm_batched"), _EXPM_GRADIENT),
+    **dict.fromkeys(("pinv", "pinv_rectangular", "pinv_hermitian", "pinv_batched"), _PINV_GRADIENT),
+    **dict.fromkeys(("scan_tanh_recurrence", "scan_tanh_recurrence_gradient"), _TANH_RECURRENCE_GRADIENT),
+    **dict.fromkeys(("gammainc", "gammaincc"), _INCOMPLETE_GAMMA_GRADIENT),
 }
 """Entries whose gradient needs another bound than `GRADIENT_BOUND` (ULPs of the largest output), from
 the worst error measured over nightly runs with random seeds, rounded up to a power of two."""
@@ -97,7 +104,19 @@ def _gamma_gradient_scale(example: ArrayExample) -> np.ndarray:
         return np.abs(scipy.special.gamma(x)) * psi_scale(example)
 
 
-GRADIENT_ERROR_SCALE = {"gammaln": psi_scale, "gamma": _gamma_gradient_scale}
+def _inverse_error_function_gradient_scale(inverse):
+    """erfinv'(x) = sqrt(pi)/2 exp(y**2), y = erfinv(x) (erfcinv: its negative): exp(y**2) multiplies the
+    relative error of y by 2 y**2, so ULPs are counted at |gradient| (1 + 2 y**2)."""
+    def scale(example: ArrayExample) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            y = inverse(np.asarray(example.arrays[0], np.float64))
+            return np.sqrt(np.pi) / 2 * np.exp(y * y) * (1 + 2 * y * y)
+    return scale
+
+
+GRADIENT_ERROR_SCALE = {"gammaln": psi_scale, "gamma": _gamma_gradient_scale,
+                        "erfinv": _inverse_error_function_gradient_scale(scipy.special.erfinv),
+                        "erfcinv": _inverse_error_function_gradient_scale(scipy.special.erfcinv)}
 """Gradients that are ill-conditioned functions of their own (psi near its poles, where both sides'
 cotangent is dominated by the rounding of pi * x): the entry's ``error_scale`` for the derivative."""
 
@@ -124,10 +143,20 @@ def _finite(example: ArrayExample) -> bool:
     return all(np.isfinite(a).all() for a in example.arrays if a.dtype.kind == "f")
 
 
+_NEGATIVE_ARGUMENTS_LOOP = ("PyTensor's Python gradient of the incomplete gamma function runs its series to the "
+                            "iteration limit for a negative argument (7 to 15 s per element) to return NaN")
+NONNEGATIVE_ONLY: dict[str, str] = dict.fromkeys(("gammainc", "gammaincc"), _NEGATIVE_ARGUMENTS_LOOP)
+"""Rows whose inputs are drawn as magnitudes (|x|), each with the reason."""
+
+
 def _moderate(value):
     """A finite value of an entry's own domain brought into [-GRADIENT_MAGNITUDE, GRADIENT_MAGNITUDE]
     (clipping keeps an interval domain: positive stays positive, [0, 1] stays [0, 1])."""
     return type(value)(np.clip(value, -GRADIENT_MAGNITUDE, GRADIENT_MAGNITUDE))
+
+
+def _unchanged(value):
+    return value
 
 
 def gradient_examples(spec: OpSpec):
@@ -148,7 +177,8 @@ def gradient_examples(spec: OpSpec):
             return spec.examples(dtype, False).filter(_finite)
         dtypes = spec.inputs_dtypes(dtype)
         own = spec.elements(dtype) if spec.elements is not None else [None] * len(dtypes)
-        elements = [e.filter(np.isfinite).map(_moderate) if e is not None and d in FLOAT_DTYPES else
+        domain = np.abs if spec.name in NONNEGATIVE_ONLY else _unchanged
+        elements = [e.filter(np.isfinite).map(_moderate).map(domain) if e is not None and d in FLOAT_DTYPES else
                     e if e is not None else
                     bounded_values(d, magnitude=GRADIENT_MAGNITUDE) if d in FLOAT_DTYPES else None
                     for e, d in zip(own, dtypes)]
@@ -164,6 +194,21 @@ def gradient_examples(spec: OpSpec):
     return examples
 
 
+_WRONG_GAMMAINCC_GRADIENT = (
+    "PyTensor before 3.3 differentiates gammaincc in a wrongly where a > x (0.1484 at a=18, x=12.5, where "
+    "finite differences of scipy's gammaincc and mpmath give 0.0389; 3.3 gives 0.0389): its series cancels, and "
+    "the export, taking the same steps, loses other digits (relative differences up to ~1e-7)")
+
+
+def declare_gradient_divergences() -> None:
+    """The rows' known divergences (the matrix reports each as xfail; strict like any declaration)."""
+    if PYTENSOR_VERSION < (3, 3) and "grad:gammaincc" in ONNX_OPERATIONS:
+        ONNX_OPERATIONS["grad:gammaincc"].xfail(
+            id="pytensor-wrong-gradient-in-a", reason=_WRONG_GAMMAINCC_GRADIENT, category="pytensor",
+            when=lambda example: True,
+            unpredictable="which examples of the wrong formula lose more digits on one side is not modelled")
+
+
 def register_gradient_rows() -> None:
     """One ``grad:<op>`` row per differentiable entry registered so far (see the module docstring)."""
     for name, spec in list(ONNX_OPERATIONS.items()):
@@ -176,3 +221,4 @@ def register_gradient_rows() -> None:
                  tolerance={GRADIENT_DTYPE: GRADIENT_TOLERANCE.get(name, GRADIENT_BOUND)},
                  error_scale=GRADIENT_ERROR_SCALE.get(name), scale_by_largest_output=True, signed_zeros=False,
                  family="gradients")
+    declare_gradient_divergences()

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytensor.tensor as pt
+import scipy.special
 
 from backend.compat import PYTENSOR_VERSION, SoftmaxGrad
 from backend.dtypes import ALL_DTYPES, FLOAT_DTYPES, NUMERIC_DTYPES
 from harness.registry.older_onnxruntime import WIDE_INTEGER_REDUCTION
-from harness.registry.quirks import FLOAT16_CHAIN, float16_chain_differs
+from harness.registry.quirks import FLOAT16_CHAIN, float16_apart, float16_chain_differs, onnxruntime_float16_chain
 from harness.registry.spec import REDUCTION, TRANSCENDENTAL, absent_entry, register
 from strategies.ops import axis_params
 from strategies.values import ArrayExample
@@ -106,11 +107,33 @@ def _softmax_grad_terms(example: ArrayExample):
         return np.maximum(np.abs(term), np.abs(np.sum(term, axis=axis, keepdims=True) * sm))
 
 
+def _softmax_grad_in_numpy(x, axis=None):
+    """PyTensor 2.38's steps in the dtype of ``x``: scipy's softmax, then SoftmaxGrad's perform."""
+    dy = 2 * x - x.dtype.type(1)
+    dy_times_sm = dy * scipy.special.softmax(x, axis=axis).astype(x.dtype)
+    return dy_times_sm - np.sum(dy_times_sm, axis=axis, keepdims=True) * scipy.special.softmax(x, axis=axis).astype(x.dtype)
+
+
+def _float16_softmax_grad_differs(example: ArrayExample) -> bool:
+    """The float16 chain rounded once (onnxruntime, in float32) and after every step (PyTensor) are more
+    than the bound apart, in ULPs of the terms, on this example's axis."""
+    x = example.arrays[0]
+    if x.dtype != np.float16 or x.size == 0:
+        return False
+    axis = dict(example.params).get("axis")
+    with np.errstate(all="ignore"):
+        stepwise = _softmax_grad_in_numpy(x, axis)
+    once = onnxruntime_float16_chain(lambda v: _softmax_grad_in_numpy(v, axis), x)
+    return float16_apart(once, stepwise, REDUCTION["float16"], _softmax_grad_terms(example))
+
+
 if SoftmaxGrad is not None:
     register("softmax_grad", arity=1, dtypes=SOFTMAX_DTYPES, build=_softmax_grad, elementwise=False,
              tolerance=REDUCTION, error_scale=_softmax_grad_terms, params=axis_params(keepdims=False, multiple=False),
              signed_zeros=False,  # a zero from dy*sm - sum*sm cancelling exactly: its sign follows the rounding order
-             onnx_ops=("ReduceSum", "Mul"))
+             onnx_ops=("ReduceSum", "Mul")).xfail(
+        id="float16-chain", reason=FLOAT16_CHAIN, category="onnxruntime-kernel", dtypes=("float16",),
+        when=_float16_softmax_grad_differs)
 else:
     absent_entry("softmax_grad", reason="only PyTensor 2.38 has SoftmaxGrad; from 3.0 softmax's gradient is built "
                                         "from elementwise ops and a sum")

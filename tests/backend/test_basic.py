@@ -170,3 +170,12 @@ def test_op_factory_follows_the_target_opset():
     ctx = GraphBuilder(20)
     ctx.op.Gelu("x", approximate="tanh")
     assert ctx.nodes[0].op_type == "Gelu"
+
+
+def test_constants_reshaped_by_dimshuffle_are_folded_at_export():
+    """``maximum(x, 0)`` as built broadcasts the literal with DimShuffle: the export holds the reshaped
+    constant, not an Unsqueeze computed at run time."""
+    x = pt.matrix("x", dtype="float32")
+    model = export_onnx([x], pt.maximum(x, 0.0))
+    assert "Unsqueeze" not in {node.op_type for node in model.graph.node}
+    assert any(list(init.dims) == [1, 1] for init in model.graph.initializer)
