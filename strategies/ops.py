@@ -3,7 +3,8 @@
 ``params`` (a function of the drawn input shapes returning a strategy of keyword arguments, e.g.
 `axis_params`) draws op parameters together with the inputs. `op_inputs` is what the registry uses
 by default; `edge_case_inputs` forces the corners (empty
-arrays, rank 0, only special values). Registry entries may pass their own ``shapes`` or per-input
+arrays, rank 0, only special values); `special_value_grid` is one fixed example holding every pair of
+special values. Registry entries may pass their own ``shapes`` or per-input
 ``elements`` strategies (e.g. non-negative integer exponents for ``pow``).
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 from hypothesis import strategies as st
 
 from backend.dtypes import ALL_DTYPES
@@ -102,3 +104,29 @@ def axis_params(*, keepdims: bool = True, multiple: bool = True, allow_none: boo
         return st.fixed_dictionaries(fields)
 
     return for_shapes
+
+
+def special_value_grid(*, dtypes: Sequence[str], held: Sequence[object | None] | None = None) -> ArrayExample:
+    """One deterministic example holding every pair of the dtypes' special values: for each pair of
+    operands, the cross product of their special values (the others cycle through theirs), as 1-d
+    arrays of one length. ``held[i]``, where given, is the only value operand ``i`` takes (an operand
+    with a domain of its own: a step count, an integer exponent)."""
+    dtypes = tuple(dtypes)
+    _validate("special_value_grid", dtypes, None)
+    held = tuple(held) if held is not None else (None,) * len(dtypes)
+    if len(held) != len(dtypes):
+        raise ValueError(f"special_value_grid: need one held value (or None) per dtype, got held={held!r}")
+    values = [special_values(d) if h is None else (h,) for d, h in zip(dtypes, held)]
+    if len(dtypes) == 1:
+        columns = [list(values[0])]
+    else:
+        columns = [[] for _ in dtypes]
+        for i in range(len(dtypes)):
+            for j in range(i + 1, len(dtypes)):
+                for a in values[i]:
+                    for b in values[j]:
+                        for k in range(len(dtypes)):
+                            column = values[k]
+                            columns[k].append(a if k == i else b if k == j else column[len(columns[k]) % len(column)])
+    arrays = tuple(np.array(column, dtype=d) for column, d in zip(columns, dtypes))
+    return ArrayExample(arrays, tuple(a.shape for a in arrays), dtypes)

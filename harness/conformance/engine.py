@@ -7,7 +7,8 @@ third opinion.
   broadcast pattern, opset) and caches the model, both onnxruntime sessions (graph optimizations
   off and on) and the py-mode function, so one session serves every shape Hypothesis draws.
 - `run_example` runs one input through everything; `run_cell` drives Hypothesis over one
-  op x dtype cell and returns a `CellResult` with a `Status`; each of the entry's declarations is
+  op x dtype cell (an elementwise cell's special-value grid first, in every profile) and returns a
+  `CellResult` with a `Status`; each of the entry's declarations is
   judged on its own (which examples it held on, which of those diverged).
 - `reproduce` is the verdict a reproducer script reaches on its saved example: the same
   comparison, bounds, error scale and sessions as the cell that wrote it.
@@ -34,7 +35,7 @@ from backend.linker import make_session
 from common.status import Status
 from harness.registry import ONNX_OPERATIONS, OpSpec, XFail, build_graph
 from harness.testing import reference_context, reference_function
-from strategies.ops import edge_case_inputs, op_inputs
+from strategies.ops import edge_case_inputs, op_inputs, special_value_grid
 from strategies.shapes import pytensor_input_shape
 from strategies.values import ArrayExample
 
@@ -449,6 +450,23 @@ def cell_strategy(spec: OpSpec, dtype: str, *, edge_cases: bool = False):
     return (edge_case_inputs if edge_cases else op_inputs)(**kwargs)
 
 
+@functools.cache
+def special_value_grid_of(op: str, dtype: str) -> ArrayExample | None:
+    """The cell's special-value grid (`strategies.ops.special_value_grid`): every pair of the dtype's
+    special values, for an elementwise entry drawing its own inputs (no ``examples``, no ``params``);
+    an operand with a value domain of its own holds that domain's simplest value (Hypothesis' `find`,
+    deterministic). None for other entries."""
+    spec = ONNX_OPERATIONS[op]
+    if not spec.elementwise or spec.examples is not None or spec.params is not None:
+        return None
+    dtypes = spec.inputs_dtypes(dtype)
+    own = spec.elements(dtype) if spec.elements is not None else [None] * len(dtypes)
+    quiet = settings(database=None, suppress_health_check=list(hypothesis.HealthCheck))
+    held = [None if elements is None else hypothesis.find(elements, lambda value: True, settings=quiet)
+            for elements in own]
+    return special_value_grid(dtypes=dtypes, held=held)
+
+
 def cell_aspects(spec: OpSpec, aspects=ALL_ASPECTS) -> frozenset:
     """What is compared for ``spec``: values only where the op defines them."""
     return frozenset(aspects) if spec.values_defined else frozenset(aspects) - {"values"}
@@ -527,6 +545,9 @@ def run_cell(spec: OpSpec, dtype: str, *, hypothesis_settings: settings | None =
             return
         raise Divergence(outcome, example)
 
+    grid = special_value_grid_of(spec.name, dtype)
+    if grid is not None:  # in every profile, before Hypothesis' draws: whether a cell sees x / -0.0 is no luck
+        property_ = hypothesis.example(example=grid)(property_)
     property_ = as_cell_property(property_, spec.name, dtype, hypothesis_settings=hypothesis_settings, seed=seed,
                                  aspects=aspects, edge_cases=edge_cases)
     try:

@@ -9,10 +9,16 @@ from hypothesis import settings
 from pytensor.tensor.elemwise import DimShuffle
 
 from backend import onnx_funcify
-from common.status import FAILING
-from harness.conformance.engine import compare_arrays, compile_signature, run_cell, ulp_distance
+from common.status import FAILING, Status
+from harness.conformance.engine import (
+    compare_arrays,
+    compile_signature,
+    run_cell,
+    special_value_grid_of,
+    ulp_distance,
+)
 from harness.registry import ONNX_OPERATIONS
-from strategies.values import ArrayExample
+from strategies.values import ArrayExample, special_values
 
 CI = settings.get_profile("ci")
 
@@ -287,3 +293,30 @@ def test_a_declared_runtime_failure_is_xfail_in_a_dtype_only_run_too():
     cell = run_cell(spec, "uint32", aspects={"dtype"}, hypothesis_settings=CI, reference_samples=0)
     assert cell.status == "xfail" and cell.declaration == "dot#empty-contraction [onnxruntime-kernel]", cell
     assert 0 < cell.xfailed_examples < cell.examples
+
+
+def division_losing_the_sign_of_zero(op, node, ctx, inputs):
+    """x / y computed as x / (y + 0.0): -0.0 + 0.0 is +0.0, so x / -0.0 becomes +inf for x > 0."""
+    dtype = _out_dtype(node)
+    x, y = (ctx.cast(name, str(var.type.dtype), dtype) for name, var in zip(inputs, node.inputs))
+    return [ctx.add_node("Div", [x, ctx.add_node("Add", [y, ctx.constant(0.0, dtype)])])]
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_the_special_value_grid_catches_a_division_losing_the_sign_of_zero_in_the_ci_profile(dtype):
+    """Whatever the cell's seed: the grid holds x / -0.0 for every special x in every profile."""
+    with planted(ps.TrueDiv, division_losing_the_sign_of_zero):
+        for seed in (0, 1, 2):
+            result = run_cell(ONNX_OPERATIONS["true_div"], dtype, hypothesis_settings=CI, seed=seed)
+            assert result.status == Status.MISMATCH, (seed, result.status, result.reason)
+            assert "infinities differ" in result.reason or "sign" in result.reason, result.reason
+
+
+def test_the_special_value_grid_holds_every_pair_of_special_values():
+    grid = special_value_grid_of("true_div", "float32")
+    pairs = {(float(a), bool(np.signbit(a)), float(b), bool(np.signbit(b))) for a, b in zip(*grid.arrays)}
+    specials = special_values("float32")
+    assert len(grid.arrays[0]) == len(specials) ** 2
+    assert (1.0, False, 0.0, True) in pairs and (-np.inf, True, -0.0, True) in pairs
+    assert special_value_grid_of("true_div", "float32") is grid  # built once per cell
+    assert special_value_grid_of("sum", "float32") is None  # not elementwise: Hypothesis draws only
