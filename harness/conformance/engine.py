@@ -7,7 +7,7 @@ third opinion.
   broadcast pattern, opset) and caches the model, both onnxruntime sessions (graph optimizations
   off and on) and the py-mode function, so one session serves every shape Hypothesis draws.
 - `run_example` runs one input through everything; `run_cell` drives Hypothesis over one
-  op x dtype cell (an elementwise cell's special-value grid first, in every profile) and returns a
+  op x dtype cell (then an elementwise cell's special-value grid, in every profile) and returns a
   `CellResult` with a `Status`; each of the entry's declarations is
   judged on its own (which examples it held on, which of those diverged).
 - `reproduce` is the verdict a reproducer script reaches on its saved example: the same
@@ -545,13 +545,25 @@ def run_cell(spec: OpSpec, dtype: str, *, hypothesis_settings: settings | None =
             return
         raise Divergence(outcome, example)
 
-    grid = special_value_grid_of(spec.name, dtype)
-    if grid is not None:  # in every profile, before Hypothesis' draws: whether a cell sees x / -0.0 is no luck
-        property_ = hypothesis.example(example=grid)(property_)
+    def special_value_grid():
+        """The grid after Hypothesis' draws (which shrink what they find), in every profile: whether a
+        cell sees x / -0.0 is no luck. A divergence is reported as the grid's first row that diverges
+        on its own, undeclared."""
+        grid = special_value_grid_of(spec.name, dtype)
+        if grid is None or declined or declared_divergence:
+            return
+        try:
+            property_.hypothesis.inner_test(example=grid)
+        except hypothesis.errors.UnsatisfiedAssumption:  # PyTensor refuses the grid (an integer x // 0)
+            return
+        except Divergence as whole:
+            raise _first_diverging_row(spec, dtype, grid, opset, aspects) or whole from None
+
     property_ = as_cell_property(property_, spec.name, dtype, hypothesis_settings=hypothesis_settings, seed=seed,
                                  aspects=aspects, edge_cases=edge_cases)
     try:
         property_()
+        special_value_grid()
         if declined:
             cell.status, cell.reason = Status.UNSUPPORTED, declined[0].detail
         elif declared_divergence:
@@ -580,6 +592,19 @@ def run_cell(spec: OpSpec, dtype: str, *, hypothesis_settings: settings | None =
                         report_stale_cell_xfail=not edge_cases)
     cell.seconds = time.perf_counter() - start
     return cell
+
+
+def _first_diverging_row(spec: OpSpec, dtype: str, grid: ArrayExample, opset: int, aspects) -> Divergence | None:
+    """The first row of ``grid`` (as a one-element example) that diverges with no declaration holding."""
+    for k in range(grid.arrays[0].shape[0]):
+        arrays = tuple(a[k:k + 1] for a in grid.arrays)
+        row = ArrayExample(arrays, tuple(a.shape for a in arrays), grid.dtypes, grid.params)
+        if declarations_holding(spec, dtype, row):
+            continue
+        outcome = run_example(spec, dtype, row, opset=opset, aspects=aspects)
+        if outcome.diverged:
+            return Divergence(outcome, row)
+    return None
 
 
 def _apply_declarations(spec: OpSpec, dtype: str, cell: CellResult, tallies: list[DeclarationTally], *,

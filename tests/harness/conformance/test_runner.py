@@ -4,6 +4,7 @@ import pytest
 from hypothesis import settings
 
 from backend import ONNX_OPSET_VERSION
+from harness.conformance.engine import special_value_grid_of
 from harness.conformance.runner import CellTask, run_task
 from harness.registry import ONNX_OPERATIONS
 from strategies.profiles import examples_for
@@ -26,4 +27,5 @@ def test_a_cell_runs_its_share_of_the_ci_examples_unless_told_how_many(op, max_e
     share = ONNX_OPERATIONS[op].ci_example_share
     assert (share < 1) == (op == "erfinv")  # the registry gives erfinv's large graph a share
     expected = max_examples if max_examples is not None else examples_for(ci_examples, ci_share=share)
-    assert record["examples"] == expected
+    grid = special_value_grid_of(op, "float32") is not None  # one more: the special-value grid
+    assert record["examples"] == expected + grid
