@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from harness.usage import DEFAULT_OUT, USER_ERRORS, Terminated
@@ -30,8 +31,32 @@ def _command(module: str, name: str):
     return run
 
 
+def _program_name() -> str:
+    """``onnx-conformance`` when run as the installed script, else ``python -m harness``."""
+    script = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return script if script == "onnx-conformance" else "python -m harness"
+
+
+def _versions() -> str:
+    """The package's version and its dependencies' (installed distributions, without importing them)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    names = ("pytensor-onnx-conformance", "pytensor", "onnx", "onnxruntime", "numpy", "scipy", "hypothesis",
+             "pandas", "pymc")
+    found = []
+    for name in names:
+        try:
+            found.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            if name != "pymc":  # the optional extra
+                found.append(f"{name} (not installed)")
+    return f"{found[0]} (Python {sys.version.split()[0]}; " + ", ".join(found[1:]) + ")"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog=_program_name(), description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=_versions(),
+                        help="print this package's version and its dependencies', then exit")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def plugin_option(p):
@@ -71,17 +96,17 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=_command("harness.conformance.commands", "check_command"))
 
     report = sub.add_parser("report", help="re-render report.html and matrix.csv from DIR/results.jsonl")
-    report.add_argument("dir")
+    report.add_argument("dir", metavar="DIR", help="a run's output directory (the --out of `run`)")
     report.set_defaults(func=_command("harness.conformance.commands", "report_command"))
 
     diff = sub.add_parser("diff", help="compare two runs; writes NEW/diff.csv; exit 1 on regressions")
-    diff.add_argument("old")
-    diff.add_argument("new")
+    diff.add_argument("old", metavar="OLD", help="the earlier run's output directory (the baseline)")
+    diff.add_argument("new", metavar="NEW", help="the later run's output directory; diff.csv is written here")
     diff.set_defaults(func=_command("harness.conformance.commands", "diff_command"))
 
     merge = sub.add_parser("merge", help="combine the output directories of `run --shard` into one report; exit "
                                          "1 on failing cells or cells whose shards disagree")
-    merge.add_argument("dirs", nargs="+", metavar="DIR")
+    merge.add_argument("dirs", nargs="+", metavar="DIR", help="the output directories of the shards (`run --shard K/N --out DIR`)")
     merge.add_argument("--out", required=True, help="directory for the merged results.jsonl and reports")
     merge.add_argument("--partial", action="store_true", help="merge shards that are not one complete run (empty, "
                        "missing, or made with other settings) with a warning instead of failing")
@@ -136,6 +161,10 @@ def main(argv=None) -> int:
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.func(args)
+    except BrokenPipeError:  # the reader left (`list | head`): nothing more to say, and no traceback
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's final flush would raise again
+        return 0
     except USER_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -7,6 +7,7 @@ To extend: a checker for a new kind of option raises `UsageError` saying what is
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import tempfile
@@ -42,8 +43,16 @@ def select(kind: str, requested: list[str] | None, valid: list[str]) -> list[str
         return list(valid)
     unknown = [r for r in requested if r not in valid]
     if unknown:
-        raise UsageError(f"unknown {kind} {', '.join(unknown)}; valid {kind}s: {', '.join(valid)}")
+        raise UsageError("; ".join(f"unknown {kind} {name!r}{did_you_mean(name, valid)}" for name in unknown)
+                         + (" (`python -m harness list` prints them all)" if kind == "op" else
+                            f"; valid {kind}s: {', '.join(valid)}"))
     return requested
+
+
+def did_you_mean(name: str, valid: list[str]) -> str:
+    """``": did you mean a, b?"`` naming the closest valid names, or "" when none is close."""
+    close = difflib.get_close_matches(name, valid, n=3, cutoff=0.6)
+    return f": did you mean {', '.join(close)}?" if close else ""
 
 
 def parse_shard(value: str | None) -> tuple[int, int] | None:

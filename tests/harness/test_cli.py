@@ -24,7 +24,10 @@ def run_cli(*args, cwd=ROOT):
 def test_bad_usage_exits_2_and_names_the_valid_choices(capsys):
     assert main(["run", "--ops", "exp,no_such_op"]) == 2
     err = capsys.readouterr().err
-    assert "unknown op no_such_op" in err and "valid ops: add" in err
+    assert "unknown op 'no_such_op'" in err and "harness list` prints them all" in err
+    assert len(err) < 300  # no list of every registered op
+    assert main(["run", "--ops", "softmx"]) == 2
+    assert "unknown op 'softmx': did you mean softmax" in capsys.readouterr().err
     assert main(["run", "--dtypes", "float128"]) == 2
     assert "valid dtypes: float16" in capsys.readouterr().err
     assert main(["run", "--shard", "2/2"]) == 2  # shards are numbered from 0
@@ -299,3 +302,31 @@ def test_merge_fails_on_an_empty_shard_unless_told_the_run_is_partial(tmp_path, 
     assert "warning: " in capsys.readouterr().err
     assert main(["merge", str(tmp_path / "s0"), "--out", str(tmp_path / "one")]) == 1
     assert "shards 1/2 are missing" in capsys.readouterr().err
+
+
+def test_version_names_the_package_and_its_dependencies():
+    result = run_cli("--version")
+    assert result.returncode == 0
+    for name in ("pytensor-onnx-conformance", "pytensor", "onnx", "onnxruntime", "numpy", "hypothesis"):
+        assert name in result.stdout, result.stdout
+
+
+def test_a_closed_pipe_ends_list_quietly():
+    """``python -m harness list | head -1``: exit 0, no BrokenPipeError traceback."""
+    listing = subprocess.Popen([sys.executable, "-m", "harness", "list"], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    first = listing.stdout.readline()
+    listing.stdout.close()  # the reader leaves, as head does
+    stderr = listing.stderr.read().decode()
+    assert listing.wait(timeout=120) == 0 and first.startswith(b"add"), stderr
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
+
+
+def test_every_argument_has_help():
+    from harness.cli import build_parser
+
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if a.dest == "command").choices  # noqa: SLF001
+    for name, sub in subparsers.items():
+        for action in sub._actions:  # noqa: SLF001
+            assert action.help, f"{name} {action.dest} has no help"
