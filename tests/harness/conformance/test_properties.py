@@ -55,7 +55,9 @@ def test_operation_preserves_dtype(spec, dtype):
     _judge(run_cell(spec, dtype, aspects={"dtype"}, hypothesis_settings=_budget(spec, 0.05), reference_samples=0))
 
 
-@pytest.mark.parametrize("spec,dtype", CELLS)
+# gradient rows draw finite inputs in both kinds of run (`harness.registry.gradients`): their edge-case
+# run would repeat the comparison above
+@pytest.mark.parametrize("spec,dtype", [p for p in CELLS if p.values[0].family != "gradients"])
 def test_operation_handles_edge_cases(spec, dtype):
     _judge(run_cell(spec, dtype, edge_cases=True, hypothesis_settings=_budget(spec, 0.45), reference_samples=0))
 
