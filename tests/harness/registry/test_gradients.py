@@ -12,6 +12,7 @@ and NaN positions must agree.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import warnings
 
@@ -49,7 +50,7 @@ ENTRIES = [name for name, spec in ONNX_OPERATIONS.items()
 def _builds_a_gradient(name) -> bool:
     spec = ONNX_OPERATIONS[name]
     try:
-        build_graph(spec.__class__(**{**spec.__dict__, "build": gradient_of(spec)}), GRADIENT_DTYPE)
+        build_graph(dataclasses.replace(spec, build=gradient_of(spec)), GRADIENT_DTYPE)
     except (NotImplementedError, NullTypeGradError, MethodNotDefined, TypeError, ValueError):
         return False  # PyTensor has no gradient for it, or no float output to differentiate
     return True
