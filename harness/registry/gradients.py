@@ -4,16 +4,18 @@ each float input) exported to ONNX against PyTensor's Python mode, in float64 (P
 sampler's gradient runs in it).
 
 How a row is made. `register_gradient_rows` runs after every family module (and PyMC's, with the
-``[pymc]`` extra) has registered, and adds one row per entry with a float64 cell, except those in
-`NO_GRADIENT` (each with the reason PyTensor gives no gradient to compare). The row reuses the
-entry's input dtypes, shapes, parameters and value domain; its inputs are finite (special values
-are the entry's own row's business: a gradient at inf is mostly NaN on both sides and says nothing
-about the gradient graph). ``model:`` rows are left out: their gradients are rows of their own.
+``[pymc]`` extra) has registered, and adds one row per entry with a float64 cell, except those that
+`NO_GRADIENT`, `PYTENSOR_CANNOT_EVALUATE` and `PYTENSOR_GRADIENT_WRONG` name with the reason (tests
+check each still holds). The row reuses the entry's input dtypes, shapes, parameters and value
+domain; its inputs are finite (special values are the entry's own row's business: a gradient at inf
+is mostly NaN on both sides and says nothing about the gradient graph). ``model:`` rows are left
+out: their gradients are rows of their own.
 
 Bound. A gradient is a sum of products of the op's terms, so it inherits the cancellation of the
-largest of them: every output is compared in ULPs *of its own largest finite magnitude*
-(``OpSpec.scale_by_largest_output``), `GRADIENT_BOUND` of them unless `GRADIENT_TOLERANCE` names the
-entry with its measured bound.
+largest of them: every output is compared in ULPs *of its own largest finite magnitude*, and at
+least of 1 (``OpSpec.scale_by_largest_output``), `GRADIENT_BOUND` of them unless `GRADIENT_TOLERANCE`
+names the entry with its measured bound or `GRADIENT_ERROR_SCALE` with the derivative's own
+conditioning; the sign of a zero gradient is not compared.
 
 To change a row: give its entry a declaration here with ``ONNX_OPERATIONS["grad:<op>"].xfail(...)``
 after `register_gradient_rows` (below), or a bound in `GRADIENT_TOLERANCE` with the reason.
