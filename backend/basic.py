@@ -219,6 +219,8 @@ def _exact_cast(data: np.ndarray, to: int) -> np.ndarray | None:
 _SHAPE_OPS = {"Unsqueeze": _unsqueeze, "Reshape": _reshape,
               "Squeeze": lambda data, axes: data.squeeze(tuple(a % data.ndim for a in axes))}
 """Shape ops `GraphBuilder.add_node` applies at export time to constant operands (data and axes/shape)."""
+
+
 class GraphBuilder:
     """Collects nodes and initializers; hands out unique value and node names.
 
