@@ -71,7 +71,7 @@ def _loop_over_batch(op, node, ctx, inputs):
     for name, var in zip(inputs, node.inputs):
         core_shape = ctx.op.Shape(name, start=batch)
         expanded = ctx.op.Expand(name, ctx.op.Concat(batch_shape, core_shape, axis=0))
-        flat.append(ctx.op.Reshape(expanded, ctx.op.Concat(entries, core_shape, axis=0)))
+        flat.append(ctx.op.Reshape(expanded, ctx.op.Concat(entries, core_shape, axis=0), allowzero=1))
 
     body = ctx.subgraph()
     iteration, cond_in = body.fresh("entry"), body.fresh("cond_in")
@@ -88,5 +88,5 @@ def _loop_over_batch(op, node, ctx, inputs):
     results = []
     for name, var in zip(stacked, node.outputs):
         core_shape = ctx.op.Shape(name, start=1)
-        results.append(ctx.op.Reshape(name, ctx.op.Concat(batch_shape, core_shape, axis=0)))
+        results.append(ctx.op.Reshape(name, ctx.op.Concat(batch_shape, core_shape, axis=0), allowzero=1))
     return results

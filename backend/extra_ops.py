@@ -68,7 +68,7 @@ def _accumulate(ctx, x, dtype: str, axis: int, ndim: int, onnx_op: str, identity
                               [("bool", 0), (dtype, ndim - 1), (dtype, ndim - 1)])
     _, trace = ctx.op.Loop(steps, ctx.constant(True, "bool"), initial, body=loop_body, n_outputs=2)
     # onnxruntime gives a zero-step Loop's trace size 0 in every dimension: restore the input's shape
-    trace = ctx.op.Reshape(trace, front_shape)
+    trace = ctx.op.Reshape(trace, front_shape, allowzero=1)
     if axis == 0:
         return trace
     inverse = [perm.index(d) for d in range(ndim)]

@@ -197,13 +197,33 @@ def _emit_scope(fgraph, applies: list[Apply], outputs: list[Variable], ctx: Grap
         # values computed inside a lazy branch have no name here; the IfElse converter gets them
         # from `ctx.lazy_branches`
         in_names = ["" if v.owner in deferred else name_of(v) for v in apply.inputs]
-        out_names = onnx_funcify(apply.op, apply, ctx, in_names)
+        empty = _statically_empty(apply)
+        out_names = [ctx.constant(value, dtype=value.dtype.name) for value in empty] if empty \
+            else onnx_funcify(apply.op, apply, ctx, in_names)
         if len(out_names) != len(apply.outputs):
             raise RuntimeError(
                 f"converter for {apply.op} returned {len(out_names)} outputs for {len(apply.outputs)}"
             )
         names.update(zip(apply.outputs, out_names))
     return [name_of(v) for v in outputs]
+
+
+def _statically_empty(apply: Apply) -> list[np.ndarray] | None:
+    """The outputs of ``apply`` as constants when each has a static shape of size 0 (their values are
+    known without computing anything), else None. Not for checks (Assert), whose point is to raise.
+    Besides saving work, an empty constant avoids onnxruntime's optimizer turning ``Expand(x[1],
+    [0])`` into x (1.31-1.32: ``upstream/expand-to-zero``)."""
+    from pytensor.raise_op import CheckAndRaise
+
+    if isinstance(apply.op, CheckAndRaise) or not apply.outputs:
+        return None
+    values = []
+    for out in apply.outputs:
+        shape = getattr(out.type, "shape", None)
+        if shape is None or any(d is None for d in shape) or 0 not in shape or not hasattr(out.type, "dtype"):
+            return None
+        values.append(np.zeros(shape, dtype=out.type.dtype))
+    return values
 
 
 def _branch_emitter(fgraph, applies: list[Apply], branch_values: list[Variable], names: dict):

@@ -231,7 +231,8 @@ def onnx_funcify_Scan(op, node, ctx, inputs):
 def _traced_output(ctx, buffer: str, n_initial: int, trace: str, steps_not_run: str) -> str:
     state_shape = _state_shape(ctx, buffer)
     # a Loop that ran zero times gives a trace of size 0 in every dimension: restore the state shape
-    trace = ctx.op.Reshape(trace, ctx.op.Concat(_first_dim(ctx, trace), state_shape, axis=0))
+    # allowzero: a state dimension of size 0 is a size, not "copy the input's dimension"
+    trace = ctx.op.Reshape(trace, ctx.op.Concat(_first_dim(ctx, trace), state_shape, axis=0), allowzero=1)
     initial = ctx.op.Slice(buffer, _int64(ctx, [0]), _int64(ctx, [n_initial]), _int64(ctx, [0]))
     full = ctx.op.Concat(initial, trace, axis=0)
     return _fit_to_buffer(ctx, full, state_shape, _first_dim(ctx, buffer), steps_not_run)

@@ -69,10 +69,13 @@ JOURNAL_SCHEMA = {
     "properties": {
         "session": _TEXT, "seed": {"type": "integer"}, "round": _COUNT, "seconds": _NUMBER,
         "interrupted": {"type": "boolean"},
-        **{name: _COUNT for name in ("graphs", "passed", "amplified", "attributed", "unsupported", "invalid")},
+        **{name: _COUNT for name in ("graphs", "passed", "amplified", "attributed", "unsupported", "invalid",
+                                     "timeouts")},
         "attributions": {"type": "object", "additionalProperties": _COUNT},
         "phase_seconds": {"type": "object", "additionalProperties": _NUMBER},
         "rewrite_failures": {"type": "object", "additionalProperties": _COUNT},
+        "kind_graphs": {"type": "object", "additionalProperties": _COUNT},
+        "kind_seconds": {"type": "object", "additionalProperties": _NUMBER},
         "findings": {"type": "array", "items": FINDING_SCHEMA},
     },
 }

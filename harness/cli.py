@@ -119,7 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--max-ops", type=int, default=8, help="nodes per graph at most (default 8)")
     fuzz.add_argument("--max-graphs", type=int, help="stop after this many graphs per job, within the budget "
                                                      "(the same seed then tries the same graphs on any machine)")
-    fuzz.add_argument("--ops", help="comma-separated registry ops to compose (default: every fuzzable one)")
+    fuzz.add_argument("--ops", help="comma-separated registry ops to compose (default: every fuzzable one; "
+                                    "plain elementwise ops alone make elementwise programs only)")
+    fuzz.add_argument("--list", action="store_true", help="print which registry ops programs compose and why the "
+                                                         "others are not, then exit")
     fuzz.add_argument("--dtypes", help="comma-separated input dtypes (default: float32,float64,int8,int32,int64,"
                                        "uint8,bool)")
     fuzz.add_argument("--jobs", type=int, default=1, help="worker processes, each with its own seed (default 1)")

@@ -81,18 +81,40 @@ def run_jobs(work: list, budget: float) -> list[str]:
     return problems
 
 
+def list_fuzzable() -> int:
+    """``fuzz --list``: every registry entry, the kind of program that composes it or why none does."""
+    from harness.fuzz.programs import fuzz_ops, fuzzable_ops, not_fuzzable
+    from harness.registry import ONNX_OPERATIONS
+
+    elementwise, usable, excluded = set(fuzzable_ops()), set(fuzz_ops()), not_fuzzable()
+    for name, spec in ONNX_OPERATIONS.items():
+        if name in elementwise:
+            how = "elementwise and mixed programs"
+        elif name in usable:
+            how = "mixed programs"
+        else:
+            how = f"not fuzzed: {excluded[name]}"
+        print(f"{name}\t{spec.family}\t{how}")
+    share = 100 * len(usable) / max(len(ONNX_OPERATIONS), 1)
+    print(f"{len(usable)} of {len(ONNX_OPERATIONS)} registry entries fuzzable ({share:.0f}%), {len(elementwise)} of them "
+          "in elementwise programs too", file=sys.stderr)
+    return 0
+
+
 def fuzz_command(args) -> int:
     from backend.dtypes import ALL_DTYPES
-    from harness.fuzz.programs import DEFAULT_DTYPES, fuzzable_ops
+    from harness.fuzz.programs import DEFAULT_DTYPES, fuzz_ops
 
     plugins = tuple(load_plugins_or_exit(args.plugin, check=True))
+    if args.list:
+        return list_fuzzable()
     positive_seconds("--budget", args.budget)
     if args.max_ops < 1:
         raise UsageError(f"--max-ops must be >= 1, got {args.max_ops}")
     if args.jobs < 1:
         raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
     try:
-        ops = fuzzable_ops(split_list(args.ops))
+        ops = fuzz_ops(split_list(args.ops))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     dtypes = tuple(select("dtype", split_list(args.dtypes), list(ALL_DTYPES))) if args.dtypes else DEFAULT_DTYPES
@@ -106,6 +128,7 @@ def fuzz_command(args) -> int:
 
 def _fuzz_into(out: Path, args, plugins, ops, dtypes, seed) -> int:
     from harness.fuzz.journal import JOURNAL_DIR, journal_totals, new_session_id
+    from harness.fuzz.search import GRAPH_SECONDS
     from reports.fuzz import write_fuzz_reports
 
     if args.fresh:
@@ -134,10 +157,15 @@ def _fuzz_into(out: Path, args, plugins, ops, dtypes, seed) -> int:
     overview = {"sessions": totals.sessions, "seeds": ", ".join(map(str, totals.seeds)),
                 "budget (s) of the last session": args.budget, "jobs": args.jobs, "ops": len(ops),
                 "dtypes": ", ".join(dtypes), "graphs tried": graphs, "seconds": round(totals.seconds, 1),
-                "graphs/s": round(rate, 2), "pass": totals.counts["passed"],
+                "graphs/s": round(rate, 2),
+                **{f"{kind} programs (judged per second)": f"{count} ({count / totals.kind_seconds[kind]:.2f}/s)"
+                   for kind, count in sorted(totals.kind_graphs.items()) if totals.kind_seconds.get(kind)},
+                "pass": totals.counts["passed"],
                 "amplified rounding (no node diverges alone)": totals.counts["amplified"],
                 "xfail (declared)": totals.counts["attributed"], "unsupported": totals.counts["unsupported"],
-                "PyTensor cannot evaluate": totals.counts["invalid"], "findings": len(totals.findings)}
+                "PyTensor cannot evaluate": totals.counts["invalid"],
+                f"timeouts (judging a graph took longer than {GRAPH_SECONDS} s)": totals.counts["timeouts"],
+                "findings": len(totals.findings)}
     if crashed:
         overview["crash"] = crashed
     overview.update({f"time share: {phase}": f"{100 * t / judged:.0f}%"
@@ -150,9 +178,11 @@ def _fuzz_into(out: Path, args, plugins, ops, dtypes, seed) -> int:
     if totals.interrupted or interrupted is not None:
         print("interrupted: the report holds the graphs judged so far; run again to resume", file=sys.stderr)
     c = totals.counts
-    print(f"{graphs} graphs in {totals.seconds:.0f} s ({rate:.1f}/s; {totals.sessions} session(s), this one "
+    kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(totals.kind_graphs.items()))
+    print(f"{graphs} graphs in {totals.seconds:.0f} s ({kinds or 'none judged'}; {rate:.1f}/s; {totals.sessions} session(s), this one "
           f"seed {seed} x {args.jobs} jobs): {c['passed']} pass, {c['amplified']} amplified rounding, "
           f"{c['attributed']} xfail, {c['unsupported']} unsupported, {c['invalid']} not evaluable by PyTensor, "
+          f"{c['timeouts']} timeouts, "
           f"{len(totals.findings)} findings. Report: {out / 'fuzz.html'}")
     if interrupted is not None:
         raise interrupted

@@ -30,7 +30,7 @@ from harness.fuzz.reproducer import write_fuzz_reproducer
 from harness.fuzz.search import Finding, FuzzSummary, fuzz
 
 JOURNAL_DIR = "fuzz-journal"
-COUNTS = ("graphs", "passed", "amplified", "attributed", "unsupported", "invalid")
+COUNTS = ("graphs", "passed", "amplified", "attributed", "unsupported", "invalid", "timeouts")
 
 
 def journal_path(out_dir: Path, seed: int) -> Path:
@@ -59,7 +59,8 @@ def _round_record(session: str, seed: int, round_: int, part: FuzzSummary, rows:
     return dict(session=session, seed=seed, round=round_, seconds=part.seconds, interrupted=part.interrupted,
                 **{name: getattr(part, name) for name in COUNTS},
                 attributions=part.attributions, phase_seconds=part.phase_seconds,
-                rewrite_failures=part.rewrite_failures, findings=rows)
+                rewrite_failures=part.rewrite_failures, kind_graphs=part.kind_graphs,
+                kind_seconds=part.kind_seconds, findings=rows)
 
 
 def rounds_done(out_dir: Path, seed: int) -> int:
@@ -95,6 +96,8 @@ class JournalTotals:
     attributions: dict[str, int] = field(default_factory=dict)
     phase_seconds: dict[str, float] = field(default_factory=dict)
     rewrite_failures: dict[str, int] = field(default_factory=dict)
+    kind_graphs: dict[str, int] = field(default_factory=dict)
+    kind_seconds: dict[str, float] = field(default_factory=dict)
     findings: list[dict] = field(default_factory=list)  # report rows, one per finding key
 
 
@@ -109,10 +112,12 @@ def journal_totals(out_dir: Path) -> JournalTotals:
         job_seconds[job] = job_seconds.get(job, 0.0) + entry["seconds"]
         totals.interrupted = totals.interrupted or entry["interrupted"]
         for name in COUNTS:
-            totals.counts[name] += entry[name]
+            totals.counts[name] += entry.get(name, 0)  # "timeouts" is absent from older journals
         for table, theirs in ((totals.attributions, entry["attributions"]),
                               (totals.phase_seconds, entry["phase_seconds"]),
-                              (totals.rewrite_failures, entry["rewrite_failures"])):
+                              (totals.rewrite_failures, entry["rewrite_failures"]),
+                              (totals.kind_graphs, entry.get("kind_graphs", {})),
+                              (totals.kind_seconds, entry.get("kind_seconds", {}))):
             for key, value in theirs.items():
                 table[key] = table.get(key, 0) + value
         for row in entry["findings"]:

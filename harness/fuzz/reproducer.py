@@ -30,12 +30,15 @@ Exit status: 1 while the graph still diverges (judged as {judged_as} judges it),
 import sys
 from pathlib import Path
 
+import numpy as np  # noqa: F401  (node parameters may be numpy scalars)
+
 from harness.fuzz.reproducer import replay_fuzz
 
 CHECK = {check!r}
 
 sys.exit(replay_fuzz(inputs={inputs!r}, nodes={nodes!r}, outputs={outputs!r}, plugins={plugins!r},
-                     arrays=Path(__file__).resolve().with_name({npz!r}), strict={strict!r}, opset={opset!r}))
+                     arrays=Path(__file__).resolve().with_name({npz!r}), strict={strict!r}, opset={opset!r},
+                     gradient={gradient!r}))
 '''
 
 
@@ -67,7 +70,9 @@ def write_fuzz_reproducer(out_dir: Path, stem: str, program, check: str, plugins
     script = _FUZZ_TEMPLATE.format(
         check=check, source="\n".join(f"#     {_printable(line)}" for line in program.source().splitlines()),
         script=f"reproducers/{stem}.py", inputs=[(n, d, tuple(s)) for n, d, s in program.inputs],
-        nodes=[(node.op, tuple(node.operands)) for node in program.nodes], outputs=list(program.outputs),
+        nodes=[(node.op, tuple(node.operands), node.params, node.dtype, node.outputs, node.unpack)
+               for node in program.nodes], outputs=list(program.outputs),
+        gradient=(program.cost, tuple(program.wrt), program.kind),
         plugins=list(plugins), npz=f"{stem}.npz", strict=strict, opset=opset,
         judged_as="a mixed-dtype cell of `harness run`" if strict else "`harness fuzz`")
     atomic_write(folder / f"{stem}.py", lambda p: Path(p).write_text(script))
@@ -79,7 +84,8 @@ def _printable(line: str) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in line)
 
 
-def replay_fuzz(*, inputs, nodes, outputs, plugins, arrays: Path, strict: bool = False, opset: int | None = None) -> int:
+def replay_fuzz(*, inputs, nodes, outputs, plugins, arrays: Path, strict: bool = False, opset: int | None = None,
+                gradient: tuple = ("", (), "elementwise")) -> int:
     """Judge a saved fuzzed graph again; print the verdict; 1 while it is a finding."""
     load_plugins(plugins)
     from harness.fuzz.judge import judge
@@ -88,8 +94,9 @@ def replay_fuzz(*, inputs, nodes, outputs, plugins, arrays: Path, strict: bool =
     with np.load(arrays) as data:
         values = [data[f"input:{name}"] for name, _, _ in inputs]
         constants = {key.split(":", 1)[1]: data[key] for key in data.files if key.startswith("constant:")}
-    program = Program([tuple(i) for i in inputs], constants, [Node(op, tuple(ops)) for op, ops in nodes],
-                      list(outputs), values)
+    cost, wrt, kind = gradient
+    program = Program([tuple(i) for i in inputs], constants, [Node(node[0], tuple(node[1]), *node[2:]) for node in nodes],
+                      list(outputs), values, cost, tuple(wrt), kind)
     verdict = judge(program, default_mode=not strict, strict=strict, opset=opset)
     with np.printoptions(precision=17):
         for (name, _, _), value in zip(program.inputs, values):

@@ -7,7 +7,10 @@ To extend: another per-graph check belongs in `harness.fuzz.judge`; the search o
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -32,25 +35,61 @@ class FuzzSummary:
     attributed: int = 0  # xfail: explained by a declaration
     unsupported: int = 0
     invalid: int = 0  # graphs PyTensor's py mode cannot evaluate on the drawn values
+    timeouts: int = 0  # graphs whose judging took longer than GRAPH_SECONDS (PyTensor's rewriting, mostly)
     seconds: float = 0.0
     findings: list[Finding] = field(default_factory=list)
     attributions: dict[str, int] = field(default_factory=dict)
     phase_seconds: dict[str, float] = field(default_factory=dict)
     rewrite_failures: dict[str, int] = field(default_factory=dict)  # PyTensor rewrites that raised
+    kind_graphs: dict[str, int] = field(default_factory=dict)  # graphs judged per program kind
+    kind_seconds: dict[str, float] = field(default_factory=dict)  # and the seconds judging them took
     interrupted: bool = False
 
     def absorb(self, other: FuzzSummary) -> None:
         """Add another worker's counts and findings (a finding already held is not repeated)."""
-        for name in ("graphs", "passed", "amplified", "attributed", "unsupported", "invalid"):
+        for name in ("graphs", "passed", "amplified", "attributed", "unsupported", "invalid", "timeouts"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.seconds = max(self.seconds, other.seconds)
         self.interrupted = self.interrupted or other.interrupted
         held = {(f.program.signature(), f.verdict.check) for f in self.findings}
         self.findings += [f for f in other.findings if (f.program.signature(), f.verdict.check) not in held]
         for table, theirs in ((self.attributions, other.attributions), (self.phase_seconds, other.phase_seconds),
-                              (self.rewrite_failures, other.rewrite_failures)):
+                              (self.rewrite_failures, other.rewrite_failures), (self.kind_graphs, other.kind_graphs),
+                              (self.kind_seconds, other.kind_seconds)):
             for key, value in theirs.items():
                 table[key] = table.get(key, 0) + value
+
+
+GRAPH_SECONDS = 60
+"""Longest a graph's judging may take; longer is counted as a timeout (a Python-level limit: a hang
+inside onnxruntime's C++ ends only with its job, `harness.fuzz.commands.run_jobs`)."""
+
+
+SHRINK_SECONDS = 90
+"""Longest the shrinking of one finding may take; the smallest failing graph by then is reported."""
+
+
+class GraphTimeout(BaseException):
+    """A BaseException, like KeyboardInterrupt: PyTensor's rewriter catches and logs Exceptions."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float):
+    """Raise `GraphTimeout` in the block after ``seconds`` (SIGALRM: the main thread only; elsewhere no limit)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(signum, frame):
+        raise GraphTimeout
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 class _RewriteFailures(logging.Filter):
@@ -105,14 +144,21 @@ def fuzz(*, budget: float, seed: int, ops: list[str], dtypes: tuple[str, ...] = 
                   suppress_health_check=list(HealthCheck))
         @given(strategy)
         def check(program):
-            if time.monotonic() > deadline:
-                return  # out of budget: stop shrinking and generating
+            if time.monotonic() > min(deadline, last.get("shrink_until", deadline)):
+                return  # out of budget (the search's, or this finding's shrinking's): stop
             if max_graphs is not None and summary.graphs + part.graphs >= max_graphs and not last.get("failed"):
                 return  # enough graphs drawn (a finding still shrinks)
-            verdict = judge(program)
+            started = time.monotonic()
+            try:
+                with _time_limit(GRAPH_SECONDS):
+                    verdict = judge(program)
+            except GraphTimeout:
+                verdict = Verdict("timeout", "as built", f"judging took more than {GRAPH_SECONDS} s")
             last["shrinking"] = last.get("failed", False)
             if not last["shrinking"]:
                 part.graphs += 1
+                part.kind_graphs[program.kind] = part.kind_graphs.get(program.kind, 0) + 1
+                part.kind_seconds[program.kind] = part.kind_seconds.get(program.kind, 0.0) + time.monotonic() - started
                 if verdict.status == "pass":
                     part.passed += 1
                 elif verdict.status == "amplified":
@@ -121,10 +167,13 @@ def fuzz(*, budget: float, seed: int, ops: list[str], dtypes: tuple[str, ...] = 
                     part.unsupported += 1
                 elif verdict.status == "invalid":
                     part.invalid += 1
+                elif verdict.status == "timeout":
+                    part.timeouts += 1
                 elif verdict.status == "xfail":
                     part.attributed += 1
                     part.attributions[verdict.declaration] = part.attributions.get(verdict.declaration, 0) + 1
             if verdict.status == "finding":
+                last.setdefault("shrink_until", time.monotonic() + SHRINK_SECONDS)
                 last["failed"] = True
                 last["finding"] = Finding(program, verdict)
                 raise Diverged(verdict.detail)

@@ -119,6 +119,8 @@ def test_ci_fuzz_run_exits_0_writes_its_report_and_resumes(tmp_path, capsys):
     assert not (frame["kind"] == "finding").any()
     page = (out / "fuzz.html").read_text()
     assert "graphs tried" in page and "time share: export" in page
+    # both kinds of program were judged, and their rates are reported apart
+    assert "elementwise programs (judged per second)" in page and "mixed programs (judged per second)" in page
     # the same command again continues the search: new rounds of the seed, counts added up
     assert main(["fuzz", "--budget", "300", "--max-graphs", "25", "--seed", "1", "--out", str(out)]) == 0
     captured = capsys.readouterr()
@@ -155,8 +157,56 @@ def test_journal_totals_add_sessions_and_keep_each_finding_once(tmp_path):
 
 def test_bad_fuzz_usage_exits_2(capsys):
     assert main(["fuzz", "--budget", "0"]) == 2
-    assert main(["fuzz", "--ops", "sort"]) == 2
-    assert "cannot be fuzzed" in capsys.readouterr().err
+    assert main(["fuzz", "--ops", "alloc_empty,no_such_op"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot be fuzzed" in err and "alloc_empty: its values are undefined" in err
+    assert "no_such_op: not a registry entry" in err
+
+
+def test_fuzz_list_names_every_entry_and_why_some_are_not_fuzzed(capsys):
+    assert main(["fuzz", "--list"]) == 0
+    captured = capsys.readouterr()
+    rows = [line.split("\t") for line in captured.out.splitlines()]
+    assert [name for name, _, _ in rows] == list(ONNX_OPERATIONS)
+    how = {name: text for name, _, text in rows}
+    assert how["add"] == "elementwise and mixed programs" and how["cholesky"] == "mixed programs"
+    assert how["assert_op"].startswith("not fuzzed: raises by design")
+    fuzzable = sum(not text.startswith("not fuzzed") for text in how.values())
+    assert fuzzable >= 0.9 * len(ONNX_OPERATIONS), captured.err  # the issue's target share
+    assert f"{fuzzable} of {len(ONNX_OPERATIONS)} registry entries fuzzable" in captured.err
+
+
+@settings(max_examples=20, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(programs(ops=["sum", "cumsum", "sort", "exp", "matmul", "cholesky", "advanced_subtensor1", "add"],
+                dtypes=("float64",), max_ops=5, gradient_share=0.5, constant_share=0.3))
+def test_mixed_programs_print_as_the_graph_they_build(program):
+    import pytensor
+    import pytensor.tensor as pt
+
+    namespace = {"pt": pt, "np": np, "pytensor": pytensor, "ONNX_OPERATIONS": ONNX_OPERATIONS}
+    exec(program.source(), namespace)
+    inputs, values, outputs = program.build()
+    assert [o.type for o in namespace["outputs"]] == [o.type for o in outputs]
+    assert [str(o.owner.op) if o.owner else "" for o in namespace["outputs"]] == \
+        [str(o.owner.op) if o.owner else "" for o in outputs]
+    # every node feeds an output (pruned), and each gradient output is named after an input
+    names = set(program.outputs) | {o for node in program.nodes for o in node.operands} | {program.cost}
+    assert all(set(node.value_names(k)) & names for k, node in enumerate(program.nodes))
+    assert set(program.wrt) <= {name for name, _, _ in program.inputs}
+
+
+def test_mixed_programs_compose_families_constants_and_gradients():
+    from hypothesis import find
+
+    quiet = settings(max_examples=500, database=None, suppress_health_check=list(HealthCheck))
+    strategy = programs(ops=["sum", "cumsum", "matmul", "exp", "cholesky"], dtypes=("float64",), max_ops=5)
+    # a reduction reading a value another op computed, a constant operand, a gradient: each is drawn
+    chained = find(strategy, lambda p: any(n.op == "sum" and any(o.startswith("v") for o in n.operands)
+                                           for n in p.nodes), settings=quiet)
+    assert chained.kind == "mixed"
+    assert find(strategy, lambda p: bool(p.constants) and p.kind == "mixed", settings=quiet).constants
+    with_gradient = find(strategy, lambda p: bool(p.cost), settings=quiet)
+    assert [o for o in with_gradient.outputs if o.startswith("g")] == [f"g{i}" for i in range(len(with_gradient.wrt))]
 
 
 def test_planted_bug_between_computed_operands_is_found_shrunk_and_reproduced(tmp_path):
@@ -312,3 +362,37 @@ def test_fresh_fuzz_keeps_a_conformance_runs_files_in_the_same_directory(tmp_pat
                  "--out", str(tmp_path)]) == 0
     assert all(path.read_text() == "x" for path in kept)
     assert not (tmp_path / "reproducers" / "finding-0123456789ab.py").exists()
+
+
+# A reduction that reads a value another op computed sums the wrong thing (its maximum): invisible to
+# every single-op cell of sum, whose operand is a graph input
+PLANTED_REDUCTION = '''
+from pytensor.tensor.math import Sum
+
+from backend import onnx_funcify
+
+_original = onnx_funcify.dispatch(Sum)
+
+
+@onnx_funcify.register(Sum)
+def planted(op, node, ctx, inputs):
+    if node.inputs[0].owner is not None and op.axis is None:
+        return [ctx.op.Cast(ctx.op.ReduceMax(ctx.op.Reshape(inputs[0], ctx.constant([-1], "int64")), keepdims=0),
+                            to=1 if node.outputs[0].type.dtype == "float32" else 11)]
+    return _original(op, node, ctx, inputs)
+'''
+
+
+def test_planted_reduction_bug_on_computed_values_is_found_in_mixed_programs_and_shrunk(tmp_path):
+    env = _plugin_environment(tmp_path, "planted_reduction", PLANTED_REDUCTION)
+    out = tmp_path / "fuzz"
+    command = [sys.executable, "-W", "ignore", "-m", "harness", "fuzz", "--budget", "600", "--max-graphs", "60",
+               "--seed", "1", "--ops", "sum,exp,neg,sort,cumsum", "--dtypes", "float64",
+               "--out", str(out), "--plugin", "planted_reduction"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 1, result.stdout + result.stderr[-2000:]
+    findings = pd.read_csv(out / "fuzz.csv").query("kind == 'finding'")
+    smallest = min(findings["graph"], key=lambda g: g.count(" = "))
+    nodes = [line for line in smallest.splitlines() if line.startswith("v")]
+    assert len(nodes) <= 4 and "'sum'" in smallest, smallest
+    assert findings.loc[findings["graph"] == smallest, "node"].iloc[0].endswith("(sum)")
