@@ -58,7 +58,7 @@ FINDING_SCHEMA = {
     "properties": {"key": {"type": "string", "minLength": 1}, "kind": _TEXT, "check": _TEXT_OR_NULL,
                    "graphs": _COUNT, "detail": _TEXT_OR_NULL, "node": _TEXT_OR_NULL, "graph": _TEXT_OR_NULL,
                    "onnx": _TEXT_OR_NULL, "inputs": _TEXT_OR_NULL, "pytensor": _TEXT_OR_NULL,
-                   "onnxruntime": _TEXT_OR_NULL, "reproducer": _TEXT_OR_NULL},
+                   "onnxruntime": _TEXT_OR_NULL, "reproducer": _TEXT_OR_NULL, "upstream": _TEXT_OR_NULL},
 }
 
 JOURNAL_SCHEMA = {

@@ -16,7 +16,7 @@ from common.files import atomic_write_text
 from reports.safe_html import relative_link, table, text
 
 FUZZ_COLUMNS = ["kind", "check", "declaration", "graphs", "detail", "node", "graph", "onnx", "inputs", "pytensor",
-                "onnxruntime", "reproducer"]
+                "onnxruntime", "reproducer", "upstream"]
 
 
 def fuzz_frame(rows: list[dict]) -> pd.DataFrame:
@@ -39,8 +39,9 @@ def render_fuzz_html(frame: pd.DataFrame, summary: dict) -> str:
     for column in ("graph", "onnx", "inputs", "pytensor", "onnxruntime", "detail"):
         findings[column] = findings[column].map(_pre)
     findings["reproducer"] = findings["reproducer"].map(relative_link)
+    findings["upstream"] = findings["upstream"].map(relative_link)
     colours = {"finding": "background-color: #ffab91", "xfail": "background-color: #fff3c4"}
-    pre_built = ["graph", "onnx", "inputs", "pytensor", "onnxruntime", "detail", "reproducer"]
+    pre_built = ["graph", "onnx", "inputs", "pytensor", "onnxruntime", "detail", "reproducer", "upstream"]
     findings_html = (table(findings, html_columns=pre_built).hide(axis="index")
              .map(lambda v: colours.get(v, ""), subset=["kind"])
              .set_table_attributes('class="findings"')
@@ -54,11 +55,14 @@ td, th {{ border: 1px solid #bbb; padding: 0.3em 0.5em; vertical-align: top; tex
 pre {{ margin: 0; font-size: 0.85em; white-space: pre-wrap; max-width: 40em; }}
 </style></head><body>
 <h1>Composition fuzzing</h1>
-<p>Random PyTensor graphs from the registry's elementwise entries, exported and run by onnxruntime
-(optimizations on and off) and compiled with PyTensor's default rewrites, against PyTensor's Python mode.
+<p>Random PyTensor graphs: elementwise programs (chains of the registry's plain elementwise entries) and
+mixed programs (entries of every family on their own inputs, earlier results and constants, some with a
+gradient), exported and run by onnxruntime (optimizations on and off) and compiled with PyTensor's
+default rewrites, against PyTensor's Python mode.
 A <b>finding</b> is a divergence no declaration explains; <b>xfail</b> rows count the graphs a declared
 divergence explained. Each finding's graph is Hypothesis' minimal one, with a reproducer script that
-exits 1 while it reproduces.</p>
+exits 1 while it reproduces; a finding shown to be onnxruntime's own links to an ONNX-only
+<b>upstream</b> bundle (model, inputs, repro.py, an issue-ready README).</p>
 {overview_html}
 {findings_html}
 </body></html>

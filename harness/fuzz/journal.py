@@ -44,15 +44,47 @@ def finding_key(finding: Finding) -> str:
 
 
 def finding_row(out_dir: Path, finding: Finding, plugins=()) -> dict:
-    """The finding's report row; writes its reproducer."""
+    """The finding's report row; writes its reproducer, and an upstream bundle when the finding is
+    onnxruntime's (`harness.fuzz.upstream`)."""
     program, verdict = finding.program, finding.verdict
     key = finding_key(finding)
     return dict(kind="finding", key=key, check=verdict.check, graphs=1, detail=verdict.detail,
+                upstream=upstream_bundle(out_dir, key, finding),
                 node=None if verdict.node is None else f"v{verdict.node} ({program.nodes[verdict.node].op})",
                 graph=program.source(), onnx=program.onnx_text(),
                 inputs="\n".join(f"{name} = {value!r}" for (name, _, _), value in zip(program.inputs, program.values)),
                 pytensor=repr(verdict.expected), onnxruntime=repr(verdict.actual),
                 reproducer=write_fuzz_reproducer(out_dir, f"{FINDING_REPRODUCER_PREFIX}{key}", program, verdict.check, plugins))
+
+
+def upstream_bundle(out_dir: Path, key: str, finding: Finding) -> str | None:
+    """``upstream/<key>/README.md`` (relative to ``out_dir``) when the finding is shown to be onnxruntime's and its
+    bundle was written there, else None."""
+    import warnings
+
+    import numpy as np
+
+    from backend import export_onnx
+    from harness.fuzz.judge import bundle_tolerance
+    from harness.fuzz.upstream import classify, write_bundle
+
+    program, verdict = finding.program, finding.verdict
+    if verdict.check not in ("optimizer", "as built") or verdict.expected is None:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        inputs, _, outputs = program.build()
+        model = export_onnx(inputs, outputs)
+    names = [value.name for value in model.graph.input]
+    feeds = dict(zip(names, (np.asarray(v) for v in program.values)))
+    tolerance = bundle_tolerance(program, verdict.expected)
+    kind = classify(model, feeds, [np.asarray(v) for v in verdict.expected], tolerance)
+    if kind is None:
+        return None
+    title = f"{verdict.detail.split(': ', 1)[-1][:100]} (fuzz finding {key})"
+    write_bundle(Path(out_dir) / "upstream" / key, model, feeds, kind=kind, title=title, tolerance=tolerance,
+                 context=f"The PyTensor graph it was exported from:\n\n```python\n{program.source()}\n```")
+    return f"upstream/{key}/README.md"
 
 
 def _round_record(session: str, seed: int, round_: int, part: FuzzSummary, rows: list[dict]) -> dict:
