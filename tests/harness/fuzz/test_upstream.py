@@ -13,8 +13,8 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from harness.fuzz.judge import judge
 from harness.fuzz.journal import finding_key, finding_row
+from harness.fuzz.judge import judge
 from harness.fuzz.programs import Node, Program
 from harness.fuzz.search import Finding
 from harness.fuzz.upstream import classify, write_bundle
