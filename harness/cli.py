@@ -74,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-examples", type=int, help="examples per cell (default: the profile's)")
     run.add_argument("--timeout", type=float, default=300.0, help="seconds per cell before it is killed (default 300)")
     run.add_argument("--baseline", help="an earlier run's directory: write diff.csv, fail on regressions")
+    run.add_argument("--junit-xml", metavar="FILE", help="also write the cells as JUnit XML (one testcase per cell) "
+                                                          "for CI test reporters")
     run.add_argument("--shard", help="K/N: run only slice K (0 <= K < N) of N interleaved slices of the cells")
     run.add_argument("--opset", help="opset(s), comma-separated; `max` is the newest the installed onnx and "
                                      "onnxruntime accept (default 18, the oldest supported)")
@@ -129,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--out", default="fuzz-report", help="output directory (default ./fuzz-report); a directory "
                       "holding an earlier search's journal is resumed")
     fuzz.add_argument("--fresh", action="store_true", help="discard the earlier search in --out instead of resuming")
+    fuzz.add_argument("--junit-xml", metavar="FILE", help="also write the findings as JUnit XML for CI test reporters")
     plugin_option(fuzz)
     fuzz.set_defaults(func=_command("harness.fuzz.commands", "fuzz_command"))
 

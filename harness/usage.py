@@ -32,6 +32,18 @@ USER_ERRORS = (UsageError, DataFileError)
 """What the command line reports in one line with exit status 2: bad input, unreadable data files."""
 
 
+def check_output_file(option: str, value: str | None) -> Path | None:
+    """A file an option names for writing: its directory must exist and it must not be a directory."""
+    if value is None:
+        return None
+    path = Path(value)
+    if path.is_dir():
+        raise UsageError(f"{option} {value} is a directory; give a file name, e.g. {option} results.xml")
+    if not path.resolve().parent.is_dir():
+        raise UsageError(f"{option} {value}: directory {path.parent} does not exist; create it first")
+    return path
+
+
 def split_list(value: str | None) -> list[str] | None:
     if value is None:
         return None

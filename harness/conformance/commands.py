@@ -16,6 +16,7 @@ from harness.usage import (
     UsageError,
     check_history_file,
     check_out_dir,
+    check_output_file,
     exclusive,
     load_plugins_or_exit,
     parse_opsets,
@@ -83,6 +84,7 @@ def run_command(args) -> int:
         raise UsageError(f"shard {args.shard} holds none of the {len(selected)} selected cells; use fewer shards")
     out = check_out_dir(Path(args.out))
     history = check_history_file(history_path(out, args.history))
+    junit = check_output_file("--junit-xml", args.junit_xml)
 
     with exclusive(out, "run"):
         if args.fresh:  # the run's own files only; the history is the record of earlier runs
@@ -123,7 +125,24 @@ def run_command(args) -> int:
     if diff is not None and regressions(diff):
         print(f"{regressions(diff)} regressions against {args.baseline}: see {out / 'diff.csv'}")
         failed = True
+    report_to_ci(frame, junit, regressions(diff) if diff is not None else 0)
     return 1 if failed else 0
+
+
+def report_to_ci(frame, junit, n_regressions: int) -> None:
+    """The JUnit file (when asked for) and, under GitHub Actions, the step summary and annotations."""
+    from common.status import FAILING
+    from reports.ci import cell_cases, github_outputs, write_junit
+    from reports.matrix import status_counts
+
+    if junit is not None:
+        write_junit(junit, "pytensor-onnx-conformance", cell_cases(frame))
+    failing = [(f"{row.op}[{row.dtype}] opset{row.opset}", f"{row.status}: {row.reason or ''}")
+               for row in frame.itertuples(index=False) if str(row.status) in FAILING]
+    counts = {str(status): int(n) for status, n in status_counts(frame).items() if n}
+    if n_regressions:
+        counts["regressions against the baseline"] = n_regressions
+    github_outputs(f"Conformance matrix: {len(frame)} cells", counts, failing)
 
 
 # ----------------------------------------------------------------------------------------------

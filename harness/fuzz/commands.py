@@ -15,6 +15,7 @@ from harness.usage import (
     Terminated,
     UsageError,
     check_out_dir,
+    check_output_file,
     exclusive,
     load_plugins_or_exit,
     positive_seconds,
@@ -122,11 +123,12 @@ def fuzz_command(args) -> int:
     if args.max_graphs is not None and args.max_graphs < 1:
         raise UsageError(f"--max-graphs must be >= 1, got {args.max_graphs}")
     out = check_out_dir(Path(args.out))
+    junit = check_output_file("--junit-xml", args.junit_xml)
     with exclusive(out, "fuzz"):
-        return _fuzz_into(out, args, plugins, ops, dtypes, seed)
+        return _fuzz_into(out, args, plugins, ops, dtypes, seed, junit)
 
 
-def _fuzz_into(out: Path, args, plugins, ops, dtypes, seed) -> int:
+def _fuzz_into(out: Path, args, plugins, ops, dtypes, seed, junit) -> int:
     from harness.fuzz.journal import JOURNAL_DIR, journal_totals, new_session_id
     from harness.fuzz.search import GRAPH_SECONDS
     from reports.fuzz import write_fuzz_reports
@@ -184,6 +186,23 @@ def _fuzz_into(out: Path, args, plugins, ops, dtypes, seed) -> int:
           f"{c['attributed']} xfail, {c['unsupported']} unsupported, {c['invalid']} not evaluable by PyTensor, "
           f"{c['timeouts']} timeouts, "
           f"{len(totals.findings)} findings. Report: {out / 'fuzz.html'}")
+    _report_to_ci(junit, rows, totals, crashed)
     if interrupted is not None:
         raise interrupted
     return 1 if totals.findings or crashed else 0
+
+
+def _report_to_ci(junit, rows: list[dict], totals, crashed: str) -> None:
+    """The JUnit file (when asked for) and, under GitHub Actions, the step summary and annotations."""
+    from reports.ci import finding_cases, github_outputs, write_junit
+
+    if junit is not None:
+        write_junit(junit, "pytensor-onnx-conformance fuzz", finding_cases(rows, totals.counts["graphs"]))
+    failing = [(f"fuzz finding {row['key']} ({row['check']})", f"{row['detail']} (reproducer: {row['reproducer']})")
+               for row in rows if row.get("kind") == "finding"]
+    if crashed:
+        failing.append(("fuzz job", crashed))
+    counts = {name: totals.counts[name] for name in ("graphs", "passed", "attributed", "unsupported", "invalid",
+                                                      "timeouts")}
+    counts["findings"] = len(totals.findings)
+    github_outputs(f"Composition fuzzing: {totals.counts['graphs']} graphs", counts, failing)

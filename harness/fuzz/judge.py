@@ -185,6 +185,51 @@ def _localise(program: Program, ort_values: dict, worst: dict | None = None) -> 
     return None
 
 
+def _localise_gradient(program: Program, inputs, values: dict, export_options: dict, scale: float,
+                       narrowest: str | None) -> str | None:
+    """The first apply node of the gradient's graph (PyTensor's own ops, not registry entries) whose op,
+    run by PyTensor on onnxruntime's values of its inputs, gives other values than onnxruntime's, held
+    to rule 1's bound for one node: what it is and how it differs, or None (no node diverges alone, or
+    the gradient's intermediate values cannot be exported one by one)."""
+    from pytensor.graph.basic import Constant
+    from pytensor.graph.traversal import io_toposort
+    from pytensor.tensor.type import TensorType
+
+    from backend import export_onnx
+    from harness.testing import reference_context, reference_function
+
+    gradients = [values[f"g{i}"] for i in range(len(program.wrt))]
+    applies = io_toposort(inputs, gradients)
+    tensors = list(dict.fromkeys(out for apply in applies for out in apply.outputs
+                                 if isinstance(out.type, TensorType) and out not in inputs))
+    try:
+        model = export_onnx(inputs, tensors, **export_options)
+        computed = dict(zip(tensors, _run(_session(model, False), program)))
+    except Exception:  # noqa: BLE001  an intermediate value ONNX cannot output alone: no localisation
+        return None
+    known = dict(zip(inputs, (np.asarray(v) for v in program.values)))
+    known.update(computed)
+    for apply in applies:
+        fresh = [None if isinstance(v, Constant) else v.type() for v in apply.inputs]
+        if any(f is not None and v not in known for f, v in zip(fresh, apply.inputs)):
+            continue  # an input of a type ONNX has no value for (a scalar): not localised here
+        clone = apply.clone_with_new_inputs([v if f is None else f for f, v in zip(fresh, apply.inputs)])
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fn = reference_function([f for f in fresh if f is not None], clone.outputs, on_unused_input="ignore")
+                with reference_context(), np.errstate(all="ignore"):
+                    wanted = fn(*[known[v] for f, v in zip(fresh, apply.inputs) if f is not None])
+        except Exception:  # noqa: BLE001  PyTensor refuses onnxruntime's values: the divergence lies upstream
+            continue
+        for out, value in zip(apply.outputs, wanted):
+            if out in computed:
+                problem = _loose_problems(computed[out], value, scale, 1, narrowest)
+                if problem:
+                    return f"gradient node {apply.op}: {problem[0]}"
+    return None
+
+
 def _node_comparison(node: Node, operand_values, actual, expected, compare_arrays, judge_outputs):
     """One node's outputs judged: a plain elementwise node by its entry's ULP bound (signed zeros aside,
     counted in the narrowest float its operands are computed in), any other entry as its cells judge
@@ -295,6 +340,10 @@ def judge(program: Program, *, default_mode: bool = True, strict: bool = False,
             status = "xfail" if declaration else "finding"
             return Verdict(status, "as built", f"node v{k} ({program.nodes[k].op}): {problem}", node=k,
                            declaration=declaration, expected=expected, actual=results["optimized"])
+        gradient = _localise_gradient(program, inputs, values, export_options, scale, narrowest) \
+            if program.cost else None
+        if gradient is not None:
+            return Verdict("finding", "as built", gradient, expected=expected, actual=results["optimized"])
         if structural:  # a wrong dtype or shape is never rounding
             return Verdict("finding", "as built", structural[0], expected=expected, actual=results["optimized"])
         if problems["optimized"] and not problems["unoptimized"]:

@@ -1,6 +1,7 @@
 """The conformance run end to end: CLI, statuses, crash isolation, resume, reproducers, diff, report."""
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from backend import ONNX_OPSET_VERSION
 from harness.cli import main
 from tests.html_tables import HTMLTables
 
@@ -74,15 +76,30 @@ def test_run_writes_matrix_report_and_results(tmp_path):
 
 
 def test_crash_and_hang_are_isolated_and_everything_else_completes(tmp_path):
+    import xmlschema
+
     out = tmp_path / "crash"
-    result = run_cli("run", "--plugin", PLUGIN, "--ops", "crash_probe,hang_probe,fine_probe,add",
-                     "--dtypes", "float32", "--out", str(out), "--jobs", "2", "--timeout", "20")
+    summary = tmp_path / "summary.md"
+    result = subprocess.run(
+        [sys.executable, "-m", "harness", "run", "--plugin", PLUGIN, "--ops", "crash_probe,hang_probe,fine_probe,add",
+         "--dtypes", "float32", "--out", str(out), "--jobs", "2", "--timeout", "20", "--junit-xml",
+         str(tmp_path / "cells.xml")], cwd=ROOT, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)})
     assert result.returncode == 1, result.stdout + result.stderr
     matrix = pd.read_csv(out / "matrix.csv").set_index("op")
     assert matrix.loc["crash_probe", "status"] == "crash"
     assert "died" in matrix.loc["crash_probe", "reason"]
     assert matrix.loc["hang_probe", "status"] == "timeout"
     assert matrix.loc["fine_probe", "status"] == "pass" and matrix.loc["add", "status"] == "pass"
+    # what CI reads: a JUnit file with one testcase per cell, a step summary, one annotation per failing cell
+    junit = xmlschema.XMLSchema(ROOT / "tests" / "reports" / "junit.xsd").to_dict(tmp_path / "cells.xml")
+    cases = {case["@name"]: case for case in junit["testsuite"][0]["testcase"]}
+    assert set(cases) == {f"{op}[float32] opset{ONNX_OPSET_VERSION}" for op in matrix.index}
+    assert "crash" in cases[f"crash_probe[float32] opset{ONNX_OPSET_VERSION}"]["failure"]["@message"]
+    assert "failure" not in cases[f"add[float32] opset{ONNX_OPSET_VERSION}"]
+    annotations = [line for line in result.stdout.splitlines() if line.startswith("::error ")]
+    assert len(annotations) == 2 and any("crash_probe" in a for a in annotations), result.stdout
+    assert "| crash | 1 |" in summary.read_text() and "hang_probe[float32]" in summary.read_text()
 
 
 def test_interrupted_run_resumes(tmp_path):

@@ -396,3 +396,40 @@ def test_planted_reduction_bug_on_computed_values_is_found_in_mixed_programs_and
     nodes = [line for line in smallest.splitlines() if line.startswith("v")]
     assert len(nodes) <= 4 and "'sum'" in smallest, smallest
     assert findings.loc[findings["graph"] == smallest, "node"].iloc[0].endswith("(sum)")
+
+
+# The gradient's fill (``second(a, b)``: b broadcast to a's shape) returns a instead: it is in no
+# registry entry's forward graph, only in gradients
+PLANTED_SECOND = '''
+import pytensor.scalar.basic as ps
+from pytensor.tensor.elemwise import Elemwise
+
+from backend import onnx_funcify
+
+_original = onnx_funcify.dispatch(Elemwise)
+
+
+@onnx_funcify.register(Elemwise)
+def planted(op, node, ctx, inputs):
+    if isinstance(op.scalar_op, ps.Second):
+        return [ctx.op.Identity(inputs[0])]
+    return _original(op, node, ctx, inputs)
+'''
+
+
+def test_a_gradient_only_divergence_is_localised_to_the_gradients_node():
+    from pytensor.tensor.elemwise import Elemwise
+
+    from backend import onnx_funcify
+
+    original = onnx_funcify.dispatch(Elemwise)
+    exec(PLANTED_SECOND, {})
+    try:
+        program = Program([("x0", "float64", (2,))], {}, [Node("exp", ("x0",), (), "float64")], ["v0", "g0"],
+                          [np.array([0.5, 2.0])], cost="v0", wrt=("x0",), kind="mixed")
+        verdict = judge(program, default_mode=False)
+    finally:
+        onnx_funcify.register(Elemwise)(original)
+    assert (verdict.status, verdict.check) == ("finding", "as built"), verdict
+    assert verdict.detail.startswith("gradient node Second"), verdict.detail
+    assert judge(program, default_mode=False).status == "pass"  # the exporter as it is
