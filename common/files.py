@@ -12,6 +12,7 @@ To read a new kind of file: give its schema in `common.records` and pass it to `
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -147,3 +148,40 @@ class DirectoryLock:
         if self._file is not None:
             self._file.close()  # closing releases the flock
             self._file = None
+
+
+class NativeOutput:
+    """What `captured_native_output` caught: ``text``, at most `NATIVE_OUTPUT_LIMIT` characters."""
+
+    text: str = ""
+
+
+NATIVE_OUTPUT_LIMIT = 2000
+
+
+@contextlib.contextmanager
+def captured_native_output():
+    """Redirect file descriptors 1 and 2, where native libraries write (LAPACK's "** On entry to SGEQRF
+    parameter number 4 had an illegal value" goes to standard output, onnxruntime's warnings to
+    standard error), to a temporary file for the block; yields a `NativeOutput` whose ``text`` holds
+    it afterwards (undecodable bytes replaced, the start kept when it is long)."""
+    import tempfile
+
+    captured = NativeOutput()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = {fd: os.dup(fd) for fd in (1, 2)}
+    with tempfile.TemporaryFile() as sink:
+        for fd in saved:
+            os.dup2(sink.fileno(), fd)
+        try:
+            yield captured
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            for fd, copy in saved.items():
+                os.dup2(copy, fd)
+                os.close(copy)
+            sink.seek(0)
+            text = sink.read(NATIVE_OUTPUT_LIMIT * 4).decode("utf-8", errors="replace")
+            captured.text = text if len(text) <= NATIVE_OUTPUT_LIMIT else text[:NATIVE_OUTPUT_LIMIT] + " [...]"

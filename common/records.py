@@ -34,7 +34,7 @@ RESULT_SCHEMA = {
         "max_abs_err": _NUMBER_OR_NULL, "max_rel_err": _NUMBER_OR_NULL, "max_ulp_err": _NUMBER_OR_NULL,
         "reference_agrees": {"type": ["boolean", "null"]}, "category": _TEXT_OR_NULL,
         "declaration": _TEXT_OR_NULL, "reason": _TEXT_OR_NULL, "counterexample": _TEXT_OR_NULL,
-        "reproducer": _TEXT_OR_NULL, "seconds": _NUMBER_OR_NULL, "fingerprint": _TEXT,
+        "reproducer": _TEXT_OR_NULL, "seconds": _NUMBER_OR_NULL, "fingerprint": _TEXT, "native_output": _TEXT_OR_NULL,
     },
 }
 """One cell of the conformance matrix (``results.jsonl``; written by `harness.conformance.runner`)."""

@@ -30,7 +30,7 @@ STATUS_COLOURS = {
 }
 MATRIX_COLUMNS = ["op", "family", "dtype", "opset", "status", "examples", "max_abs_err", "max_rel_err", "max_ulp_err",
                   "reference_agrees", "category", "declaration", "reason", "counterexample", "reproducer",
-                  "seconds"]
+                  "seconds", "native_output"]
 VERSION_PACKAGES = ("pytensor", "onnx", "onnxruntime", "numpy", "hypothesis")
 
 
@@ -315,7 +315,7 @@ def render_html(frame: pd.DataFrame, env: dict, diff: pd.DataFrame | None = None
 
     failing = frame[~frame["status"].isin([Status.PASS])].copy()
     detail = failing[["op", "dtype", "opset", "status", "category", "declaration", "examples", "max_ulp_err",
-                      "reason", "counterexample", "reproducer"]].copy()
+                      "reason", "counterexample", "reproducer", "native_output"]].copy()
     detail["reproducer"] = detail["reproducer"].map(relative_link)
     detail["op"] = [f'<span id="{_anchor(o, d, p)}">{text(o)}</span>'
                     for o, d, p in zip(detail["op"], detail["dtype"], detail["opset"])]

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from multiprocessing.connection import wait
 from pathlib import Path
 
-from common.files import append_json_line, atomic_write_text, read_json_lines
+from common.files import append_json_line, atomic_write_text, captured_native_output, read_json_lines
 from common.records import HISTORY_SCHEMA, RESULT_SCHEMA
 from common.status import Status
 
@@ -71,11 +71,12 @@ def run_task(task: CellTask) -> dict:
 
     spec = ONNX_OPERATIONS[task.op]
     cell = cell_for(spec, task.dtype)
-    result = cell.run(hypothesis_settings=_hypothesis_settings(task, spec.ci_example_share), opset=task.opset,
-                      seed=task.seed)
+    with captured_native_output() as native:  # LAPACK's and onnxruntime's messages: the cell's, not the terminal's
+        result = cell.run(hypothesis_settings=_hypothesis_settings(task, spec.ci_example_share), opset=task.opset,
+                          seed=task.seed)
     counterexample, result.counterexample = result.counterexample, None  # the record holds its description
     record = asdict(result)
-    record.update(family=spec.family, opset=task.opset, reproducer="",
+    record.update(family=spec.family, opset=task.opset, reproducer="", native_output=native.text,
                   counterexample=None if counterexample is None else cell.describe(counterexample))
     if (result.status in FAILING or result.status == Status.XFAIL) and counterexample is not None:
         record["reproducer"] = cell.write_reproducer(Path(task.out_dir), counterexample, opset=task.opset,

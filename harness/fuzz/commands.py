@@ -50,7 +50,7 @@ def run_jobs(work: list, budget: float) -> list[str]:
     import signal
     import time
 
-    from harness.fuzz.journal import fuzz_worker
+    from harness.fuzz.journal import fuzz_worker, output_path
 
     ctx = multiprocessing.get_context("spawn")
     processes = [ctx.Process(target=fuzz_worker, args=(job,), daemon=True) for job in work]
@@ -78,7 +78,8 @@ def run_jobs(work: list, budget: float) -> list[str]:
     for job, process in zip(work, processes):
         if process.exitcode not in (0, None) and process.exitcode != -signal.SIGINT:
             problems.append(f"the fuzz job with seed {job[3]['seed']} died (exit code {process.exitcode}: a crash "
-                            "in onnxruntime or PyTensor?); the rounds it journaled are in the report")
+                            "in onnxruntime or PyTensor?); the rounds it journaled are in the report, its output "
+                            f"in {output_path(job[0], job[3]['seed'])}")
     return problems
 
 

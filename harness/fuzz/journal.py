@@ -101,14 +101,24 @@ def rounds_done(out_dir: Path, seed: int) -> int:
     return max(rounds) + 1 if rounds else 0
 
 
+def output_path(out_dir: Path, seed: int) -> Path:
+    """Where a job's native output goes (LAPACK's messages, PyTensor's prints): not the terminal."""
+    return Path(out_dir) / JOURNAL_DIR / f"seed-{seed}.output.txt"
+
+
 def fuzz_worker(arguments: tuple) -> FuzzSummary:
-    """One job of ``harness fuzz`` (in-process or in a spawned worker): (output directory, session id,
-    plugins, keyword arguments of `harness.fuzz.fuzz`). Journals every round as it ends."""
+    """One job of ``harness fuzz``, in a spawned process of its own: (output directory, session id,
+    plugins, keyword arguments of `harness.fuzz.fuzz`). Journals every round as it ends; its file
+    descriptors 1 and 2 go to `output_path` (a process of its own: they are not restored)."""
     from harness.plugins import load_plugins
 
     out_dir, session, plugins, kwargs = arguments
-    load_plugins(plugins)
     path = journal_path(out_dir, kwargs["seed"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(output_path(out_dir, kwargs["seed"]), "ab") as sink:
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+    load_plugins(plugins)
 
     def journal(round_: int, part: FuzzSummary) -> None:
         rows = [finding_row(out_dir, finding, plugins) for finding in part.findings]

@@ -317,10 +317,10 @@ def _programs(draw, ops: list[str], dtypes: tuple[str, ...], max_ops: int) -> Pr
     if len(nodes) > 1 and draw(st.booleans()):
         extra = f"v{draw(st.integers(0, len(nodes) - 2))}"
         outputs.append(extra)
-    return _pruned(Program(inputs, constants, nodes, outputs, values))
+    return pruned(Program(inputs, constants, nodes, outputs, values))
 
 
-def _pruned(program: Program) -> Program:
+def pruned(program: Program) -> Program:
     """Without the nodes, constants and inputs no output depends on (nodes renumbered): a minimal graph
     shows only what matters."""
     needed = {o for o in program.outputs if not o.startswith("g")} | ({program.cost, *program.wrt} if program.cost else set())
@@ -500,4 +500,4 @@ def _mixed_programs(draw, ops: list[str], dtypes: tuple[str, ...], max_ops: int,
             outputs += [f"g{i}" for i in range(len(wrt))]
         else:
             cost = ""
-    return _pruned(Program(inputs, constants, nodes, outputs, values, cost, wrt, kind="mixed"))
+    return pruned(Program(inputs, constants, nodes, outputs, values, cost, wrt, kind="mixed"))

@@ -12,10 +12,10 @@ import logging
 import signal
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from harness.fuzz.judge import PHASE_SECONDS, Diverged, Verdict, judge
-from harness.fuzz.programs import DEFAULT_DTYPES, Program, programs
+from harness.fuzz.programs import DEFAULT_DTYPES, Program, programs, pruned
 
 # ----------------------------------------------------------------------------------------------
 # The budgeted search
@@ -108,6 +108,38 @@ class _RewriteFailures(logging.Filter):
         return False
 
 
+def fewer_outputs(finding: Finding, deadline: float) -> Finding:
+    """The finding with outputs dropped while it stays a finding of the same check: first all but the
+    culprit node's, then one at a time (the gradient's together). Hypothesis' shrinking keeps a graph's
+    unrelated subgraphs when each of its steps is slow (heavy nodes), and these cuts are cheap."""
+    program, verdict = finding.program, finding.verdict
+
+    def without(outputs: list[str]) -> Program:
+        gradient = any(o.startswith("g") for o in outputs)
+        return pruned(replace(program, outputs=outputs, cost=program.cost if gradient else "",
+                              wrt=program.wrt if gradient else ()))
+
+    candidates = []
+    if verdict.node is not None:
+        candidates.append([program.nodes[verdict.node].value_names(verdict.node)[0]])
+    candidates += [[o for o in program.outputs if o != dropped and not (dropped == "g0" and o.startswith("g"))]
+                   for dropped in program.outputs if not dropped.startswith("g") or dropped == "g0"]
+    for outputs in candidates:
+        if time.monotonic() > deadline or len(program.outputs) == 1:
+            break
+        if not outputs or outputs == program.outputs:
+            continue
+        candidate = without([o for o in outputs if o in program.outputs])
+        try:
+            with _time_limit(GRAPH_SECONDS):
+                again = judge(candidate)
+        except GraphTimeout:
+            continue
+        if again.status == "finding" and again.check == verdict.check:
+            return fewer_outputs(Finding(candidate, again), deadline)
+    return finding
+
+
 def fuzz(*, budget: float, seed: int, ops: list[str], dtypes: tuple[str, ...] = DEFAULT_DTYPES,
          max_ops: int = 8, max_graphs: int | None = None, chunk: int = 25, first_round: int = 0,
          on_round=None) -> FuzzSummary:
@@ -184,6 +216,7 @@ def fuzz(*, budget: float, seed: int, ops: list[str], dtypes: tuple[str, ...] = 
             finding = last.get("finding")
             if finding is None:  # not a divergence but an error of the harness itself: show it
                 raise
+            finding = fewer_outputs(finding, deadline)
             key = (finding.program.signature(), finding.verdict.check)
             if key not in seen:
                 seen.add(key)

@@ -238,9 +238,24 @@ register("scan_until", arity=2, dtypes=ALL_DTYPES, build=_double_until_over, pro
            "finite float32 sum with the limit, where PyTensor and the ONNX reference evaluator compare -inf",
     category="onnxruntime-kernel", dtypes=("float16",), when=_doubling_overflows_against_minus_inf,
 )
+def _zero_steps_of_nonempty_rows(example) -> bool:
+    """No step runs and each step's output would not be empty."""
+    (x,) = example.arrays
+    return x.shape[0] == 0 and x.shape[1] != 0
+
+
 register("scan_nit_sot", arity=1, dtypes=ALL_DTYPES, build=_squares, probe_ndim=2,
          shapes=lambda d: template_shapes("T,n", sizes={"T": STEPS, "n": (0, 3)}), elementwise=False,
-         onnx_ops=("Loop",))
+         onnx_ops=("Loop",)).xfail(
+    id="zero-steps-all-dimensions-zero",
+    reason="PyTensor's Scan run for zero steps returns a nit_sot output with every dimension 0 ((0, 0) for rows of "
+           "length 1), never having run the inner function, even where its own static type fixes the row length "
+           "(shape (?, 1)); the export gives (0, 1) where that length is static and, like onnxruntime's zero-step "
+           "Loop, (0, 0) where it is not",
+    category="pytensor", when=_zero_steps_of_nonempty_rows,
+    unpredictable="the export differs only where the input's row length is static (a fuzzed graph's fitted "
+                  "operand), which the values do not tell",
+)
 register("scan_drawn_body", arity=2, dtypes=ALL_DTYPES, build=_drawn_body, probe_ndim=(2, 1),
          shapes=lambda d: template_shapes("T,n", "n", sizes={"T": STEPS, "n": (0, 3)}), elementwise=False,
          params=_body_params, onnx_ops=("Loop",))

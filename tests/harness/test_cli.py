@@ -347,3 +347,15 @@ def test_every_argument_has_help():
     for name, sub in subparsers.items():
         for action in sub._actions:  # noqa: SLF001
             assert action.help, f"{name} {action.dest} has no help"
+
+
+def test_native_libraries_output_goes_to_the_cells_record_not_the_terminal(tmp_path):
+    # LAPACK prints "** On entry to SGEQRF parameter number 4 had an illegal value" for the empty QR
+    # examples of this cell, on standard output
+    out = tmp_path / "qr"
+    result = run_cli("run", "--ops", "qr_r", "--dtypes", "float32", "--out", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "GEQRF" not in result.stdout + result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith("1 cells: 1 pass")
+    matrix = pd.read_csv(out / "matrix.csv")
+    assert "On entry to SGEQRF" in matrix.loc[0, "native_output"]

@@ -433,3 +433,27 @@ def test_a_gradient_only_divergence_is_localised_to_the_gradients_node():
     assert (verdict.status, verdict.check) == ("finding", "as built"), verdict
     assert verdict.detail.startswith("gradient node Second"), verdict.detail
     assert judge(program, default_mode=False).status == "pass"  # the exporter as it is
+
+
+def test_a_finding_keeps_only_the_outputs_it_needs():
+    import time
+
+    from pytensor.tensor.math import Sum
+
+    from backend import onnx_funcify
+    from harness.fuzz.search import Finding, fewer_outputs
+
+    original = onnx_funcify.dispatch(Sum)
+    exec(PLANTED_REDUCTION, {})
+    try:
+        program = Program([("x0", "float64", (2,)), ("x1", "float64", (3,))], {},
+                          [Node("neg", ("x0",), (), "float64"), Node("exp", ("x1",), (), "float64"),
+                           Node("sum", ("v1",), (("axis", None),), "float64")], ["v0", "v2", "v1"],
+                          [np.array([1.0, 2.0]), np.array([0.5, 1.0, 2.0])], kind="mixed")
+        verdict = judge(program, default_mode=False)
+        assert (verdict.status, verdict.node) == ("finding", 2), verdict
+        reduced = fewer_outputs(Finding(program, verdict), time.monotonic() + 120).program
+    finally:
+        onnx_funcify.register(Sum)(original)
+    assert [n.op for n in reduced.nodes] == ["exp", "sum"] and reduced.outputs == ["v1"]
+    assert [name for name, _, _ in reduced.inputs] == ["x1"]
