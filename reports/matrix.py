@@ -29,8 +29,8 @@ STATUS_COLOURS = {
     Status.TIMEOUT: "#ff7043", Status.XPASS: "#90caf9",
 }
 MATRIX_COLUMNS = ["op", "family", "dtype", "opset", "status", "examples", "max_abs_err", "max_rel_err", "max_ulp_err",
-                  "reference_agrees", "category", "declaration", "reason", "counterexample", "reproducer",
-                  "seconds", "native_output"]
+                  "reference_agrees", "reference_unavailable", "category", "declaration", "reason",
+                  "counterexample", "reproducer", "seconds", "native_output"]
 VERSION_PACKAGES = ("pytensor", "onnx", "onnxruntime", "numpy", "hypothesis")
 
 
@@ -315,7 +315,8 @@ def render_html(frame: pd.DataFrame, env: dict, diff: pd.DataFrame | None = None
 
     failing = frame[~frame["status"].isin([Status.PASS])].copy()
     detail = failing[["op", "dtype", "opset", "status", "category", "declaration", "examples", "max_ulp_err",
-                      "reason", "counterexample", "reproducer", "native_output"]].copy()
+                      "reference_agrees", "reference_unavailable", "reason", "counterexample", "reproducer",
+                      "native_output"]].copy()
     detail["reproducer"] = detail["reproducer"].map(relative_link)
     detail["op"] = [f'<span id="{_anchor(o, d, p)}">{text(o)}</span>'
                     for o, d, p in zip(detail["op"], detail["dtype"], detail["opset"])]
@@ -323,8 +324,9 @@ def render_html(frame: pd.DataFrame, env: dict, diff: pd.DataFrame | None = None
                    .map(_style_status, subset=["status"]).set_table_attributes('class="detail failing"')
                    .to_html() if len(detail) else "<p>Every cell passed.</p>")
 
-    declared = frame[frame["category"].fillna("") != ""]
-    declared = declared.assign(category=declared["category"].str.split(", ")).explode("category")
+    # astype(str): a results file whose categories are all null reads back as a float column
+    declared = frame[frame["category"].fillna("").astype(str) != ""]
+    declared = declared.assign(category=declared["category"].astype(str).str.split(", ")).explode("category")
     by_category = pd.DataFrame(
         [(category, len(group), ", ".join(f"{o} ({d})" for o, d in zip(group["op"], group["dtype"])))
          for category, group in declared.groupby("category")],

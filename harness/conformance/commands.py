@@ -41,9 +41,9 @@ def run_command(args) -> int:
     )
     from harness.conformance.runner import (
         CellTask,
+        Progress,
         append_history,
         append_result,
-        progress_printer,
         read_history,
         read_results,
         run_pool,
@@ -99,7 +99,7 @@ def run_command(args) -> int:
             print(f"resuming: {len(reused)} of {len(tasks)} cells reused from {out / 'results.jsonl'} (made with "
                   f"the same settings and entries); {len(todo)} to compute (--fresh recomputes all)", file=sys.stderr)
 
-        progress = progress_printer(len(todo))
+        progress = Progress(len(todo))
         computed = []
 
         def on_result(record):
@@ -110,7 +110,10 @@ def run_command(args) -> int:
 
         jobs = args.jobs or os.cpu_count() or 1
         if todo:
-            run_pool(todo, jobs=jobs, timeout=args.timeout, plugins=plugins, on_result=on_result)
+            try:
+                run_pool(todo, jobs=jobs, timeout=args.timeout, plugins=plugins, on_result=on_result)
+            finally:
+                progress.close()
 
         records = [*reused.values(), *computed]
         diff = None

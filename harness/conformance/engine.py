@@ -251,6 +251,7 @@ class ExampleOutcome:
     comparison: Comparison | None = None
     reference_agrees_ort: bool | None = None
     reference_agrees_pytensor: bool | None = None
+    reference_unavailable: str = ""  # why onnx's reference evaluator gave no opinion (it lacks an op, it raised)
     expected: list[np.ndarray] | None = None  # PyTensor's outputs
     actual: dict[str, list[np.ndarray]] | None = None  # onnxruntime's, per optimization level
 
@@ -361,7 +362,8 @@ def _third_opinion(spec, dtype, compiled, feed, ort_out, expected, outcome: Exam
         with np.errstate(all="ignore"):  # the evaluator computes in numpy; NaN/inf are expected here
             ref_out = _as_outputs(compiled.reference().run(None, feed))
     except Exception as exc:  # the reference evaluator lacks some ops/dtypes; record, don't fail
-        outcome.detail += f" [reference evaluator failed: {type(exc).__name__}: {exc}]"
+        outcome.reference_unavailable = f"{type(exc).__name__}: {exc}".split("\n")[0][:300]
+        outcome.detail += f" [reference evaluator failed: {outcome.reference_unavailable}]"
         return
     outcome.reference_agrees_ort = _compare_outputs(spec, dtype, ref_out, ort_out, aspects, scale).ok
     outcome.reference_agrees_pytensor = _compare_outputs(spec, dtype, ref_out, expected, aspects, scale).ok
@@ -403,7 +405,8 @@ class CellResult:
     max_abs_err: float = 0.0
     max_rel_err: float = 0.0
     max_ulp_err: float = 0.0
-    reference_agrees: bool | None = None
+    reference_agrees: bool | str | None = None  # True, False, "unavailable" (see reference_unavailable), None: not asked
+    reference_unavailable: str = ""
     category: str = ""
     declaration: str = ""  # labels of the declarations that decided the status (fired, or stale)
     reason: str = ""
@@ -419,7 +422,10 @@ class CellResult:
             self.max_ulp_err = max(self.max_ulp_err, outcome.comparison.max_ulp_err)
         if outcome.reference_agrees_ort is not None:
             agrees = bool(outcome.reference_agrees_ort and outcome.reference_agrees_pytensor)
-            self.reference_agrees = agrees if self.reference_agrees is None else (self.reference_agrees and agrees)
+            earlier = self.reference_agrees if isinstance(self.reference_agrees, bool) else None
+            self.reference_agrees = agrees if earlier is None else (earlier and agrees)
+        elif outcome.reference_unavailable and self.reference_agrees is None:
+            self.reference_agrees, self.reference_unavailable = "unavailable", outcome.reference_unavailable
 
 
 class _CellStop(Exception):

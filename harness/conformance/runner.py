@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import sys
+import threading
 import time
 import traceback
 from dataclasses import asdict, dataclass
@@ -257,25 +258,57 @@ def _json_default(value):
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def progress_printer(total: int, stream=None):
-    """A one-line progress bar on a terminal (standard error by default); silent otherwise."""
-    stream = stream or sys.stderr  # looked up now: whoever redirected sys.stderr since import wins
-    start = time.monotonic()
-    done = 0
-    enabled = stream.isatty()
+PROGRESS_SECONDS = 30.0
+"""How often a run without a terminal prints a progress line."""
 
-    def update(record: dict) -> None:
-        nonlocal done
-        done += 1
-        if not enabled:
-            return
-        width = 30
-        filled = int(width * done / max(total, 1))
-        elapsed = time.monotonic() - start
-        stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} "
-                     f"{record['op']} ({record['dtype']}) {elapsed:6.1f}s\x1b[K")
-        if done == total:
-            stream.write("\n")
-        stream.flush()
 
-    return update
+class Progress:
+    """A run's progress on standard error: on a terminal a one-line bar with rate and ETA, redrawn per
+    cell; otherwise (CI logs) one line every ``interval`` seconds from a background thread, however long
+    a cell takes. Call it with each record; `close` when the run ends."""
+
+    def __init__(self, total: int, stream=None, interval: float = PROGRESS_SECONDS, tty: bool | None = None):
+        self.stream = stream or sys.stderr  # looked up now: whoever redirected sys.stderr since import wins
+        self.total, self.done, self.failing = total, 0, 0
+        self.start = time.monotonic()
+        self.tty = self.stream.isatty() if tty is None else tty
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = None
+        if not self.tty and total:
+            self._thread = threading.Thread(target=self._every, args=(interval,), daemon=True)
+            self._thread.start()
+
+    def line(self) -> str:
+        """``done/total cells, failing, rate, ETA`` as of now."""
+        elapsed = time.monotonic() - self.start
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        eta = f"{(self.total - self.done) / rate:.0f} s" if rate > 0 else "unknown"
+        return (f"{self.done}/{self.total} cells, {self.failing} failing, {rate:.2f} cells/s, "
+                f"{elapsed:.0f} s elapsed, ETA {eta}")
+
+    def __call__(self, record: dict) -> None:
+        from common.status import FAILING
+
+        with self._lock:
+            self.done += 1
+            self.failing += record.get("status") in FAILING
+            if not self.tty:
+                return
+            width = 30
+            filled = int(width * self.done / max(self.total, 1))
+            self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.line()}  "
+                              f"{record['op']} ({record['dtype']})\x1b[K")
+            if self.done == self.total:
+                self.stream.write("\n")
+            self.stream.flush()
+
+    def _every(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            with self._lock:
+                print(f"progress: {self.line()}", file=self.stream, flush=True)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()

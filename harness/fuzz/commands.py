@@ -42,15 +42,17 @@ def remove_fuzz_files(out: Path, journal_dir: str) -> None:
                 path.unlink()
 
 
-def run_jobs(work: list, budget: float) -> list[str]:
+def run_jobs(work: list, budget: float, progress_seconds: float | None = None) -> list[str]:
     """Each job in a process of its own, at every ``--jobs`` (an abort in onnxruntime ends that job, not
-    the command); returns what went wrong with jobs. Interrupted (Ctrl-C, SIGTERM), the jobs are told
+    the command); returns what went wrong with jobs. A progress line goes to standard error every
+    ``progress_seconds`` (`PROGRESS_SECONDS` by default). Interrupted (Ctrl-C, SIGTERM), the jobs are told
     to stop, get `STOP_SECONDS` to journal their round, and are killed after that."""
     import multiprocessing
     import signal
     import time
 
-    from harness.fuzz.journal import fuzz_worker, output_path
+    from harness.conformance.runner import PROGRESS_SECONDS
+    from harness.fuzz.journal import fuzz_worker, journal_totals, output_path
 
     ctx = multiprocessing.get_context("spawn")
     processes = [ctx.Process(target=fuzz_worker, args=(job,), daemon=True) for job in work]
@@ -58,9 +60,15 @@ def run_jobs(work: list, budget: float) -> list[str]:
     try:
         for process in processes:
             process.start()
-        deadline = time.monotonic() + budget + GRACE_SECONDS
-        for process in processes:
-            process.join(max(0.0, deadline - time.monotonic()))
+        started = time.monotonic()
+        deadline = started + budget + GRACE_SECONDS
+        while any(p.is_alive() for p in processes) and time.monotonic() < deadline:
+            every = PROGRESS_SECONDS if progress_seconds is None else progress_seconds
+            next(p for p in processes if p.is_alive()).join(min(every, max(0.0, deadline - time.monotonic())))
+            if any(p.is_alive() for p in processes) and time.monotonic() < deadline:
+                totals = journal_totals(work[0][0])
+                print(f"progress: {totals.counts['graphs']} graphs judged, {len(totals.findings)} findings, "
+                      f"{time.monotonic() - started:.0f} s of {budget:.0f} s", file=sys.stderr, flush=True)
         late = [p for p in processes if p.is_alive()]
         if late:
             problems.append(f"{len(late)} fuzz job(s) still busy {GRACE_SECONDS:g} s past the budget (a hang?); "

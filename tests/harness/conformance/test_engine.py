@@ -321,3 +321,33 @@ def test_the_special_value_grid_holds_every_pair_of_special_values():
     assert (1.0, False, 0.0, True) in pairs and (-np.inf, True, -0.0, True) in pairs
     assert special_value_grid_of("true_div", "float32") is grid  # built once per cell
     assert special_value_grid_of("sum", "float32") is None  # not elementwise: Hypothesis draws only
+
+
+def test_reference_agrees_is_unavailable_with_the_reason_when_the_evaluator_cannot_run():
+    from harness.conformance.engine import CellResult, ExampleOutcome
+
+    cell = CellResult("exp", "float32", status="pass")
+    cell.record(ExampleOutcome("pass", reference_unavailable="NotImplementedError: no Foo in the evaluator"))
+    assert (cell.reference_agrees, cell.reference_unavailable) == ("unavailable", "NotImplementedError: no Foo in the evaluator")
+    # an example the evaluator did judge decides the cell's value
+    cell.record(ExampleOutcome("pass", reference_agrees_ort=True, reference_agrees_pytensor=True))
+    assert cell.reference_agrees is True
+    cell.record(ExampleOutcome("pass", reference_agrees_ort=True, reference_agrees_pytensor=False))
+    assert cell.reference_agrees is False
+    # never consulted: no value at all
+    assert CellResult("exp", "float32", status="pass").reference_agrees is None
+
+
+def test_an_evaluator_that_raises_makes_the_opinion_unavailable_not_a_disagreement(monkeypatch):
+    from harness.conformance.engine import CompiledSignature, run_example
+    from strategies.values import ArrayExample
+
+    def broken(self):
+        raise NotImplementedError("no Loop of float16 in the evaluator")
+
+    monkeypatch.setattr(CompiledSignature, "reference", broken)
+    x = np.array([0.5, 1.0], dtype=np.float32)
+    outcome = run_example(ONNX_OPERATIONS["exp"], "float32", ArrayExample((x,), (x.shape,), ("float32",)), reference=True)
+    assert outcome.status == "pass"
+    assert outcome.reference_agrees_ort is None and outcome.reference_agrees_pytensor is None
+    assert outcome.reference_unavailable == "NotImplementedError: no Loop of float16 in the evaluator"

@@ -29,3 +29,35 @@ def test_a_cell_runs_its_share_of_the_ci_examples_unless_told_how_many(op, max_e
     expected = max_examples if max_examples is not None else examples_for(ci_examples, ci_share=share)
     grid = special_value_grid_of(op, "float32") is not None  # one more: the special-value grid
     assert record["examples"] == expected + grid
+
+
+def test_progress_without_a_terminal_prints_a_line_every_interval_even_while_no_cell_ends():
+    import io
+    import time
+
+    from harness.conformance.runner import Progress
+
+    stream = io.StringIO()
+    progress = Progress(4, stream, interval=0.05, tty=False)
+    progress(dict(op="add", dtype="float32", status="pass"))
+    progress(dict(op="sub", dtype="float32", status="mismatch"))
+    time.sleep(0.3)  # no cell ends meanwhile: the lines still come
+    progress.close()
+    lines = stream.getvalue().splitlines()
+    assert len(lines) >= 3, lines
+    assert all(line.startswith("progress: 2/4 cells, 1 failing, ") and "ETA " in line for line in lines)
+    assert "\r" not in stream.getvalue()  # no bar in a log
+
+
+def test_progress_on_a_terminal_redraws_a_bar_with_rate_and_eta():
+    import io
+
+    from harness.conformance.runner import Progress
+
+    stream = io.StringIO()
+    progress = Progress(2, stream, tty=True)
+    progress(dict(op="add", dtype="float32", status="pass"))
+    progress(dict(op="exp", dtype="float64", status="pass"))
+    progress.close()
+    text = stream.getvalue()
+    assert text.count("\r[") == 2 and "2/2 cells, 0 failing" in text and "ETA" in text and text.endswith("\n")

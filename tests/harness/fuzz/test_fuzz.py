@@ -457,3 +457,15 @@ def test_a_finding_keeps_only_the_outputs_it_needs():
         onnx_funcify.register(Sum)(original)
     assert [n.op for n in reduced.nodes] == ["exp", "sum"] and reduced.outputs == ["v1"]
     assert [name for name, _, _ in reduced.inputs] == ["x1"]
+
+
+def test_a_fuzz_search_reports_progress_while_its_jobs_run(tmp_path, capsys):
+    from harness.fuzz.commands import run_jobs
+
+    job = (tmp_path, "session", (), dict(budget=4.0, seed=5, ops=["add", "exp"], dtypes=("float64",), max_ops=3,
+                                         max_graphs=None))
+    assert run_jobs([job], 4.0, progress_seconds=1.0) == []
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("progress: ")]
+    assert lines and all(" graphs judged, " in line and " s of 4 s" in line for line in lines), lines
+    # the job's own output (PyTensor's, native libraries') went to its file, not the terminal
+    assert (tmp_path / "fuzz-journal" / "seed-5.output.txt").is_file()
