@@ -175,6 +175,7 @@ def _fuzz_into(out: Path, args, plugins, ops, dtypes, seed, junit) -> int:
                 "amplified rounding (no node diverges alone)": totals.counts["amplified"],
                 "xfail (declared)": totals.counts["attributed"], "unsupported": totals.counts["unsupported"],
                 "PyTensor cannot evaluate": totals.counts["invalid"],
+                "valid programs (PyTensor evaluates them)": f"{100 * (1 - totals.counts['invalid'] / max(graphs, 1)):.1f}%",
                 f"timeouts (judging a graph took longer than {GRAPH_SECONDS} s)": totals.counts["timeouts"],
                 "findings": len(totals.findings)}
     if crashed:

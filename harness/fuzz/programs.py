@@ -149,7 +149,7 @@ class Program:
     values: list[np.ndarray] = field(default_factory=list)  # one array per input
     cost: str = ""
     wrt: tuple[str, ...] = ()
-    kind: str = "elementwise"  # elementwise (plain elementwise entries only) or mixed (any family)
+    kind: str = "elementwise"  # elementwise (plain elementwise entries only), or a mixed program's `mixed_kind`
 
     def signature(self) -> tuple:
         """What identifies a finding's graph: the ops in order with their operands, and the dtypes."""
@@ -500,4 +500,17 @@ def _mixed_programs(draw, ops: list[str], dtypes: tuple[str, ...], max_ops: int,
             outputs += [f"g{i}" for i in range(len(wrt))]
         else:
             cost = ""
-    return pruned(Program(inputs, constants, nodes, outputs, values, cost, wrt, kind="mixed"))
+    program = pruned(Program(inputs, constants, nodes, outputs, values, cost, wrt))
+    return replace(program, kind=mixed_kind(program))
+
+
+CONTROL_FLOW_FAMILIES = ("scan", "ifelse", "builders", "scalar_loop")
+
+
+def mixed_kind(program: Program) -> str:
+    """What a mixed program exercises, for throughput per kind: ``gradient`` (it outputs one), ``control
+    flow`` (a Scan, IfElse, OpFromGraph or ScalarLoop node) or ``structural`` (the other families)."""
+    if program.cost:
+        return "gradient"
+    families = {ONNX_OPERATIONS[node.op].family for node in program.nodes if node.op != FIT}
+    return "control flow" if families & set(CONTROL_FLOW_FAMILIES) else "structural"

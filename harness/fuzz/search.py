@@ -229,6 +229,8 @@ def fuzz(*, budget: float, seed: int, ops: list[str], dtypes: tuple[str, ...] = 
             rewrite_log.removeFilter(rewrite_failures)
         part.seconds = time.monotonic() - round_start
         part.phase_seconds = {name: t - phases_before.get(name, 0.0) for name, t in PHASE_SECONDS.items()}
+        # what judging did not take: Hypothesis drawing programs (and shrinking findings)
+        part.phase_seconds["drawing and shrinking programs"] = max(0.0, part.seconds - sum(part.kind_seconds.values()))
         summary.absorb(part)
         if on_round is not None:
             on_round(round_, part)

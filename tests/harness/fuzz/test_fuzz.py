@@ -120,7 +120,8 @@ def test_ci_fuzz_run_exits_0_writes_its_report_and_resumes(tmp_path, capsys):
     page = (out / "fuzz.html").read_text()
     assert "graphs tried" in page and "time share: export" in page
     # both kinds of program were judged, and their rates are reported apart
-    assert "elementwise programs (judged per second)" in page and "mixed programs (judged per second)" in page
+    assert "elementwise programs (judged per second)" in page and "structural programs (judged per second)" in page
+    assert "valid programs (PyTensor evaluates them)" in page and "drawing and shrinking programs" in page
     # the same command again continues the search: new rounds of the seed, counts added up
     assert main(["fuzz", "--budget", "300", "--max-graphs", "25", "--seed", "1", "--out", str(out)]) == 0
     captured = capsys.readouterr()
@@ -203,8 +204,8 @@ def test_mixed_programs_compose_families_constants_and_gradients():
     # a reduction reading a value another op computed, a constant operand, a gradient: each is drawn
     chained = find(strategy, lambda p: any(n.op == "sum" and any(o.startswith("v") for o in n.operands)
                                            for n in p.nodes), settings=quiet)
-    assert chained.kind == "mixed"
-    assert find(strategy, lambda p: bool(p.constants) and p.kind == "mixed", settings=quiet).constants
+    assert chained.kind == "structural"
+    assert find(strategy, lambda p: bool(p.constants) and p.kind != "elementwise", settings=quiet).constants
     with_gradient = find(strategy, lambda p: bool(p.cost), settings=quiet)
     assert [o for o in with_gradient.outputs if o.startswith("g")] == [f"g{i}" for i in range(len(with_gradient.wrt))]
 
@@ -426,7 +427,7 @@ def test_a_gradient_only_divergence_is_localised_to_the_gradients_node():
     exec(PLANTED_SECOND, {})
     try:
         program = Program([("x0", "float64", (2,))], {}, [Node("exp", ("x0",), (), "float64")], ["v0", "g0"],
-                          [np.array([0.5, 2.0])], cost="v0", wrt=("x0",), kind="mixed")
+                          [np.array([0.5, 2.0])], cost="v0", wrt=("x0",), kind="gradient")
         verdict = judge(program, default_mode=False)
     finally:
         onnx_funcify.register(Elemwise)(original)
@@ -449,7 +450,7 @@ def test_a_finding_keeps_only_the_outputs_it_needs():
         program = Program([("x0", "float64", (2,)), ("x1", "float64", (3,))], {},
                           [Node("neg", ("x0",), (), "float64"), Node("exp", ("x1",), (), "float64"),
                            Node("sum", ("v1",), (("axis", None),), "float64")], ["v0", "v2", "v1"],
-                          [np.array([1.0, 2.0]), np.array([0.5, 1.0, 2.0])], kind="mixed")
+                          [np.array([1.0, 2.0]), np.array([0.5, 1.0, 2.0])], kind="structural")
         verdict = judge(program, default_mode=False)
         assert (verdict.status, verdict.node) == ("finding", 2), verdict
         reduced = fewer_outputs(Finding(program, verdict), time.monotonic() + 120).program
