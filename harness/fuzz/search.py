@@ -74,13 +74,16 @@ class GraphTimeout(BaseException):
 
 
 @contextlib.contextmanager
-def _time_limit(seconds: float):
+def time_limit(seconds: float):
     """Raise `GraphTimeout` in the block after ``seconds`` (SIGALRM: the main thread only; elsewhere no limit)."""
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
         yield
         return
 
     def expire(signum, frame):
+        # re-armed first: raised inside a garbage-collector callback (Hypothesis has one) the exception
+        # is printed and dropped, and the next alarm raises it again
+        signal.setitimer(signal.ITIMER_REAL, 1.0)
         raise GraphTimeout
 
     previous = signal.signal(signal.SIGALRM, expire)
@@ -131,7 +134,7 @@ def fewer_outputs(finding: Finding, deadline: float) -> Finding:
             continue
         candidate = without([o for o in outputs if o in program.outputs])
         try:
-            with _time_limit(GRAPH_SECONDS):
+            with time_limit(GRAPH_SECONDS):
                 again = judge(candidate)
         except GraphTimeout:
             continue
@@ -182,7 +185,7 @@ def fuzz(*, budget: float, seed: int, ops: list[str], dtypes: tuple[str, ...] = 
                 return  # enough graphs drawn (a finding still shrinks)
             started = time.monotonic()
             try:
-                with _time_limit(GRAPH_SECONDS):
+                with time_limit(GRAPH_SECONDS):
                     verdict = judge(program)
             except GraphTimeout:
                 verdict = Verdict("timeout", "as built", f"judging took more than {GRAPH_SECONDS} s")
