@@ -11,7 +11,11 @@ Add/Sub/Mul/Div as float32 in two of its rewrites:
 - MatMulScaleFusion (1.31) folds ``MatMul(a, b) * c``, ``MatMul(a * c, b)`` (and ``/ c``) into a
   FusedMatMul whose ``alpha`` is a float32, so a float64 scale that is not a power of two is rounded.
 
-Both leave a node alone whose constant has more dimensions than its other operand. The guard gives
+Signed zeros. NoopElimination (1.31, 1.32) also removes ``x + 0.0`` (either order) and ``x - (-0.0)``
+where ``x`` is computed by another node, in every float type: both turn a -0.0 into +0.0, so they are
+not no-ops (``upstream/add-of-zero-keeps-negative-zero``).
+
+All of these rewrites leave a node alone whose constant has more dimensions than its other operand. The guard gives
 such a constant `GUARD_RANK` dimensions (all of size 1) and reshapes the node's result back to the
 other operand's shape: the same values, at the cost of a Shape and a Reshape.
 
@@ -31,6 +35,7 @@ GUARD_RANK = 9
 64; an operand of rank 9 or more would leave the guard without effect)."""
 
 _IDENTITY = {"Add": 0.0, "Sub": 0.0, "Mul": 1.0, "Div": 1.0}
+_FLOAT_TYPES = (onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16)
 _SCALES = ("Mul", "Div")
 
 
@@ -38,8 +43,14 @@ def apply_guards(nodes: list[onnx.NodeProto], initializers: list[onnx.TensorProt
     """Rewrite ``nodes`` (and the Loop/If bodies inside them) in place; ``initializers`` gains the
     guarded constants; ``fresh(hint)`` hands out unused value names."""
     values = {t.name: numpy_helper.to_array(t) for t in initializers
-              if t.data_type == onnx.TensorProto.DOUBLE and math.prod(t.dims) == 1}
-    guard_float64_constants(nodes, values, initializers, fresh)
+              if t.data_type in _FLOAT_TYPES and math.prod(t.dims) == 1}
+    guard_identity_constants(nodes, values, initializers, fresh)
+
+
+def _drops_a_signed_zero(op_type: str, value: float) -> bool:
+    """``x + 0.0`` or ``x - (-0.0)``: removed by NoopElimination, though they turn -0.0 into +0.0."""
+    return value == 0.0 and ((op_type == "Add" and not math.copysign(1.0, value) < 0)
+                             or (op_type == "Sub" and math.copysign(1.0, value) < 0))
 
 
 def _judged_in_float32(op_type: str, value: float, next_to_matmul: bool) -> bool:
@@ -53,7 +64,7 @@ def _judged_in_float32(op_type: str, value: float, next_to_matmul: bool) -> bool
     return op_type in _SCALES and next_to_matmul and not power_of_two and math.isfinite(value)
 
 
-def guard_float64_constants(nodes: list[onnx.NodeProto], values: dict, initializers: list, fresh) -> None:
+def guard_identity_constants(nodes: list[onnx.NodeProto], values: dict, initializers: list, fresh) -> None:
     """The guard of the module docstring, on one graph and the graphs inside it."""
     producers = {out: node.op_type for node in nodes for out in node.output}
     readers: dict[str, set[str]] = {}
@@ -64,7 +75,7 @@ def guard_float64_constants(nodes: list[onnx.NodeProto], values: dict, initializ
             for subgraph in [attribute.g, *attribute.graphs] if attribute.type in (
                     onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) else []:
                 body = list(subgraph.node)
-                guard_float64_constants(body, values, initializers, fresh)
+                guard_identity_constants(body, values, initializers, fresh)
                 _replace_nodes(subgraph, body)
     nodes[:] = _guarded(nodes, values, initializers, fresh, producers, readers)
 
@@ -86,7 +97,10 @@ def _guarded(nodes, values, initializers, fresh, producers, readers) -> list[onn
             continue
         other = node.input[1 - k]
         next_to_matmul = producers.get(other) == "MatMul" or "MatMul" in readers.get(node.output[0], ())
-        if not _judged_in_float32(node.op_type, float(value.reshape(())), next_to_matmul):
+        scalar = float(value.reshape(()))
+        float64 = value.dtype == np.float64
+        if not (_drops_a_signed_zero(node.op_type, scalar)
+                or (float64 and _judged_in_float32(node.op_type, scalar, next_to_matmul))):
             continue
         padded = fresh("guarded_const")
         initializers.append(numpy_helper.from_array(value.reshape((1,) * GUARD_RANK), padded))

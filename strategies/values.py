@@ -85,6 +85,7 @@ class ArrayExample(NamedTuple):
     shapes: tuple[tuple[int, ...], ...]
     dtypes: tuple[str, ...]
     params: tuple[tuple[str, object], ...] = ()  # op parameters drawn with the inputs (axis, keepdims)
+    constants: tuple[int, ...] = ()  # positions of the arrays the graph holds as constants, not inputs
 
 
 def array_values(
@@ -103,3 +104,32 @@ def _array_values(dtype: str, shape: tuple[int, ...], elements: st.SearchStrateg
     if not all(isinstance(s, int) and s >= 0 for s in shape):
         raise ValueError(f"array_values: shape must be a tuple of sizes >= 0, got shape={shape!r}")
     return hnp.arrays(np.dtype(dtype), shape, elements=elements if elements is not None else element_values(dtype))
+
+
+TRIGGER_VALUES = (0.0, -0.0, 1.0, -1.0, 2.0, 0.5, 0.25, 1024.0, 1.0000000342285429, 1e-320, 1e-30, 1e30,
+                  float("nan"), float("inf"))
+"""Constants onnxruntime's graph rewrites act on: identities (0, 1), negation, powers of two (a Mul or
+Div becomes a shift or a scale fused into MatMul), a float64 that rounds to 1 in float32 (a "multiply by
+one" eliminated), one that rounds to 0 (an "add zero"), huge, tiny, NaN and infinity."""
+
+
+@functools.cache
+def trigger_values(dtype: str) -> tuple:
+    """`TRIGGER_VALUES` as distinct scalars of ``dtype`` (integers: the whole values in range; bool:
+    False and True)."""
+    if dtype not in ALL_DTYPES:
+        raise ValueError(f"trigger_values: unknown dtype={dtype!r}; valid: {ALL_DTYPES}")
+    np_dtype = np.dtype(dtype)
+    if np_dtype.kind == "b":
+        return (np.False_, np.True_)
+    if np_dtype.kind in "iu":
+        info = np.iinfo(np_dtype)
+        wholes = dict.fromkeys(int(v) for v in TRIGGER_VALUES if np.isfinite(v) and float(v).is_integer()
+                               and info.min <= v <= info.max)
+        return tuple(np_dtype.type(v) for v in wholes)
+    with np.errstate(all="ignore"):
+        cast = [np_dtype.type(v) for v in TRIGGER_VALUES]
+    distinct = {}
+    for value in cast:  # by bit pattern: -0.0 and 0.0 are both kept, values rounding alike are not
+        distinct.setdefault(value.tobytes(), value)
+    return tuple(distinct.values())

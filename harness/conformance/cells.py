@@ -45,7 +45,8 @@ class OpDtypeCell:
 
     def describe(self, example) -> str:
         with np.printoptions(precision=17, threshold=40):
-            parts = [f"x{i}: {_array_text(a)} ({a.dtype}, shape {a.shape})" for i, a in enumerate(example.arrays)]
+            parts = [f"x{i}: {_array_text(a)} ({a.dtype}, shape {a.shape}"
+                     f"{', a graph constant' if i in example.constants else ''})" for i, a in enumerate(example.arrays)]
         if example.params:
             parts.append("params: " + ", ".join(f"{k}={v!r}" for k, v in example.params))
         return "; ".join(parts)

@@ -36,13 +36,13 @@ DTYPE = {dtype!r}
 OPSET = {opset!r}
 
 sys.exit(replay(op=OP, dtype=DTYPE, opset=OPSET, params={params!r}, plugins={plugins!r},
-                inputs=Path(__file__).resolve().with_name({npz!r})))
+                inputs=Path(__file__).resolve().with_name({npz!r}), constants={constants!r}))
 '''
 
 
 def write_reproducer(out_dir: Path, spec, dtype: str, opset: int, example, plugins=()) -> str:
     """Write the script, the inputs and the model; returns the script's path relative to out_dir."""
-    from harness.conformance.engine import ExportFailure, compile_signature, signature_of
+    from harness.conformance.engine import ExportFailure, compile_signature, constants_key, signature_of
 
     folder = Path(out_dir) / "reproducers"
     folder.mkdir(parents=True, exist_ok=True)
@@ -56,7 +56,7 @@ def write_reproducer(out_dir: Path, spec, dtype: str, opset: int, example, plugi
     atomic_write(folder / f"{stem}.npz", save_inputs)
     try:
         model = compile_signature(spec.name, dtype, signature_of(example, elementwise=spec.elementwise), opset,
-                                  example.params).model
+                                  example.params, constants_key(example)).model
         import onnx
 
         atomic_write(folder / f"{stem}.onnx", lambda p: onnx.save(model, str(p)))
@@ -64,12 +64,14 @@ def write_reproducer(out_dir: Path, spec, dtype: str, opset: int, example, plugi
         message = exc.message
         atomic_write(folder / f"{stem}.export-error.txt", lambda p: Path(p).write_text(message))
     script = _TEMPLATE.format(op=spec.name, dtype=dtype, opset=opset, params=example.params, plugins=list(plugins),
+                              constants=tuple(example.constants),
                               npz=f"{stem}.npz", script=f"reproducers/{stem}.py")
     atomic_write(folder / f"{stem}.py", lambda p: Path(p).write_text(script))
     return f"reproducers/{stem}.py"
 
 
-def replay(*, op: str, dtype: str, opset: int, params: tuple, plugins: list[str], inputs: Path) -> int:
+def replay(*, op: str, dtype: str, opset: int, params: tuple, plugins: list[str], inputs: Path,
+           constants: tuple = ()) -> int:
     """Run a saved example through the engine, print what both sides computed; 1 if it diverges."""
     load_plugins(plugins)
     from harness.conformance.engine import reproduce
@@ -79,12 +81,13 @@ def replay(*, op: str, dtype: str, opset: int, params: tuple, plugins: list[str]
     with np.load(inputs) as data:
         arrays = tuple(data[f"x{i}"] for i in range(len(data.files)))
     example = ArrayExample(arrays, tuple(a.shape for a in arrays), tuple(a.dtype.name for a in arrays),
-                           tuple(params))
+                           tuple(params), tuple(constants))
     result = reproduce(ONNX_OPERATIONS[op], dtype, example, opset=opset)
     outcome = result.outcome
     with np.printoptions(precision=17):
         for i, a in enumerate(arrays):
-            print(f"input x{i} ({a.dtype}, shape {a.shape}):", np.array2string(a))
+            held = " (held by the graph as a constant)" if i in example.constants else ""
+            print(f"input x{i} ({a.dtype}, shape {a.shape}){held}:", np.array2string(a))
         for k, e in enumerate(outcome.expected or []):
             print(f"pytensor                  (output {k}):", repr(e))
         for level, outputs in (outcome.actual or {}).items():

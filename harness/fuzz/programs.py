@@ -20,6 +20,7 @@ from hypothesis.extra import numpy as hnp
 
 from backend.dtypes import ALL_DTYPES
 from harness.registry import ONNX_OPERATIONS
+from strategies.values import trigger_values
 
 DEFAULT_DTYPES = ("float32", "float64", "int8", "int32", "int64", "uint8", "bool")
 LOOSE_ULPS = 64  # per node, of the largest magnitude in the graph
@@ -339,24 +340,6 @@ def pruned(program: Program) -> Program:
                    program.kind)
 
 
-TRIGGER_VALUES = (0.0, 1.0, -1.0, 2.0, 0.5, 0.25, 1024.0, 1.0000000342285429, 1e-320, 1e-30, 1e30, float("nan"))
-"""Constants onnxruntime's graph rewrites act on: identities (0, 1), negation, powers of two (a Mul or
-Div becomes a shift or a scale fused into MatMul), a float64 that rounds to 1 in float32 (a "multiply by
-one" eliminated), one that rounds to 0 (an "add zero"), huge, tiny and NaN."""
-
-
-def _trigger_array(dtype: str, shape: tuple[int, ...], value: float) -> np.ndarray:
-    np_dtype = np.dtype(dtype)
-    if np_dtype.kind == "b":
-        return np.full(shape, bool(value == value and value != 0), dtype=np_dtype)
-    if np_dtype.kind in "iu":
-        info = np.iinfo(np_dtype)
-        whole = int(np.clip(round(value) if np.isfinite(value) else 0, info.min, info.max))
-        return np.full(shape, whole, dtype=np_dtype)
-    with np.errstate(all="ignore"):
-        return np.full(shape, value, dtype=np_dtype)
-
-
 def _free_operands(spec, dtype: str) -> list[bool]:
     """Which operands take any value of their dtype (so an earlier value or a trigger constant may stand
     in): none of an entry whose inputs depend on each other (``examples``), and not those with a
@@ -446,7 +429,7 @@ def _mixed_programs(draw, ops: list[str], dtypes: tuple[str, ...], max_ops: int,
                 if _chance(draw, constant_share):
                     name = f"c{len(constants)}"
                     free_here = i < len(free) and free[i]
-                    constants[name] = (_trigger_array(str(array.dtype), array.shape, draw(st.sampled_from(TRIGGER_VALUES)))
+                    constants[name] = (np.full(array.shape, draw(st.sampled_from(trigger_values(str(array.dtype)))))
                                        if free_here and draw(st.booleans()) else array)
                     env[name] = shadow[name] = pt.constant(constants[name])
                 else:

@@ -58,8 +58,8 @@ def run_onnxruntime(model_bytes: bytes, feeds: dict, level: str = "ORT_ENABLE_AL
 
 
 def difference(got, expected, tolerance: float) -> str:
-    """'' when ``got`` matches ``expected`` (shapes, dtypes, NaN positions, values within ``tolerance``
-    relative to each output's largest magnitude), else what differs first."""
+    """'' when ``got`` matches ``expected`` (shapes, dtypes, NaN positions, signs of zero, values within
+    ``tolerance`` relative to each output's largest magnitude), else what differs first."""
     if isinstance(got, str) or isinstance(expected, str):
         return "" if got == expected else f"{got if isinstance(got, str) else 'outputs'} vs " \
                                           f"{expected if isinstance(expected, str) else 'outputs'}"
@@ -78,6 +78,9 @@ def difference(got, expected, tolerance: float) -> str:
         inf_x, inf_y = np.isinf(x), np.isinf(y)
         if (inf_x != inf_y).any() or (x[inf_x] != y[inf_y]).any():
             return f"output {k}: infinities differ"
+        zeros = (x == 0) & (y == 0)
+        if (np.signbit(x[zeros]) != np.signbit(y[zeros])).any():
+            return f"output {k}: signs of zero differ"
         finite = np.isfinite(x)
         scale = max(float(np.abs(y[finite]).max(initial=0.0)), np.finfo(np.float64).tiny)
         error = float(np.abs(x[finite] - y[finite]).max(initial=0.0))
@@ -160,6 +163,9 @@ def differs(got, expected):
             continue
         x, y = a.astype(np.float64).ravel(), e.astype(np.float64).ravel()
         if (np.isnan(x) != np.isnan(y)).any() or (np.isinf(x) != np.isinf(y)).any() or (x[np.isinf(x)] != y[np.isinf(y)]).any():
+            return True
+        zeros = (x == 0) & (y == 0)
+        if (np.signbit(x[zeros]) != np.signbit(y[zeros])).any():
             return True
         finite = np.isfinite(x) & np.isfinite(y)
         scale = max(float(np.abs(y[finite]).max(initial=0.0)), np.finfo(np.float64).tiny)

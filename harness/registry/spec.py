@@ -276,13 +276,21 @@ def _check_field_types(name: str, fields: dict) -> None:
 
 
 def build_graph(spec: OpSpec, dtype: str, static_shapes: Sequence[tuple[int | None, ...]] | None = None,
-                params: tuple = ()):
+                params: tuple = (), constants: dict[int, np.ndarray] | None = None):
     """Input variables and output of ``spec`` for ``dtype`` (inputs are rank-``probe_ndim`` unless
-    shapes are given); ``params`` are the drawn build keyword arguments, as (name, value) pairs."""
+    shapes are given); ``params`` are the drawn build keyword arguments, as (name, value) pairs;
+    ``constants`` maps operand positions to the arrays the graph holds as constants (no input is made
+    for them, and the result passes through one more node, as in a model where it feeds another op:
+    onnxruntime's rewrites leave a graph's output alone)."""
     in_dtypes = spec.inputs_dtypes(dtype)
+    constants = constants or {}
     if static_shapes is None:
         ranks = spec.probe_ndim if isinstance(spec.probe_ndim, tuple) else (spec.probe_ndim,) * len(in_dtypes)
         static_shapes = [(None,) * r for r in ranks]
-    inputs = [pt.tensor(f"x{i}", dtype=d, shape=tuple(s)) for i, (d, s) in enumerate(zip(in_dtypes, static_shapes))]
+    operands = [pt.constant(constants[i]) if i in constants else pt.tensor(f"x{i}", dtype=d, shape=tuple(s))
+                for i, (d, s) in enumerate(zip(in_dtypes, static_shapes))]
     kwargs = dict(params, dtype=dtype) if spec.dtype_kwarg else dict(params)
-    return inputs, spec.build(*inputs, **kwargs)
+    output = spec.build(*operands, **kwargs)
+    if constants:
+        output = pt.stack([output])[0]
+    return [v for i, v in enumerate(operands) if i not in constants], output

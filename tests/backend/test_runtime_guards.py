@@ -104,3 +104,23 @@ def test_the_guard_leaves_other_constants_alone():
     y = pt.vector("y", dtype="float32")
     for out, inputs in (((x * 0.5 + 2.0) * x, [x]), ((y * np.float32(1.0000001)) * y, [y])):
         assert "Reshape" not in {n.op_type for n in export_onnx(inputs, out).graph.node}
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("build", [
+    lambda x: -((-x) + 0.0),
+    lambda x: -(0.0 + (-x)),
+    lambda x: -((-x) - np.array(-0.0, dtype=x.dtype)),
+], ids=["add-zero", "zero-add", "sub-negative-zero"])
+def test_adding_zero_still_turns_negative_zero_positive_under_default_session_options(build, dtype):
+    """NoopElimination drops ``x + 0.0`` and ``x - (-0.0)`` (upstream/add-of-zero-keeps-negative-zero);
+    the guarded export keeps them: -0.0 + 0.0 is +0.0."""
+    x = pt.vector("x", dtype=dtype)
+    y = build(x)
+    model = export_onnx([x], y)
+    values = np.array([0.0, -0.0, 2.5], dtype=dtype)
+    expected = pytensor.function([x], y, mode=raw_onnx_mode().clone(linker="py"))(values)
+    assert np.signbit(expected[:2]).all()  # -(+0.0) twice: what PyTensor computes
+    default, _ = _default_and_unoptimized(model, {"x": values})
+    np.testing.assert_array_equal(np.signbit(default), np.signbit(expected))
+    np.testing.assert_array_equal(default, expected)

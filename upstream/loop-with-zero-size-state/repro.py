@@ -40,6 +40,9 @@ def differs(got, expected):
         x, y = a.astype(np.float64).ravel(), e.astype(np.float64).ravel()
         if (np.isnan(x) != np.isnan(y)).any() or (np.isinf(x) != np.isinf(y)).any() or (x[np.isinf(x)] != y[np.isinf(y)]).any():
             return True
+        zeros = (x == 0) & (y == 0)
+        if (np.signbit(x[zeros]) != np.signbit(y[zeros])).any():
+            return True
         finite = np.isfinite(x) & np.isfinite(y)
         scale = max(float(np.abs(y[finite]).max(initial=0.0)), np.finfo(np.float64).tiny)
         if float(np.abs(x[finite] - y[finite]).max(initial=0.0)) > TOLERANCE * scale:

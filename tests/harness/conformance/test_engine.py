@@ -8,7 +8,7 @@ import pytest
 from hypothesis import settings
 from pytensor.tensor.elemwise import DimShuffle
 
-from backend import onnx_funcify
+from backend import ONNX_OPSET_VERSION, onnx_funcify
 from common.status import FAILING, Status
 from harness.conformance.engine import (
     compare_arrays,
@@ -351,3 +351,31 @@ def test_an_evaluator_that_raises_makes_the_opinion_unavailable_not_a_disagreeme
     assert outcome.status == "pass"
     assert outcome.reference_agrees_ort is None and outcome.reference_agrees_pytensor is None
     assert outcome.reference_unavailable == "NotImplementedError: no Loop of float16 in the evaluator"
+
+
+def test_a_bug_only_a_constant_operand_shows_is_caught_and_its_reproducer_holds_the_constant(tmp_path):
+    """Multiplication by a graph constant dropped (x * c exported as x): every drawn example and the
+    special-value grid feed both operands as inputs and pass; the constant-operand examples do not."""
+    import subprocess
+    import sys
+
+    from harness.conformance.cells import cell_for
+
+    def mul_ignoring_constants(op, node, ctx, inputs):
+        if any(ctx.is_constant(name) for name in inputs):
+            return [ctx.add_node("Identity", [next(name for name in inputs if not ctx.is_constant(name))])]
+        return [ctx.add_node("Mul", inputs)]
+
+    with planted(ps.Mul, mul_ignoring_constants):
+        cell = run_cell(ONNX_OPERATIONS["mul"], "float32", hypothesis_settings=CI)
+        assert cell.status == "mismatch", cell
+        assert cell.counterexample.constants in ((0,), (1,))
+        cell_view = cell_for(ONNX_OPERATIONS["mul"], "float32")
+        assert "a graph constant" in cell_view.describe(cell.counterexample)
+        script = tmp_path / cell_view.write_reproducer(tmp_path, cell.counterexample, opset=ONNX_OPSET_VERSION,
+                                                       plugins=())
+    # without the planted converter the saved example agrees (the script holds the constant, not an input)
+    fixed = subprocess.run([sys.executable, "-W", "ignore", str(script)], capture_output=True, text=True, timeout=300)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr[-2000:]
+    assert "held by the graph as a constant" in fixed.stdout
+    assert run_cell(ONNX_OPERATIONS["mul"], "float32", hypothesis_settings=CI).status == "pass"
