@@ -32,6 +32,7 @@ else: when ONNX or onnxruntime cannot match PyTensor, raise `ONNXExportUnsupport
 
 from __future__ import annotations
 
+import collections
 import functools
 import itertools
 import re
@@ -44,6 +45,7 @@ from onnx import TensorProto, helper, numpy_helper
 from pytensor.graph.basic import Variable
 
 from backend.dtypes import onnx_dtype
+from backend.folding import expression_key, fold, infer_static_types, shape_slice, unchanged_by
 
 ONNX_OPSET_VERSION = 18
 """Default opset of exported models."""
@@ -238,6 +240,12 @@ class GraphBuilder:
         self._constant_cache: dict[tuple, str] = {}
         self._constant_names: set[str] = set()
         self._constant_values: dict[str, np.ndarray] = {}  # for `add_node`'s folding
+        # value name -> (ONNX element type, shape) where every dimension is known at export: from
+        # PyTensor's types and ONNX shape inference (`backend.folding`)
+        self.static_types: dict[str, tuple[int, tuple[int, ...]]] = {}
+        # expression key -> output names of the node computing it; a subgraph's builder sees its
+        # enclosing graphs' expressions, they never see its own
+        self._expressions: collections.ChainMap = collections.ChainMap()
         # (IfElse node, branch) -> function emitting the nodes only that branch needs into a
         # subgraph builder; filled by `backend.graph.emit_graph`, read by the IfElse converter
         self.lazy_branches: dict = {}
@@ -253,6 +261,7 @@ class GraphBuilder:
         child.__dict__.update(self.__dict__)
         child.nodes = []
         child.op = OpFactory(child)
+        child._expressions = self._expressions.new_child()
         return child
 
     def fresh(self, hint: str = "v") -> str:
@@ -278,22 +287,72 @@ class GraphBuilder:
 
     def add_node(self, op_type: str, inputs: Sequence[str], n_outputs: int = 1, **attrs):
         """Append one ONNX node unchecked; returns its output name (a list when n_outputs != 1).
-        Converters use ``ctx.op``, which checks the node against the opset's schema first."""
-        if op_type == "Cast" and len(inputs) == 1 and inputs[0] in self._constant_values:
-            folded = _exact_cast(self._constant_values[inputs[0]], attrs["to"])
-            if folded is not None:  # a literal's dtype made the graph's at run time: made here
-                return self.constant(folded)
-        if op_type in _SHAPE_OPS and n_outputs == 1 and not attrs and len(inputs) == 2 and all(
-                name in self._constant_values for name in inputs):
-            # a constant reshaped (a Python literal broadcast by DimShuffle): the reshaped constant
-            data, shape = (self._constant_values[name] for name in inputs)
-            return self.constant(_SHAPE_OPS[op_type](data, [int(v) for v in np.ravel(shape)]))
+        Converters use ``ctx.op``, which checks the node against the opset's schema first.
+
+        A node whose result is known here is not appended (`backend.folding`): constant inputs give a
+        constant, an identical earlier node gives its outputs."""
+        inputs = list(inputs)
+        if n_outputs == 1:
+            known = self._known_result(op_type, inputs, attrs)
+            if known is not None:
+                return known
+        key = expression_key(op_type, inputs, n_outputs, attrs)
+        if key is not None and key in self._expressions:
+            outputs = self._expressions[key]
+            return outputs[0] if n_outputs == 1 else list(outputs)
         outputs = [self.fresh(op_type.lower()) for _ in range(n_outputs)]
         node = helper.make_node(
-            op_type, list(inputs), outputs, name=self.fresh(f"{op_type}_node"), **attrs
+            op_type, inputs, outputs, name=self.fresh(f"{op_type}_node"), **attrs
         )
         self.nodes.append(node)
+        if key is not None:
+            self._expressions[key] = tuple(outputs)
+            self.static_types.update(infer_static_types(node, self.opset_version, self._static_type_of,
+                                                        self.constant_value))
         return outputs[0] if n_outputs == 1 else outputs
+
+    def rounding_barrier(self, name: str) -> str:
+        """``name`` through a Reshape to its own 0-d shape that is never folded: onnxruntime's optimizer
+        does not look through it, so a Cast pair around it (a rounding PyTensor does) stays."""
+        output = self.fresh("barrier")
+        self.nodes.append(helper.make_node("Reshape", [name, self.constant([], "int64")], [output],
+                                           name=self.fresh("Reshape_barrier")))
+        return output
+
+    def _static_type_of(self, name: str) -> tuple[int, tuple[int, ...]] | None:
+        if name in self._constant_values:
+            value = self._constant_values[name]
+            return helper.np_dtype_to_tensor_dtype(value.dtype), value.shape
+        return self.static_types.get(name)
+
+    def static_shape(self, name: str) -> tuple[int, ...] | None:
+        """The shape of value ``name`` where it is known at export time, else None."""
+        known = self._static_type_of(name)
+        return None if known is None else known[1]
+
+    def _known_result(self, op_type: str, inputs: list[str], attrs: dict) -> str | None:
+        """The name of a value equal to the node's output, without a node: a constant or an input."""
+        values = self._constant_values
+        if op_type == "Cast" and len(inputs) == 1 and inputs[0] in values:
+            folded = _exact_cast(values[inputs[0]], attrs["to"])
+            if folded is not None:  # a literal's dtype made the graph's at run time: made here
+                return self.constant(folded)
+            return None
+        if op_type in _SHAPE_OPS and not attrs and len(inputs) == 2 and all(name in values for name in inputs):
+            # a constant reshaped (a Python literal broadcast by DimShuffle): the reshaped constant
+            data, shape = (values[name] for name in inputs)
+            return self.constant(_SHAPE_OPS[op_type](data, [int(v) for v in np.ravel(shape)]))
+        if op_type == "Shape" and inputs and self.static_shape(inputs[0]) is not None:
+            return self.constant(shape_slice(self.static_shape(inputs[0]), attrs))
+        if op_type in ("Expand", "Reshape") and len(inputs) == 2 and inputs[1] in values:
+            shape = self.static_shape(inputs[0])
+            if shape is not None and unchanged_by(op_type, shape, values[inputs[1]], attrs):
+                return inputs[0]
+        if inputs and all(name in values for name in inputs):
+            folded = fold(op_type, [values[name] for name in inputs], attrs)
+            if folded is not None:
+                return self.constant(folded)
+        return None
 
     def constant(self, value, dtype: str | None = None) -> str:
         """Name of an initializer holding ``value`` (deduplicated by dtype, shape and bytes)."""
@@ -309,6 +368,10 @@ class GraphBuilder:
 
     def is_constant(self, name: str) -> bool:
         return name in self._constant_names
+
+    def constant_value(self, name: str) -> np.ndarray | None:
+        """The value of a constant this builder made (None for any other name)."""
+        return self._constant_values.get(name)
 
     def cast(self, name: str, from_dtype: str, to_dtype: str) -> str:
         if str(from_dtype) == str(to_dtype):

@@ -15,13 +15,18 @@ from pytensor.tensor.type import TensorType
 from backend.basic import ONNX_OPSET_VERSION
 from backend.compat import Function, graph_inputs
 from backend.graph import fgraph_to_onnx
-from backend.linker import ONNXLinker
+from backend.linker import DEFAULT_THREADS, ONNXLinker
 from common.files import atomic_write
 
 
-def onnx_mode(opset_version: int = ONNX_OPSET_VERSION) -> Mode:
-    """PyTensor's fast_run rewrites minus what the exporter cannot take, linked by `ONNXLinker`."""
-    return Mode(linker=ONNXLinker(opset_version=opset_version), optimizer=RewriteDatabaseQuery(include=["fast_run"]))
+def onnx_mode(opset_version: int = ONNX_OPSET_VERSION, *, intra_op_num_threads: int | None = DEFAULT_THREADS,
+              optimization_level: str = "all") -> Mode:
+    """PyTensor's fast_run rewrites minus what the exporter cannot take, linked by `ONNXLinker`; the
+    onnxruntime session runs ``intra_op_num_threads`` threads (None: one per core) at graph
+    ``optimization_level`` (one of `backend.linker.OPTIMIZATION_LEVELS`)."""
+    linker = ONNXLinker(opset_version=opset_version, intra_op_num_threads=intra_op_num_threads,
+                        optimization_level=optimization_level)
+    return Mode(linker=linker, optimizer=RewriteDatabaseQuery(include=["fast_run"]))
 
 
 def _as_list(outputs):
@@ -50,13 +55,17 @@ def export_onnx(inputs, outputs, filename=None, *, opset_version: int = ONNX_OPS
     return model
 
 
-def compile_onnx(inputs, outputs, *, opset_version: int = ONNX_OPSET_VERSION, **kwargs) -> Function:
-    """A PyTensor function that runs on onnxruntime; ``fn.maker.linker.onnx_model`` is its model.
+def compile_onnx(inputs, outputs, *, opset_version: int = ONNX_OPSET_VERSION,
+                 intra_op_num_threads: int | None = DEFAULT_THREADS, optimization_level: str = "all",
+                 **kwargs) -> Function:
+    """A PyTensor function that runs on onnxruntime; ``fn.maker.linker.onnx_model`` is its model,
+    ``fn.maker.linker.session`` its session (threads and optimization level as `onnx_mode` takes them).
 
     Its shared variables stay graph inputs, fed their current values at every call, so that
     ``set_value`` and ``updates=`` work as in any PyTensor mode; `export_function_onnx` of the function
     stores them in the model instead."""
-    return pytensor.function(inputs, outputs, mode=onnx_mode(opset_version), **kwargs)
+    mode = onnx_mode(opset_version, intra_op_num_threads=intra_op_num_threads, optimization_level=optimization_level)
+    return pytensor.function(inputs, outputs, mode=mode, **kwargs)
 
 
 def export_function_onnx(fn: Function, filename=None, *, opset_version: int = ONNX_OPSET_VERSION,

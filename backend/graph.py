@@ -97,6 +97,7 @@ def fgraph_to_onnx(
     graph_outputs = [make_value_info(var, name, symbolic_dims=False) for var, name in zip(fgraph.outputs, bound)]
 
     apply_guards(builder.nodes, builder.initializers, builder.fresh)
+    builder.nodes[:] = live_nodes(builder.nodes, bound)
     used_names = _names_read(builder.nodes) | set(bound)
     # Converters that drop an input (e.g. an assertion's condition) leave initializers unused.
     kept = [t for t in builder.initializers if t.name in used_names]
@@ -156,6 +157,7 @@ def emit_graph(fgraph: FunctionGraph, ctx: GraphBuilder, input_names: list[str])
     is computed (see `_exclusive_to_branch`).
     """
     names: dict[Variable, str] = dict(zip(fgraph.inputs, input_names))
+    remember_static_shapes(ctx, fgraph.inputs, input_names)
     return _emit_scope(fgraph, fgraph.toposort(), list(fgraph.outputs), ctx, names)
 
 
@@ -205,7 +207,16 @@ def _emit_scope(fgraph, applies: list[Apply], outputs: list[Variable], ctx: Grap
                 f"converter for {apply.op} returned {len(out_names)} outputs for {len(apply.outputs)}"
             )
         names.update(zip(apply.outputs, out_names))
+        remember_static_shapes(ctx, apply.outputs, out_names)
     return [name_of(v) for v in outputs]
+
+
+def remember_static_shapes(ctx: GraphBuilder, variables, onnx_names) -> None:
+    """Tell ``ctx`` the shapes PyTensor's types fix, for `backend.folding`'s shape folding."""
+    for var, name in zip(variables, onnx_names):
+        shape = getattr(var.type, "shape", None)
+        if name and shape is not None and all(d is not None for d in shape) and not ctx.is_constant(name):
+            ctx.static_types.setdefault(name, (onnx_dtype(var.type.dtype), tuple(int(d) for d in shape)))
 
 
 def _statically_empty(apply: Apply) -> list[np.ndarray] | None:
@@ -295,6 +306,19 @@ def make_subgraph(
         for out, (dtype, ndim) in zip(wanted, output_types)
     ]
     return helper.make_graph(body.nodes, name, inputs, outputs)
+
+
+def live_nodes(nodes: list[onnx.NodeProto], outputs) -> list[onnx.NodeProto]:
+    """``nodes`` without those whose results nothing reads (converters that compute a value and then
+    use a folded or shared one instead leave such nodes). No ONNX op of a deployed model has a side
+    effect, so an unread node is dead."""
+    needed = set(outputs)
+    kept = []
+    for node in reversed(nodes):
+        if any(name in needed for name in node.output):
+            kept.append(node)
+            needed |= _names_read([node])
+    return kept[::-1]
 
 
 def _names_read(nodes) -> set[str]:

@@ -92,11 +92,24 @@ def select_keeping_zero_sign(ctx, condition, x, y, dtype: str) -> str:
     return ctx.cast(ctx.op.Mul(ctx.op.Abs(chosen), sign), work, dtype)
 
 
-def loop(ctx, steps, carried: list[tuple[str, str, int]], step, name: str, *, keep_going=None) -> list[str]:
+def loop(ctx, steps, carried: list[tuple[str, str, int]], step, name: str, *, keep_going=None,
+         unroll_up_to: int = 0) -> list[str]:
     """A Loop of ``steps`` iterations over the ``(name, dtype, ndim)`` values in ``carried`` (ndim None:
     rank unknown, as inside a scalar op's converter); ``step(body, iteration, values)`` returns their
     next values, and ``keep_going(body, next_values)``, if given, a 0-d bool that ends the Loop early
-    when False. Returns the final values."""
+    when False. Returns the final values.
+
+    ``unroll_up_to``: when ``steps`` is known at export time (a constant, static shapes folded) and at
+    most this, the steps are written one after another into ``ctx`` with the iteration a constant, and
+    no Loop is emitted: onnxruntime's Loop costs more per iteration than a small step's nodes
+    (measured in ``docs/speed.md``), and constant iterations fold the step's index arithmetic."""
+    known_steps = ctx.constant_value(steps)
+    if keep_going is None and known_steps is not None and known_steps.size == 1 \
+            and int(known_steps.item()) <= unroll_up_to:
+        values = [value for value, _, _ in carried]
+        for iteration in range(int(known_steps.item())):
+            values = list(step(ctx, ctx.constant(iteration, "int64"), values))
+        return values
     body = ctx.subgraph()
     iteration, cond = body.fresh("iteration"), body.fresh("cond_in")
     names = [body.fresh("carried") for _ in carried]

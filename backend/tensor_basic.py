@@ -115,7 +115,7 @@ def _float_arange(ctx, start, stop, step, dtype):
     if dtype == "float16":
         # onnxruntime runs the float16 Add in float32 and drops the Cast pair that would round its
         # result before the float32 Sub below; a Reshape between the casts keeps the rounding
-        second = ctx.op.Reshape(second, ctx.constant([], "int64"))
+        second = ctx.rounding_barrier(second)
     delta = ctx.op.Sub(ctx.cast(second, dtype, work), ctx.cast(start, dtype, work))
     rest = ctx.cast(ctx.op.Add(ctx.cast(start, dtype, work),
                                          ctx.op.Mul(ctx.cast(i, "int64", work), delta)), work, dtype)

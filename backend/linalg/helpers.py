@@ -10,6 +10,12 @@ from backend.dtypes import ONNXExportUnsupported
 from backend.helpers import dtype_of
 
 
+UNROLLED_SIZE = 16
+"""Factorizations and solves of matrices with a static size up to this are unrolled, one step per column
+written out, instead of being an ONNX Loop (`backend.helpers.loop`); the crossover is measured in
+``docs/speed.md``."""
+
+
 def swap_last_axes(ctx, x, ndim):
     perm = list(range(ndim - 2)) + [ndim - 1, ndim - 2]
     return ctx.op.Transpose(x, perm=perm)

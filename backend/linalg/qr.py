@@ -10,7 +10,7 @@ from backend.basic import onnx_funcify
 from backend.compat import QR
 from backend.dtypes import ONNXExportUnsupported, onnx_dtype
 from backend.helpers import loop, select_keeping_zero_sign, sign_bit
-from backend.linalg.helpers import axis_size, index_range, solve_operands
+from backend.linalg.helpers import UNROLLED_SIZE, axis_size, index_range, solve_operands
 from backend.linalg.jacobi import power_of_two_scale
 
 # ---- QR: Householder reflections as LAPACK's geqr2 and org2r compute them ----
@@ -70,7 +70,8 @@ def householder_qr(ctx, a, dtype: str, ndim: int) -> tuple[str, str, str]:
         return [trailing, factor, tau_all, q]
 
     trailing, factor, tau, q = loop(ctx, steps, [(a, dtype, ndim), (a, dtype, ndim), (tau_initial, dtype, ndim - 1),
-                                                 (q_initial, dtype, ndim)], step, "householder_body")
+                                                 (q_initial, dtype, ndim)], step, "householder_body",
+                                    unroll_up_to=UNROLLED_SIZE)
     # a wide A's columns past the last reflector are the trailing matrix's
     return ctx.op.Where(ctx.op.Less(columns, steps), factor, trailing), tau, q
 

@@ -33,6 +33,7 @@ from backend.linalg.helpers import (
     matrix_diagonal,
     nan_where,
     solve_operands,
+    UNROLLED_SIZE,
     swap_last_axes,
 )
 
@@ -64,7 +65,8 @@ def cholesky_lower(ctx, a, dtype: str, ndim: int) -> str:
         failed = body.op.Or(failed, body.op.LessOrEqual(pivot, zero))
         return [lower, failed]
 
-    lower, failed = loop(ctx, n, [(initial, dtype, ndim), (no_failure, "bool", ndim - 2)], step, "cholesky_body")
+    lower, failed = loop(ctx, n, [(initial, dtype, ndim), (no_failure, "bool", ndim - 2)], step, "cholesky_body",
+                         unroll_up_to=UNROLLED_SIZE)
     return nan_where(ctx, failed, lower, dtype, [-1, -2])
 
 
@@ -92,7 +94,8 @@ def triangular_solve(ctx, a, b, dtype: str, ndim: int, *, lower: bool, unit_diag
         is_row_i = body.op.Unsqueeze(body.op.Equal(positions, i), body.constant([-1], "int64"))
         return [body.op.Where(is_row_i, rest, solution)]
 
-    (solution,) = loop(ctx, n, [(initial, dtype, ndim)], step, "triangular_solve_body")
+    (solution,) = loop(ctx, n, [(initial, dtype, ndim)], step, "triangular_solve_body",
+                       unroll_up_to=UNROLLED_SIZE)
     if unit_diagonal or not nan_if_singular:
         return solution
     diagonal = matrix_diagonal(ctx, a, n, ndim)
@@ -145,7 +148,7 @@ def lu_eliminate(ctx, a, b, dtype: str, ndim: int) -> tuple[str, str, str, str]:
         return [upper, rhs, body.op.Or(failed, is_zero), sign]
 
     return tuple(loop(ctx, n, [(a, dtype, ndim), (b, dtype, ndim), (no_failure, "bool", ndim - 2),
-                                (even, dtype, ndim - 2)], step, "lu_body"))
+                                (even, dtype, ndim - 2)], step, "lu_body", unroll_up_to=UNROLLED_SIZE))
 
 
 def lu_solve(ctx, a, b, dtype: str, ndim: int) -> str:

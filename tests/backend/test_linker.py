@@ -61,3 +61,34 @@ def test_linker_export_to_file(tmp_path):
     path = tmp_path / "m.onnx"
     fn.maker.linker.export_to_file(path)
     onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+
+
+def test_session_settings_reach_onnxruntime_for_every_function_of_a_mode():
+    import onnxruntime as ort
+
+    from backend import compile_onnx, onnx_mode
+
+    x = pt.dvector("x")
+    mode = onnx_mode(intra_op_num_threads=2, optimization_level="basic")
+    for k in range(2):  # PyTensor makes a new linker per function from the mode's
+        options = pytensor.function([x], x * 2 + k, mode=mode).maker.linker.session.get_session_options()
+        assert options.intra_op_num_threads == 2
+        assert options.graph_optimization_level == ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    default = pytensor.function([x], x + 1, mode="ONNX").maker.linker.session.get_session_options()
+    assert default.intra_op_num_threads == 1
+    assert default.graph_optimization_level == ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    fn = compile_onnx([x], x - 1, intra_op_num_threads=None, optimization_level="disabled")
+    assert fn.maker.linker.session.get_session_options().graph_optimization_level == \
+        ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    np.testing.assert_array_equal(fn([1.0, 2.0]), [0.0, 1.0])
+
+
+def test_bad_session_settings_name_the_setting_and_what_is_valid():
+    import pytest
+
+    from backend import onnx_mode
+
+    with pytest.raises(ValueError, match="optimization_level must be one of all, extended, basic, disabled"):
+        onnx_mode(optimization_level="fast")
+    with pytest.raises(ValueError, match="intra_op_num_threads must be a positive integer"):
+        onnx_mode(intra_op_num_threads=0)
