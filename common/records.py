@@ -15,7 +15,7 @@ FINDING_REPRODUCER_PREFIX = "finding-"
 """Stem prefix of fuzz findings' reproducers, which may share ``reproducers/`` with a run's (each
 command's ``--fresh`` removes only its own)."""
 
-PYTENSOR_BACKENDS = ("py", "c", "numba", "pymc_default")
+PYTENSOR_BACKENDS = ("default", "py", "c", "numba")
 """The speed records' backends that are PyTensor's own (the others are onnxruntime's)."""
 
 _TEXT = {"type": "string"}

@@ -142,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--out", default="speed-report", help="output directory (default ./speed-report)")
     bench.add_argument("--repeat", type=int, default=7, help="timed repeats per measurement (default 7)")
     bench.add_argument("--from-pytest-benchmark", metavar="FILE", help="build the report from a pytest-benchmark JSON")
+    bench.add_argument("--no-ops", action="store_true", help="skip the single-op section (time only graphs and models)")
+    bench.add_argument("--ort-optimization", default="all", choices=("all", "extended", "basic", "disabled"),
+                       help="onnxruntime's graph optimization level for every onnxruntime row (default all)")
     bench.add_argument("--no-graphs", action="store_true", help="skip the real-graph section")
     bench.add_argument("--graphs", help="comma-separated real graphs to time (default: all; names in harness/bench/graphs.py)")
     bench.add_argument("--no-models", action="store_true", help="skip the PyMC model section")

@@ -2,8 +2,11 @@
 benchmarks produced (``harness/bench/runner.py``, ``harness/bench/graphs.py``, or a pytest-benchmark JSON).
 
 Ratios are added here (onnxruntime time / PyTensor time per op x dtype x size); the page holds the
-ratio matrices coloured (pandas Styler), the bandwidth-bound fractions and small log-log plots drawn
-as inline SVG. Every text from the rows is escaped (`reports.safe_html`). Files are written atomically.
+ratio matrices coloured (pandas Styler), the real-models table (`real_models_table`: graphs and PyMC
+models, node counts, every backend's time and onnxruntime / PyTensor's default mode, with geometric
+means; also written as ``speed-real-models.md`` to quote), the bandwidth-bound fractions and small
+log-log plots drawn as inline SVG. Every text from the rows is escaped (`reports.safe_html`). Files
+are written atomically.
 
 To add a column: put it in the rows and in `TABLE_COLUMNS`.
 """
@@ -19,21 +22,70 @@ from common.records import PYTENSOR_BACKENDS
 from reports.safe_html import table, text
 
 TABLE_COLUMNS = ["section", "op", "dtype", "size", "backend", "median_s", "iqr_s", "one_off_s", "ratio_to_py",
-                 "ratio_to_best_pytensor", "bound_fraction", "note"]
+                 "ratio_to_default", "ratio_to_best_pytensor", "bound_fraction", "onnx_nodes", "onnx_loops", "note"]
+REAL_MODEL_SECTIONS = ("graphs", "models")
+ORT_BACKENDS = ("onnxruntime_1thread", "onnxruntime")
 
 
 def add_ratios(rows: list[dict]) -> list[dict]:
     import pandas as pd
 
     frame = pd.DataFrame(rows)
+    for column in ("onnx_nodes", "onnx_loops", "bandwidth_bound_s"):  # absent from pytest-benchmark rows
+        if column not in frame:
+            frame[column] = float("nan")
     keys = ["section", "op", "dtype", "size"]
-    py = frame[frame.backend == "py"].set_index(keys)["median_s"]
-    best = frame[frame.backend.isin(PYTENSOR_BACKENDS)].groupby(keys)["median_s"].min()
     indexed = frame.set_index(keys)
-    frame["ratio_to_py"] = (indexed["median_s"] / py.reindex(indexed.index)).to_numpy()
+    for backend, column in (("py", "ratio_to_py"), ("default", "ratio_to_default")):
+        reference = frame[frame.backend == backend].set_index(keys)["median_s"]
+        frame[column] = (indexed["median_s"] / reference.reindex(indexed.index)).to_numpy()
+    best = frame[frame.backend.isin(PYTENSOR_BACKENDS)].groupby(keys)["median_s"].min()
     frame["ratio_to_best_pytensor"] = (indexed["median_s"] / best.reindex(indexed.index)).to_numpy()
     frame["bound_fraction"] = frame["bandwidth_bound_s"] / frame["median_s"]
     return frame.to_dict("records")
+
+
+def real_models_table(frame):
+    """One row per graph/model x dtype x size: ONNX nodes and Loops, each backend's time in
+    microseconds, onnxruntime's time / the default mode's (1 thread and default threads), and a
+    geometric-mean row per section. None when no graph or model was timed."""
+    import numpy as np
+    import pandas as pd
+
+    part = frame[frame.section.isin(REAL_MODEL_SECTIONS)]
+    if part.empty:
+        return None
+    keys = ["section", "op", "dtype", "size"]
+    times = part.groupby(keys + ["backend"])["median_s"].first().unstack("backend") * 1e6
+    times = times.rename(columns=lambda b: f"{b} us")
+    ort = part[part.backend == "onnxruntime_1thread"].set_index(keys)
+    table = pd.DataFrame({"nodes": ort["onnx_nodes"], "loops": ort["onnx_loops"]}).join(times, how="outer")
+    for backend in ORT_BACKENDS:
+        ratio = part[part.backend == backend].set_index(keys)["ratio_to_default"]
+        table[f"{backend} / default"] = ratio
+    rows = [table]
+    for section, group in table.groupby(level="section"):
+        means = {column: float(np.exp(np.log(group[column][group[column] > 0]).mean()))
+                 for column in table.columns if column.endswith("/ default")}
+        rows.append(pd.DataFrame([means], index=pd.MultiIndex.from_tuples(
+            [(section, "geometric mean", "", "")], names=keys)))
+    return pd.concat(rows)
+
+
+def markdown(table) -> str:
+    """A pipe table of ``table`` (index flattened), numbers to 3 significant digits."""
+    flat = table.reset_index()
+    cells = [[text_cell(v) for v in row] for row in flat.itertuples(index=False)]
+    header = [str(c) for c in flat.columns]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in cells]
+    return "\n".join(lines) + "\n"
+
+
+def text_cell(value) -> str:
+    if isinstance(value, float):
+        return "" if not math.isfinite(value) else f"{value:.3g}"
+    return str(value).replace("|", "\\|")
 
 
 def _svg_loglog(series: dict[str, list[tuple[float, float]]], title: str, width=360, height=220) -> str:
@@ -95,6 +147,13 @@ def write_speed_reports(out_dir: Path, rows: list[dict], meta: dict) -> None:
         for label, ratios in (("py-mode time", ratio), ("best PyTensor backend time", best)):
             styled = table(ratios, formatter="{:.3g}", na_rep="n/a").map(_ratio_colour).to_html()
             sections.append(f"<h2>{title}: onnxruntime time / {label}</h2>{styled}")
+    real_models = real_models_table(frame)
+    if real_models is not None:
+        atomic_write_text(out_dir / "speed-real-models.md", markdown(real_models))
+        styled = table(real_models, formatter="{:.3g}", na_rep="").map(_ratio_colour, subset=[
+            c for c in real_models.columns if c.endswith("/ default")]).to_html()
+        sections.insert(0, "<h2>Real models: ONNX nodes, microseconds per call, onnxruntime / PyTensor's default "
+                        "mode</h2>" + styled)
     bound = ort[ort.bandwidth_bound_s.notna()].pivot_table(index=["op", "dtype"], columns="size",
                                                           values="bound_fraction")
     if not bound.empty:
@@ -113,8 +172,9 @@ margin-bottom: 1.5em; }} td, th {{ border: 1px solid #ccc; padding: 2px 6px; }} 
 <p>How to read: a ratio below 1 means onnxruntime's steady-state call is faster (green), above 1 slower
 (red). Times are medians over repeats of many calls, measured one backend after the other in one run;
 one-off costs (export + session creation, PyTensor compilation) are in speed.csv, column one_off_s.
-"py" is PyTensor's Python linker without rewrites, "c" and "numba" its compiled modes; in the PyMC
-model section, "pymc_default" is the model's logp_dlogp_function as PyMC compiles it.</p>
+"default" is PyTensor's default mode (what pytensor.function and PyMC compile with), "py" its Python
+linker without rewrites, "c" and "numba" its compiled modes; "onnxruntime_1thread" runs one intra-op
+thread, "onnxruntime" one per core.</p>
 {''.join(sections)}<h2>Time vs size (log-log)</h2>{''.join(plots)}
 <h2>All measurements</h2>{measurements}
 </body></html>"""

@@ -75,8 +75,10 @@ def bench_command(args) -> int:
             if unknown:
                 raise UsageError(f"unknown models {unknown}; choose from {model_rows}")
     pairs = [(ONNX_OPERATIONS[o], d) for o in ops for d in dtypes if d in ONNX_OPERATIONS[o].dtypes]
-    if not pairs:
+    if not pairs and not args.no_ops:
         raise UsageError("no selected op is defined for the selected dtypes")
+    if args.no_ops and args.no_graphs and not time_models:
+        raise UsageError("--no-ops and --no-graphs leave nothing to time without the PyMC model section")
     tty = sys.stderr.isatty()
     done = [0]
 
@@ -86,15 +88,19 @@ def bench_command(args) -> int:
             sys.stderr.write(f"\r{done[0]}/{len(pairs) * len(sizes)} {label}\x1b[K")
             sys.stderr.flush()
 
-    rows = run_speed_matrix(pairs, sizes, repeat=args.repeat, progress=progress)
+    level = args.ort_optimization
+    meta["onnxruntime_optimization_level"] = level
+    rows = [] if args.no_ops else run_speed_matrix(pairs, sizes, repeat=args.repeat, progress=progress,
+                                                   optimization_level=level)
     if not args.no_graphs:
         from harness.bench.graphs import run_graph_benchmarks
 
-        rows += run_graph_benchmarks(repeat=args.repeat, names=graph_names)
+        rows += run_graph_benchmarks(repeat=args.repeat, names=graph_names, optimization_level=level)
     if time_models:
         from harness.bench.graphs import run_model_benchmarks
 
-        rows += run_model_benchmarks(repeat=args.repeat, names=model_names)
+        rows += run_model_benchmarks(repeat=args.repeat, names=model_names, optimization_level=level)
+
     if tty:
         sys.stderr.write("\n")
     write_speed_reports(out, rows, meta)

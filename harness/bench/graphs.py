@@ -15,9 +15,10 @@ and a function that makes input arrays for a size, registered in `GRAPHS` with i
 
 PyMC models (`run_model_benchmarks`, where PyMC is installed): each ``model:<name>`` row's
 ``model.logp_dlogp_function(ravel_inputs=True)``, the log-density and gradient call a sampler makes,
-timed as PyMC compiles it (``pymc_default``: PyTensor's default mode), in py and NUMBA modes, and
-exported with `export_function_onnx` on onnxruntime. Its size is the number of unconstrained
-parameters; models are added in ``harness/registry/pymc_models.py``.
+timed as PyMC compiles it (``default``: PyTensor's default mode), in the py, C and NUMBA modes, and
+exported with `export_function_onnx` on onnxruntime at one thread and at its default threads. Its
+size is the number of unconstrained parameters; models are added in ``harness/registry/pymc_models.py``.
+The report's "real models" table puts both sections side by side: nodes, times, onnxruntime / default.
 """
 
 from __future__ import annotations
@@ -230,7 +231,8 @@ GRAPHS = {
 """name -> (builder, sizes): rows of data for the models, steps for the Scans."""
 
 
-def run_graph_benchmarks(*, repeat: int = 7, dtypes=("float32", "float64"), names=None) -> list[dict]:
+def run_graph_benchmarks(*, repeat: int = 7, dtypes=("float32", "float64"), names=None,
+                         optimization_level: str = "all") -> list[dict]:
     """Time every graph of `GRAPHS` (or those in ``names``) at each of its sizes on every backend."""
     records = []
     rng = np.random.default_rng(0)
@@ -244,44 +246,47 @@ def run_graph_benchmarks(*, repeat: int = 7, dtypes=("float32", "float64"), name
                 for backend_name in BACKENDS:
                     records.append(measured_row(
                         "graphs", name, dtype, n, backend_name,
-                        partial(compile_backend, backend_name, inputs, outputs, arrays, rewritten=True),
+                        partial(compile_backend, backend_name, inputs, outputs, arrays, rewritten=True,
+                                optimization_level=optimization_level),
                         repeat=repeat))
     return records
 
 
-MODEL_BACKENDS = ("onnxruntime", "onnxruntime_1thread", "pymc_default", "py", "numba")
-"""``pymc_default``: the function as PyMC compiles it (PyTensor's default mode); py and numba: PyTensor's
-Python linker without rewrites and its NUMBA mode, as in the other sections."""
+MODEL_BACKENDS = BACKENDS
+"""``default``: the function as PyMC compiles it (PyTensor's default mode); py, c and numba: PyTensor's
+Python linker without rewrites and its C and NUMBA modes, as in the other sections."""
 
 
-def _model_call(backend_name: str, make_model, size: int):
+def _model_call(backend_name: str, make_model, size: int, optimization_level: str = "all"):
     """(callable, one-off seconds) of a model's logp+gradient call on a backend, at a fixed point of
     ``size`` unconstrained parameters."""
     import time
 
-    from pytensor.compile.mode import Mode
+    from pytensor.compile.mode import Mode, get_mode
 
     from backend import export_function_onnx
     from backend.linker import make_session
 
     start = time.perf_counter()
-    modes = {"py": Mode(linker="py", optimizer=None), "numba": "NUMBA"}
+    modes = {"py": Mode(linker="py", optimizer=None), "c": get_mode("C"), "numba": get_mode("NUMBA")}
     compile_kwargs = {"mode": modes[backend_name]} if backend_name in modes else {}
     compiled = make_model().logp_dlogp_function(ravel_inputs=True, **compile_kwargs)
     compiled.set_extra_values({})
     point = np.linspace(-0.5, 0.5, size)
     if backend_name.startswith("onnxruntime"):
-        session = make_session(export_function_onnx(compiled),
-                               intra_op_num_threads=1 if backend_name.endswith("1thread") else None)
+        model = export_function_onnx(compiled)
+        session = make_session(model, intra_op_num_threads=1 if backend_name.endswith("1thread") else None,
+                               optimization_level=optimization_level)
         feed = {"joined_inputs": point}
         call = lambda: session.run(None, feed)  # noqa: E731
+        call.onnx_model = model
     else:
         call = lambda: compiled(point)  # noqa: E731
     call()
     return call, time.perf_counter() - start
 
 
-def run_model_benchmarks(*, repeat: int = 7, names=None) -> list[dict]:
+def run_model_benchmarks(*, repeat: int = 7, names=None, optimization_level: str = "all") -> list[dict]:
     """Time every PyMC model row (or those in ``names``, row names ``model:<name>``) on every backend
     of `MODEL_BACKENDS`; raises ImportError where PyMC is not installed."""
     from harness.registry.pymc_models import MODEL_DTYPE, MODELS
@@ -294,5 +299,5 @@ def run_model_benchmarks(*, repeat: int = 7, names=None) -> list[dict]:
         for backend_name in MODEL_BACKENDS:
             records.append(measured_row(
                 "models", name, MODEL_DTYPE, size, backend_name,
-                partial(_model_call, backend_name, make_model, size), repeat=repeat))
+                partial(_model_call, backend_name, make_model, size, optimization_level), repeat=repeat))
     return records

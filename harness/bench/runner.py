@@ -56,10 +56,12 @@ def bench_graph(spec, dtype: str, size: int):
     return inputs, output, arrays
 
 
-def bench_cell(spec, dtype: str, size: int, *, repeat: int, bandwidth: float | None) -> list[dict]:
+def bench_cell(spec, dtype: str, size: int, *, repeat: int, bandwidth: float | None,
+               optimization_level: str = "all") -> list[dict]:
     inputs, output, arrays = bench_graph(spec, dtype, size)
     rows = [measured_row("ops", spec.name, dtype, size, backend_name,
-                         partial(compile_backend, backend_name, inputs, output, arrays), repeat=repeat)
+                         partial(compile_backend, backend_name, inputs, output, arrays,
+                                 optimization_level=optimization_level), repeat=repeat)
             for backend_name in BACKENDS]
     out_bytes = size * np.dtype(output[0].dtype if isinstance(output, list) else output.dtype).itemsize
     moved = sum(a.nbytes for a in arrays) + out_bytes
@@ -69,12 +71,13 @@ def bench_cell(spec, dtype: str, size: int, *, repeat: int, bandwidth: float | N
     return rows
 
 
-def run_speed_matrix(specs_dtypes, sizes, *, repeat: int, progress=None) -> list[dict]:
+def run_speed_matrix(specs_dtypes, sizes, *, repeat: int, progress=None, optimization_level: str = "all") -> list[dict]:
     rows = []
     bandwidth = {size: memory_bandwidth(size * 8 * 3) for size in sizes}
     for spec, dtype in specs_dtypes:
         for size in sizes:
-            rows += bench_cell(spec, dtype, size, repeat=repeat, bandwidth=bandwidth[size])
+            rows += bench_cell(spec, dtype, size, repeat=repeat, bandwidth=bandwidth[size],
+                               optimization_level=optimization_level)
             if progress:
                 progress(f"{spec.name} {dtype} {size}")
     return rows

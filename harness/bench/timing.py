@@ -2,8 +2,9 @@
 
 - `time_call`: median and IQR of one call's steady-state time (warm-up, then timed repeats of many
   calls each).
-- `compile_backend`: a graph compiled for onnxruntime (default threads or one), or PyTensor's py, C
-  or NUMBA mode, with its one-off cost (export + session creation, or compilation).
+- `compile_backend`: a graph compiled for onnxruntime (default threads or one), or PyTensor's default,
+  py, C or NUMBA mode, with its one-off cost (export + session creation, or compilation); an
+  onnxruntime callable carries its model, whose nodes `measured_row` counts (`count_nodes`).
 - `memory_bandwidth`: what a numpy copy reaches on this machine now, for the bandwidth bound.
 
 To time another backend: a name in `BACKENDS` and a branch in `compile_backend`.
@@ -17,9 +18,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-BACKENDS = ("onnxruntime", "onnxruntime_1thread", "py", "c", "numba")
-"""Every backend run by PyTensor that some section times (``pymc_default``: PyMC models only); the speed
-report's "best PyTensor backend" is the fastest of these."""
+BACKENDS = ("onnxruntime", "onnxruntime_1thread", "default", "py", "c", "numba")
+"""Every backend each section times: onnxruntime at its default threads (one per core) and at one,
+PyTensor's default mode (what ``pytensor.function`` and PyMC compile with), its Python linker without
+rewrites, and its C and NUMBA modes. The speed report's "best PyTensor backend" is the fastest of
+PyTensor's."""
 
 
 @dataclass
@@ -72,11 +75,12 @@ def memory_bandwidth(size_bytes: int, repeat: int = 7) -> float:
     return 2 * src.nbytes / timing.median_s
 
 
-def compile_backend(name: str, inputs, output, arrays, *, rewritten: bool = False):
+def compile_backend(name: str, inputs, output, arrays, *, rewritten: bool = False, optimization_level: str = "all"):
     """(callable, one-off seconds) for a backend; raises with the reason when it cannot compile.
 
     ``rewritten``: export the graph after PyTensor's rewrites (the "ONNX" mode), as a user compiling
-    a model would; otherwise the graph is exported as built (single ops)."""
+    a model would; otherwise the graph is exported as built (single ops). ``optimization_level``:
+    onnxruntime's (`backend.linker.OPTIMIZATION_LEVELS`)."""
     import pytensor
     from pytensor.compile.mode import Mode, get_mode
 
@@ -86,27 +90,48 @@ def compile_backend(name: str, inputs, output, arrays, *, rewritten: bool = Fals
         from backend.linker import make_session
 
         model = compile_onnx(inputs, output).maker.linker.onnx_model if rewritten else export_onnx(inputs, output)
-        session = make_session(model, intra_op_num_threads=1 if name.endswith("1thread") else None)
+        session = make_session(model, intra_op_num_threads=1 if name.endswith("1thread") else None,
+                               optimization_level=optimization_level)
         feed = {i.name: a for i, a in zip(model.graph.input, arrays)}
         fn = lambda: session.run(None, feed)  # noqa: E731
+        fn.onnx_model = model
     else:
-        mode = {"py": Mode(linker="py", optimizer=None), "c": get_mode("C"), "numba": get_mode("NUMBA")}[name]
-        compiled = pytensor.function(inputs, output, mode=mode)
+        modes = {"py": Mode(linker="py", optimizer=None), "c": get_mode("C"), "numba": get_mode("NUMBA")}
+        compiled = pytensor.function(inputs, output, **({"mode": modes[name]} if name in modes else {}))
         compiled.trust_input = True  # skip PyTensor's input validation: time the computation
         fn = lambda: compiled(*arrays)  # noqa: E731
     fn()
     return fn, time.perf_counter() - start
 
 
+def count_nodes(model) -> tuple[int, int]:
+    """(nodes, Loops) of an ONNX model, the nodes inside Loop bodies and If branches counted once each."""
+    nodes = loops = 0
+    graphs = [model.graph]
+    while graphs:
+        graph = graphs.pop()
+        for node in graph.node:
+            nodes += 1
+            loops += node.op_type == "Loop"
+            for attribute in node.attribute:
+                graphs += [attribute.g] if attribute.g.node else list(attribute.graphs)
+    return nodes, loops
+
+
 def measured_row(section: str, op: str, dtype: str, size: int, backend: str, compile_call, *,
                  repeat: int) -> dict:
     """One speed-matrix row: ``compile_call()`` returns (callable, one-off seconds), which is then timed.
-    A backend that cannot compile or run the graph gets a row with NaN times and the reason in ``note``."""
+    A backend that cannot compile or run the graph gets a row with NaN times and the reason in ``note``;
+    an onnxruntime row counts its model's nodes and Loops."""
     nan = float("nan")
     row = {"section": section, "op": op, "dtype": dtype, "size": size, "backend": backend, "median_s": nan,
-           "iqr_s": nan, "one_off_s": nan, "note": "", "bytes_moved": nan, "bandwidth_bound_s": nan}
+           "iqr_s": nan, "one_off_s": nan, "note": "", "bytes_moved": nan, "bandwidth_bound_s": nan,
+           "onnx_nodes": nan, "onnx_loops": nan}
     try:
         fn, one_off = compile_call()
+        model = getattr(fn, "onnx_model", None)
+        if model is not None:
+            row["onnx_nodes"], row["onnx_loops"] = count_nodes(model)
         timing = time_call(fn, repeat=repeat)
         row.update(median_s=timing.median_s, iqr_s=timing.iqr_s, one_off_s=one_off)
     except Exception as exc:  # recorded in the report; the other backends still run

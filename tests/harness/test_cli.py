@@ -286,13 +286,33 @@ def test_bench_writes_the_speed_report_and_says_when_the_model_section_is_missin
         assert "--models needs PyMC" in capsys.readouterr().err
     assert main(args + (models if have_pymc else [])) == 0
     speed = pd.read_csv(tmp_path / "speed.csv")
-    assert set(speed[speed.section == "ops"].backend) == {"onnxruntime", "onnxruntime_1thread", "py", "c", "numba"}
+    assert set(speed[speed.section == "ops"].backend) == {"onnxruntime", "onnxruntime_1thread", "default", "py", "c",
+                                                          "numba"}
     meta = json.loads((tmp_path / "speed-environment.json").read_text())
     if have_pymc:
         assert set(speed[speed.section == "models"].op) == {"model:poisson_gamma"}
         assert "PyMC models" in (tmp_path / "speed.html").read_text()
     else:
         assert "models" not in set(speed.section) and "PyMC is not installed" in meta["models"]
+
+
+def test_bench_models_only_at_a_chosen_optimization_level(tmp_path, capsys):
+    pytest.importorskip("pymc", reason="PyMC is not installed: pip install -e '.[pymc]' (tox -e pymc)")
+    args = ["bench", "--no-ops", "--no-graphs", "--models", "model:poisson_gamma", "--repeat", "3",
+            "--ort-optimization", "basic", "--out", str(tmp_path)]
+    assert main(args) == 0
+    speed = pd.read_csv(tmp_path / "speed.csv")
+    assert set(speed.section) == {"models"}
+    assert json.loads((tmp_path / "speed-environment.json").read_text())["onnxruntime_optimization_level"] == "basic"
+    assert "model:poisson_gamma" in (tmp_path / "speed-real-models.md").read_text()
+
+
+def test_bench_refuses_to_time_nothing_and_unknown_levels(tmp_path, capsys):
+    assert main(["bench", "--no-ops", "--no-graphs", "--no-models", "--out", str(tmp_path / "a")]) == 2
+    assert "nothing to time" in capsys.readouterr().err
+    assert main(["bench", "--ort-optimization", "fast", "--out", str(tmp_path / "b")]) == 2
+    assert "invalid choice: 'fast'" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()
 
 
 def test_entries_absent_from_this_pytensor_are_listed_and_refused_with_the_reason(monkeypatch, capsys, tmp_path):

@@ -29,5 +29,7 @@ def test_model_benchmark_times_each_backend_at_the_models_parameter_count():
     assert [r["backend"] for r in rows] == list(MODEL_BACKENDS)
     assert {(r["section"], r["op"], r["size"]) for r in rows} == {("models", "model:eight_schools_noncentred", 10)}
     for row in rows:
-        if row["backend"] in ("onnxruntime", "onnxruntime_1thread", "pymc_default"):
+        if row["backend"] in ("onnxruntime", "onnxruntime_1thread", "default"):
             assert row["note"] == "" and row["median_s"] > 0 and row["one_off_s"] > 0
+        if row["backend"].startswith("onnxruntime"):
+            assert row["onnx_nodes"] > 10 and row["onnx_loops"] == 0
