@@ -338,6 +338,8 @@ class GraphBuilder:
             if folded is not None:  # a literal's dtype made the graph's at run time: made here
                 return self.constant(folded)
             return None
+        if op_type == "Cast" and len(inputs) == 1 and (self._static_type_of(inputs[0]) or (None,))[0] == attrs["to"]:
+            return inputs[0]  # already of that type
         if op_type in _SHAPE_OPS and not attrs and len(inputs) == 2 and all(name in values for name in inputs):
             # a constant reshaped (a Python literal broadcast by DimShuffle): the reshaped constant
             data, shape = (values[name] for name in inputs)

@@ -138,10 +138,97 @@ def _sinh64(ctx, x):
     return _with_sign_of(ctx, x, ctx.op.Where(ctx.op.Less(a, _f64(ctx, 1.0)), near, result))
 
 
+# ---- inverse trigonometric functions and tan in float64 (Cephes' atan.c and tan.c: their reductions
+# and rational approximations; the accuracy measured is in docs/special_functions.md) ----
+
+_ATAN_P = (-8.750608600031904122785e-1, -1.615753718733365076637e1, -7.500855792314704667340e1,
+           -1.228866684490136173410e2, -6.485021904942025371773e1)
+_ATAN_Q = (1.0, 2.485846490142306297962e1, 1.650270098316988542046e2, 4.328810604912902668951e2,
+           4.853903996359136964868e2, 1.945506571482613964425e2)
+_TAN_3PI_8 = 2.41421356237309504880
+_PI_LOW = 1.2246467991473532e-16  # pi - float64(pi)
+
+
+def _polynomial(ctx, z, coefficients):
+    """Horner's rule, highest power first."""
+    total = _f64(ctx, coefficients[0])
+    for c in coefficients[1:]:
+        total = ctx.op.Add(ctx.op.Mul(total, z), _f64(ctx, c))
+    return total
+
+
+def _atan_magnitude(ctx, a):
+    """atan(a) for a >= 0 (NaN stays NaN, inf gives pi/2): a reduced to [0, 0.66] by atan(a) = pi/2 -
+    atan(1/a) above tan(3 pi/8) and pi/4 + atan((a - 1)/(a + 1)) above 0.66, then x + x z P(z)/Q(z)
+    with z = x^2; the low bits of pi/2 and pi/4 are added to the small term before the large one."""
+    far, middle = ctx.op.Greater(a, _f64(ctx, _TAN_3PI_8)), ctx.op.Greater(a, _f64(ctx, 0.66))
+    one = _f64(ctx, 1.0)
+    x = ctx.op.Where(far, ctx.op.Div(_f64(ctx, -1.0), a),
+                     ctx.op.Where(middle, ctx.op.Div(ctx.op.Sub(a, one), ctx.op.Add(a, one)), a))
+    z = ctx.op.Mul(x, x)
+    ratio = ctx.op.Div(ctx.op.Mul(z, _polynomial(ctx, z, _ATAN_P)), _polynomial(ctx, z, _ATAN_Q))
+    small = ctx.op.Add(ctx.op.Mul(x, ratio), x)
+    offset_low = ctx.op.Where(far, _f64(ctx, _PI_LOW / 2), ctx.op.Where(middle, _f64(ctx, _PI_LOW / 4), _f64(ctx, 0.0)))
+    offset = ctx.op.Where(far, _f64(ctx, math.pi / 2), ctx.op.Where(middle, _f64(ctx, math.pi / 4), _f64(ctx, 0.0)))
+    return ctx.op.Add(offset, ctx.op.Add(small, offset_low))
+
+
+def _atan64(ctx, x):
+    return _with_sign_of(ctx, x, _atan_magnitude(ctx, ctx.op.Abs(x)))
+
+
+def _asin64(ctx, x):
+    """asin(x) = atan(x / sqrt((1 - x)(1 + x))): 1 - |x| is exact where it matters (|x| >= 0.5); +-1
+    give +-pi/2 through inf, |x| > 1 NaN through the square root."""
+    a = ctx.op.Abs(x)
+    one = _f64(ctx, 1.0)
+    root = ctx.op.Sqrt(ctx.op.Mul(ctx.op.Sub(one, a), ctx.op.Add(one, a)))
+    return _with_sign_of(ctx, x, _atan_magnitude(ctx, ctx.op.Div(a, root)))
+
+
+def _acos64(ctx, x):
+    """acos(x) = 2 atan(sqrt((1 - x) / (1 + x))): 0 at 1, pi at -1 (through inf), NaN beyond."""
+    one = _f64(ctx, 1.0)
+    half_angle = _atan_magnitude(ctx, ctx.op.Sqrt(ctx.op.Div(ctx.op.Sub(one, x), ctx.op.Add(one, x))))
+    return ctx.op.Add(half_angle, half_angle)
+
+
+_TAN_P = (-1.30936939181383777646e4, 1.15351664838587416140e6, -1.79565251976484877988e7)
+_TAN_Q = (1.0, 1.36812963470692954678e4, -1.32089234440210967447e6, 2.50083801823357915839e7,
+          -5.38695755929454629881e7)
+# pi/2 in parts: four of 27 significant bits (n * part is exact for n < 2**26) and the rest to 53 bits
+_PI_2_PARTS = (1.570796325802803, 9.920935739593517e-10, 5.721188709663575e-18, 1.6446256892965207e-26,
+               4.3359050650618903e-35)
+TAN_REDUCTION_LIMIT = 2.0**26 * math.pi / 2
+"""Beyond this |x| the reduction by pi/2 would need more bits of pi than the parts hold (Payne-Hanek's
+reduction is not composed): the export gives NaN there, and the registry declares it."""
+
+
+def _tan64(ctx, x):
+    """tan(x): n = |x| / (pi/2) rounded, r = |x| - n pi/2 in [-pi/4, pi/4] (pi/2 in five parts, so r
+    keeps its bits however close x is to a multiple of pi/2), tan(r) = r + r z P(z)/Q(z) with z = r^2
+    (Cephes' tan.c approximation, also for tiny r: its cut-off to r below z = 1e-14 costs 25 ULP
+    near 1e-7), -1/tan(r) for odd n; x's sign last. NaN
+    for inf, NaN and |x| beyond `TAN_REDUCTION_LIMIT`."""
+    a = ctx.op.Abs(x)
+    n = ctx.op.Round(ctx.op.Mul(a, _f64(ctx, 2.0 / math.pi)))
+    r = a
+    for part in _PI_2_PARTS:
+        r = ctx.op.Sub(r, ctx.op.Mul(n, _f64(ctx, part)))
+    z = ctx.op.Mul(r, r)
+    ratio = ctx.op.Div(ctx.op.Mul(z, _polynomial(ctx, z, _TAN_P)), _polynomial(ctx, z, _TAN_Q))
+    t = ctx.op.Add(r, ctx.op.Mul(r, ratio))
+    odd = ctx.op.Equal(ctx.op.Mod(n, _f64(ctx, 2.0), fmod=1), _f64(ctx, 1.0))
+    t = ctx.op.Where(odd, ctx.op.Div(_f64(ctx, -1.0), t), t)
+    t = ctx.op.Where(ctx.op.Greater(a, _f64(ctx, TAN_REDUCTION_LIMIT)), _f64(ctx, math.nan), t)
+    return _with_sign_of(ctx, x, t)
+
+
 # onnxruntime has no float64 kernel for these; the registry's float64 bounds are the compositions'
 # measured accuracy
 FLOAT64_COMPOSITIONS = {ps.ArcTanh: _atanh64, ps.ArcSinh: asinh64, ps.ArcCosh: _acosh64, ps.Cosh: _cosh64,
-                        ps.Sinh: _sinh64}
+                        ps.Sinh: _sinh64, ps.ArcTan: _atan64, ps.ArcSin: _asin64, ps.ArcCos: _acos64,
+                        ps.Tan: _tan64}
 for _op_class, _onnx_op in ONE_TO_ONE_SCALAR_OPS.items():
     onnx_funcify.register(_op_class)(_one_to_one_or_float64_composition(_onnx_op, FLOAT64_COMPOSITIONS.get(_op_class)))
 
@@ -450,20 +537,22 @@ def onnx_funcify_ArcTan2(op, node, ctx, inputs):
     -0.0) = pi); 0/0 and inf/inf, which the ratio cannot express, are set to 0 and pi/4. The
     reflection and the sign are applied in float64, so only the ratio and Atan round in float32."""
     out = output_dtype(node)
-    if out not in ("float16", "float32"):
-        raise ONNXExportUnsupported(f"arctan2 with {out} output: onnxruntime's Atan has no {out} kernel "
-                                    "and a float32 angle would lose the precision")
-    y, x = (ctx.cast(a, dtype_of(v), "float32") for a, v in zip(inputs, node.inputs))
+    if out not in FLOAT_DTYPES:
+        raise ONNXExportUnsupported(f"arctan2 with {out} output: only float outputs are converted")
+    work = "float64" if out == "float64" else "float32"
+    y, x = (ctx.cast(a, dtype_of(v), work) for a, v in zip(inputs, node.inputs))
     abs_y, abs_x = ctx.op.Abs(y), ctx.op.Abs(x)
-    angle = ctx.op.Atan(ctx.op.Div(abs_y, abs_x))
-    zero, inf = ctx.constant(0.0, "float32"), ctx.constant(math.inf, "float32")
+    ratio = ctx.op.Div(abs_y, abs_x)
+    zero, inf = ctx.constant(0.0, work), ctx.constant(math.inf, work)
     both_zero = ctx.op.And(ctx.op.Equal(abs_y, zero), ctx.op.Equal(abs_x, zero))
     both_inf = ctx.op.And(ctx.op.Equal(abs_y, inf), ctx.op.Equal(abs_x, inf))
-    angle = ctx.op.Where(both_inf, ctx.constant(math.pi / 4, "float32"), angle)
-    angle = ctx.cast(ctx.op.Where(both_zero, zero, angle), "float32", "float64")
-    reflected = ctx.op.Sub(ctx.constant(math.pi, "float64"), angle)
-    magnitude = ctx.op.Where(sign_bit(ctx, x, "float32"), reflected, angle)
-    return [ctx.cast(_with_sign(ctx, sign_bit(ctx, y, "float32"), magnitude), "float64", out)]
+    # float64: the composed atan (onnxruntime has no float64 Atan); pi - angle adds pi's low bits
+    angle = _atan_magnitude(ctx, ratio) if work == "float64" else ctx.op.Atan(ratio)
+    angle = ctx.op.Where(both_inf, ctx.constant(math.pi / 4, work), angle)
+    angle = ctx.cast(ctx.op.Where(both_zero, zero, angle), work, "float64")
+    reflected = ctx.op.Add(ctx.op.Sub(ctx.constant(math.pi, "float64"), angle), ctx.constant(_PI_LOW, "float64"))
+    magnitude = ctx.op.Where(sign_bit(ctx, x, work), reflected, angle)
+    return [ctx.cast(_with_sign(ctx, sign_bit(ctx, y, work), magnitude), "float64", out)]
 
 
 @onnx_funcify.register(ps.Sign)

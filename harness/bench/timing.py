@@ -12,9 +12,12 @@ To time another backend: a name in `BACKENDS` and a branch in `compile_backend`.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import signal
 import time
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -118,25 +121,75 @@ def count_nodes(model) -> tuple[int, int]:
     return nodes, loops
 
 
+MEASUREMENT_TIMEOUT_S = 900
+"""A measurement (compile, warm-up, timed repeats) still running after this is stopped and reported."""
+
+
 def measured_row(section: str, op: str, dtype: str, size: int, backend: str, compile_call, *,
-                 repeat: int) -> dict:
+                 repeat: int, timeout_s: float = MEASUREMENT_TIMEOUT_S) -> dict:
     """One speed-matrix row: ``compile_call()`` returns (callable, one-off seconds), which is then timed.
     A backend that cannot compile or run the graph gets a row with NaN times and the reason in ``note``;
-    an onnxruntime row counts its model's nodes and Loops."""
+    an onnxruntime row counts its model's nodes and Loops. Each measurement runs in a forked child
+    process, so that a backend that crashes the interpreter (PyTensor's C backend can abort) or hangs
+    costs its own row only."""
     nan = float("nan")
     row = {"section": section, "op": op, "dtype": dtype, "size": size, "backend": backend, "median_s": nan,
            "iqr_s": nan, "one_off_s": nan, "note": "", "bytes_moved": nan, "bandwidth_bound_s": nan,
            "onnx_nodes": nan, "onnx_loops": nan}
+    row.update(run_isolated(partial(_measure, compile_call, repeat), timeout_s=timeout_s,
+                            what=f"{backend} on {op} ({dtype}, size {size})"))
+    return row
+
+
+def _measure(compile_call, repeat: int) -> dict:
+    found = {}
     try:
         fn, one_off = compile_call()
         model = getattr(fn, "onnx_model", None)
         if model is not None:
-            row["onnx_nodes"], row["onnx_loops"] = count_nodes(model)
+            found["onnx_nodes"], found["onnx_loops"] = count_nodes(model)
         timing = time_call(fn, repeat=repeat)
-        row.update(median_s=timing.median_s, iqr_s=timing.iqr_s, one_off_s=one_off)
+        found.update(median_s=timing.median_s, iqr_s=timing.iqr_s, one_off_s=one_off)
     except Exception as exc:  # recorded in the report; the other backends still run
-        row["note"] = describe_unavailable(exc)
-    return row
+        found["note"] = describe_unavailable(exc)
+    return found
+
+
+def run_isolated(function, *, timeout_s: float, what: str) -> dict:
+    """``function()`` (returning a dict) in a forked child; {"note": ...} when the child crashed, was
+    killed or ran past ``timeout_s``."""
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+
+    def child():
+        sender.send(function())
+        sender.close()
+
+    process = context.Process(target=child, daemon=True)
+    process.start()
+    sender.close()
+    try:
+        if receiver.poll(timeout_s):
+            return receiver.recv()
+        if process.is_alive():
+            return {"note": f"unavailable: timeout: {what} ran past {timeout_s:g} s and was stopped"}
+        return {"note": f"unavailable: crash: {what} ended the process ({_ending(process)})"}
+    except EOFError:  # the child died before sending
+        process.join()
+        return {"note": f"unavailable: crash: {what} ended the process ({_ending(process)})"}
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join()
+        receiver.close()
+
+
+def _ending(process) -> str:
+    process.join()
+    code = process.exitcode
+    if code is not None and code < 0:
+        return f"signal {signal.Signals(-code).name}"
+    return f"exit status {code}"
 
 
 def describe_unavailable(exc: Exception) -> str:

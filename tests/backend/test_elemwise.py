@@ -8,6 +8,7 @@ import pytest
 from onnx.reference import ReferenceEvaluator
 
 from backend import ONNXExportUnsupported, export_function_onnx, export_onnx
+from backend.linker import make_session
 from harness.testing import compare_onnx_and_py, get_onnx_node_types
 
 FLOATS = np.array([-2.5, -1.5, -0.5, -0.0, 0.0, 0.5, 1.5, 2.5, 3.7, -3.7], dtype="float64")
@@ -245,10 +246,56 @@ def test_arctan2_quadrants_signed_zeros_and_infinities():
     np.testing.assert_allclose(res, expected, rtol=1e-6)
 
 
-def test_arctan2_with_float64_output_is_declined_with_the_reason():
+def test_float64_arctan2_keeps_ieee_special_cases_and_signs():
+    specials = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0, 5e-324, 1e308])
+    y, x = (a.ravel() for a in np.meshgrid(specials, specials))
     a, b = vec("y", "float64"), vec("x", "float64")
-    with pytest.raises(ONNXExportUnsupported, match="Atan has no float64 kernel"):
-        export_onnx([a, b], pt.arctan2(a, b))
+    _, res = compare_onnx_and_py([a, b], pt.arctan2(a, b), [y, x])
+    expected = np.arctan2(y, x)
+    np.testing.assert_array_equal(np.signbit(res), np.signbit(expected))
+    np.testing.assert_array_equal(np.isnan(res), np.isnan(expected))
+    np.testing.assert_allclose(res, expected, rtol=3e-16)
+
+
+def _ulps(a, b):
+    from harness.conformance.engine import ulp_distance
+
+    return ulp_distance(np.asarray(a), np.asarray(b))
+
+
+# arguments where the compositions are hardest: reduction boundaries (0.66, tan(3 pi/8), the nearest
+# doubles to multiples of pi/2), +-1 for arcsin/arccos, subnormals, signed zeros, inf and NaN
+HALF_PI_MULTIPLES = np.array([k * np.pi / 2 for k in (1, 2, 3, 1001, 2**20 + 1)])
+TRIGONOMETRY_CASES = {
+    "arctan": (np.array([0.0, -0.0, 5e-324, 1e-200, 0.66, np.nextafter(0.66, 1), 2.414213562373095,
+                         np.nextafter(2.414213562373095, 3), 1e17, -np.inf, np.nan]), 1),
+    "arcsin": (np.array([0.0, -0.0, 5e-324, 0.5, -0.625, 1 - 2**-53, -1.0, 1.0, 1 + 2**-52, np.inf, np.nan]), 2),
+    "arccos": (np.array([0.0, -0.0, 5e-324, 0.5, -0.625, 1 - 2**-53, -1.0, 1.0, -1 - 2**-52, np.nan]), 2),
+    "tan": (np.concatenate([[0.0, -0.0, 5e-324, 1e-7, -np.pi / 4, 1e8, np.inf, np.nan], HALF_PI_MULTIPLES,
+                            np.nextafter(HALF_PI_MULTIPLES, 0), -HALF_PI_MULTIPLES]), 4),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRIGONOMETRY_CASES))
+def test_float64_trigonometric_compositions_are_within_their_bounds_where_they_are_hardest(name):
+    data, bound = TRIGONOMETRY_CASES[name]
+    x = vec("x", "float64")
+    _, res = compare_onnx_and_py([x], getattr(pt, name)(x), [data], assert_fn=lambda *args, **kwargs: None)
+    with np.errstate(all="ignore"):
+        expected = getattr(np, name)(data)
+    np.testing.assert_array_equal(np.isnan(res), np.isnan(expected))
+    numbers = ~np.isnan(expected)
+    np.testing.assert_array_equal(np.signbit(res[numbers]), np.signbit(expected[numbers]))
+    assert _ulps(res[numbers], expected[numbers]).max() <= bound
+
+
+def test_float64_tan_beyond_its_reduction_is_nan_not_a_wrong_number():
+    from backend.scalar import TAN_REDUCTION_LIMIT
+
+    x = vec("x", "float64")
+    session = make_session(export_onnx([x], pt.tan(x)))
+    (res,) = session.run(None, {"x": np.array([TAN_REDUCTION_LIMIT * 1.01, -1e300, TAN_REDUCTION_LIMIT * 0.99])})
+    assert np.isnan(res[:2]).all() and np.isfinite(res[2])
 
 
 @pytest.mark.parametrize("name,values", [

@@ -179,3 +179,13 @@ def test_a_large_static_matrix_keeps_its_loop():
     model = export_onnx([a], pt.linalg.cholesky(a))
     assert [node.op_type for node in model.graph.node].count("Loop") == 1
     onnx.checker.check_model(model, full_check=True)
+
+
+def test_a_cast_to_the_type_a_value_has_is_no_node():
+    x = pt.vector("x", shape=(3,), dtype="float32")
+    ctx = GraphBuilder(18)
+    ctx.static_types["x"] = (TensorProto.FLOAT, (3,))
+    assert ctx.op.Cast("x", to=TensorProto.FLOAT) == "x" and not ctx.nodes
+    assert ctx.op.Cast("x", to=TensorProto.DOUBLE) != "x" and len(ctx.nodes) == 1
+    model = export_onnx([x], pt.cast(x, "float64") + 1)
+    assert [n.op_type for n in model.graph.node].count("Cast") == 1

@@ -33,3 +33,29 @@ def test_model_benchmark_times_each_backend_at_the_models_parameter_count():
             assert row["note"] == "" and row["median_s"] > 0 and row["one_off_s"] > 0
         if row["backend"].startswith("onnxruntime"):
             assert row["onnx_nodes"] > 10 and row["onnx_loops"] == 0
+
+
+def test_a_backend_that_crashes_or_hangs_costs_its_own_row_only():
+    import os
+    import signal
+
+    from harness.bench.timing import measured_row
+
+    def crashing():
+        os.kill(os.getpid(), signal.SIGABRT)
+
+    def hanging():
+        import time
+
+        time.sleep(60)
+
+    def working():
+        return (lambda: sum(range(10))), 0.001
+
+    crashed = measured_row("graphs", "g", "float64", 4, "c", crashing, repeat=3)
+    assert crashed["note"].startswith("unavailable: crash: c on g (float64, size 4) ended the process (signal SIGABRT)")
+    assert np.isnan(crashed["median_s"])
+    hung = measured_row("graphs", "g", "float64", 4, "py", hanging, repeat=3, timeout_s=1)
+    assert "timeout" in hung["note"] and "ran past 1 s" in hung["note"]
+    fine = measured_row("graphs", "g", "float64", 4, "py", working, repeat=3)
+    assert fine["note"] == "" and fine["median_s"] > 0 and fine["one_off_s"] == 0.001
