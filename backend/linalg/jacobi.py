@@ -16,11 +16,10 @@ import numpy as np
 from onnx import TensorProto
 
 from backend.basic import onnx_funcify
-from backend.compat import SVD, Eigvalsh, MatrixPinv
-from backend.dtypes import ONNXExportUnsupported, onnx_dtype
+from backend.compat import Eigh, Eigvalsh, MatrixPinv
+from backend.dtypes import onnx_dtype
 from backend.graph import make_subgraph
 from backend.helpers import loop
-from backend.linalg.declined import SIGN_CHOICE
 from backend.linalg.helpers import axis_size, index_range, matrix_diagonal, solve_operands, swap_last_axes
 from backend.linalg.solve import cholesky_lower, triangular_solve
 
@@ -178,13 +177,13 @@ def jacobi(ctx, a, dtype: str, ndim: int, *, one_sided: bool, accumulate: bool =
     return loop(ctx, steps, carried, step, "jacobi_body", keep_going=keep_going)
 
 
-def _sorted(ctx, values, n, *, descending: bool):
+def sorted_values(ctx, values, n, *, descending: bool):
     """``values`` sorted along the last axis (TopK of all n)."""
     k = ctx.op.Unsqueeze(n, ctx.constant([0], "int64"))
     return ctx.op.TopK(values, k, axis=-1, largest=int(descending), sorted=1, n_outputs=2)[0]
 
 
-def _if(ctx, condition, then_value, else_value, dtype, ndim, name):
+def if_then_else(ctx, condition, then_value, else_value, dtype, ndim, name):
     """``then_value(body)`` if the 0-d bool ``condition`` holds, else ``else_value(body)`` (ONNX If:
     the branches may have different shapes, unlike Where's)."""
     branches = []
@@ -201,7 +200,7 @@ def _wide(ctx, a, ndim):
 
 def _tall(ctx, a, wide, dtype, ndim):
     """A, or A^T where A is wide: the one-sided method orthogonalizes the shorter side's vectors."""
-    return _if(ctx, wide, lambda body: swap_last_axes(body, a, ndim), lambda body: body.op.Identity(a), dtype, ndim,
+    return if_then_else(ctx, wide, lambda body: swap_last_axes(body, a, ndim), lambda body: body.op.Identity(a), dtype, ndim,
                "orient")
 
 
@@ -210,8 +209,28 @@ def eigenvalues_symmetric(ctx, a, dtype: str, ndim: int) -> str:
     scale = power_of_two_scale(ctx, a, dtype)
     (diagonalized,) = jacobi(ctx, ctx.op.Div(a, scale), dtype, ndim, one_sided=False)
     n = axis_size(ctx, a, ndim - 1)
-    values = _sorted(ctx, matrix_diagonal(ctx, diagonalized, n, ndim), n, descending=False)
+    values = sorted_values(ctx, matrix_diagonal(ctx, diagonalized, n, ndim), n, descending=False)
     return ctx.op.Mul(values, ctx.op.Squeeze(scale, ctx.constant([-1], "int64")))
+
+
+@onnx_funcify.register(Eigh)
+def onnx_funcify_Eigh(op, node, ctx, inputs):
+    """Ascending eigenvalues and their eigenvectors (as columns): two-sided Jacobi with the rotations
+    accumulated, V's columns ordered with the values. Each vector's sign (and, for a repeated
+    eigenvalue, the basis of its eigenspace) is Jacobi's, not LAPACK's: the registry judges what is
+    defined (`harness.registry.linalg`)."""
+    (a,), dtype = solve_operands(ctx, node, inputs)
+    ndim = node.inputs[0].type.ndim
+    lower = getattr(op, "lower", getattr(op, "UPLO", "L") == "L")
+    a = _symmetric_from(ctx, a, ndim, lower=lower)
+    scale = power_of_two_scale(ctx, a, dtype)
+    diagonalized, vectors = jacobi(ctx, ctx.op.Div(a, scale), dtype, ndim, one_sided=False, accumulate=True)
+    n = axis_size(ctx, a, ndim - 1)
+    values, order = ctx.op.TopK(matrix_diagonal(ctx, diagonalized, n, ndim), ctx.op.Unsqueeze(n, ctx.constant([0], "int64")),
+                                axis=-1, largest=0, sorted=1, n_outputs=2)
+    columns = ctx.op.Expand(ctx.op.Unsqueeze(order, ctx.constant([-2], "int64")), ctx.op.Shape(vectors))
+    return [ctx.op.Mul(values, ctx.op.Squeeze(scale, ctx.constant([-1], "int64"))),
+            ctx.op.GatherElements(vectors, columns, axis=-1)]
 
 
 @onnx_funcify.register(Eigvalsh)
@@ -230,7 +249,7 @@ def onnx_funcify_Eigvalsh(op, node, ctx, inputs):
     return [eigenvalues_symmetric(ctx, a, dtype, ndim)]
 
 
-def _singular_value_factors(ctx, a, dtype, ndim, *, accumulate):
+def singular_value_factors(ctx, a, dtype, ndim, *, accumulate):
     """One-sided Jacobi on the tall orientation of A/scale: the rotated columns B (and V), the scale,
     whether A is wide and the number of singular values."""
     wide = _wide(ctx, a, ndim)
@@ -239,24 +258,13 @@ def _singular_value_factors(ctx, a, dtype, ndim, *, accumulate):
     return jacobi(ctx, tall, dtype, ndim, one_sided=True, accumulate=accumulate), scale, wide, axis_size(ctx, tall, ndim - 1)
 
 
-@onnx_funcify.register(SVD)
-def onnx_funcify_SVD(op, node, ctx, inputs):
-    if op.compute_uv:
-        raise ONNXExportUnsupported(SIGN_CHOICE.format(op=op, what="singular vectors", values="singular values"))
-    (a,), dtype = solve_operands(ctx, node, inputs)
-    ndim = node.inputs[0].type.ndim
-    (columns,), scale, _, k = _singular_value_factors(ctx, a, dtype, ndim, accumulate=False)
-    norms = ctx.op.Sqrt(ctx.op.ReduceSumSquare(columns, ctx.constant([-2], "int64"), keepdims=0))
-    return [ctx.op.Mul(_sorted(ctx, norms, k, descending=True), ctx.op.Squeeze(scale, ctx.constant([-1], "int64")))]
-
-
 @onnx_funcify.register(MatrixPinv)
 def onnx_funcify_MatrixPinv(op, node, ctx, inputs):
     (a,), dtype = solve_operands(ctx, node, inputs)
     ndim = node.inputs[0].type.ndim
     if op.hermitian:
         a = _symmetric_from(ctx, a, ndim, lower=True)  # numpy's hermitian SVD is eigh of the lower triangle
-    (columns, rotations), scale, wide, _ = _singular_value_factors(ctx, a, dtype, ndim, accumulate=True)
+    (columns, rotations), scale, wide, _ = singular_value_factors(ctx, a, dtype, ndim, accumulate=True)
     # A V = B with orthogonal columns b_j = sigma_j u_j, so pinv(A) = V diag(1 / sigma_j^2) B^T,
     # keeping the sigma_j above numpy's cutoff
     squares = ctx.op.ReduceSumSquare(columns, ctx.constant([-2], "int64"), keepdims=1)
@@ -267,5 +275,5 @@ def onnx_funcify_MatrixPinv(op, node, ctx, inputs):
     weights = ctx.op.Where(kept, ctx.op.Div(ctx.constant(1.0, dtype), ctx.op.Where(kept, squares, ctx.constant(1.0, dtype))),
                            zero)
     inverse = ctx.op.Div(ctx.op.MatMul(ctx.op.Mul(rotations, weights), swap_last_axes(ctx, columns, ndim)), scale)
-    return [_if(ctx, wide, lambda body: swap_last_axes(body, inverse, ndim), lambda body: body.op.Identity(inverse),
+    return [if_then_else(ctx, wide, lambda body: swap_last_axes(body, inverse, ndim), lambda body: body.op.Identity(inverse),
                 dtype, ndim, "orient_back")]

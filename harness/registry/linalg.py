@@ -294,7 +294,7 @@ def _pinv_scale(hermitian: bool):
 
 # dtypes PyTensor 2.38 refuses to build these entries for (measured there; 3.0 takes every LINALG_DTYPES
 # one): float16 eigh, int8 svd, and eigvalsh without ``b``
-REFUSED_BY_PYTENSOR_2_38 = {"eigh": ("float16",), "svd": ("int8",), "svd_values": ("int8",),
+REFUSED_BY_PYTENSOR_2_38 = {"eigh": ("float16",), "eigh_indefinite": ("float16",), "svd": ("int8",), "svd_values": ("int8",),
                             "svd_values_singular": ("int8",), "svd_values_batched": ("int8",),
                             "eigvalsh": LINALG_DTYPES, "eigvalsh_upper": LINALG_DTYPES,
                             "eigvalsh_batched": LINALG_DTYPES}
@@ -522,12 +522,52 @@ for _name, _kind, _batch in (("expm", "general", False), ("expm_symmetric", "ind
         reason=EXPM_FLOAT16_SCALAR, category="pytensor", dtypes=("float16",), when=_float16_scalar_matrix,
     ))
 
-# Declined by the exporter (status unsupported, with backend/linalg/declined.py's reason in every cell): the
-# vectors of eigh/svd carry LAPACK's sign choice; eig is complex.
+def _eigh_defined(a):
+    """What eigh defines whatever the vectors' signs (and the basis of a repeated eigenvalue's space):
+    the ascending values, the reconstruction V diag(w) V^T and V^T V."""
+    w, v = pt.linalg.eigh(a)
+    return [w, (v * w[None, :]) @ v.T, v.T @ v]
+
+
+def _unit_or_norm_scale(example: ArrayExample) -> np.ndarray:
+    """max(||A||_2, 1): the reconstruction's errors scale with ||A||, the orthogonality's with 1."""
+    return np.maximum(_eigenvalue_scale(True)(example), 1.0).max(keepdims=True)
+
+
+# eigh's vectors: two-sided Jacobi with the rotations accumulated (backend/linalg/jacobi.py). Each
+# vector's sign is Jacobi's, not LAPACK's, and a repeated eigenvalue's vectors are any basis of its
+# space, so the entry judges what is defined: the values, A rebuilt from the vectors and V^T V = I,
+# in ULPs of max(||A||, 1), the Jacobi bound.
+_register_decomposition("eigh", arity=1, build=_eigh_defined, examples=_examples("spd"), probe_ndim=2,
+                        error_scale=_unit_or_norm_scale)
+_register_decomposition("eigh_indefinite", arity=1, build=_eigh_defined, examples=_examples("indefinite"),
+                        probe_ndim=2, error_scale=_unit_or_norm_scale)
+
+def _svd_defined(full_matrices: bool):
+    """What the SVD defines whatever the vectors' signs: the descending values, U diag(s) V^T, U^T U
+    and V V^T (V^T's rows)."""
+    def build(a):
+        u, s, vt = pt.linalg.svd(a, full_matrices=full_matrices)
+        k = s.shape[0]
+        return [s, (u[:, :k] * s[None, :]) @ vt[:k], u.T @ u, vt @ vt.T]
+    return build
+
+
+def _unit_or_largest_singular_value(example: ArrayExample) -> np.ndarray:
+    return np.maximum(_singular_value_scale(example), 1.0).max(keepdims=True)
+
+
+# svd with vectors (backend/linalg/svd.py): one-sided Jacobi's vectors, the full factor completed by
+# Householder; judged like eigh, in ULPs of max(||A||, 1)
+for _name, _kind, _full in (("svd", "general", True), ("svd_rectangular", "rectangular", True),
+                            ("svd_reduced", "rectangular", False)):
+    _numpy_svd_typing(_register_decomposition(_name, arity=1, build=_svd_defined(_full), examples=_examples(_kind),
+                                              probe_ndim=2, error_scale=_unit_or_largest_singular_value))
+
+# Declined by the exporter (status unsupported, with backend/linalg/declined.py's reason in every cell):
+# eig's values are complex.
 DECLINED = {
-    "eigh": lambda a: pt.linalg.eigh(a)[1],
     "eig": lambda a: pt.linalg.eig(a)[0],
-    "svd": lambda a: pt.linalg.svd(a)[0],
 }
 
 

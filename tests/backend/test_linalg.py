@@ -1,0 +1,41 @@
+"""Linear algebra converters whose outputs are not unique (eigenvectors, singular vectors): what they
+define must hold on the edge cases the registry's strategies reach rarely (rank deficiency, empty and
+one-row matrices, wide and tall shapes, batches)."""
+
+import numpy as np
+import pytensor.tensor as pt
+import pytest
+
+from backend import export_onnx
+from backend.linker import make_session
+
+
+@pytest.mark.parametrize("full_matrices", [True, False])
+@pytest.mark.parametrize("shape", [(4, 4), (5, 3), (3, 5), (1, 4), (4, 1), (0, 3), (3, 0)])
+def test_svd_vectors_are_orthonormal_and_rebuild_the_matrix(shape, full_matrices):
+    a = pt.dmatrix("a")
+    session = make_session(export_onnx([a], list(pt.linalg.svd(a, full_matrices=full_matrices))))
+    m = np.random.default_rng(sum(shape)).normal(size=shape)
+    if shape == (5, 3):
+        m[:, 2] = m[:, 0]  # rank 2: a zero singular value, whose U column must still be a unit vector
+    u, s, vt = session.run(None, {"a": m})
+    expected_u, expected_s, expected_vt = np.linalg.svd(m, full_matrices=full_matrices)
+    assert u.shape == expected_u.shape and vt.shape == expected_vt.shape
+    np.testing.assert_allclose(s, expected_s, atol=1e-14)
+    k = min(shape)
+    np.testing.assert_allclose((u[:, :k] * s) @ vt[:k], m, atol=1e-14)
+    np.testing.assert_allclose(u.T @ u, np.eye(u.shape[1]), atol=1e-14)
+    np.testing.assert_allclose(vt @ vt.T, np.eye(vt.shape[0]), atol=1e-14)
+
+
+def test_eigh_of_a_batch_gives_sorted_values_and_orthonormal_vectors_per_matrix():
+    a = pt.tensor3("a", dtype="float64")
+    w, v = pt.linalg.eigh(a)
+    session = make_session(export_onnx([a], [w, v]))
+    m = np.random.default_rng(1).normal(size=(3, 4, 4))
+    m = m + np.swapaxes(m, -1, -2)
+    m[2] = np.diag([2.0, 2.0, -1.0, 5.0])  # a repeated eigenvalue: any basis of its space will do
+    values, vectors = session.run(None, {"a": m})
+    np.testing.assert_allclose(values, np.linalg.eigvalsh(m), atol=1e-13)
+    np.testing.assert_allclose(vectors @ (values[..., None] * np.swapaxes(vectors, -1, -2)), m, atol=1e-13)
+    np.testing.assert_allclose(np.swapaxes(vectors, -1, -2) @ vectors, np.broadcast_to(np.eye(4), m.shape), atol=1e-14)
