@@ -33,6 +33,9 @@ EigvalshGrad = (optional_op("pytensor.tensor.linalg", "EigvalshGrad")  # its hom
 # LU factorisations (default-mode rewrites turn a solve's gradient into LUFactor + its solves)
 LU = optional_op("pytensor.tensor.linalg", "LU") or optional_op("pytensor.tensor.slinalg", "LU")
 LUFactor = optional_op("pytensor.tensor.linalg", "LUFactor") or optional_op("pytensor.tensor.slinalg", "LUFactor")
+# block_diag's op (slinalg before 3.0)
+BlockDiagonal = (optional_op("pytensor.tensor.linalg", "BlockDiagonal")
+                 or optional_op("pytensor.tensor.slinalg", "BlockDiagonal"))
 AdvancedSubtensor1 = optional_op("pytensor.tensor.subtensor", "AdvancedSubtensor1")
 AdvancedIncSubtensor1 = optional_op("pytensor.tensor.subtensor", "AdvancedIncSubtensor1")
 Deg2Rad = optional_op("pytensor.scalar", "Deg2Rad")
@@ -147,6 +150,7 @@ __all__ = [
     "EigvalshGrad",
     "LU",
     "LUFactor",
+    "BlockDiagonal",
     "SVD",
     "Cholesky",
     "CholeskySolve",

@@ -58,6 +58,7 @@ KERNEL_DTYPES: dict[str, tuple[str, ...]] = {
     "Where": tuple(d for d in ALL_DTYPES if d not in ("int16", "uint16", "uint64", "bool")),
     "ScatterElements(reduction=add)": _NUMERIC[1:] + ("bool",),  # no float16 kernel
     "Range": ("float32", "float64", "int16", "int32", "int64"),
+    "Pad": tuple(d for d in ALL_DTYPES if d not in ("int16", "uint16")),
     # float16 runs as a float32 sum (no rounding per step, unlike numpy): backend/extra_ops.py avoids it
     "CumSum": ("float16", "float32", "float64", "int32", "int64"),
 }
@@ -102,7 +103,7 @@ _WIDER = {
 ORDER_OPS = {"Max", "Min", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "ReduceMax", "ReduceMin", "ArgMax"}
 EXACT_WIDENING = {"Add", "Sub", "Mul", "Max", "Min", "Abs", "Where", "Equal", "Less", "Greater", "LessOrEqual",
                   "GreaterOrEqual", "ReduceSum", "ReduceProd", "ReduceMax", "ReduceMin", "ArgMax", "MatMul",
-                  "CumSum"}
+                  "CumSum", "Pad"}
 
 
 def compute_dtype(onnx_op: str, dtype: str, *, allow_widening: bool | None = None) -> str:

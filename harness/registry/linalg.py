@@ -19,12 +19,14 @@ import mpmath
 import numpy as np
 import pytensor.tensor as pt
 import scipy.linalg
+from hypothesis import strategies as st
 
 from backend.compat import PYTENSOR_VERSION, SLogDet
 from backend.dtypes import ALL_DTYPES
 from harness.registry.older_onnxruntime import EMPTY_MATMUL
 from harness.registry.spec import ONNX_OPERATIONS, absent_entry, register
 from strategies.matrices import matrix_examples
+from strategies.shapes import BroadcastShapes
 from strategies.values import ArrayExample
 
 # every input dtype: PyTensor computes in float32 (float16, int8/16, uint8/16, bool) or float64
@@ -563,6 +565,22 @@ for _name, _kind, _full in (("svd", "general", True), ("svd_rectangular", "recta
                             ("svd_reduced", "rectangular", False)):
     _numpy_svd_typing(_register_decomposition(_name, arity=1, build=_svd_defined(_full), examples=_examples(_kind),
                                               probe_ndim=2, error_scale=_unit_or_largest_singular_value))
+
+def _block_shapes(dtype):
+    """Three blocks of independent sizes 0..3 (empty blocks add rows or columns only)."""
+    sides = st.lists(st.integers(0, 3), min_size=6, max_size=6)
+    return sides.map(lambda s: BroadcastShapes(((s[0], s[1]), (s[2], s[3]), (s[4], s[5])),
+                                               (s[0] + s[2] + s[4], s[1] + s[3] + s[5])))
+
+
+# block_diag: each block padded to the total width, stacked (backend/linalg/constructors.py); exact,
+# including blocks of different dtypes (the cell's, float32 and int8, upcast as PyTensor types them)
+register("block_diag", arity=3, dtypes=ALL_DTYPES, build=pt.linalg.block_diag, shapes=_block_shapes,
+         input_dtypes=lambda d: (d, "float32", "int8"), elementwise=False, probe_ndim=2, onnx_ops=("Pad",))
+register("block_diag_batched", arity=2, dtypes=ALL_DTYPES, build=pt.linalg.block_diag, elementwise=False,
+         shapes=lambda d: st.lists(st.integers(0, 3), min_size=5, max_size=5).map(
+             lambda s: BroadcastShapes(((s[0], s[1], s[2]), (1, s[3], s[4])), (s[0], s[1] + s[3], s[2] + s[4]))),
+         probe_ndim=3, onnx_ops=("Pad",))
 
 # Declined by the exporter (status unsupported, with backend/linalg/declined.py's reason in every cell):
 # eig's values are complex.

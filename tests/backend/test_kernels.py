@@ -35,6 +35,8 @@ def _runs(key: str, dtype: str) -> bool:
         names, types, shapes = ["a", "b", "c"], [elem] * 3, [[], [], []]
     elif op == "CumSum":
         names, types, shapes = ["a", "axis"], [elem, onnx_dtype("int64")], [[2], []]
+    elif op == "Pad":
+        names, types = ["a", "pads"], [elem, onnx_dtype("int64")]
     elif op in BINARY | COMPARISONS:
         names, types = ["a", "b"], [elem, elem]
     else:
@@ -54,6 +56,8 @@ def _runs(key: str, dtype: str) -> bool:
         feed = {"a": np.array(0, dtype), "b": np.array(2, dtype), "c": np.array(1, dtype)}
     elif op == "CumSum":
         feed["axis"] = np.array(0, "int64")
+    elif op == "Pad":
+        feed["pads"] = np.array([1, 0], "int64")
     try:
         ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feed)
     except Exception as exc:  # onnxruntime's NotImplemented / InvalidGraph / Fail
