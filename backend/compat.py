@@ -33,6 +33,8 @@ EigvalshGrad = (optional_op("pytensor.tensor.linalg", "EigvalshGrad")  # its hom
 # LU factorisations (default-mode rewrites turn a solve's gradient into LUFactor + its solves)
 LU = optional_op("pytensor.tensor.linalg", "LU") or optional_op("pytensor.tensor.slinalg", "LU")
 LUFactor = optional_op("pytensor.tensor.linalg", "LUFactor") or optional_op("pytensor.tensor.slinalg", "LUFactor")
+PivotToPermutations = (optional_op("pytensor.tensor.linalg", "PivotToPermutations")
+                       or optional_op("pytensor.tensor.slinalg", "PivotToPermutations"))
 # block_diag's op (slinalg before 3.0)
 BlockDiagonal = (optional_op("pytensor.tensor.linalg", "BlockDiagonal")
                  or optional_op("pytensor.tensor.slinalg", "BlockDiagonal"))
@@ -151,6 +153,7 @@ __all__ = [
     "LU",
     "LUFactor",
     "BlockDiagonal",
+    "PivotToPermutations",
     "SVD",
     "Cholesky",
     "CholeskySolve",

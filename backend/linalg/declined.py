@@ -1,5 +1,5 @@
 """Linear algebra ops the exporter declines, named so that users get the reason instead of "no
-conversion available": the gradient of generalized eigenvalues, LU and general eigenvalues (complex).
+conversion available": the gradient of generalized eigenvalues and general eigenvalues (complex).
 
 To extend: an entry in `_DECLINED` with the reason; a composed op moves to its own module.
 """
@@ -7,7 +7,7 @@ To extend: an entry in `_DECLINED` with the reason; a composed op moves to its o
 from __future__ import annotations
 
 from backend.basic import onnx_funcify
-from backend.compat import LU, Eig, EigvalshGrad, LUFactor
+from backend.compat import Eig, EigvalshGrad
 from backend.dtypes import ONNXExportUnsupported
 
 # ---- declined: named here so that users get the reason instead of "no conversion available" ----
@@ -15,13 +15,10 @@ from backend.dtypes import ONNXExportUnsupported
 SIGN_CHOICE = ("{op}: {what} are defined only up to sign (and, for repeated {values}, up to a rotation of their "
                 "basis); LAPACK's choice follows from its own rounding, which no composition reproduces, so the "
                 "export could not be compared with PyTensor's result")
-_NOT_COMPOSED = "{op}: not composed yet: needs {method} as an ONNX Loop, its accuracy measured against LAPACK"
 _DECLINED = {
     **({EigvalshGrad: lambda op: SIGN_CHOICE.format(op=f"{op} (the gradient of generalized eigenvalues, PyTensor 2.38)",
                                                     what="the eigenvectors it is computed from",
                                                     values="eigenvalues")} if EigvalshGrad else {}),
-    **{op_type: lambda op: _NOT_COMPOSED.format(op=op, method="LU factorisation with partial pivoting")
-       for op_type in (LU, LUFactor) if op_type is not None},
     Eig: lambda op: (f"{op}: the eigenvalues of a general matrix are complex; onnxruntime's CPU kernels have no "
                      "complex tensors"),
 }
