@@ -216,37 +216,47 @@ def eigenvalues_symmetric(ctx, a, dtype: str, ndim: int) -> str:
 @onnx_funcify.register(Eigh)
 def onnx_funcify_Eigh(op, node, ctx, inputs):
     """Ascending eigenvalues and their eigenvectors (as columns): two-sided Jacobi with the rotations
-    accumulated, V's columns ordered with the values. Each vector's sign (and, for a repeated
+    accumulated, V's columns ordered with the values (for A x = w B x, of sygv's standard form, mapped
+    back). Each vector's sign (and, for a repeated
     eigenvalue, the basis of its eigenspace) is Jacobi's, not LAPACK's: the registry judges what is
     defined (`harness.registry.linalg`)."""
-    (a,), dtype = solve_operands(ctx, node, inputs)
+    operands, dtype = solve_operands(ctx, node, inputs)
     ndim = node.inputs[0].type.ndim
     lower = getattr(op, "lower", getattr(op, "UPLO", "L") == "L")
-    a = _symmetric_from(ctx, a, ndim, lower=lower)
+    a, factor = _standard_form(ctx, operands, dtype, ndim, lower=lower)
     scale = power_of_two_scale(ctx, a, dtype)
     diagonalized, vectors = jacobi(ctx, ctx.op.Div(a, scale), dtype, ndim, one_sided=False, accumulate=True)
     n = axis_size(ctx, a, ndim - 1)
     values, order = ctx.op.TopK(matrix_diagonal(ctx, diagonalized, n, ndim), ctx.op.Unsqueeze(n, ctx.constant([0], "int64")),
                                 axis=-1, largest=0, sorted=1, n_outputs=2)
     columns = ctx.op.Expand(ctx.op.Unsqueeze(order, ctx.constant([-2], "int64")), ctx.op.Shape(vectors))
-    return [ctx.op.Mul(values, ctx.op.Squeeze(scale, ctx.constant([-1], "int64"))),
-            ctx.op.GatherElements(vectors, columns, axis=-1)]
+    vectors = ctx.op.GatherElements(vectors, columns, axis=-1)
+    if factor is not None:  # A x = w B x: x = L^-T y, so that X^T B X = I (sygv's normalisation)
+        vectors = triangular_solve(ctx, swap_last_axes(ctx, factor, ndim), vectors, dtype, ndim, lower=False,
+                                   nan_if_singular=False)
+    return [ctx.op.Mul(values, ctx.op.Squeeze(scale, ctx.constant([-1], "int64"))), vectors]
 
 
 @onnx_funcify.register(Eigvalsh)
 def onnx_funcify_Eigvalsh(op, node, ctx, inputs):
     operands, dtype = solve_operands(ctx, node, inputs)
     ndim = node.inputs[0].type.ndim
-    a = _symmetric_from(ctx, operands[0], ndim, lower=op.lower)
-    if len(operands) == 2:
-        # sygv's reduction of A x = w B x to C y = w y, C = L^-1 A L^-T with B = L L^T
-        b = operands[1] if op.lower else swap_last_axes(ctx, operands[1], ndim)
-        factor = cholesky_lower(ctx, b, dtype, ndim)
-        half = triangular_solve(ctx, factor, a, dtype, ndim, lower=True, nan_if_singular=False)
-        reduced = triangular_solve(ctx, factor, swap_last_axes(ctx, half, ndim), dtype, ndim, lower=True,
-                                   nan_if_singular=False)
-        a = _symmetric_from(ctx, reduced, ndim, lower=True)
+    a, _ = _standard_form(ctx, operands, dtype, ndim, lower=op.lower)
     return [eigenvalues_symmetric(ctx, a, dtype, ndim)]
+
+
+def _standard_form(ctx, operands, dtype, ndim, *, lower: bool):
+    """(C, L): C = A (its ``lower`` triangle read), or for A x = w B x sygv's reduction C = L^-1 A L^-T
+    with B = L L^T (L None without B)."""
+    a = _symmetric_from(ctx, operands[0], ndim, lower=lower)
+    if len(operands) == 1:
+        return a, None
+    b = operands[1] if lower else swap_last_axes(ctx, operands[1], ndim)
+    factor = cholesky_lower(ctx, b, dtype, ndim)
+    half = triangular_solve(ctx, factor, a, dtype, ndim, lower=True, nan_if_singular=False)
+    reduced = triangular_solve(ctx, factor, swap_last_axes(ctx, half, ndim), dtype, ndim, lower=True,
+                               nan_if_singular=False)
+    return _symmetric_from(ctx, reduced, ndim, lower=True), factor
 
 
 def singular_value_factors(ctx, a, dtype, ndim, *, accumulate):

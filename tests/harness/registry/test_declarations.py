@@ -31,6 +31,9 @@ f16, f32, f64 = np.float16, np.float32, np.float64
 TINY_F16_STEP = 2.0 ** -11  # half an ulp of 1.0 in float16: lost one at a time, kept when summed first
 
 CASES = {
+    # |sigma| at 0: LAPACK's singular vectors give PyTensor's subgradient -1 here, Jacobi's +1
+    "grad:svd_values#subgradient-at-a-zero-singular-value": ("float64", ex(np.array([[-0.0]])),
+                                                             ex(np.array([[2.0, 0.0], [0.0, 1.0]]))),
     # the export's NaN beyond 2**26 pi/2, where the reduction by pi/2 runs out of bits of pi
     "tan#tan-beyond-reduction": ("float64", ex(np.array([1e9, 0.5])), ex(np.array([1e8, -3.0]))),
     # Boost's arcsine form rounds sqrt(x): 0.99999999051 where mpmath (and the export) give 0.99999999329

@@ -18,6 +18,7 @@ import warnings
 
 import pytensor
 import pytensor.tensor as pt
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, Phase, given, reject, settings
 from pytensor.compile.mode import Mode
@@ -31,6 +32,7 @@ from backend.linker import make_session
 from harness.conformance.engine import cell_strategy, judge_outputs, signature_of
 from harness.registry import ABSENT_ENTRIES, ONNX_OPERATIONS, build_graph
 from harness.registry.gradients import (
+    AT_NONDIFFERENTIABLE_POINTS,
     GRADIENT_DTYPE,
     NO_GRADIENT,
     PYTENSOR_CANNOT_EVALUATE,
@@ -58,7 +60,8 @@ def _builds_a_gradient(name) -> bool:
 
 def test_every_entry_pytensor_differentiates_has_a_gradient_row():
     assert len(ROWS) >= 150 and {"grad:softmax", "grad:prod", "grad:cholesky_batched", "grad:exp"} <= set(ROWS)
-    declared = set(NO_GRADIENT) | set(PYTENSOR_CANNOT_EVALUATE) | set(PYTENSOR_GRADIENT_WRONG)
+    declared = (set(NO_GRADIENT) | set(PYTENSOR_CANNOT_EVALUATE) | set(PYTENSOR_GRADIENT_WRONG)
+                | set(AT_NONDIFFERENTIABLE_POINTS))
     missing = [n for n in ENTRIES if f"grad:{n}" not in ROWS and n not in declared]
     assert not missing, f"entries with a float64 cell but neither a grad: row nor a declared reason: {missing}"
     assert all(ONNX_OPERATIONS[r].dtypes == (GRADIENT_DTYPE,) for r in ROWS)
@@ -97,6 +100,21 @@ def test_pytensor_still_refuses_these_gradients_across_ranks(name):
     scalar, vector = pt.scalar("a", dtype=GRADIENT_DTYPE), pt.vector("b", dtype=GRADIENT_DTYPE)
     with pytest.raises(ValueError, match="dimensions"):
         gradient_of(ONNX_OPERATIONS[name])(scalar, vector)
+
+
+@pytest.mark.parametrize("name", sorted(AT_NONDIFFERENTIABLE_POINTS))
+def test_entries_declared_nondifferentiable_draw_only_matrices_with_a_zero_singular_value(name):
+    spec = ONNX_OPERATIONS[name]
+
+    @settings(max_examples=30, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(cell_strategy(spec, GRADIENT_DTYPE))
+    def check(example):
+        a = np.asarray(example.arrays[0], np.float64)
+        if a.size:
+            values = np.linalg.svd(a, compute_uv=False)
+            assert values[..., -1].max() <= 1e-12 * max(values.max(), 1.0)
+
+    check()
 
 
 @pytest.mark.parametrize("name", sorted(PYTENSOR_CANNOT_EVALUATE))
