@@ -1,6 +1,11 @@
 """``pytensor.tensor.extra_ops`` that have no single ONNX op: CumOp, SearchsortedOp, Unique,
-FillDiagonal, RavelMultiIndex and UnravelIndex. (Repeat, Tile, Diff, Roll, Bincount, TakeAlongAxis
-and friends are built from basic ops by PyTensor and need nothing here.)
+FillDiagonal, RavelMultiIndex, UnravelIndex and Repeat with one count per element. (Repeat by a
+constant, Tile, Diff, Roll, Bincount, TakeAlongAxis and friends are built from basic ops by PyTensor
+and need nothing here.)
+
+- repeat -> ``Gather`` along the axis at the source index of each output position: the counts'
+  running totals mark where each element's copies end (``ScatterElements`` adds a 1 there, so zero
+  counts stack), and a ``CumSum`` of the marks is the index.
 
 - cumsum -> ``CumSum`` where onnxruntime has a kernel that adds in the result dtype (int32, int64,
   float32, float64; narrower integers in int32/int64, exact modulo 2**k). numpy's float16 cumsum rounds
@@ -26,6 +31,7 @@ from pytensor.tensor.extra_ops import (
     CumOp,
     FillDiagonal,
     RavelMultiIndex,
+    Repeat,
     SearchsortedOp,
     Unique,
     UnravelIndex,
@@ -215,3 +221,22 @@ def onnx_funcify_UnravelIndex(op, node, ctx, inputs):
         coordinates[k] = ctx.op.Mod(rest, sizes[k])
         rest = ctx.op.Div(rest, sizes[k])
     return [ctx.cast(c, "int64", dtype_of(out)) for c, out in zip(coordinates, node.outputs)]
+
+
+@onnx_funcify.register(Repeat)
+def onnx_funcify_Repeat(op, node, ctx, inputs):
+    x, counts = inputs
+    axis = op.axis if op.axis is not None else 0
+    counts = ctx.cast(counts, dtype_of(node.inputs[1]), "int64")
+    if node.inputs[1].type.ndim == 0:  # one count for every element
+        length = ctx.op.Gather(ctx.op.Shape(x), ctx.constant([axis], "int64"), axis=0)
+        counts = ctx.op.Expand(counts, length)
+    ends = ctx.op.CumSum(counts, ctx.constant(0, "int64"))
+    total = ctx.op.ReduceSum(counts, ctx.constant([0], "int64"), keepdims=1)
+    # marks[e] = how many elements end at output position e; index[j] = marks summed up to j
+    marks = ctx.op.ScatterElements(ctx.op.ConstantOfShape(ctx.op.Add(total, ctx.constant([1], "int64")),
+                                                          value=helper.make_tensor("zero", TensorProto.INT64, [1], [0])),
+                                   ends, ctx.op.Expand(ctx.constant(1, "int64"), ctx.op.Shape(ends)), axis=0,
+                                   reduction="add")
+    index = ctx.op.Slice(ctx.op.CumSum(marks, ctx.constant(0, "int64")), ctx.constant([0], "int64"), total)
+    return [ctx.op.Gather(x, index, axis=axis)]

@@ -37,6 +37,7 @@ from strategies.ordering import (
     searchsorted_examples,
 )
 from strategies.shapes import BroadcastShapes
+from strategies.values import ArrayExample, array_values
 
 ONE_AXIS = axis_params(keepdims=False, multiple=False)
 NARROW_ACCUMULATION = ("int8", "int16", "int32", "uint8", "uint16", "uint32", "bool")
@@ -102,6 +103,27 @@ _ALLOC_ZERO = dict(id="alloc-negative-zero", reason=ALLOC_NEGATIVE_ZERO, categor
                    unpredictable=ALLOC_BUFFER_REUSE)
 register("repeat", arity=1, dtypes=ALL_DTYPES[:-2] + ("bool",),  # PyTensor: no uint64 repeat
          build=lambda x: pt.repeat(x, 2, axis=0), shapes=ranked(), elementwise=False).xfail(**_ALLOC_ZERO)
+def _counted_examples(*, flatten: bool):
+    """(x, counts): x of rank 1-3 in the cell dtype, one int64 count (0-3) per element along axis 0, or
+    per element of the flattened x."""
+    def examples(dtype, edge_cases):
+        @st.composite
+        def draw(draw_):
+            shape = draw_(st.lists(st.integers(0, 3), min_size=1, max_size=3).map(tuple))
+            x = draw_(array_values(dtype=dtype, shape=shape))
+            n = int(np.prod(shape)) if flatten else shape[0]
+            counts = np.asarray(draw_(st.lists(st.integers(0, 3), min_size=n, max_size=n)), dtype=np.int64)
+            return ArrayExample((x, counts), (x.shape, counts.shape), (dtype, "int64"))
+        return draw()
+    return examples
+
+
+# repeat with one count per element: a Gather at the source index of each output position
+# (backend/extra_ops.py); exact
+for _name, _axis in (("repeat_counts", 0), ("repeat_counts_flattened", None)):
+    register(_name, arity=2, dtypes=ALL_DTYPES[:-2] + ("bool",), build=lambda x, r, axis=_axis: pt.repeat(x, r, axis=axis),
+             examples=_counted_examples(flatten=_axis is None), input_dtypes=lambda d: (d, "int64"),
+             elementwise=False, probe_ndim=(1, 1), onnx_ops=("ScatterElements", "Gather"))
 register("tile", arity=1, dtypes=ALL_DTYPES, build=lambda x: pt.tile(x, (2, 3)), shapes=MATRICES, probe_ndim=2,
          elementwise=False).xfail(**_ALLOC_ZERO)
 register("diff", arity=1, dtypes=NUMERIC_DTYPES, build=lambda x: pt.diff(x, axis=-1), shapes=ranked(),
