@@ -389,6 +389,7 @@ def _mixed_programs(draw, ops: list[str], dtypes: tuple[str, ...], max_ops: int,
     import pytensor.tensor as pt
     from hypothesis import reject
     from pytensor.gradient import NullTypeGradError
+    from pytensor.graph.utils import MethodNotDefined
 
     from backend.compat import ancestors as graph_ancestors
     from harness.conformance.engine import cell_strategy
@@ -476,7 +477,8 @@ def _mixed_programs(draw, ops: list[str], dtypes: tuple[str, ...], max_ops: int,
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 pytensor.grad(env[cost].sum(), [env[w] for w in wrt], disconnected_inputs="ignore")
-        except (*_BUILD_REFUSALS, NullTypeGradError):  # PyTensor has no gradient here (NullType, not implemented)
+        # PyTensor has no gradient here (NullType, not implemented, no pullback: ScalarLoop)
+        except (*_BUILD_REFUSALS, NullTypeGradError, MethodNotDefined):
             cost, wrt = "", ()
         if wrt:
             outputs += [f"g{i}" for i in range(len(wrt))]
