@@ -9,7 +9,8 @@
 - CholeskySolve (``potrs``): two triangular solves.
 - Solve (``gesv``: LU with partial pivoting, the first largest |pivot| as ``idamax`` picks): Gaussian
   elimination applied to A and b together, then back substitution; ``assume_a="pos"`` goes through
-  Cholesky. An exactly zero pivot (singular) gives NaN, as PyTensor's Solve does.
+  Cholesky, ``"tridiagonal"`` (``gtsv``) is the same elimination on A's band. An exactly zero pivot
+  (singular) gives NaN, as PyTensor's Solve does.
 - MatrixInverse: Solve against the identity. SLogDet (what PyTensor's rewrites make of
   ``log(abs(det))``) from the same elimination's U, and Det as numpy computes it, ``sign * exp(log|det|)``
   (onnxruntime has no CPU kernel for ONNX ``Det`` in float64, and its product would round differently).
@@ -201,8 +202,17 @@ def onnx_funcify_Solve(op, node, ctx, inputs):
         x = _factor_solve(ctx, lower, b, dtype, ndim)
     elif op.assume_a in ("gen", "sym", "her"):
         x = lu_solve(ctx, a, b, dtype, ndim)
+    elif op.assume_a == "tridiagonal":
+        # gtsv: partial pivoting on the band only (the entries outside it are not read): the same
+        # elimination on A with everything outside the band set to 0
+        n = axis_size(ctx, a, ndim - 1)
+        positions = index_range(ctx, n)
+        distance = ctx.op.Abs(ctx.op.Sub(ctx.op.Unsqueeze(positions, ctx.constant([-1], "int64")), positions))
+        band = ctx.op.LessOrEqual(distance, ctx.constant(1, "int64"))
+        x = lu_solve(ctx, ctx.op.Where(band, a, ctx.constant(0.0, dtype)), b, dtype, ndim)
     else:
-        raise ONNXExportUnsupported(f"{op}: assume_a={op.assume_a!r} is not exported; gen, sym and pos are")
+        raise ONNXExportUnsupported(f"{op}: assume_a={op.assume_a!r} is not exported; gen, sym, pos and "
+                                    "tridiagonal are")
     return [from_matrix_rhs(ctx, x, op.b_ndim)]
 
 
