@@ -35,6 +35,8 @@ LU = optional_op("pytensor.tensor.linalg", "LU") or optional_op("pytensor.tensor
 LUFactor = optional_op("pytensor.tensor.linalg", "LUFactor") or optional_op("pytensor.tensor.slinalg", "LUFactor")
 PivotToPermutations = (optional_op("pytensor.tensor.linalg", "PivotToPermutations")
                        or optional_op("pytensor.tensor.slinalg", "PivotToPermutations"))
+# eigh's gradient op (PyTensor 2.38; 3.0 writes the gradient as a graph of ordinary ops)
+EighGrad = optional_op("pytensor.tensor.nlinalg", "EighGrad")
 # block_diag's op (slinalg before 3.0)
 BlockDiagonal = (optional_op("pytensor.tensor.linalg", "BlockDiagonal")
                  or optional_op("pytensor.tensor.slinalg", "BlockDiagonal"))
@@ -153,6 +155,7 @@ __all__ = [
     "LU",
     "LUFactor",
     "BlockDiagonal",
+    "EighGrad",
     "PivotToPermutations",
     "SVD",
     "Cholesky",

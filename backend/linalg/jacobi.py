@@ -16,10 +16,10 @@ import numpy as np
 from onnx import TensorProto
 
 from backend.basic import onnx_funcify
-from backend.compat import Eigh, Eigvalsh, MatrixPinv
+from backend.compat import Eigh, EighGrad, Eigvalsh, MatrixPinv
 from backend.dtypes import onnx_dtype
 from backend.graph import make_subgraph
-from backend.helpers import loop
+from backend.helpers import dtype_of, loop
 from backend.linalg.helpers import axis_size, index_range, matrix_diagonal, solve_operands, swap_last_axes
 from backend.linalg.solve import cholesky_lower, triangular_solve
 
@@ -235,6 +235,30 @@ def onnx_funcify_Eigh(op, node, ctx, inputs):
         vectors = triangular_solve(ctx, swap_last_axes(ctx, factor, ndim), vectors, dtype, ndim, lower=False,
                                    nan_if_singular=False)
     return [ctx.op.Mul(values, ctx.op.Squeeze(scale, ctx.constant([-1], "int64"))), vectors]
+
+
+if EighGrad is not None:
+    @onnx_funcify.register(EighGrad)
+    def onnx_funcify_EighGrad(op, node, ctx, inputs):
+        """PyTensor 2.38's eigh gradient: g = V diag(gw) V^T + V G^T with G = V ((V^T gV) * F), F[m, n] =
+        1 / (w_n - w_m) off the diagonal; then the read triangle plus the other one's strict part transposed."""
+        dtype = dtype_of(node.outputs[0])
+        x, w, v, gw, gv = (ctx.cast(name, dtype_of(var), dtype) for name, var in zip(inputs, node.inputs))
+        n = axis_size(ctx, x, 1)
+        positions = index_range(ctx, n)
+        row, column = ctx.op.Unsqueeze(positions, ctx.constant([1], "int64")), positions
+        zero = ctx.constant(0.0, dtype)
+        gaps = ctx.op.Sub(ctx.op.Unsqueeze(w, ctx.constant([0], "int64")), ctx.op.Unsqueeze(w, ctx.constant([1], "int64")))
+        off_diagonal = ctx.op.Not(ctx.op.Equal(row, column))
+        weights = ctx.op.Where(off_diagonal, ctx.op.Div(ctx.op.MatMul(ctx.op.Transpose(v, perm=[1, 0]), gv), gaps), zero)
+        g = ctx.op.Add(ctx.op.MatMul(ctx.op.Mul(v, ctx.op.Unsqueeze(gw, ctx.constant([0], "int64"))),
+                                     ctx.op.Transpose(v, perm=[1, 0])),
+                       ctx.op.MatMul(v, ctx.op.Transpose(ctx.op.MatMul(v, weights), perm=[1, 0])))
+        lower = op.UPLO == "L"
+        kept = ctx.op.GreaterOrEqual(row, column) if lower else ctx.op.LessOrEqual(row, column)
+        strict_other = ctx.op.Less(row, column) if lower else ctx.op.Greater(row, column)
+        return [ctx.op.Add(ctx.op.Where(kept, g, zero),
+                           ctx.op.Transpose(ctx.op.Where(strict_other, g, zero), perm=[1, 0]))]
 
 
 @onnx_funcify.register(Eigvalsh)

@@ -137,7 +137,21 @@ def _inverse_error_function_gradient_scale(inverse):
     return scale
 
 
-GRADIENT_ERROR_SCALE = {"gammaln": psi_scale, "gamma": _gamma_gradient_scale,
+def _eigenvector_gradient_scale(example: ArrayExample) -> np.ndarray:
+    """An eigenvector's derivative divides by the gaps between eigenvalues: the two sides' vectors differ
+    by ~eps ||A|| / gap (Davis-Kahan), and the gradient's terms by that times the largest of them, counted
+    here as max|A| ||A|| / gap (at least the largest output's 1)."""
+    a = np.asarray(example.arrays[0], np.float64)
+    if a.shape[-1] < 2 or not np.isfinite(a).all():
+        return np.ones(())
+    values = np.linalg.eigvalsh(np.tril(a) + np.tril(a, -1).T)
+    gap = np.diff(values).min()
+    norm = np.abs(values).max()
+    return np.asarray(max(1.0, norm * max(norm, 1.0) / gap) if gap > 0 else np.inf)
+
+
+GRADIENT_ERROR_SCALE = {"eigh": _eigenvector_gradient_scale, "eigh_indefinite": _eigenvector_gradient_scale,
+                        "gammaln": psi_scale, "gamma": _gamma_gradient_scale,
                         "erfinv": _inverse_error_function_gradient_scale(scipy.special.erfinv),
                         "erfcinv": _inverse_error_function_gradient_scale(scipy.special.erfcinv)}
 """Gradients that are ill-conditioned functions of their own (psi near its poles, where both sides'
@@ -236,11 +250,32 @@ def register_gradient_rows() -> None:
                  family="gradients")
         if spec.family in MATRIX_PRODUCT_FAMILIES:
             ONNX_OPERATIONS[f"grad:{name}"].xfail(**EMPTY_MATMUL)
+        if name in EIGENVECTOR_ROWS:
+            ONNX_OPERATIONS[f"grad:{name}"].xfail(
+                id="eigh-grad-repeated-eigenvalue", category="pytensor", when=_has_a_repeated_eigenvalue,
+                reason=EIGH_GRAD_REPEATED_EIGENVALUE,
+                unpredictable="whether either side's computed gap is exactly 0, and which entries its infinities "
+                              "reach, depends on rounding")
         if name in SINGULAR_VALUE_ROWS:
             ONNX_OPERATIONS[f"grad:{name}"].xfail(
                 id="subgradient-at-a-zero-singular-value", category="pytensor", when=_has_a_zero_singular_value,
                 reason=SUBGRADIENT_AT_ZERO_SINGULAR_VALUE,
                 unpredictable="the two choices of vectors may give the same subgradient (or signs that cancel)")
+
+
+EIGENVECTOR_ROWS = ("eigh", "eigh_indefinite")
+EIGH_GRAD_REPEATED_EIGENVALUE = (
+    "at a repeated eigenvalue the eigenvectors have no derivative: PyTensor's gradient divides by the gaps "
+    "between eigenvalues, exactly 0 in LAPACK's (inf, NaN) and a rounding-sized nonzero in the export's Jacobi "
+    "values (finite), or the reverse")
+
+
+def _has_a_repeated_eigenvalue(example) -> bool:
+    a = np.asarray(example.arrays[0], np.float64)
+    if a.shape[-1] < 2 or not np.isfinite(a).all():
+        return False
+    values = np.linalg.eigvalsh(np.tril(a) + np.tril(a, -1).T)
+    return bool(np.any(np.diff(values) <= 1e-12 * np.maximum(np.abs(values).max(), 1e-300)))
 
 
 SINGULAR_VALUE_ROWS = ("svd_values", "svd_values_batched", "svd_reduced")

@@ -31,6 +31,9 @@ f16, f32, f64 = np.float16, np.float32, np.float64
 TINY_F16_STEP = 2.0 ** -11  # half an ulp of 1.0 in float16: lost one at a time, kept when summed first
 
 CASES = {
+    # diag(2, 2): LAPACK's gap is exactly 0 (PyTensor's gradient NaN), Jacobi's too or not
+    "grad:eigh#eigh-grad-repeated-eigenvalue": ("float64", ex(np.array([[2.0, 0.0], [0.0, 2.0]])),
+                                                ex(np.array([[2.0, 0.5], [0.5, 1.0]]))),
     # |sigma| at 0: LAPACK's singular vectors give PyTensor's subgradient -1 here, Jacobi's +1
     "grad:svd_values#subgradient-at-a-zero-singular-value": ("float64", ex(np.array([[-0.0]])),
                                                              ex(np.array([[2.0, 0.0], [0.0, 1.0]]))),
