@@ -22,7 +22,6 @@ None where it would not, as `_arithmetic` does for integer division).
 
 from __future__ import annotations
 
-
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper

@@ -12,7 +12,6 @@ from pytensor.link.basic import JITLinker
 from backend.basic import ONNX_OPSET_VERSION, check_opset_version
 from backend.graph import fgraph_to_onnx
 
-
 OPTIMIZATION_LEVELS = ("all", "extended", "basic", "disabled")
 """onnxruntime's graph optimization levels (``GraphOptimizationLevel.ORT_ENABLE_ALL`` ... ``ORT_DISABLE_ALL``)."""
 

@@ -16,6 +16,7 @@ to `LINALG_OPS` when it batches.
 """
 
 from backend.compat import (
+    LU,
     QR,
     SVD,
     Cholesky,
@@ -24,7 +25,6 @@ from backend.compat import (
     Eigh,
     Eigvalsh,
     Expm,
-    LU,
     LUFactor,
     MatrixInverse,
     MatrixPinv,

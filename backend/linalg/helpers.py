@@ -9,7 +9,6 @@ from __future__ import annotations
 from backend.dtypes import ONNXExportUnsupported
 from backend.helpers import dtype_of
 
-
 UNROLLED_SIZE = 16
 """Factorizations and solves of matrices with a static size up to this are unrolled, one step per column
 written out, instead of being an ONNX Loop (`backend.helpers.loop`); the crossover is measured in

@@ -14,8 +14,6 @@ To extend: another output of the same elimination (its determinant is in `backen
 
 from __future__ import annotations
 
-from onnx import TensorProto
-
 from backend.basic import onnx_funcify
 from backend.compat import LU, LUFactor, PivotToPermutations
 from backend.dtypes import ONNXExportUnsupported, onnx_dtype

@@ -27,6 +27,7 @@ from backend.compat import Cholesky, CholeskySolve, Det, MatrixInverse, SLogDet,
 from backend.dtypes import ONNXExportUnsupported, onnx_dtype
 from backend.helpers import loop
 from backend.linalg.helpers import (
+    UNROLLED_SIZE,
     as_matrix_rhs,
     axis_size,
     from_matrix_rhs,
@@ -34,7 +35,6 @@ from backend.linalg.helpers import (
     matrix_diagonal,
     nan_where,
     solve_operands,
-    UNROLLED_SIZE,
     swap_last_axes,
 )
 

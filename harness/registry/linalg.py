@@ -113,11 +113,6 @@ def _general(a, b):
         np.linalg.solve(a, b)
 
 
-def _tridiagonal(a, b):
-    band = np.abs(np.subtract.outer(np.arange(a.shape[-1]), np.arange(a.shape[-1]))) <= 1
-    return _general(np.where(band, a, 0.0), b)
-
-
 def _inverse(a, _):
     return np.linalg.inv(a)
 
@@ -203,13 +198,6 @@ _narrow_integer_typing(register("solve_vector", arity=2, dtypes=LINALG_DTYPES, b
          examples=_examples("general", rhs=1), error_scale=_solution_scale(_general),
          tolerance=BOUND, onnx_ops=("Loop",), elementwise=False, signed_zeros=False,
          probe_ndim=(2, 1)))
-# tridiagonal: only A's band is read (by LAPACK's gtsv and by the export), the rest of the example ignored
-for _name, _rhs, _b_ndim in (("solve_tridiagonal", 1, 1), ("solve_tridiagonal_matrix", 2, 2)):
-    _narrow_integer_typing(register(
-        _name, arity=2, dtypes=LINALG_DTYPES,
-        build=lambda a, b, b_ndim=_b_ndim: pt.linalg.solve(a, b, assume_a="tridiagonal", b_ndim=b_ndim),
-        examples=_examples("general", rhs=_rhs), error_scale=_solution_scale(_tridiagonal), tolerance=BOUND,
-        onnx_ops=("ArgMax",), elementwise=False, signed_zeros=False, probe_ndim=(2, _b_ndim)))
 register("solve_vector_singular", arity=2, dtypes=LINALG_DTYPES, build=lambda a, b: pt.linalg.solve(a, b, b_ndim=1),
          examples=_examples("singular", rhs=1), onnx_ops=("Loop",), elementwise=False, probe_ndim=(2, 1)).xfail(
     id="singular-nan-shape",

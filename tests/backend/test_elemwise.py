@@ -7,7 +7,7 @@ import pytensor.tensor as pt
 import pytest
 from onnx.reference import ReferenceEvaluator
 
-from backend import ONNXExportUnsupported, export_function_onnx, export_onnx
+from backend import export_function_onnx, export_onnx
 from backend.linker import make_session
 from harness.testing import compare_onnx_and_py, get_onnx_node_types
 

@@ -39,3 +39,16 @@ def test_eigh_of_a_batch_gives_sorted_values_and_orthonormal_vectors_per_matrix(
     np.testing.assert_allclose(values, np.linalg.eigvalsh(m), atol=1e-13)
     np.testing.assert_allclose(vectors @ (values[..., None] * np.swapaxes(vectors, -1, -2)), m, atol=1e-13)
     np.testing.assert_allclose(np.swapaxes(vectors, -1, -2) @ vectors, np.broadcast_to(np.eye(4), m.shape), atol=1e-14)
+
+
+@pytest.mark.parametrize("n", [0, 1, 4])
+def test_a_tridiagonal_solve_reads_only_the_band(n):
+    # (no registry entry: PyTensor's rewritten gradient of it raises or crashes on empty matrices)
+    a, b = pt.dmatrix("a"), pt.dvector("b")
+    session = make_session(export_onnx([a, b], pt.linalg.solve(a, b, assume_a="tridiagonal", b_ndim=1)))
+    rng = np.random.default_rng(n)
+    m = rng.normal(size=(n, n)) + 4 * np.eye(n)
+    rhs = rng.normal(size=n)
+    band = np.abs(np.subtract.outer(np.arange(n), np.arange(n))) <= 1
+    (x,) = session.run(None, {"a": m, "b": rhs})
+    np.testing.assert_allclose(x, np.linalg.solve(np.where(band, m, 0.0), rhs) if n else rhs, atol=1e-13)

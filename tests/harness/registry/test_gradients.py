@@ -16,9 +16,9 @@ import dataclasses
 import importlib.util
 import warnings
 
+import numpy as np
 import pytensor
 import pytensor.tensor as pt
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, Phase, given, reject, settings
 from pytensor.compile.mode import Mode
