@@ -46,6 +46,7 @@ from pytensor.graph.basic import Variable
 
 from backend.dtypes import onnx_dtype
 from backend.folding import expression_key, fold, infer_static_types, shape_slice, unchanged_by
+from backend.signed_zero import can_hold_negative_zero
 
 ONNX_OPSET_VERSION = 18
 """Default opset of exported models."""
@@ -249,6 +250,9 @@ class GraphBuilder:
         # (IfElse node, branch) -> function emitting the nodes only that branch needs into a
         # subgraph builder; filled by `backend.graph.emit_graph`, read by the IfElse converter
         self.lazy_branches: dict = {}
+        # value name -> the node computing it, and which values can hold -0.0 (`backend.signed_zero`)
+        self._producers: dict[str, onnx.NodeProto] = {}
+        self._negative_zero_memo: dict[str, bool] = {}
 
     def subgraph(self) -> GraphBuilder:
         """A builder for the body of a Loop or a branch of an If.
@@ -305,11 +309,23 @@ class GraphBuilder:
             op_type, inputs, outputs, name=self.fresh(f"{op_type}_node"), **attrs
         )
         self.nodes.append(node)
+        self._producers.update((output, node) for output in outputs)
         if key is not None:
             self._expressions[key] = tuple(outputs)
             self.static_types.update(infer_static_types(node, self.opset_version, self._static_type_of,
                                                         self.constant_value))
         return outputs[0] if n_outputs == 1 else outputs
+
+    def can_hold_negative_zero(self, name: str) -> bool:
+        """False when value ``name`` is never -0.0 by the rules of `backend.signed_zero`: a guard that
+        exists only for -0.0 is then not emitted."""
+        return can_hold_negative_zero(name, producer=self._producers.get, constant_value=self.constant_value,
+                                      memo=self._negative_zero_memo)
+
+    def free_of_negative_zero(self, name: str) -> str:
+        """Record that a converter made ``name`` free of -0.0 (a guard's result); returns ``name``."""
+        self._negative_zero_memo[name] = False
+        return name
 
     def rounding_barrier(self, name: str) -> str:
         """``name`` through a Reshape to its own 0-d shape that is never folded: onnxruntime's optimizer

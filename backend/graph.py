@@ -96,7 +96,7 @@ def fgraph_to_onnx(
     bound = bind_names(builder, computed, wanted_outputs, set(input_names))
     graph_outputs = [make_value_info(var, name, symbolic_dims=False) for var, name in zip(fgraph.outputs, bound)]
 
-    apply_guards(builder.nodes, builder.initializers, builder.fresh)
+    apply_guards(builder.nodes, builder.initializers, builder.fresh, builder.can_hold_negative_zero)
     builder.nodes[:] = live_nodes(builder.nodes, bound)
     used_names = _names_read(builder.nodes) | set(bound)
     # Converters that drop an input (e.g. an assertion's condition) leave initializers unused.

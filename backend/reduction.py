@@ -87,9 +87,12 @@ def ordered_reduce(ctx, onnx_op, x, dtype, axes, keepdims=0):
 
 def _positive_zero(ctx, value, dtype):
     """numpy's sum starts from +0.0, so -0.0 slices sum to +0.0 (onnxruntime's ReduceSum keeps -0.0).
-    Written as a Where: onnxruntime's optimizer folds ``x + 0.0`` into ``x``, which is wrong for -0.0."""
+    Written as a Where: onnxruntime's optimizer folds ``x + 0.0`` into ``x``, which is wrong for -0.0.
+    No Where where the sum cannot be -0.0 (`backend.signed_zero`: its elements cannot)."""
+    if not ctx.can_hold_negative_zero(value):
+        return value
     zero = ctx.constant(0.0, dtype)
-    return ctx.op.Where(ctx.op.Equal(value, zero), zero, value)
+    return ctx.free_of_negative_zero(ctx.op.Where(ctx.op.Equal(value, zero), zero, value))
 
 
 def _split_fused_reduction(op, node):

@@ -39,12 +39,15 @@ _FLOAT_TYPES = (onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT, onnx.TensorProt
 _SCALES = ("Mul", "Div")
 
 
-def apply_guards(nodes: list[onnx.NodeProto], initializers: list[onnx.TensorProto], fresh) -> None:
+def apply_guards(nodes: list[onnx.NodeProto], initializers: list[onnx.TensorProto], fresh,
+                 can_hold_negative_zero=lambda name: True) -> None:
     """Rewrite ``nodes`` (and the Loop/If bodies inside them) in place; ``initializers`` gains the
-    guarded constants; ``fresh(hint)`` hands out unused value names."""
+    guarded constants; ``fresh(hint)`` hands out unused value names; ``can_hold_negative_zero(name)``
+    (`backend.basic.GraphBuilder.can_hold_negative_zero`) spares the signed-zero guard an operand that
+    is never -0.0."""
     values = {t.name: numpy_helper.to_array(t) for t in initializers
               if t.data_type in _FLOAT_TYPES and math.prod(t.dims) == 1}
-    guard_identity_constants(nodes, values, initializers, fresh)
+    guard_identity_constants(nodes, values, initializers, fresh, can_hold_negative_zero)
 
 
 def _drops_a_signed_zero(op_type: str, value: float) -> bool:
@@ -64,7 +67,8 @@ def _judged_in_float32(op_type: str, value: float, next_to_matmul: bool) -> bool
     return op_type in _SCALES and next_to_matmul and not power_of_two and math.isfinite(value)
 
 
-def guard_identity_constants(nodes: list[onnx.NodeProto], values: dict, initializers: list, fresh) -> None:
+def guard_identity_constants(nodes: list[onnx.NodeProto], values: dict, initializers: list, fresh,
+                             can_hold_negative_zero) -> None:
     """The guard of the module docstring, on one graph and the graphs inside it."""
     producers = {out: node.op_type for node in nodes for out in node.output}
     readers: dict[str, set[str]] = {}
@@ -75,12 +79,12 @@ def guard_identity_constants(nodes: list[onnx.NodeProto], values: dict, initiali
             for subgraph in [attribute.g, *attribute.graphs] if attribute.type in (
                     onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) else []:
                 body = list(subgraph.node)
-                guard_identity_constants(body, values, initializers, fresh)
+                guard_identity_constants(body, values, initializers, fresh, can_hold_negative_zero)
                 _replace_nodes(subgraph, body)
-    nodes[:] = _guarded(nodes, values, initializers, fresh, producers, readers)
+    nodes[:] = _guarded(nodes, values, initializers, fresh, producers, readers, can_hold_negative_zero)
 
 
-def _guarded(nodes, values, initializers, fresh, producers, readers) -> list[onnx.NodeProto]:
+def _guarded(nodes, values, initializers, fresh, producers, readers, can_hold_negative_zero) -> list[onnx.NodeProto]:
     result = []
     for node in nodes:
         result.append(node)
@@ -99,7 +103,7 @@ def _guarded(nodes, values, initializers, fresh, producers, readers) -> list[onn
         next_to_matmul = producers.get(other) == "MatMul" or "MatMul" in readers.get(node.output[0], ())
         scalar = float(value.reshape(()))
         float64 = value.dtype == np.float64
-        if not (_drops_a_signed_zero(node.op_type, scalar)
+        if not ((_drops_a_signed_zero(node.op_type, scalar) and can_hold_negative_zero(other))
                 or (float64 and _judged_in_float32(node.op_type, scalar, next_to_matmul))):
             continue
         padded = fresh("guarded_const")
