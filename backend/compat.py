@@ -38,6 +38,12 @@ PivotToPermutations = (optional_op("pytensor.tensor.linalg", "PivotToPermutation
 # eigh's gradient op (PyTensor 2.38; 3.0 writes the gradient as a graph of ordinary ops)
 EighGrad = optional_op("pytensor.tensor.nlinalg", "EighGrad")
 # block_diag's op (slinalg before 3.0)
+# reshapes that join consecutive axes into one or split one into several (pytensor.tensor.reshape, 2.38+)
+JoinDims = optional_op("pytensor.tensor.reshape", "JoinDims")
+SplitDims = optional_op("pytensor.tensor.reshape", "SplitDims")
+# Sylvester equation (an OpFromGraph of Schur forms and trsyl): linalg.solvers from 3.0, _linalg.solve in 2.38
+SolveSylvester = (optional_op("pytensor.tensor.linalg.solvers.linear_control", "SolveSylvester")
+                  or optional_op("pytensor.tensor._linalg.solve.linear_control", "SolveSylvester"))
 BlockDiagonal = (optional_op("pytensor.tensor.linalg", "BlockDiagonal")
                  or optional_op("pytensor.tensor.slinalg", "BlockDiagonal"))
 AdvancedSubtensor1 = optional_op("pytensor.tensor.subtensor", "AdvancedSubtensor1")
@@ -68,11 +74,14 @@ try:  # PyTensor >= 3.0: one linalg package
         Eigh,
         Eigvalsh,
         Expm,
+        Lstsq,
         MatrixInverse,
         MatrixPinv,
         SLogDet,
         Solve,
         SolveTriangular,
+        TensorInv,
+        TensorSolve,
     )
 except ImportError:  # PyTensor 2.38: numpy-style (nlinalg) and scipy-style (slinalg) modules
     from pytensor.tensor.nlinalg import (
@@ -80,9 +89,12 @@ except ImportError:  # PyTensor 2.38: numpy-style (nlinalg) and scipy-style (sli
         Det,
         Eig,
         Eigh,
+        Lstsq,
         MatrixInverse,
         MatrixPinv,
         SLogDet,
+        TensorInv,
+        TensorSolve,
     )
     from pytensor.tensor.slinalg import (
         QR,
@@ -169,6 +181,12 @@ __all__ = [
     "MatrixInverse",
     "MatrixPinv",
     "SLogDet",
+    "Lstsq",
+    "TensorInv",
+    "TensorSolve",
+    "JoinDims",
+    "SplitDims",
+    "SolveSylvester",
     "Solve",
     "SolveTriangular",
     "Rad2Deg",

@@ -17,7 +17,8 @@ and need nothing here.)
   array finds. It compares every element with every v (memory n x size(v)).
 - unique -> a stable sort (`backend.sort.stable_argsort`), a "differs from its predecessor" mask (NaNs
   are equal, as numpy's ``equal_nan``), then ``Compress``/``CumSum``/``ScatterElements`` for the index,
-  inverse and counts outputs. Unique along an axis is declined.
+  inverse and counts outputs; along an axis, the same over rows sorted lexicographically
+  (`_unique_along_axis`).
 
 To extend: a converter per op below, composed of ONNX ops that onnxruntime runs for every dtype the
 op accepts (see `backend.kernels`).
@@ -101,12 +102,13 @@ def onnx_funcify_CumOp(op, node, ctx, inputs):
     return [_accumulate(ctx, x, dtype, axis, ndim, "Mul", 1)]
 
 
-def _ordered_before(ctx, a, b, dtype):
-    """``a`` sorts strictly before ``b`` in numpy's order (NaN last; NaNs tie)."""
+def _ordered_before(ctx, a, b, dtype, *, nan_last: bool = True):
+    """``a`` sorts strictly before ``b`` in numpy's order (NaN last, or first; NaNs tie)."""
     less = ctx.op.Less(a, b)
     if dtype not in FLOAT_DTYPES:
         return less
-    return ctx.op.Or(less, ctx.op.And(ctx.op.IsNaN(b), ctx.op.Not(ctx.op.IsNaN(a))))
+    first, then = (b, a) if nan_last else (a, b)
+    return ctx.op.Or(less, ctx.op.And(ctx.op.IsNaN(first), ctx.op.Not(ctx.op.IsNaN(then))))
 
 
 def _comparable(ctx, name, dtype):
@@ -136,8 +138,7 @@ def onnx_funcify_SearchsortedOp(op, node, ctx, inputs):
 @onnx_funcify.register(Unique)
 def onnx_funcify_Unique(op, node, ctx, inputs):
     if op.axis is not None:
-        raise ONNXExportUnsupported(f"{op}: unique along an axis (unique sub-arrays) is not exported; "
-                                    "use axis=None")
+        return _unique_along_axis(op, node, ctx, inputs)
     dtype = dtype_of(node.inputs[0])
     flat = ctx.op.Reshape(inputs[0], _vector(ctx, [-1]))
     order = stable_argsort(ctx, flat, dtype, 0)
@@ -149,10 +150,19 @@ def onnx_funcify_Unique(op, node, ctx, inputs):
     same = ctx.op.Equal(later_c, earlier_c)
     if dtype in FLOAT_DTYPES:
         same = ctx.op.Or(same, ctx.op.And(ctx.op.IsNaN(later_c), ctx.op.IsNaN(earlier_c)))
-    # the first element of the sorted array starts a group (when there is one)
-    starts = ctx.op.Concat(ctx.op.Slice(ctx.constant([True], "bool"), _vector(ctx, [0]), size),
-                           ctx.op.Not(same), axis=0)
-    outputs = [ctx.op.Compress(ordered, starts, axis=0)]
+    starts = _group_starts(ctx, same, size)
+    return [ctx.op.Compress(ordered, starts, axis=0), *_unique_indices(op, ctx, order, starts, size)]
+
+
+def _group_starts(ctx, same, size):
+    """Which sorted elements start a group: the first (when there is one) and each unlike its predecessor."""
+    return ctx.op.Concat(ctx.op.Slice(ctx.constant([True], "bool"), _vector(ctx, [0]), size), ctx.op.Not(same), axis=0)
+
+
+def _unique_indices(op, ctx, order, starts, size):
+    """The index, inverse and counts outputs the op asks for, from the stable sort ``order`` of the
+    ``size`` elements (or rows) and the group ``starts`` in sorted order."""
+    outputs = []
     if op.return_index:
         outputs.append(ctx.op.Compress(order, starts, axis=0))
     if op.return_inverse:
@@ -166,6 +176,54 @@ def onnx_funcify_Unique(op, node, ctx, inputs):
         ends = ctx.op.Concat(ctx.op.Slice(first, _vector(ctx, [1]), _vector(ctx, [2**62])), size, axis=0)
         outputs.append(ctx.op.Sub(ends, first))
     return outputs
+
+
+def _unique_along_axis(op, node, ctx, inputs):
+    """numpy's unique sub-arrays: the axis moved first, each slice a row, the rows sorted in lexicographic
+    order (each field in numpy's order, NaN last but first in float16, NaNs tied), stably (numpy's mergesort when the index is
+    asked for; otherwise tied rows are equal but for zero signs); a row starts a group unless every field
+    equals its predecessor's (NaN equals nothing: every row with a NaN is unique, as numpy gives). The
+    sort position of row i counts the rows before it and the tied rows above it: n x n x fields memory."""
+    dtype = dtype_of(node.inputs[0])
+    ndim = node.inputs[0].type.ndim
+    axis = op.axis % ndim
+    moved_order = [axis] + [d for d in range(ndim) if d != axis]
+    moved = ctx.op.Transpose(inputs[0], perm=moved_order) if axis else inputs[0]
+    moved_shape = ctx.op.Shape(moved)
+    size = ctx.op.Slice(moved_shape, _vector(ctx, [0]), _vector(ctx, [1]))
+    slice_shape = ctx.op.Slice(moved_shape, _vector(ctx, [1]), _vector(ctx, [2**62]))
+    rows = ctx.op.Reshape(moved, ctx.op.Concat(size, ctx.op.ReduceProd(slice_shape, keepdims=1), axis=0), allowzero=1)
+    comparable, compare_dtype = _comparable(ctx, rows, dtype)
+    own, other = (ctx.op.Unsqueeze(comparable, _vector(ctx, [k])) for k in (1, 0))  # [i, j, field]
+    # numpy compares the fields of a row with the dtype's compare function, whose float16 version puts
+    # NaN first (float32/float64: last)
+    nan_last = dtype != "float16"
+    other_first = _ordered_before(ctx, other, own, compare_dtype, nan_last=nan_last)
+    tie = ctx.op.Not(ctx.op.Or(other_first, _ordered_before(ctx, own, other, compare_dtype, nan_last=nan_last)))
+    untied = ctx.cast(ctx.op.Not(tie), "bool", "int64")
+    tied_so_far = ctx.op.Equal(ctx.op.CumSum(untied, ctx.constant(2, "int64"), exclusive=1), ctx.constant(0, "int64"))
+    fields = _vector(ctx, [2])
+    row_before = ctx.op.ReduceSum(ctx.cast(ctx.op.And(other_first, tied_so_far), "bool", "int64"), fields, keepdims=0)
+    row_tied = ctx.op.Equal(ctx.op.ReduceSum(untied, fields, keepdims=0), ctx.constant(0, "int64"))
+    n = ctx.op.Squeeze(size, _vector(ctx, [0]))
+    indices = ctx.op.Range(ctx.constant(0, "int64"), n, ctx.constant(1, "int64"))
+    above = ctx.op.Less(ctx.op.Unsqueeze(indices, _vector(ctx, [0])), ctx.op.Unsqueeze(indices, _vector(ctx, [1])))
+    position = ctx.op.Add(ctx.op.ReduceSum(row_before, _vector(ctx, [1]), keepdims=0),
+                          ctx.op.ReduceSum(ctx.cast(ctx.op.And(row_tied, above), "bool", "int64"), _vector(ctx, [1]),
+                                           keepdims=0))
+    order = ctx.op.ScatterElements(ctx.op.Expand(ctx.constant(0, "int64"), size), position, indices, axis=0)
+    ordered = ctx.op.Gather(comparable, order, axis=0)
+    later = ctx.op.Slice(ordered, _vector(ctx, [1]), size)
+    earlier = ctx.op.Slice(ordered, _vector(ctx, [0]), ctx.op.Sub(size, ctx.constant(*_INT64_ONE)))
+    unequal_fields = ctx.cast(ctx.op.Not(ctx.op.Equal(later, earlier)), "bool", "int64")
+    same = ctx.op.Equal(ctx.op.ReduceSum(unequal_fields, _vector(ctx, [1]), keepdims=0), ctx.constant(0, "int64"))
+    starts = _group_starts(ctx, same, size)
+    unique_rows = ctx.op.Compress(ctx.op.Gather(rows, order, axis=0), starts, axis=0)
+    groups = ctx.op.Shape(unique_rows, start=0, end=1)
+    values = ctx.op.Reshape(unique_rows, ctx.op.Concat(groups, slice_shape, axis=0), allowzero=1)
+    if axis:
+        values = ctx.op.Transpose(values, perm=[moved_order.index(d) for d in range(ndim)])
+    return [values, *_unique_indices(op, ctx, order, starts, size)]
 
 
 @onnx_funcify.register(FillDiagonal)

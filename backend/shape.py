@@ -1,4 +1,5 @@
-"""Shape ops: DimShuffle (expand, drop, transpose), Shape, Shape_i, Reshape, SpecifyShape.
+"""Shape ops: DimShuffle (expand, drop, transpose), Shape, Shape_i, Reshape, JoinDims, SplitDims,
+SpecifyShape.
 
 DimShuffle appears in almost every graph: PyTensor inserts it to align ranks for broadcasting
 (``x * 2`` turns the literal into ``ExpandDims(2)``), for transposes and for gradients.
@@ -12,6 +13,7 @@ from pytensor.tensor.elemwise import DimShuffle
 from pytensor.tensor.shape import Reshape, Shape, Shape_i, SpecifyShape
 
 from backend.basic import onnx_funcify
+from backend.compat import JoinDims, SplitDims
 
 
 @onnx_funcify.register(DimShuffle)
@@ -46,6 +48,32 @@ def onnx_funcify_Reshape(op, node, ctx, inputs):
     shape = ctx.cast(shape, str(node.inputs[1].type.dtype), "int64")
     # allowzero=1: a 0 in the target is size 0 (numpy), not "copy the input's dimension" (ONNX default)
     return [ctx.op.Reshape(x, shape, allowzero=1)]
+
+
+def _shape_part(ctx, shape, start: int, end: int | None = None):
+    return ctx.op.Slice(shape, ctx.constant([start], "int64"), ctx.constant([end if end is not None else 2**62], "int64"))
+
+
+if JoinDims is not None:
+    @onnx_funcify.register(JoinDims)
+    def onnx_funcify_JoinDims(op, node, ctx, inputs):
+        """Axes start..start+n_axes as one of their product's length (n_axes=0: a new axis of length 1)."""
+        (x,) = inputs
+        shape, end = ctx.op.Shape(x), op.start_axis + op.n_axes
+        joined = ctx.op.ReduceProd(_shape_part(ctx, shape, op.start_axis, end), keepdims=1)
+        target = ctx.op.Concat(_shape_part(ctx, shape, 0, op.start_axis), joined, _shape_part(ctx, shape, end), axis=0)
+        return [ctx.op.Reshape(x, target, allowzero=1)]
+
+
+if SplitDims is not None:
+    @onnx_funcify.register(SplitDims)
+    def onnx_funcify_SplitDims(op, node, ctx, inputs):
+        """Axis ``axis`` as the axes of the given shape."""
+        x, split = inputs
+        shape = ctx.op.Shape(x)
+        split = ctx.cast(split, str(node.inputs[1].type.dtype), "int64")
+        target = ctx.op.Concat(_shape_part(ctx, shape, 0, op.axis), split, _shape_part(ctx, shape, op.axis + 1), axis=0)
+        return [ctx.op.Reshape(x, target, allowzero=1)]
 
 
 @onnx_funcify.register(SpecifyShape)

@@ -134,3 +134,68 @@ def matrix_examples(*, dtype: str, kind: str, rhs: int | str | None = None, max_
         return ArrayExample(tuple(arrays), tuple(x.shape for x in arrays), (dtype,) * len(arrays))
 
     return draw()
+
+
+EQUATIONS = ("sylvester", "continuous_lyapunov", "discrete_lyapunov")
+
+
+def matrix_equation_examples(*, dtype: str, equation: str, max_side: int = 3,
+                             batch: bool = False) -> st.SearchStrategy[ArrayExample]:
+    """Operands of a matrix equation with a unique, well-conditioned solution:
+
+    - ``"sylvester"``: (A, B, Q) for ``A X + X B = Q``, A (m x m) and B (n x n) strictly diagonally
+      dominant with a positive diagonal (kind "general": every eigenvalue has a real part >= 1, so
+      A and -B share none), Q (m x n);
+    - ``"continuous_lyapunov"``: (A, Q) for ``A X + X A^T + Q = 0``, A as above, Q (n x n);
+    - ``"discrete_lyapunov"``: (A, Q) for ``A X A^T - X + Q = 0``, A with every absolute row sum at most
+      1/2 (eigenvalues in the disk of radius 1/2; integer and bool matrices: strictly lower triangular,
+      eigenvalues 0).
+
+    ``batch``: A has a leading batch axis of size 0, 1 or 2 (Q too; B does not)."""
+    if equation not in EQUATIONS or max_side < 1:
+        raise ValueError(f"matrix_equation_examples: equation must be one of {EQUATIONS} and max_side >= 1, "
+                         f"got equation={equation!r}, max_side={max_side}")
+
+    def square(draw_, side, batch_shape, contractive):
+        base = draw_(hnp.arrays(np.float64, batch_shape + (side, side), elements=_entries(dtype)))
+        if contractive and dtype in FLOAT_DTYPES:
+            a = base / (2.0 * (1.0 + np.abs(base).sum(axis=-1).max(initial=0.0)))
+        elif contractive:
+            a = np.tril(base, -1)
+        elif dtype == "bool":
+            a = np.broadcast_to(np.eye(side), base.shape).copy()
+        else:
+            dominance = draw_(st.sampled_from([0.5, 1.0, float(side + 1)]))
+            a = base + (1.0 + (1.0 + dominance) * np.abs(base).sum(axis=-1).max(initial=0.0)) * np.eye(side)
+        return _in_dtype(a, dtype)
+
+    @st.composite
+    def draw(draw_):
+        batch_shape = (draw_(st.integers(0, 2)),) if batch else ()
+        m = draw_(st.integers(0, max_side))
+        arrays = [square(draw_, m, batch_shape, equation == "discrete_lyapunov")]
+        n = m
+        if equation == "sylvester":
+            n = draw_(st.integers(0, max_side))
+            arrays.append(square(draw_, n, (), False))
+        arrays.append(_in_dtype(draw_(hnp.arrays(np.float64, batch_shape + (m, n), elements=_entries(dtype))), dtype))
+        return ArrayExample(tuple(arrays), tuple(x.shape for x in arrays), (dtype,) * len(arrays))
+
+    return draw()
+
+
+def least_squares_examples(*, dtype: str, full_rank: bool, max_side: int = 4) -> st.SearchStrategy[ArrayExample]:
+    """(A, B) for ``lstsq(A, B)``: A of kind "full_rank" or "rectangular" (any entries: rank deficient
+    ones included) with 0..``max_side`` rows and columns, B with A's rows and 0..2 columns."""
+    if max_side < 1:
+        raise ValueError(f"least_squares_examples: max_side must be >= 1, got {max_side}")
+
+    @st.composite
+    def draw(draw_):
+        (a,) = draw_(matrix_examples(dtype=dtype, kind="full_rank" if full_rank else "rectangular",
+                                     max_side=max_side)).arrays
+        b = _in_dtype(draw_(hnp.arrays(np.float64, (a.shape[0], draw_(st.integers(0, 2))), elements=_entries(dtype))),
+                      dtype)
+        return ArrayExample((a, b), (a.shape, b.shape), (dtype, dtype))
+
+    return draw()

@@ -30,6 +30,15 @@ def index_range(ctx, n):
     return ctx.op.Range(ctx.constant(0, "int64"), n, ctx.constant(1, "int64"))
 
 
+def identity(ctx, n, dtype: str):
+    """The n x n identity in ``dtype`` (``n`` a 0-d int64)."""
+    from backend.dtypes import onnx_dtype
+
+    positions = index_range(ctx, n)
+    return ctx.op.Cast(ctx.op.Equal(ctx.op.Unsqueeze(positions, ctx.constant([1], "int64")), positions),
+                       to=onnx_dtype(dtype))
+
+
 def nan_where(ctx, failed, x, dtype, expand_axes):
     """``x`` with every matrix whose batch entry of ``failed`` holds replaced by NaN."""
     mask = ctx.op.Unsqueeze(failed, ctx.constant(expand_axes, "int64"))

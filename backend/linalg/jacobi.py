@@ -1,4 +1,4 @@
-"""Eigvalsh, SVD values and MatrixPinv by Jacobi's method (`jacobi`), in the parallel order that rotates
+"""Eigvalsh, SVD values, MatrixPinv and Lstsq by Jacobi's method (`jacobi`), in the parallel order that rotates
 n/2 disjoint pairs per step: two-sided on the symmetric matrix (from the triangle LAPACK reads) for
 eigenvalues, after sygv's reduction with a Cholesky factor for the generalized problem; one-sided
 (Hestenes) on the columns of A or A^T, whichever has fewer, for singular values, and for pinv with
@@ -16,8 +16,8 @@ import numpy as np
 from onnx import TensorProto
 
 from backend.basic import onnx_funcify
-from backend.compat import Eigh, EighGrad, Eigvalsh, MatrixPinv
-from backend.dtypes import onnx_dtype
+from backend.compat import Eigh, EighGrad, Eigvalsh, Lstsq, MatrixPinv
+from backend.dtypes import ONNXExportUnsupported, onnx_dtype
 from backend.graph import make_subgraph
 from backend.helpers import dtype_of, loop
 from backend.linalg.helpers import axis_size, index_range, matrix_diagonal, solve_operands, swap_last_axes
@@ -292,22 +292,53 @@ def singular_value_factors(ctx, a, dtype, ndim, *, accumulate):
     return jacobi(ctx, tall, dtype, ndim, one_sided=True, accumulate=accumulate), scale, wide, axis_size(ctx, tall, ndim - 1)
 
 
+def pseudo_inverse(ctx, a, dtype, ndim, relative_cutoff):
+    """(pinv(A), its singular values unsorted (..., k), which are kept): A V = B with orthogonal columns
+    b_j = sigma_j u_j, so pinv(A) = V diag(1 / sigma_j^2) B^T over the sigma_j above ``relative_cutoff``
+    (a value name, (..., 1, 1) or 0-d) times the largest."""
+    (columns, rotations), scale, wide, _ = singular_value_factors(ctx, a, dtype, ndim, accumulate=True)
+    squares = ctx.op.ReduceSumSquare(columns, ctx.constant([-2], "int64"), keepdims=1)
+    sigma = ctx.op.Sqrt(squares)
+    cutoff = ctx.op.Mul(relative_cutoff, ctx.op.ReduceMax(sigma, ctx.constant([-1], "int64"), keepdims=1))
+    zero = ctx.constant(0.0, dtype)
+    kept = ctx.op.Greater(sigma, cutoff)
+    weights = ctx.op.Where(kept, ctx.op.Div(ctx.constant(1.0, dtype), ctx.op.Where(kept, squares, ctx.constant(1.0, dtype))),
+                           zero)
+    inverse = ctx.op.Div(ctx.op.MatMul(ctx.op.Mul(rotations, weights), swap_last_axes(ctx, columns, ndim)), scale)
+    inverse = if_then_else(ctx, wide, lambda body: swap_last_axes(body, inverse, ndim),
+                           lambda body: body.op.Identity(inverse), dtype, ndim, "orient_back")
+    last_but_one = ctx.constant([-2], "int64")
+    return inverse, ctx.op.Squeeze(ctx.op.Mul(sigma, scale), last_but_one), ctx.op.Squeeze(kept, last_but_one)
+
+
 @onnx_funcify.register(MatrixPinv)
 def onnx_funcify_MatrixPinv(op, node, ctx, inputs):
     (a,), dtype = solve_operands(ctx, node, inputs)
     ndim = node.inputs[0].type.ndim
     if op.hermitian:
         a = _symmetric_from(ctx, a, ndim, lower=True)  # numpy's hermitian SVD is eigh of the lower triangle
-    (columns, rotations), scale, wide, _ = singular_value_factors(ctx, a, dtype, ndim, accumulate=True)
-    # A V = B with orthogonal columns b_j = sigma_j u_j, so pinv(A) = V diag(1 / sigma_j^2) B^T,
-    # keeping the sigma_j above numpy's cutoff
-    squares = ctx.op.ReduceSumSquare(columns, ctx.constant([-2], "int64"), keepdims=1)
-    cutoff = ctx.op.Mul(ctx.constant(_PINV_RCOND, dtype),
-                        ctx.op.ReduceMax(ctx.op.Sqrt(squares), ctx.constant([-1], "int64"), keepdims=1))
-    zero = ctx.constant(0.0, dtype)
-    kept = ctx.op.Greater(ctx.op.Sqrt(squares), cutoff)
-    weights = ctx.op.Where(kept, ctx.op.Div(ctx.constant(1.0, dtype), ctx.op.Where(kept, squares, ctx.constant(1.0, dtype))),
-                           zero)
-    inverse = ctx.op.Div(ctx.op.MatMul(ctx.op.Mul(rotations, weights), swap_last_axes(ctx, columns, ndim)), scale)
-    return [if_then_else(ctx, wide, lambda body: swap_last_axes(body, inverse, ndim), lambda body: body.op.Identity(inverse),
-                dtype, ndim, "orient_back")]
+    return [pseudo_inverse(ctx, a, dtype, ndim, ctx.constant(_PINV_RCOND, dtype))[0]]
+
+
+@onnx_funcify.register(Lstsq)
+def onnx_funcify_Lstsq(op, node, ctx, inputs):
+    """numpy.linalg.lstsq (gelsd): x = pinv(A) b over the singular values above rcond times the largest
+    (machine precision, 2**-53, for a negative rcond); the residuals ||b - A x||^2 per column where A has
+    full column rank and more rows than columns (else empty), the rank (int32, as PyTensor types it) and
+    the singular values in descending order."""
+    if node.inputs[1].type.ndim != 2 or node.inputs[0].type.ndim != 2:
+        raise ONNXExportUnsupported(f"{op}: a vector b gives numpy's vector x, which PyTensor types as a matrix; "
+                                    "pass b as a one-column matrix")
+    dtype = "float64"  # PyTensor types every output float64 (or int32)
+    a, b, rcond = (ctx.cast(name, dtype_of(v), dtype) for name, v in zip(inputs, node.inputs))
+    relative = ctx.op.Where(ctx.op.Less(rcond, ctx.constant(0.0, dtype)), ctx.constant(2.0**-53, dtype), rcond)
+    inverse, sigma, kept = pseudo_inverse(ctx, a, dtype, 2, relative)
+    x = ctx.op.MatMul(inverse, b)
+    rank = ctx.op.ReduceSum(ctx.op.Cast(kept, to=TensorProto.INT64), keepdims=0)
+    rows, columns = axis_size(ctx, a, 0), axis_size(ctx, a, 1)
+    full = ctx.op.And(ctx.op.Equal(rank, columns), ctx.op.Greater(rows, columns))
+    sums = ctx.op.ReduceSumSquare(ctx.op.Sub(b, ctx.op.MatMul(a, x)), ctx.constant([0], "int64"), keepdims=0)
+    length = ctx.op.Where(full, ctx.op.Shape(sums), ctx.constant([0], "int64"))
+    residuals = ctx.op.Slice(sums, ctx.constant([0], "int64"), length)
+    values = sorted_values(ctx, sigma, ctx.op.Squeeze(ctx.op.Shape(sigma), ctx.constant([0], "int64")), descending=True)
+    return [x, residuals, ctx.op.Cast(rank, to=TensorProto.INT32), values]

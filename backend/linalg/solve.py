@@ -11,7 +11,8 @@
   elimination applied to A and b together, then back substitution; ``assume_a="pos"`` goes through
   Cholesky, ``"tridiagonal"`` (``gtsv``) is the same elimination on A's band. An exactly zero pivot
   (singular) gives NaN, as PyTensor's Solve does.
-- MatrixInverse: Solve against the identity. SLogDet (what PyTensor's rewrites make of
+- MatrixInverse: Solve against the identity; TensorInv and TensorSolve (numpy's) the same on reshaped
+  operands. SLogDet (what PyTensor's rewrites make of
   ``log(abs(det))``) from the same elimination's U, and Det as numpy computes it, ``sign * exp(log|det|)``
   (onnxruntime has no CPU kernel for ONNX ``Det`` in float64, and its product would round differently).
 
@@ -23,14 +24,25 @@ from __future__ import annotations
 from onnx import TensorProto
 
 from backend.basic import onnx_funcify
-from backend.compat import Cholesky, CholeskySolve, Det, MatrixInverse, SLogDet, Solve, SolveTriangular
-from backend.dtypes import ONNXExportUnsupported, onnx_dtype
-from backend.helpers import loop
+from backend.compat import (
+    Cholesky,
+    CholeskySolve,
+    Det,
+    MatrixInverse,
+    SLogDet,
+    Solve,
+    SolveTriangular,
+    TensorInv,
+    TensorSolve,
+)
+from backend.dtypes import ONNXExportUnsupported
+from backend.helpers import dtype_of, loop
 from backend.linalg.helpers import (
     UNROLLED_SIZE,
     as_matrix_rhs,
     axis_size,
     from_matrix_rhs,
+    identity,
     index_range,
     matrix_diagonal,
     nan_where,
@@ -220,10 +232,56 @@ def onnx_funcify_Solve(op, node, ctx, inputs):
 def onnx_funcify_MatrixInverse(op, node, ctx, inputs):
     (a,), dtype = solve_operands(ctx, node, inputs)
     ndim = node.inputs[0].type.ndim
-    n = axis_size(ctx, a, ndim - 1)
-    identity = ctx.op.Cast(ctx.op.Equal(ctx.op.Unsqueeze(index_range(ctx, n), ctx.constant([1], "int64")),
-                                        index_range(ctx, n)), to=onnx_dtype(dtype))
-    return [lu_solve(ctx, a, identity, dtype, ndim)]
+    return [lu_solve(ctx, a, identity(ctx, axis_size(ctx, a, ndim - 1), dtype), dtype, ndim)]
+
+
+def _typed_as_float(op, node):
+    """Refuse a result PyTensor types in an integer input's dtype though numpy computes fractions."""
+    dtype = dtype_of(node.outputs[0])
+    if dtype == "float16":
+        raise ONNXExportUnsupported(f"{op}: PyTensor types the result float16, which numpy.linalg refuses (its "
+                                    "perform raises); cast the input to float32 to export it")
+    if dtype not in ("float32", "float64"):
+        raise ONNXExportUnsupported(f"{op}: PyTensor types the result {dtype} (its input's dtype) although numpy "
+                                    "returns float64 fractions; cast the input to a float dtype to export it")
+
+
+def _shape_part(ctx, shape, start: int, end: int | None = None):
+    return ctx.op.Slice(shape, ctx.constant([start], "int64"), ctx.constant([2**62 if end is None else end], "int64"))
+
+
+@onnx_funcify.register(TensorInv)
+def onnx_funcify_TensorInv(op, node, ctx, inputs):
+    """numpy.linalg.tensorinv: the inverse of A as a prod(shape[:ind]) x prod(shape[ind:]) matrix, shaped
+    shape[ind:] + shape[:ind]."""
+    _typed_as_float(op, node)
+    (a,), dtype = solve_operands(ctx, node, inputs)
+    shape = ctx.op.Shape(a)
+    leading, trailing = _shape_part(ctx, shape, 0, op.ind), _shape_part(ctx, shape, op.ind)
+    rows = ctx.op.ReduceProd(leading, keepdims=1)
+    matrix = ctx.op.Reshape(a, ctx.op.Concat(rows, ctx.op.ReduceProd(trailing, keepdims=1), axis=0), allowzero=1)
+    inverse = lu_solve(ctx, matrix, identity(ctx, ctx.op.Squeeze(rows, ctx.constant([0], "int64")), dtype), dtype, 2)
+    return [ctx.op.Reshape(inverse, ctx.op.Concat(trailing, leading, axis=0), allowzero=1)]
+
+
+@onnx_funcify.register(TensorSolve)
+def onnx_funcify_TensorSolve(op, node, ctx, inputs):
+    """numpy.linalg.tensorsolve: ``axes`` of A moved last, A as a square matrix of side prod(A.shape[b.ndim:]),
+    solved against b flattened, the solution shaped A.shape[b.ndim:]."""
+    _typed_as_float(op, node)
+    (a, b), dtype = solve_operands(ctx, node, inputs)
+    a_ndim, b_ndim = node.inputs[0].type.ndim, node.inputs[1].type.ndim
+    if op.axes is not None:
+        order = list(range(a_ndim))
+        for axis in op.axes:
+            order.remove(axis % a_ndim)
+            order.append(axis % a_ndim)
+        a = ctx.op.Transpose(a, perm=order)
+    unknowns = _shape_part(ctx, ctx.op.Shape(a), b_ndim)
+    side = ctx.op.ReduceProd(unknowns, keepdims=1)
+    matrix = ctx.op.Reshape(a, ctx.op.Concat(side, side, axis=0), allowzero=1)
+    rhs = ctx.op.Reshape(b, ctx.op.Concat(side, ctx.constant([1], "int64"), axis=0), allowzero=1)
+    return [ctx.op.Reshape(lu_solve(ctx, matrix, rhs, dtype, 2), unknowns, allowzero=1)]
 
 
 def _slogdet(ctx, node, inputs):

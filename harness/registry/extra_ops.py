@@ -80,6 +80,25 @@ register("unique", arity=1, dtypes=ALL_DTYPES, build=pt.unique, shapes=ranked(),
 register("unique_index_inverse_counts", arity=1, dtypes=ALL_DTYPES,
          build=lambda x: pt.unique(x, return_index=True, return_inverse=True, return_counts=True),
          shapes=ranked(), onnx_ops=("TopK", "Compress", "ScatterElements"), elementwise=False).xfail(**TOPK_NAN)
+
+
+def _few_values(dtype):
+    """Elements from a handful of values, so that whole rows repeat: NaN and both zeros among floats."""
+    if dtype == "bool":
+        return [st.booleans()]
+    values = [0, 1, 2] + ([-0.0, np.nan] if dtype in FLOAT_DTYPES else [])
+    return [st.sampled_from(values)]
+
+
+# unique sub-arrays along an axis: rows compared field by field, NaN unequal to itself (every row with a
+# NaN is its own group, as numpy's structured comparison gives)
+register("unique_axis", arity=1, dtypes=ALL_DTYPES, build=lambda x: pt.unique(x, axis=0), elements=_few_values,
+         shapes=ranked(min_dims=2, max_dims=3), onnx_ops=("CumSum", "Compress"), elementwise=False,
+         signed_zeros=False, probe_ndim=2)
+register("unique_axis_index_inverse_counts", arity=1, dtypes=ALL_DTYPES,
+         build=lambda x: pt.unique(x, axis=-1, return_index=True, return_inverse=True, return_counts=True),
+         elements=_few_values, shapes=ranked(min_dims=2, max_dims=3), onnx_ops=("CumSum", "ScatterElements"),
+         elementwise=False, probe_ndim=2)
 register("fill_diagonal", arity=2, dtypes=ALL_DTYPES, build=pt.fill_diagonal, shapes=_matrix_and_scalar,
          probe_ndim=(2, 0), onnx_ops=("Where",), elementwise=False)
 # numpy's ravel_multi_index/unravel_index take signed indices only (an unsigned one raises TypeError)

@@ -25,7 +25,7 @@ from backend.compat import PYTENSOR_VERSION, SLogDet
 from backend.dtypes import ALL_DTYPES
 from harness.registry.older_onnxruntime import EMPTY_MATMUL
 from harness.registry.spec import ONNX_OPERATIONS, absent_entry, register
-from strategies.matrices import matrix_examples
+from strategies.matrices import least_squares_examples, matrix_equation_examples, matrix_examples
 from strategies.shapes import BroadcastShapes
 from strategies.values import ArrayExample
 
@@ -631,6 +631,109 @@ register("block_diag_batched", arity=2, dtypes=ALL_DTYPES, build=pt.linalg.block
          shapes=lambda d: st.lists(st.integers(0, 3), min_size=5, max_size=5).map(
              lambda s: BroadcastShapes(((s[0], s[1], s[2]), (1, s[3], s[4])), (s[0], s[1] + s[3], s[2] + s[4]))),
          probe_ndim=3, onnx_ops=("Pad",))
+
+# numpy's tensorinv and tensorsolve (backend/linalg/solve.py): the inverse and the solve of a general
+# matrix drawn as a matrix and reshaped in the graph, so their bounds are the inverse's and the solve's
+try:
+    from pytensor.tensor.linalg import tensorinv, tensorsolve
+except ImportError:  # PyTensor 2.38
+    from pytensor.tensor.nlinalg import tensorinv, tensorsolve
+for _name, _build, _rhs, _scale, _ndim in (
+        ("tensorinv", lambda a: tensorinv(a.reshape((1, a.shape[0], a.shape[1], 1))), None, _inverse, 2),
+        ("tensorsolve", lambda a, b: tensorsolve(a.reshape((a.shape[0], a.shape[1], 1)), b), 1, _general, (2, 1)),
+        ("tensorsolve_axes", lambda a, b: tensorsolve(pt.shape_padleft(a), b, axes=(0,)), 1, _general, (2, 1))):
+    register(_name, arity=1 if _rhs is None else 2, dtypes=LINALG_DTYPES, build=_build,
+             examples=_examples("general", rhs=_rhs), error_scale=_solution_scale(_scale), tolerance=BOUND,
+             onnx_ops=("ArgMax", "ReduceProd"), elementwise=False, signed_zeros=False, probe_ndim=_ndim)
+
+# numpy's lstsq (backend/linalg/jacobi.py): pinv(A) B over the singular values above rcond times the
+# largest (gelsd's rule), the residuals, the rank and the singular values. One bound for all outputs:
+# ULPs of kappa (1 + max|X|)(1 + ||A||)(1 + max|B|), kappa the ratio of the largest kept singular value to
+# the smallest. rcond 1e-8 for the rank-deficient entry: its zero singular values come out of either
+# method as rounding noise (~1e-16), far below the cutoff, and its nonzero ones far above it.
+try:
+    from pytensor.tensor.linalg import lstsq
+except ImportError:  # PyTensor 2.38
+    from pytensor.tensor.nlinalg import lstsq
+
+
+def _least_squares_scale(rcond: float):
+    def scale(example: ArrayExample) -> float:
+        a, b = (np.asarray(x, np.float64) for x in example.arrays)
+        if a.size == 0 or not (np.isfinite(a).all() and np.isfinite(b).all()):
+            return 1.0
+        x, _, _, singular = np.linalg.lstsq(a, b, rcond=None if rcond < 0 else rcond)
+        kept = singular[singular > max(rcond, 2.0**-53) * singular[0]]
+        kappa = kept[0] / kept[-1] if kept.size else 1.0
+        largest_x = float(np.abs(x).max()) if x.size else 0.0
+        largest_b = float(np.abs(b).max()) if b.size else 0.0
+        return float(kappa * (1 + largest_x) * (1 + singular[0]) * (1 + largest_b))
+    return scale
+
+
+for _name, _full_rank, _rcond in (("lstsq", True, -1.0), ("lstsq_rank_deficient", False, 1e-8)):
+    register(_name, arity=2, dtypes=LINALG_DTYPES, build=lambda a, b, rcond=_rcond: list(lstsq(a, b, rcond)),
+             examples=lambda d, edge_cases, full_rank=_full_rank: least_squares_examples(dtype=d, full_rank=full_rank),
+             error_scale=_least_squares_scale(_rcond), tolerance=BOUND, onnx_ops=("TopK", "Loop"),
+             elementwise=False, signed_zeros=False, probe_ndim=2).xfail(
+        id="lstsq-float32-values", category="pytensor", dtypes=("float32",),
+        reason="PyTensor types lstsq's x, residuals and singular values float64, but for float32 inputs its perform "
+               "returns numpy's float32 arrays; the export follows the type").xfail(
+        id="no-float16-linalg", reason=NO_FLOAT16_LINALG, category="pytensor", dtypes=("float16",))
+
+# The Sylvester and Lyapunov equations (backend/linalg/sylvester.py): PyTensor solves them through Schur
+# forms and trsyl (Bartels-Stewart), the export through the Kronecker form of the same linear system;
+# the solution is unique for the drawn operands (strategies.matrices.matrix_equation_examples), so the
+# two agree within the solve bound of cond(Kronecker matrix) x max|X|.
+try:
+    from pytensor.tensor.linalg import solve_continuous_lyapunov, solve_discrete_lyapunov, solve_sylvester
+except ImportError:  # PyTensor 2.38
+    from pytensor.tensor.slinalg import solve_continuous_lyapunov, solve_discrete_lyapunov, solve_sylvester
+
+
+def _kronecker_system(equation: str, arrays) -> tuple[np.ndarray, np.ndarray]:
+    """(K, vec Q) of one example's equation in float64, X flattened row by row."""
+    a, q = np.asarray(arrays[0], np.float64), np.asarray(arrays[-1], np.float64)
+    m, n = q.shape
+    if equation == "discrete_lyapunov":
+        return np.eye(m * n) - np.kron(a, a), q.ravel()
+    b = np.asarray(arrays[1], np.float64) if equation == "sylvester" else a.T
+    return np.kron(a, np.eye(n)) + np.kron(np.eye(m), b.T), q.ravel()
+
+
+def _equation_scale(equation: str):
+    """error_scale of a matrix equation's solution: cond(K) x max|X| of its Kronecker system, per matrix."""
+    def scale(example: ArrayExample) -> np.ndarray:
+        arrays = [np.asarray(x, np.float64) for x in example.arrays]
+        q = arrays[-1]
+        batch_shape = q.shape[:-2]
+        scales = []
+        for index in np.ndindex(batch_shape):
+            entry = [x[index] if x.ndim > 2 else x for x in arrays]
+            if entry[-1].size == 0 or not all(np.isfinite(x).all() for x in entry):
+                scales.append(1.0)
+                continue
+            system, rhs = _kronecker_system(equation, entry)
+            solution = np.linalg.solve(system, rhs)
+            scales.append(float(np.linalg.cond(system)) * max(float(np.abs(solution).max()), 1e-300))
+        return np.asarray(scales, np.float64).reshape(batch_shape + (1, 1))
+    return scale
+
+
+def _equation_examples(equation: str, batch: bool = False):
+    return lambda d, edge_cases: matrix_equation_examples(dtype=d, equation=equation, batch=batch)
+
+
+for _name, _build, _equation, _batch, _ndim in (
+        ("solve_sylvester", solve_sylvester, "sylvester", False, 2),
+        ("solve_sylvester_batched", solve_sylvester, "sylvester", True, (3, 2, 3)),
+        ("solve_continuous_lyapunov", solve_continuous_lyapunov, "continuous_lyapunov", False, 2),
+        ("solve_discrete_lyapunov", solve_discrete_lyapunov, "discrete_lyapunov", False, 2),
+        ("solve_discrete_lyapunov_direct", lambda a, q: solve_discrete_lyapunov(a, q, method="direct"),
+         "discrete_lyapunov", False, 2)):
+    register(_name, arity=3 if _equation == "sylvester" else 2, dtypes=LINALG_DTYPES, build=_build,
+             examples=_equation_examples(_equation, _batch), error_scale=_equation_scale(_equation),
+             tolerance=BOUND, onnx_ops=("ArgMax",), elementwise=False, signed_zeros=False, probe_ndim=_ndim)
 
 # Declined by the exporter (status unsupported, with backend/linalg/declined.py's reason in every cell):
 # eig's values are complex.

@@ -1,5 +1,5 @@
-"""Entries for ``backend/shape.py``: Shape, Shape_i, Reshape, SpecifyShape, DimShuffle (transpose,
-expand, drop).
+"""Entries for ``backend/shape.py``: Shape, Shape_i, Reshape, JoinDims, SplitDims, SpecifyShape,
+DimShuffle (transpose, expand, drop).
 
 To add one: a ``register(...)`` call below with ``elementwise=False`` and the input ranks it needs.
 """
@@ -7,6 +7,7 @@ To add one: a ``register(...)`` call below with ``elementwise=False`` and the in
 from __future__ import annotations
 
 import pytensor.tensor as pt
+from pytensor.tensor.reshape import join_dims, split_dims
 from pytensor.tensor.shape import Shape_i
 
 from backend.dtypes import ALL_DTYPES
@@ -32,3 +33,12 @@ register("dimshuffle_transpose_expand", arity=1, dtypes=ALL_DTYPES,
          build=lambda x: x.dimshuffle(["x", *reversed(range(x.ndim))]), onnx_ops=("Unsqueeze",),
          elementwise=False)
 register("squeeze", arity=1, dtypes=ALL_DTYPES, build=pt.squeeze, elementwise=False)  # DimShuffle drop form
+# join_dims / split_dims (what solve_discrete_lyapunov's direct method and vectorised graphs use); the
+# split shape comes from the input's own axis so that every drawn shape (0-size included) is valid
+register("join_dims", arity=1, dtypes=ALL_DTYPES, build=lambda x: join_dims(x, start_axis=1, n_axes=2),
+         shapes=ranked(min_dims=3), onnx_ops=("Reshape", "ReduceProd"), elementwise=False, probe_ndim=3)
+register("join_dims_new_axis", arity=1, dtypes=ALL_DTYPES, build=lambda x: join_dims(x, start_axis=1, n_axes=0),
+         shapes=ranked(min_dims=1), onnx_ops=("Reshape",), elementwise=False)
+register("split_dims", arity=1, dtypes=ALL_DTYPES,
+         build=lambda x: split_dims(x, (1, x.shape[-1], 1), axis=x.ndim - 1),
+         shapes=ranked(min_dims=1), onnx_ops=("Reshape",), elementwise=False)

@@ -52,3 +52,45 @@ def test_a_tridiagonal_solve_reads_only_the_band(n):
     band = np.abs(np.subtract.outer(np.arange(n), np.arange(n))) <= 1
     (x,) = session.run(None, {"a": m, "b": rhs})
     np.testing.assert_allclose(x, np.linalg.solve(np.where(band, m, 0.0), rhs) if n else rhs, atol=1e-13)
+
+
+def _run(inputs, outputs, *arrays):
+    model = export_onnx(inputs, outputs)
+    return make_session(model).run(None, {i.name: a for i, a in zip(model.graph.input, arrays)})
+
+
+def test_sylvester_solution_satisfies_the_equation_for_rectangular_unknowns():
+    """A X + X B = Q with X of 3 x 2 (the Kronecker form's row-major flattening is easy to get wrong
+    for non-square X), checked against the equation itself, not against another solver."""
+    from backend.compat import SolveSylvester
+
+    if SolveSylvester is None:
+        pytest.skip("this PyTensor has no SolveSylvester")
+    try:
+        from pytensor.tensor.linalg import solve_sylvester
+    except ImportError:
+        from pytensor.tensor.slinalg import solve_sylvester
+    a_, b_, q_ = pt.matrix("a"), pt.matrix("b"), pt.matrix("q")
+    a = np.array([[4.0, 1.0, 0.5], [0.0, 3.0, -1.0], [1.0, 0.0, 5.0]])
+    b = np.array([[2.0, -1.0], [0.5, 3.0]])
+    q = np.arange(6.0).reshape(3, 2) - 2.0
+    (x,) = _run([a_, b_, q_], [solve_sylvester(a_, b_, q_)], a, b, q)
+    np.testing.assert_allclose(a @ x + x @ b, q, rtol=0, atol=1e-13)
+
+
+def test_lstsq_residuals_are_empty_unless_the_matrix_is_tall_with_full_column_rank():
+    try:
+        from pytensor.tensor.linalg import lstsq
+    except ImportError:
+        from pytensor.tensor.nlinalg import lstsq
+    a_, b_ = pt.matrix("a"), pt.matrix("b")
+    outputs = lstsq(a_, b_, -1.0)
+    tall = np.array([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]])
+    wide, rank_deficient = tall.T, np.array([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]])
+    b = np.array([[1.0], [2.0], [4.0]])
+    for a, rhs, rank, residuals in ((tall, b, 2, 1), (wide, b[:2], 2, 0), (rank_deficient, b, 1, 0)):
+        x, found_residuals, found_rank, values = _run([a_, b_], outputs, a, rhs)
+        expected = np.linalg.lstsq(a, rhs, rcond=None)
+        assert found_rank == rank and found_residuals.shape == (residuals,)
+        np.testing.assert_allclose(x, expected[0], atol=1e-12)
+        np.testing.assert_allclose(values, expected[3], atol=1e-12)
