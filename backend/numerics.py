@@ -1,5 +1,5 @@
 """Float64 building blocks of the composed functions (special functions, linear algebra): constants,
-polynomial and Chebyshev evaluation in cephes' orders, masked sums for Loops whose elements stop at
+polynomial (one at a time or several in one pass) and Chebyshev evaluation in cephes' orders, masked sums for Loops whose elements stop at
 different steps, and the bracketed Newton step the inverses share, with the float64 limits they use.
 
 Every block writes ONNX nodes through the converter's ``ctx`` (a `backend.basic.GraphBuilder` or a
@@ -50,6 +50,39 @@ def polevl(ctx, coefficients, x, *, monic=False):
     for coefficient in rest:
         result = ctx.op.Add(ctx.op.Mul(result, x), f64(ctx, coefficient))
     return result
+
+
+def polevl_many(ctx, polynomials):
+    """Several polynomials in one Horner pass: ``polynomials`` is a list of (coefficients highest power
+    first, argument, monic) and the result their values, each bit for bit what `polevl` gives (fewer
+    nodes: a deployed model pays per node).
+
+    The arguments are stacked along a new last axis (broadcast to their common shape), so each Horner
+    step is one Mul and one Add over all of them. A polynomial of lower degree waits at its leading
+    coefficient while the longer ones take their first steps: its multiplier there is 1 (selected, so
+    an infinite argument never meets it) and its addend 0, which leaves it unchanged. A monic
+    polynomial's leading 1 times x is x, as cephes' p1evl starts."""
+    rows = [((1.0, *coefficients) if monic else tuple(coefficients), argument)
+            for coefficients, argument, monic in polynomials]
+    length = max(len(c) for c, _ in rows)
+    arguments = list(dict.fromkeys(argument for _, argument in rows))
+    last = ctx.constant([-1], "int64")
+    if len(arguments) == 1:
+        x = ctx.op.Unsqueeze(arguments[0], last)
+    else:
+        common = arguments[0]
+        for argument in arguments[1:]:
+            common = ctx.op.Expand(common, ctx.op.Shape(argument))  # Expand broadcasts both ways
+        shape = ctx.op.Shape(common)
+        x = ctx.op.Concat(*(ctx.op.Unsqueeze(ctx.op.Expand(argument, shape), last) for _, argument in rows), axis=-1)
+    waits = [length - len(c) for c, _ in rows]
+    result = ctx.constant([c[0] for c, _ in rows], "float64")
+    for step in range(1, length):
+        waiting = [step <= wait for wait in waits]
+        multiplier = ctx.op.Where(ctx.constant(waiting, "bool"), f64(ctx, 1.0), x) if any(waiting) else x
+        addend = [0.0 if wait >= step else c[step - wait] for (c, _), wait in zip(rows, waits)]
+        result = ctx.op.Add(ctx.op.Mul(result, multiplier), ctx.constant(addend, "float64"))
+    return [ctx.op.Gather(result, ctx.constant(k, "int64"), axis=-1) for k in range(len(rows))]
 
 
 def chebyshev(ctx, coefficients, t):

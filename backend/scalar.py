@@ -40,6 +40,7 @@ from backend.helpers import (
     sign_bit,
 )
 from backend.kernels import compute_dtype
+from backend.numerics import polevl_many
 
 ONE_TO_ONE_SCALAR_OPS: dict[type, str] = {
     ps.Add: "Add", ps.Sub: "Sub", ps.Mul: "Mul", ps.TrueDiv: "Div",
@@ -149,14 +150,6 @@ _TAN_3PI_8 = 2.41421356237309504880
 _PI_LOW = 1.2246467991473532e-16  # pi - float64(pi)
 
 
-def _polynomial(ctx, z, coefficients):
-    """Horner's rule, highest power first."""
-    total = _f64(ctx, coefficients[0])
-    for c in coefficients[1:]:
-        total = ctx.op.Add(ctx.op.Mul(total, z), _f64(ctx, c))
-    return total
-
-
 def _atan_magnitude(ctx, a):
     """atan(a) for a >= 0 (NaN stays NaN, inf gives pi/2): a reduced to [0, 0.66] by atan(a) = pi/2 -
     atan(1/a) above tan(3 pi/8) and pi/4 + atan((a - 1)/(a + 1)) above 0.66, then x + x z P(z)/Q(z)
@@ -166,7 +159,8 @@ def _atan_magnitude(ctx, a):
     x = ctx.op.Where(far, ctx.op.Div(_f64(ctx, -1.0), a),
                      ctx.op.Where(middle, ctx.op.Div(ctx.op.Sub(a, one), ctx.op.Add(a, one)), a))
     z = ctx.op.Mul(x, x)
-    ratio = ctx.op.Div(ctx.op.Mul(z, _polynomial(ctx, z, _ATAN_P)), _polynomial(ctx, z, _ATAN_Q))
+    numerator, denominator = polevl_many(ctx, [(_ATAN_P, z, False), (_ATAN_Q, z, False)])
+    ratio = ctx.op.Div(ctx.op.Mul(z, numerator), denominator)
     small = ctx.op.Add(ctx.op.Mul(x, ratio), x)
     offset_low = ctx.op.Where(far, _f64(ctx, _PI_LOW / 2), ctx.op.Where(middle, _f64(ctx, _PI_LOW / 4), _f64(ctx, 0.0)))
     offset = ctx.op.Where(far, _f64(ctx, math.pi / 2), ctx.op.Where(middle, _f64(ctx, math.pi / 4), _f64(ctx, 0.0)))
@@ -216,7 +210,8 @@ def _tan64(ctx, x):
     for part in _PI_2_PARTS:
         r = ctx.op.Sub(r, ctx.op.Mul(n, _f64(ctx, part)))
     z = ctx.op.Mul(r, r)
-    ratio = ctx.op.Div(ctx.op.Mul(z, _polynomial(ctx, z, _TAN_P)), _polynomial(ctx, z, _TAN_Q))
+    numerator, denominator = polevl_many(ctx, [(_TAN_P, z, False), (_TAN_Q, z, False)])
+    ratio = ctx.op.Div(ctx.op.Mul(z, numerator), denominator)
     t = ctx.op.Add(r, ctx.op.Mul(r, ratio))
     odd = ctx.op.Equal(ctx.op.Mod(n, _f64(ctx, 2.0), fmod=1), _f64(ctx, 1.0))
     t = ctx.op.Where(odd, ctx.op.Div(_f64(ctx, -1.0), t), t)

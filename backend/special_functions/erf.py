@@ -13,7 +13,7 @@ import pytensor.scalar.math as psm
 
 from backend.basic import onnx_funcify
 from backend.helpers import one_to_one_converter, output_dtype, select_keeping_zero_sign
-from backend.numerics import MAX_LOG, f64, float64_function, polevl
+from backend.numerics import MAX_LOG, f64, float64_function, polevl_many
 from backend.special_functions.gamma import gamma64
 
 onnx_funcify.register(psm.Gamma)(float64_function(gamma64))
@@ -38,36 +38,47 @@ _ERFCX_FIRST_TERM_FROM = 5e7  # 1 / (x sqrt(pi)) is exact to double precision fr
 _ERFCX_OVERFLOW_BELOW = -26.7  # 2 exp(x^2) overflows
 
 
+def _central_polynomials(ctx, x):
+    """T and U of erf(x) = x T(x^2) / U(x^2) for |x| <= 1, for `polevl_many`."""
+    z = ctx.op.Mul(x, x)
+    return [(_ERF_T, z, False), (_ERF_U, z, True)]
+
+
+def _ratio_polynomials(ctx, a):
+    """P, Q (below 8) and R, S (above) of exp(a^2) erfc(a) for a >= 1, for `polevl_many`; the arguments
+    are clipped where the other branch is taken, so that no branch overflows into NaN."""
+    near, far = ctx.op.Min(a, f64(ctx, 8.0)), ctx.op.Min(a, f64(ctx, 1e30))
+    return [(_ERFC_P, near, False), (_ERFC_Q, near, True), (_ERFC_R, far, False), (_ERFC_S, far, True)]
+
+
+def _erfc_ratio(ctx, a, p, q, r, s):
+    """(numerator, denominator) of exp(a^2) erfc(a) for a >= 1, from the polynomials' values."""
+    below_eight = ctx.op.Less(a, f64(ctx, 8.0))
+    return ctx.op.Where(below_eight, p, r), ctx.op.Where(below_eight, q, s)
+
+
 def _erf_central(ctx, x):
     """erf(x) for |x| <= 1: x T(x^2) / U(x^2); keeps -0.0."""
-    z = ctx.op.Mul(x, x)
-    return ctx.op.Div(ctx.op.Mul(x, polevl(ctx, _ERF_T, z)), polevl(ctx, _ERF_U, z, monic=True))
-
-
-def _erfc_ratio(ctx, a):
-    """exp(a^2) erfc(a) for a >= 1 as cephes' rational functions give it: P / Q below 8, R / S above."""
-    below_eight = ctx.op.Less(a, f64(ctx, 8.0))
-    # the arguments are clipped where the other branch is taken, so that no branch overflows into NaN
-    near, far = ctx.op.Min(a, f64(ctx, 8.0)), ctx.op.Min(a, f64(ctx, 1e30))
-    numerator = ctx.op.Where(below_eight, polevl(ctx, _ERFC_P, near), polevl(ctx, _ERFC_R, far))
-    denominator = ctx.op.Where(below_eight, polevl(ctx, _ERFC_Q, near, monic=True),
-                               polevl(ctx, _ERFC_S, far, monic=True))
-    return numerator, denominator
+    t, u = polevl_many(ctx, _central_polynomials(ctx, x))
+    return ctx.op.Div(ctx.op.Mul(x, t), u)
 
 
 def _erfc64(ctx, x):
     """cephes' erfc: 1 - erf(x) for |x| < 1, exp(-x^2) P/Q (or R/S) beyond, 2 - erfc(|x|) for x < 0,
-    0 (or 2) once exp(-x^2) underflows."""
+    0 (or 2) once exp(-x^2) underflows. The six polynomials take one pass."""
     one, two = f64(ctx, 1.0), f64(ctx, 2.0)
     a = ctx.op.Abs(x)
     exponent = ctx.op.Neg(ctx.op.Mul(x, x))
-    numerator, denominator = _erfc_ratio(ctx, ctx.op.Max(a, one))
+    ratio_argument, central_argument = ctx.op.Max(a, one), ctx.op.Min(ctx.op.Max(x, f64(ctx, -1.0)), one)
+    t, u, *pqrs = polevl_many(ctx, _central_polynomials(ctx, central_argument)
+                              + _ratio_polynomials(ctx, ratio_argument))
+    numerator, denominator = _erfc_ratio(ctx, ratio_argument, *pqrs)
     tail = ctx.op.Div(ctx.op.Mul(ctx.op.Exp(exponent), numerator), denominator)
     negative = ctx.op.Less(x, f64(ctx, 0.0))
     tail = ctx.op.Where(negative, ctx.op.Sub(two, tail), tail)
     underflow = ctx.op.Or(ctx.op.Less(exponent, f64(ctx, -MAX_LOG)), ctx.op.Equal(tail, f64(ctx, 0.0)))
     tail = ctx.op.Where(underflow, ctx.op.Where(negative, two, f64(ctx, 0.0)), tail)
-    central = ctx.op.Sub(one, _erf_central(ctx, ctx.op.Min(ctx.op.Max(x, f64(ctx, -1.0)), one)))
+    central = ctx.op.Sub(one, ctx.op.Div(ctx.op.Mul(central_argument, t), u))
     return ctx.op.Where(ctx.op.Less(a, one), central, tail)
 
 
@@ -86,7 +97,8 @@ def _erfcx_nonnegative(ctx, a):
     """erfcx(a) for a >= 0 (NaN stays NaN)."""
     one = f64(ctx, 1.0)
     central = ctx.op.Mul(ctx.op.Exp(ctx.op.Mul(a, a)), _erfc64(ctx, ctx.op.Min(a, one)))
-    numerator, denominator = _erfc_ratio(ctx, ctx.op.Max(a, one))
+    ratio_argument = ctx.op.Max(a, one)
+    numerator, denominator = _erfc_ratio(ctx, ratio_argument, *polevl_many(ctx, _ratio_polynomials(ctx, ratio_argument)))
     rational = ctx.op.Div(numerator, denominator)
     b = ctx.op.Min(a, f64(ctx, _ERFCX_FIRST_TERM_FROM))
     b2 = ctx.op.Mul(b, b)
@@ -152,8 +164,11 @@ def _erfcinv_small(ctx, t):
     one = f64(ctx, 1.0)
     for _ in range(_TAIL_NEWTON_STEPS):
         # below 1, log(erfc) directly: erfcx = exp(x^2) erfc would add exp's and log's rounding
-        near = ctx.op.Sub(one, _erf_central(ctx, ctx.op.Min(x, one)))
-        numerator, denominator = _erfc_ratio(ctx, ctx.op.Max(x, one))
+        central_argument, ratio_argument = ctx.op.Min(x, one), ctx.op.Max(x, one)
+        t, u, *pqrs = polevl_many(ctx, _central_polynomials(ctx, central_argument)
+                                  + _ratio_polynomials(ctx, ratio_argument))
+        near = ctx.op.Sub(one, ctx.op.Div(ctx.op.Mul(central_argument, t), u))
+        numerator, denominator = _erfc_ratio(ctx, ratio_argument, *pqrs)
         log_erfc = ctx.op.Where(ctx.op.Less(x, one), ctx.op.Log(near),
                                 ctx.op.Sub(ctx.op.Log(ctx.op.Div(numerator, denominator)), ctx.op.Mul(x, x)))
         scaled = _erfcx_nonnegative(ctx, x)

@@ -29,8 +29,7 @@ from backend.numerics import (
     float64_broadcast,
     masked_sum,
     not_any,
-    polevl,
-    polynomial,
+    polevl_many,
 )
 from backend.scalar import expm1, log1p
 from backend.special_functions.gamma import lgamma64
@@ -133,11 +132,10 @@ def _log1pmx(ctx, t):
 
 def _lanczos_sum_expg_scaled(ctx, a):
     """cephes' ratevl of the Lanczos sum for a > 0: in a below 1, in 1/a (coefficients reversed) above."""
-    def rational(y, numerator, denominator):
-        return ctx.op.Div(polevl(ctx, numerator, y), polevl(ctx, denominator, y))
-    below = rational(ctx.op.Min(a, f64(ctx, 1.0)), _LANCZOS_NUMERATOR, _LANCZOS_DENOMINATOR)
-    above = rational(ctx.op.Reciprocal(ctx.op.Max(a, f64(ctx, 1.0))), _LANCZOS_NUMERATOR[::-1],
-                     _LANCZOS_DENOMINATOR[::-1])
+    small, large = ctx.op.Min(a, f64(ctx, 1.0)), ctx.op.Reciprocal(ctx.op.Max(a, f64(ctx, 1.0)))
+    values = polevl_many(ctx, [(_LANCZOS_NUMERATOR, small, False), (_LANCZOS_DENOMINATOR, small, False),
+                               (_LANCZOS_NUMERATOR[::-1], large, False), (_LANCZOS_DENOMINATOR[::-1], large, False)])
+    below, above = ctx.op.Div(values[0], values[1]), ctx.op.Div(values[2], values[3])
     return ctx.op.Where(ctx.op.Greater(a, f64(ctx, 1.0)), above, below)
 
 
@@ -364,8 +362,10 @@ _NORMAL_QUANTILE_DENOMINATOR = (1.0, 1.432788, 0.189269, 0.001308)
 def _rough_upper_normal_quantile(ctx, t):
     """z with 1 - Phi(z) = t, for 0 < t <= 1/2, to 4.5e-4 (a starting point only)."""
     w = ctx.op.Sqrt(ctx.op.Mul(f64(ctx, -2.0), ctx.op.Log(t)))
-    correction = ctx.op.Div(polynomial(ctx, _NORMAL_QUANTILE_NUMERATOR, w),
-                            polynomial(ctx, _NORMAL_QUANTILE_DENOMINATOR, w))
+    # c0 + c1 w + ...: lowest power first, reversed for polevl_many
+    numerator, denominator = polevl_many(ctx, [(_NORMAL_QUANTILE_NUMERATOR[::-1], w, False),
+                                               (_NORMAL_QUANTILE_DENOMINATOR[::-1], w, False)])
+    correction = ctx.op.Div(numerator, denominator)
     return ctx.op.Sub(w, correction)
 
 
