@@ -63,32 +63,41 @@ def _erf_central(ctx, x):
     return ctx.op.Div(ctx.op.Mul(x, t), u)
 
 
-def _erfc64(ctx, x):
-    """cephes' erfc: 1 - erf(x) for |x| < 1, exp(-x^2) P/Q (or R/S) beyond, 2 - erfc(|x|) for x < 0,
-    0 (or 2) once exp(-x^2) underflows. The six polynomials take one pass."""
-    one, two = f64(ctx, 1.0), f64(ctx, 2.0)
-    a = ctx.op.Abs(x)
+def _erfc_tail(ctx, x, ratio_argument, p, q, r, s):
+    """erfc(x) for |x| >= 1 from the rational polynomials at ``ratio_argument`` = max(|x|, 1):
+    exp(-x^2) P/Q (or R/S), 2 - that for x < 0, 0 (or 2) once exp(-x^2) underflows."""
+    two = f64(ctx, 2.0)
     exponent = ctx.op.Neg(ctx.op.Mul(x, x))
-    ratio_argument, central_argument = ctx.op.Max(a, one), ctx.op.Min(ctx.op.Max(x, f64(ctx, -1.0)), one)
-    t, u, *pqrs = polevl_many(ctx, _central_polynomials(ctx, central_argument)
-                              + _ratio_polynomials(ctx, ratio_argument))
-    numerator, denominator = _erfc_ratio(ctx, ratio_argument, *pqrs)
+    numerator, denominator = _erfc_ratio(ctx, ratio_argument, p, q, r, s)
     tail = ctx.op.Div(ctx.op.Mul(ctx.op.Exp(exponent), numerator), denominator)
     negative = ctx.op.Less(x, f64(ctx, 0.0))
     tail = ctx.op.Where(negative, ctx.op.Sub(two, tail), tail)
     underflow = ctx.op.Or(ctx.op.Less(exponent, f64(ctx, -MAX_LOG)), ctx.op.Equal(tail, f64(ctx, 0.0)))
-    tail = ctx.op.Where(underflow, ctx.op.Where(negative, two, f64(ctx, 0.0)), tail)
+    return ctx.op.Where(underflow, ctx.op.Where(negative, two, f64(ctx, 0.0)), tail)
+
+
+def _erfc64(ctx, x):
+    """cephes' erfc: 1 - erf(x) for |x| < 1, `_erfc_tail` beyond. The six polynomials take one pass."""
+    one = f64(ctx, 1.0)
+    a = ctx.op.Abs(x)
+    ratio_argument, central_argument = ctx.op.Max(a, one), ctx.op.Min(ctx.op.Max(x, f64(ctx, -1.0)), one)
+    t, u, *pqrs = polevl_many(ctx, _central_polynomials(ctx, central_argument)
+                              + _ratio_polynomials(ctx, ratio_argument))
     central = ctx.op.Sub(one, ctx.op.Div(ctx.op.Mul(central_argument, t), u))
-    return ctx.op.Where(ctx.op.Less(a, one), central, tail)
+    return ctx.op.Where(ctx.op.Less(a, one), central, _erfc_tail(ctx, x, ratio_argument, *pqrs))
 
 
 def _erf64(ctx, x):
-    """cephes' erf: x T(x^2) / U(x^2) for |x| <= 1, sign(x) (1 - erfc(|x|)) beyond."""
+    """cephes' erf: x T(x^2) / U(x^2) for |x| <= 1, sign(x) (1 - erfc(|x|)) beyond; one pass for the
+    six polynomials."""
     one = f64(ctx, 1.0)
     a = ctx.op.Abs(x)
-    outer = ctx.op.Sub(one, _erfc64(ctx, ctx.op.Max(a, one)))
+    outside = ctx.op.Max(a, one)
+    central_argument = ctx.op.Min(ctx.op.Max(x, ctx.op.Neg(one)), one)
+    t, u, *pqrs = polevl_many(ctx, _central_polynomials(ctx, central_argument) + _ratio_polynomials(ctx, outside))
+    outer = ctx.op.Sub(one, _erfc_tail(ctx, outside, outside, *pqrs))
     outer = ctx.op.Where(ctx.op.Less(x, f64(ctx, 0.0)), ctx.op.Neg(outer), outer)
-    central = _erf_central(ctx, ctx.op.Min(ctx.op.Max(x, ctx.op.Neg(one)), one))
+    central = ctx.op.Div(ctx.op.Mul(central_argument, t), u)
     # erf(-0.0) = -0.0: the central branch must keep the zero's sign through the Where
     return select_keeping_zero_sign(ctx, ctx.op.LessOrEqual(a, one), central, outer, "float64")
 
@@ -96,9 +105,13 @@ def _erf64(ctx, x):
 def _erfcx_nonnegative(ctx, a):
     """erfcx(a) for a >= 0 (NaN stays NaN)."""
     one = f64(ctx, 1.0)
-    central = ctx.op.Mul(ctx.op.Exp(ctx.op.Mul(a, a)), _erfc64(ctx, ctx.op.Min(a, one)))
-    ratio_argument = ctx.op.Max(a, one)
-    numerator, denominator = _erfc_ratio(ctx, ratio_argument, *polevl_many(ctx, _ratio_polynomials(ctx, ratio_argument)))
+    # below 1, exp(a^2) erfc(a) with erfc's central branch, 1 - a T(a^2)/U(a^2) (the only one erfc
+    # takes there); its polynomials share the pass with the rational ones above 1
+    central_argument, ratio_argument = ctx.op.Min(a, one), ctx.op.Max(a, one)
+    t, u, *pqrs = polevl_many(ctx, _central_polynomials(ctx, central_argument) + _ratio_polynomials(ctx, ratio_argument))
+    erfc_central = ctx.op.Sub(one, ctx.op.Div(ctx.op.Mul(central_argument, t), u))
+    central = ctx.op.Mul(ctx.op.Exp(ctx.op.Mul(a, a)), erfc_central)
+    numerator, denominator = _erfc_ratio(ctx, ratio_argument, *pqrs)
     rational = ctx.op.Div(numerator, denominator)
     b = ctx.op.Min(a, f64(ctx, _ERFCX_FIRST_TERM_FROM))
     b2 = ctx.op.Mul(b, b)
