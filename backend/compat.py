@@ -44,6 +44,9 @@ SplitDims = optional_op("pytensor.tensor.reshape", "SplitDims")
 # Sylvester equation (an OpFromGraph of Schur forms and trsyl): linalg.solvers from 3.0, _linalg.solve in 2.38
 SolveSylvester = (optional_op("pytensor.tensor.linalg.solvers.linear_control", "SolveSylvester")
                   or optional_op("pytensor.tensor._linalg.solve.linear_control", "SolveSylvester"))
+# the discrete algebraic Riccati equation (an OpFromGraph of QZ and LU), same modules
+SolveDiscreteARE = (optional_op("pytensor.tensor.linalg.solvers.linear_control", "SolveDiscreteARE")
+                    or optional_op("pytensor.tensor._linalg.solve.linear_control", "SolveDiscreteARE"))
 BlockDiagonal = (optional_op("pytensor.tensor.linalg", "BlockDiagonal")
                  or optional_op("pytensor.tensor.slinalg", "BlockDiagonal"))
 AdvancedSubtensor1 = optional_op("pytensor.tensor.subtensor", "AdvancedSubtensor1")
@@ -187,6 +190,7 @@ __all__ = [
     "JoinDims",
     "SplitDims",
     "SolveSylvester",
+    "SolveDiscreteARE",
     "Solve",
     "SolveTriangular",
     "Rad2Deg",

@@ -136,7 +136,7 @@ def matrix_examples(*, dtype: str, kind: str, rhs: int | str | None = None, max_
     return draw()
 
 
-EQUATIONS = ("sylvester", "continuous_lyapunov", "discrete_lyapunov")
+EQUATIONS = ("sylvester", "continuous_lyapunov", "discrete_lyapunov", "discrete_riccati")
 
 
 def matrix_equation_examples(*, dtype: str, equation: str, max_side: int = 3,
@@ -149,7 +149,10 @@ def matrix_equation_examples(*, dtype: str, equation: str, max_side: int = 3,
     - ``"continuous_lyapunov"``: (A, Q) for ``A X + X A^T + Q = 0``, A as above, Q (n x n);
     - ``"discrete_lyapunov"``: (A, Q) for ``A X A^T - X + Q = 0``, A with every absolute row sum at most
       1/2 (eigenvalues in the disk of radius 1/2; integer and bool matrices: strictly lower triangular,
-      eigenvalues 0).
+      eigenvalues 0);
+    - ``"discrete_riccati"``: (A, B, Q, R) for ``A^T X A - X - A^T X B (R + B^T X B)^-1 B^T X A + Q = 0``,
+      A as for the discrete Lyapunov equation (stable: a stabilizing solution exists), B (m x n) of any
+      entries, Q (m x m) and R (n x n) symmetric positive definite (bool: identities).
 
     ``batch``: A has a leading batch axis of size 0, 1 or 2 (Q too; B does not)."""
     if equation not in EQUATIONS or max_side < 1:
@@ -169,11 +172,23 @@ def matrix_equation_examples(*, dtype: str, equation: str, max_side: int = 3,
             a = base + (1.0 + (1.0 + dominance) * np.abs(base).sum(axis=-1).max(initial=0.0)) * np.eye(side)
         return _in_dtype(a, dtype)
 
+    def positive_definite(draw_, side):
+        if dtype == "bool":
+            return np.eye(side, dtype=bool)
+        base = draw_(hnp.arrays(np.float64, (side, side), elements=_entries(dtype)))
+        gram = base @ base.T
+        return _in_dtype(gram + (1.0 + np.abs(gram).max(initial=0.0)) * np.eye(side), dtype)
+
     @st.composite
     def draw(draw_):
         batch_shape = (draw_(st.integers(0, 2)),) if batch else ()
         m = draw_(st.integers(0, max_side))
-        arrays = [square(draw_, m, batch_shape, equation == "discrete_lyapunov")]
+        arrays = [square(draw_, m, batch_shape, equation in ("discrete_lyapunov", "discrete_riccati"))]
+        if equation == "discrete_riccati":
+            n = draw_(st.integers(0, max_side))
+            arrays.append(_in_dtype(draw_(hnp.arrays(np.float64, (m, n), elements=_entries(dtype))), dtype))
+            arrays += [positive_definite(draw_, m), positive_definite(draw_, n)]
+            return ArrayExample(tuple(arrays), tuple(x.shape for x in arrays), (dtype,) * len(arrays))
         n = m
         if equation == "sylvester":
             n = draw_(st.integers(0, max_side))

@@ -111,8 +111,11 @@ _TANH_RECURRENCE_GRADIENT = 512  # 1 - tanh(h)**2 cancels against 1, then multip
 _EXPM_GRADIENT = 65536  # the Frechet derivative is expm of a block matrix twice A's size, squared s times more
 _BILINEAR_LYAPUNOV_GRADIENT = 2048  # the bilinear transform's solves and a continuous Lyapunov solve forward,
 # their adjoints backward: measured up to 672 ULP of the largest output (A with row sums <= 1/2)
+_RICCATI_GRADIENT = 2048  # the pullback solves the Riccati equation again (PyTensor's QZ route: up to 900 eps x
+# its condition scale off, registry/linalg.py) and a discrete Lyapunov equation in the closed loop: measured 182
 GRADIENT_TOLERANCE: dict[str, int] = {
     "solve_discrete_lyapunov": _BILINEAR_LYAPUNOV_GRADIENT,
+    "solve_discrete_are": _RICCATI_GRADIENT,
     **dict.fromkeys(("cholesky", "cholesky_upper", "cholesky_batched", "cholesky_indefinite",
                      "solve_positive_definite"), _CHOLESKY_GRADIENT),
     **dict.fromkeys(("expm", "expm_symmetric", "expm_triangular", "expm_batched"), _EXPM_GRADIENT),
