@@ -44,6 +44,11 @@ SplitDims = optional_op("pytensor.tensor.reshape", "SplitDims")
 # Sylvester equation (an OpFromGraph of Schur forms and trsyl): linalg.solvers from 3.0, _linalg.solve in 2.38
 SolveSylvester = (optional_op("pytensor.tensor.linalg.solvers.linear_control", "SolveSylvester")
                   or optional_op("pytensor.tensor._linalg.solve.linear_control", "SolveSylvester"))
+# LAPACK's tridiagonal LU (gttrf/gttrs), what PyTensor's rewrites make of solve(assume_a="tridiagonal")
+LUFactorTridiagonal = (optional_op("pytensor.tensor.linalg.solvers.tridiagonal", "LUFactorTridiagonal")
+                       or optional_op("pytensor.tensor._linalg.solve.tridiagonal", "LUFactorTridiagonal"))
+SolveLUFactorTridiagonal = (optional_op("pytensor.tensor.linalg.solvers.tridiagonal", "SolveLUFactorTridiagonal")
+                            or optional_op("pytensor.tensor._linalg.solve.tridiagonal", "SolveLUFactorTridiagonal"))
 # the discrete algebraic Riccati equation (an OpFromGraph of QZ and LU), same modules
 SolveDiscreteARE = (optional_op("pytensor.tensor.linalg.solvers.linear_control", "SolveDiscreteARE")
                     or optional_op("pytensor.tensor._linalg.solve.linear_control", "SolveDiscreteARE"))
@@ -191,6 +196,8 @@ __all__ = [
     "SplitDims",
     "SolveSylvester",
     "SolveDiscreteARE",
+    "LUFactorTridiagonal",
+    "SolveLUFactorTridiagonal",
     "Solve",
     "SolveTriangular",
     "Rad2Deg",

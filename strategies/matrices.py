@@ -214,3 +214,27 @@ def least_squares_examples(*, dtype: str, full_rank: bool, max_side: int = 4) ->
         return ArrayExample((a, b), (a.shape, b.shape), (dtype, dtype))
 
     return draw()
+
+
+def tridiagonal_examples(*, dtype: str, rhs: int | None = None, max_side: int = 5) -> st.SearchStrategy[ArrayExample]:
+    """A tridiagonal n x n matrix (n 3..``max_side``: scipy 1.17's gttrf wrapper raises "unexpected array
+    size" for n <= 2, and the process then died of heap corruption; zeros off the band) whose three diagonals take any entries, so that LAPACK's gttrf both keeps and swaps rows and
+    meets exactly zero pivots; with ``rhs`` 1 or 2, a right-hand side vector or matrix of 1-3 columns
+    (scipy 1.17's gttrs writes out of bounds for a matrix of 0 columns: the heap is corrupted)."""
+    if rhs not in (None, 1, 2) or max_side < 3:
+        raise ValueError(f"tridiagonal_examples: rhs must be None, 1 or 2 and max_side >= 3, got rhs={rhs!r}, "
+                         f"max_side={max_side}")
+
+    @st.composite
+    def draw(draw_):
+        n = draw_(st.integers(3, max_side))
+        band = [draw_(hnp.arrays(np.float64, (max(n - abs(k), 0),), elements=_entries(dtype))) for k in (-1, 0, 1)]
+        a = sum((np.diag(diagonal, k) for diagonal, k in zip(band, (-1, 0, 1)) if diagonal.size),
+                np.zeros((n, n)))
+        arrays = [_in_dtype(a, dtype)]
+        if rhs is not None:
+            columns = () if rhs == 1 else (draw_(st.integers(1, 3)),)
+            arrays.append(_in_dtype(draw_(hnp.arrays(np.float64, (n,) + columns, elements=_entries(dtype))), dtype))
+        return ArrayExample(tuple(arrays), tuple(x.shape for x in arrays), (dtype,) * len(arrays))
+
+    return draw()

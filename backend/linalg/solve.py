@@ -9,7 +9,8 @@
 - CholeskySolve (``potrs``): two triangular solves.
 - Solve (``gesv``: LU with partial pivoting, the first largest |pivot| as ``idamax`` picks): Gaussian
   elimination applied to A and b together, then back substitution; ``assume_a="pos"`` goes through
-  Cholesky, ``"tridiagonal"`` (``gtsv``) is the same elimination on A's band. An exactly zero pivot
+  Cholesky, ``"tridiagonal"`` (``gtsv``) is the same elimination on A's band (the LU ops PyTensor's
+  rewrites make of it are in `backend.linalg.tridiagonal`). An exactly zero pivot
   (singular) gives NaN, as PyTensor's Solve does.
 - MatrixInverse: Solve against the identity; TensorInv and TensorSolve (numpy's) the same on reshaped
   operands. SLogDet (what PyTensor's rewrites make of

@@ -28,7 +28,12 @@ from backend.compat import PYTENSOR_VERSION, SLogDet
 from backend.dtypes import ALL_DTYPES
 from harness.registry.older_onnxruntime import EMPTY_MATMUL
 from harness.registry.spec import ONNX_OPERATIONS, absent_entry, register
-from strategies.matrices import least_squares_examples, matrix_equation_examples, matrix_examples
+from strategies.matrices import (
+    least_squares_examples,
+    matrix_equation_examples,
+    matrix_examples,
+    tridiagonal_examples,
+)
 from strategies.shapes import BroadcastShapes
 from strategies.values import ArrayExample
 
@@ -648,6 +653,29 @@ for _name, _build, _rhs, _scale, _ndim in (
     register(_name, arity=1 if _rhs is None else 2, dtypes=LINALG_DTYPES, build=_build,
              examples=_examples("general", rhs=_rhs), error_scale=_solution_scale(_scale), tolerance=BOUND,
              onnx_ops=("ArgMax", "ReduceProd"), elementwise=False, signed_zeros=False, probe_ndim=_ndim)
+
+# LAPACK's tridiagonal LU (backend/linalg/tridiagonal.py): gttrf's and gttrs's arithmetic operation for
+# operation, so factors, pivots and solutions are compared exactly (signs of zeros aside), on band
+# entries that make gttrf keep and swap rows and meet zero pivots (then the solves divide by 0 as
+# LAPACK does). scipy 1.17's wrappers corrupt the heap (a worker died of SIGABRT) after gttrf of n <= 2,
+# which raises, and in gttrs of a right-hand side with 0 columns: the examples avoid both
+# (strategies.matrices.tridiagonal_examples).
+try:
+    from pytensor.tensor.linalg.solvers.tridiagonal import tridiagonal_lu_factor, tridiagonal_lu_solve
+except ImportError:  # PyTensor 2.38
+    from pytensor.tensor._linalg.solve.tridiagonal import tridiagonal_lu_factor, tridiagonal_lu_solve
+
+register("tridiagonal_lu_factor", arity=1, dtypes=LINALG_DTYPES, build=lambda a: list(tridiagonal_lu_factor(a)),
+         examples=lambda d, edge_cases: tridiagonal_examples(dtype=d), onnx_ops=("Where",), elementwise=False,
+         signed_zeros=False, probe_ndim=2)
+register("tridiagonal_lu_solve", arity=2, dtypes=LINALG_DTYPES,
+         build=lambda a, b: tridiagonal_lu_solve(tridiagonal_lu_factor(a), b, b_ndim=2),
+         examples=lambda d, edge_cases: tridiagonal_examples(dtype=d, rhs=2), onnx_ops=("Where", "Div"),
+         elementwise=False, signed_zeros=False, probe_ndim=2)
+register("tridiagonal_lu_solve_transposed", arity=2, dtypes=LINALG_DTYPES,
+         build=lambda a, b: tridiagonal_lu_solve(tridiagonal_lu_factor(a), b, b_ndim=1, transposed=True),
+         examples=lambda d, edge_cases: tridiagonal_examples(dtype=d, rhs=1), onnx_ops=("Where", "Div"),
+         elementwise=False, signed_zeros=False, probe_ndim=(2, 1))
 
 # numpy's lstsq (backend/linalg/jacobi.py): pinv(A) B over the singular values above rcond times the
 # largest (gelsd's rule), the residuals, the rank and the singular values. One bound for all outputs:

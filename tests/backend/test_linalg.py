@@ -94,3 +94,25 @@ def test_lstsq_residuals_are_empty_unless_the_matrix_is_tall_with_full_column_ra
         assert found_rank == rank and found_residuals.shape == (residuals,)
         np.testing.assert_allclose(x, expected[0], atol=1e-12)
         np.testing.assert_allclose(values, expected[3], atol=1e-12)
+
+
+def test_a_tridiagonal_solve_compiled_with_rewrites_runs_gttrf_and_gttrs_in_onnx():
+    """The "ONNX" mode's rewrites turn solve(assume_a="tridiagonal") and its gradient into PyTensor's
+    LUFactorTridiagonal and SolveLUFactorTridiagonal: the compiled function must run them in onnxruntime
+    and agree with a dense solve and its gradient -x^T outer."""
+    import pytensor
+
+    from backend import compile_onnx
+
+    a_, b_ = pt.matrix("a"), pt.vector("b")
+    x_ = pt.linalg.solve(a_, b_, assume_a="tridiagonal", b_ndim=1)
+    function = compile_onnx([a_, b_], [x_, pytensor.grad(x_.sum(), a_)])
+    ops = {type(node.op).__name__ for node in function.maker.fgraph.toposort()}
+    assert {"LUFactorTridiagonal", "SolveLUFactorTridiagonal"} <= ops
+    a = np.diag([0.5, 5.0, 6.0, 7.0]) + np.diag([3.0, 2.0, 3.0], -1) + np.diag([0.5, -0.5, 0.5], 1)  # pivots
+    b = np.arange(4.0)
+    x, gradient = function(a, b)
+    expected = np.linalg.solve(a, b)
+    np.testing.assert_allclose(x, expected, rtol=1e-13)
+    # d sum(x) / dA = -(A^-T 1) x^T
+    np.testing.assert_allclose(gradient, -np.outer(np.linalg.solve(a.T, np.ones(4)), expected), rtol=1e-12)
