@@ -293,7 +293,7 @@ def singular_value_factors(ctx, a, dtype, ndim, *, accumulate):
 
 
 def pseudo_inverse(ctx, a, dtype, ndim, relative_cutoff):
-    """(pinv(A), its singular values unsorted (..., k), which are kept): A V = B with orthogonal columns
+    """(pinv(A), its singular values unsorted (..., 1, k), which are kept (..., 1, k)): A V = B with orthogonal columns
     b_j = sigma_j u_j, so pinv(A) = V diag(1 / sigma_j^2) B^T over the sigma_j above ``relative_cutoff``
     (a value name, (..., 1, 1) or 0-d) times the largest."""
     (columns, rotations), scale, wide, _ = singular_value_factors(ctx, a, dtype, ndim, accumulate=True)
@@ -307,8 +307,9 @@ def pseudo_inverse(ctx, a, dtype, ndim, relative_cutoff):
     inverse = ctx.op.Div(ctx.op.MatMul(ctx.op.Mul(rotations, weights), swap_last_axes(ctx, columns, ndim)), scale)
     inverse = if_then_else(ctx, wide, lambda body: swap_last_axes(body, inverse, ndim),
                            lambda body: body.op.Identity(inverse), dtype, ndim, "orient_back")
-    last_but_one = ctx.constant([-2], "int64")
-    return inverse, ctx.op.Squeeze(ctx.op.Mul(sigma, scale), last_but_one), ctx.op.Squeeze(kept, last_but_one)
+    # kept as rows (..., 1, k): onnxruntime 1.31 reduces an empty axis to a 0 where the 1 belongs, which a
+    # Squeeze of that axis would refuse
+    return inverse, ctx.op.Mul(sigma, scale), kept
 
 
 @onnx_funcify.register(MatrixPinv)
@@ -334,11 +335,12 @@ def onnx_funcify_Lstsq(op, node, ctx, inputs):
     relative = ctx.op.Where(ctx.op.Less(rcond, ctx.constant(0.0, dtype)), ctx.constant(2.0**-53, dtype), rcond)
     inverse, sigma, kept = pseudo_inverse(ctx, a, dtype, 2, relative)
     x = ctx.op.MatMul(inverse, b)
-    rank = ctx.op.ReduceSum(ctx.op.Cast(kept, to=TensorProto.INT64), keepdims=0)
+    rank = ctx.op.ReduceSum(ctx.op.Cast(kept, to=TensorProto.INT64), keepdims=0)  # over all axes
     rows, columns = axis_size(ctx, a, 0), axis_size(ctx, a, 1)
     full = ctx.op.And(ctx.op.Equal(rank, columns), ctx.op.Greater(rows, columns))
     sums = ctx.op.ReduceSumSquare(ctx.op.Sub(b, ctx.op.MatMul(a, x)), ctx.constant([0], "int64"), keepdims=0)
     length = ctx.op.Where(full, ctx.op.Shape(sums), ctx.constant([0], "int64"))
     residuals = ctx.op.Slice(sums, ctx.constant([0], "int64"), length)
+    sigma = ctx.op.Reshape(sigma, ctx.constant([-1], "int64"))
     values = sorted_values(ctx, sigma, ctx.op.Squeeze(ctx.op.Shape(sigma), ctx.constant([0], "int64")), descending=True)
     return [x, residuals, ctx.op.Cast(rank, to=TensorProto.INT32), values]
