@@ -116,3 +116,22 @@ def test_a_tridiagonal_solve_compiled_with_rewrites_runs_gttrf_and_gttrs_in_onnx
     np.testing.assert_allclose(x, expected, rtol=1e-13)
     # d sum(x) / dA = -(A^-T 1) x^T
     np.testing.assert_allclose(gradient, -np.outer(np.linalg.solve(a.T, np.ones(4)), expected), rtol=1e-12)
+
+
+def test_discrete_riccati_finds_the_stabilizing_solution_of_an_unstable_system():
+    """Doubling converges where A itself is unstable but (A, B) is stabilizable: the solution satisfies
+    the equation and makes A - B K stable (the registry's examples have stable A)."""
+    try:
+        from pytensor.tensor.linalg import solve_discrete_are
+    except ImportError:
+        from pytensor.tensor.slinalg import solve_discrete_are
+    operands = [pt.matrix(name) for name in "abqr"]
+    a = np.array([[1.2, 0.5, 0.0], [0.0, 0.9, 0.3], [0.1, 0.0, 1.1]])
+    b = np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 1.0]])
+    q, r = np.eye(3), np.array([[2.0, 0.5], [0.5, 1.0]])
+    (x,) = _run(operands, [solve_discrete_are(*operands)], a, b, q, r)
+    gain = np.linalg.solve(r + b.T @ x @ b, b.T @ x @ a)
+    residual = a.T @ x @ a - x - a.T @ x @ b @ gain + q
+    assert np.abs(residual).max() <= 1e-12 * np.abs(x).max()
+    assert np.abs(np.linalg.eigvals(a - b @ gain)).max() < 1
+    np.testing.assert_allclose(x, x.T, rtol=0, atol=0)
