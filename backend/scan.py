@@ -217,8 +217,14 @@ def onnx_funcify_Scan(op, node, ctx, inputs):
     for buffer in outer_sitsot:
         outputs.append(_traced_output(ctx, buffer, 1, traces[trace_position], steps_not_run))
         trace_position += 1
-    for size, size_var in zip(outer_nitsot_sizes, op.outer_nitsot(node.inputs)):
+    for size, size_var, output in zip(outer_nitsot_sizes, op.outer_nitsot(node.inputs),
+                                      op.outer_nitsot_outs(node.outputs)):
         trace = traces[trace_position]
+        entry_shape = output.type.shape[1:]
+        if all(dim is not None for dim in entry_shape):
+            # a zero-step Loop's trace has size 0 in every dimension: give it the entries' static shape
+            trace = ctx.op.Reshape(trace, ctx.op.Concat(_first_dim(ctx, trace), _int64(ctx, list(entry_shape)), axis=0),
+                                   allowzero=1)
         length = ctx.op.Reshape(ctx.cast(size, str(size_var.type.dtype), "int64"), _int64(ctx, [1]))
         outputs.append(_fit_to_buffer(ctx, trace, _state_shape(ctx, trace), length, steps_not_run))
         trace_position += 1
