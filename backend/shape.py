@@ -50,18 +50,14 @@ def onnx_funcify_Reshape(op, node, ctx, inputs):
     return [ctx.op.Reshape(x, shape, allowzero=1)]
 
 
-def _shape_part(ctx, shape, start: int, end: int | None = None):
-    return ctx.op.Slice(shape, ctx.constant([start], "int64"), ctx.constant([end if end is not None else 2**62], "int64"))
-
-
 if JoinDims is not None:
     @onnx_funcify.register(JoinDims)
     def onnx_funcify_JoinDims(op, node, ctx, inputs):
         """Axes start..start+n_axes as one of their product's length (n_axes=0: a new axis of length 1)."""
         (x,) = inputs
-        shape, end = ctx.op.Shape(x), op.start_axis + op.n_axes
-        joined = ctx.op.ReduceProd(_shape_part(ctx, shape, op.start_axis, end), keepdims=1)
-        target = ctx.op.Concat(_shape_part(ctx, shape, 0, op.start_axis), joined, _shape_part(ctx, shape, end), axis=0)
+        end = op.start_axis + op.n_axes
+        joined = ctx.op.ReduceProd(ctx.op.Shape(x, start=op.start_axis, end=end), keepdims=1)
+        target = ctx.op.Concat(ctx.op.Shape(x, start=0, end=op.start_axis), joined, ctx.op.Shape(x, start=end), axis=0)
         return [ctx.op.Reshape(x, target, allowzero=1)]
 
 
@@ -70,9 +66,8 @@ if SplitDims is not None:
     def onnx_funcify_SplitDims(op, node, ctx, inputs):
         """Axis ``axis`` as the axes of the given shape."""
         x, split = inputs
-        shape = ctx.op.Shape(x)
         split = ctx.cast(split, str(node.inputs[1].type.dtype), "int64")
-        target = ctx.op.Concat(_shape_part(ctx, shape, 0, op.axis), split, _shape_part(ctx, shape, op.axis + 1), axis=0)
+        target = ctx.op.Concat(ctx.op.Shape(x, start=0, end=op.axis), split, ctx.op.Shape(x, start=op.axis + 1), axis=0)
         return [ctx.op.Reshape(x, target, allowzero=1)]
 
 

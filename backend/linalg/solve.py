@@ -247,18 +247,13 @@ def _typed_as_float(op, node):
                                     "returns float64 fractions; cast the input to a float dtype to export it")
 
 
-def _shape_part(ctx, shape, start: int, end: int | None = None):
-    return ctx.op.Slice(shape, ctx.constant([start], "int64"), ctx.constant([2**62 if end is None else end], "int64"))
-
-
 @onnx_funcify.register(TensorInv)
 def onnx_funcify_TensorInv(op, node, ctx, inputs):
     """numpy.linalg.tensorinv: the inverse of A as a prod(shape[:ind]) x prod(shape[ind:]) matrix, shaped
     shape[ind:] + shape[:ind]."""
     _typed_as_float(op, node)
     (a,), dtype = solve_operands(ctx, node, inputs)
-    shape = ctx.op.Shape(a)
-    leading, trailing = _shape_part(ctx, shape, 0, op.ind), _shape_part(ctx, shape, op.ind)
+    leading, trailing = ctx.op.Shape(a, start=0, end=op.ind), ctx.op.Shape(a, start=op.ind)
     rows = ctx.op.ReduceProd(leading, keepdims=1)
     matrix = ctx.op.Reshape(a, ctx.op.Concat(rows, ctx.op.ReduceProd(trailing, keepdims=1), axis=0), allowzero=1)
     inverse = lu_solve(ctx, matrix, identity(ctx, ctx.op.Squeeze(rows, ctx.constant([0], "int64")), dtype), dtype, 2)
@@ -278,7 +273,7 @@ def onnx_funcify_TensorSolve(op, node, ctx, inputs):
             order.remove(axis % a_ndim)
             order.append(axis % a_ndim)
         a = ctx.op.Transpose(a, perm=order)
-    unknowns = _shape_part(ctx, ctx.op.Shape(a), b_ndim)
+    unknowns = ctx.op.Shape(a, start=b_ndim)
     side = ctx.op.ReduceProd(unknowns, keepdims=1)
     matrix = ctx.op.Reshape(a, ctx.op.Concat(side, side, axis=0), allowzero=1)
     rhs = ctx.op.Reshape(b, ctx.op.Concat(side, ctx.constant([1], "int64"), axis=0), allowzero=1)
