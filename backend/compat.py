@@ -52,6 +52,9 @@ SolveLUFactorTridiagonal = (optional_op("pytensor.tensor.linalg.solvers.tridiago
 # the discrete algebraic Riccati equation (an OpFromGraph of QZ and LU), same modules
 SolveDiscreteARE = (optional_op("pytensor.tensor.linalg.solvers.linear_control", "SolveDiscreteARE")
                     or optional_op("pytensor.tensor._linalg.solve.linear_control", "SolveDiscreteARE"))
+# the real Schur and generalized Schur (QZ) decompositions: linalg from 3.0, slinalg in 2.38
+Schur = optional_op("pytensor.tensor.linalg", "Schur") or optional_op("pytensor.tensor.slinalg", "Schur")
+QZ = optional_op("pytensor.tensor.linalg", "QZ") or optional_op("pytensor.tensor.slinalg", "QZ")
 BlockDiagonal = (optional_op("pytensor.tensor.linalg", "BlockDiagonal")
                  or optional_op("pytensor.tensor.slinalg", "BlockDiagonal"))
 AdvancedSubtensor1 = optional_op("pytensor.tensor.subtensor", "AdvancedSubtensor1")

@@ -1,0 +1,311 @@
+"""The real Schur decomposition A = Z T Z^T (``schur(A, output="real")``, LAPACK's gees): Z orthogonal, T
+quasi-upper-triangular, a 2 x 2 block on its diagonal for each pair of complex conjugate eigenvalues.
+
+Shifted QR iteration with Francis' double shift, in its explicit form (`real_schur`): on the active
+leading block H (the trailing rows already converged), M = H^2 - s H + t I with s and t the trace and
+determinant of H's trailing 2 x 2 block (two real shifts or a complex pair, in real arithmetic), Q the
+Householder Q of M (`backend.linalg.qr`), and H <- Q^T H Q, Z <- Z Q on the whole matrix. The active
+block shrinks by one row where the last row left of its diagonal has become negligible, by two where the
+last two rows left of the trailing 2 x 2 block have (eps times the neighbouring diagonal entries, as
+LAPACK's dlahqr tests), and those entries are set to exactly 0. After 10 and 20 steps without a
+deflation the shifts are LAPACK's exceptional ones (they break the cycles of matrices such as a cyclic
+permutation). The iteration works on the full (not Hessenberg) matrix: each step is an orthogonal
+similarity, so T and Z are backward stable whatever the number of steps; the converged rows are copied
+exactly, since Q is the identity there.
+
+Every 2 x 2 block is then put in LAPACK's standard form (dlanv2's conditions): a block with real
+eigenvalues is made upper triangular by the rotation onto its eigenvector; a complex pair's block gets
+equal diagonal entries and off-diagonal entries of opposite signs. The rotations of all blocks are
+applied at once (they act on disjoint pairs of rows and columns), and each block's entries are then
+those computed for it.
+
+The matrix is first divided by a power of two near its largest entry (exact), so nothing overflows.
+Non-finite input gives NaN (as PyTensor), and so does an iteration that has not converged after
+30 max(n, 10) steps (LAPACK's limit, where gees reports failure and PyTensor returns NaN).
+
+What T and Z are is LAPACK's choice among many (the order of the eigenvalues on the diagonal, the signs
+of Z's columns): the registry judges what is defined (`harness.registry.linalg`).
+
+To extend: an ordered Schur form (``sort=``) needs the swaps of adjacent blocks (LAPACK's trexc) applied
+to T and Z after `real_schur`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from onnx import TensorProto
+
+from backend.basic import onnx_funcify
+from backend.compat import Schur
+from backend.dtypes import ONNXExportUnsupported, onnx_dtype
+from backend.helpers import loop
+from backend.linalg.helpers import axis_size, identity, index_range, matrix_diagonal, nan_where, swap_last_axes
+from backend.linalg.jacobi import power_of_two_scale
+from backend.linalg.qr import householder_qr
+
+# LAPACK's dlahqr: exceptional shifts every 10 steps without deflation, at most 30 max(n, 10) steps
+_EXCEPTIONAL_EVERY = 10
+_STEPS_PER_SIZE = 30
+
+
+class _Positions:
+    """Row and column indices of an n x n matrix, to mask entries relative to a per-matrix index."""
+
+    def __init__(self, ctx, n):
+        self.columns = index_range(ctx, n)
+        self.rows = ctx.op.Unsqueeze(self.columns, ctx.constant([1], "int64"))
+
+
+def _as_matrix_index(ctx, index):
+    """A per-matrix index (...) as (..., 1, 1), to compare with the row and column positions."""
+    return ctx.op.Unsqueeze(index, ctx.constant([-1, -2], "int64"))
+
+
+def _entry(ctx, h, at: _Positions, row, column, dtype):
+    """H[row, column] per matrix (0 where the index is outside the matrix), shape (...)."""
+    mask = ctx.op.And(ctx.op.Equal(at.rows, _as_matrix_index(ctx, row)),
+                      ctx.op.Equal(at.columns, _as_matrix_index(ctx, column)))
+    return ctx.op.ReduceSum(ctx.op.Where(mask, h, ctx.constant(0.0, dtype)), ctx.constant([-2, -1], "int64"),
+                            keepdims=0)
+
+
+def _largest_where(ctx, mask, magnitudes, dtype):
+    """max |H| over the masked entries per matrix (0 for none), shape (...)."""
+    return ctx.op.ReduceMax(ctx.op.Where(mask, magnitudes, ctx.constant(0.0, dtype)), ctx.constant([-2, -1], "int64"),
+                            keepdims=0)
+
+
+def _shifted_step(body, h, z, active, stalled, at: _Positions, dtype, ndim):
+    """One explicit double-shift QR step on the leading ``active`` rows and columns of H: (H, Z) <- (Q^T H Q, Z Q)
+    with Q the Householder Q of H^2 - s H + t I there (the identity elsewhere)."""
+    one = body.constant(1, "int64")
+    k1, k2 = body.op.Sub(active, body.constant(2, "int64")), body.op.Sub(active, one)
+    h11, h12 = _entry(body, h, at, k1, k1, dtype), _entry(body, h, at, k1, k2, dtype)
+    h21, h22 = _entry(body, h, at, k2, k1, dtype), _entry(body, h, at, k2, k2, dtype)
+    # dlahqr's exceptional shift: a 2 x 2 block built from the last two subdiagonal entries
+    exceptional = body.op.And(body.op.Greater(stalled, body.constant(0, "int64")),
+                              body.op.Equal(body.op.Mod(stalled, body.constant(_EXCEPTIONAL_EVERY, "int64")),
+                                            body.constant(0, "int64")))
+    w = body.op.Add(body.op.Abs(h21), body.op.Abs(_entry(body, h, at, k1, body.op.Sub(k1, one), dtype)))
+    diagonal_shift = body.op.Add(body.op.Mul(body.constant(0.75, dtype), w), h22)
+    h11 = body.op.Where(exceptional, diagonal_shift, h11)
+    h12 = body.op.Where(exceptional, body.op.Mul(body.constant(-0.4375, dtype), w), h12)
+    h21 = body.op.Where(exceptional, w, h21)
+    h22 = body.op.Where(exceptional, diagonal_shift, h22)
+    trace = body.op.Add(h11, h22)
+    determinant = body.op.Sub(body.op.Mul(h11, h22), body.op.Mul(h12, h21))
+
+    inside = body.op.And(body.op.Less(at.rows, _as_matrix_index(body, active)),
+                         body.op.Less(at.columns, _as_matrix_index(body, active)))
+    zero = body.constant(0.0, dtype)
+    h_active = body.op.Where(inside, h, zero)
+    eye = identity(body, axis_size(body, h, ndim - 1), dtype)
+    shifted = body.op.Add(body.op.Sub(body.op.MatMul(h_active, h_active),
+                                      body.op.Mul(_as_matrix_index(body, trace), h_active)),
+                          body.op.Mul(_as_matrix_index(body, determinant), eye))
+    # the converged part: the identity, so that Q leaves it exactly as it is
+    shifted = body.op.Where(inside, shifted, eye)
+    # Q does not change when M's columns are scaled: keep M's squares in range
+    shifted = body.op.Div(shifted, power_of_two_scale(body, shifted, dtype))
+    _, _, q = householder_qr(body, shifted, dtype, ndim)
+    return (body.op.MatMul(swap_last_axes(body, q, ndim), body.op.MatMul(h, q)), body.op.MatMul(z, q))
+
+
+def _deflate(body, h, active, at: _Positions, dtype, eps, floor):
+    """(H, active, deflated): the trailing row of the active block split off where its entries left of the
+    diagonal are negligible, else the trailing two rows where theirs left of the trailing 2 x 2 block are;
+    the negligible entries set to 0."""
+    one, two = body.constant(1, "int64"), body.constant(2, "int64")
+    last, before = body.op.Sub(active, one), body.op.Sub(active, two)
+    magnitudes = body.op.Abs(h)
+    rows_last = body.op.Equal(at.rows, _as_matrix_index(body, last))
+    rows_last_two = body.op.Or(rows_last, body.op.Equal(at.rows, _as_matrix_index(body, before)))
+    tail_one = body.op.And(rows_last, body.op.Less(at.columns, _as_matrix_index(body, last)))
+    tail_two = body.op.And(rows_last_two, body.op.Less(at.columns, _as_matrix_index(body, before)))
+
+    def diagonal_magnitude(index):
+        return body.op.Abs(_entry(body, h, at, index, index, dtype))
+
+    inside = body.op.And(body.op.Less(at.rows, _as_matrix_index(body, active)),
+                         body.op.Less(at.columns, _as_matrix_index(body, active)))
+    block_size = _largest_where(body, inside, magnitudes, dtype)
+
+    def negligible(tail, left, right):
+        # relative to the neighbouring diagonal entries, or to the block where both are 0; never below
+        # an underflow threshold
+        reference = body.op.Add(diagonal_magnitude(left), diagonal_magnitude(right))
+        reference = body.op.Where(body.op.Greater(reference, body.constant(0.0, dtype)), reference, block_size)
+        bound = body.op.Max(body.op.Mul(eps, reference), floor)
+        return body.op.LessOrEqual(_largest_where(body, tail, magnitudes, dtype), bound)
+
+    running = body.op.Greater(active, body.constant(0, "int64"))
+    split_one = body.op.And(running, negligible(tail_one, last, before))
+    split_two = body.op.And(body.op.And(running, body.op.Not(split_one)),
+                            negligible(tail_two, before, body.op.Sub(before, one)))
+    cleared = body.op.Or(body.op.And(_as_matrix_index(body, split_one), tail_one),
+                         body.op.And(_as_matrix_index(body, split_two), tail_two))
+    h = body.op.Where(cleared, body.constant(0.0, dtype), h)
+    size = body.op.Add(body.op.Cast(split_one, to=TensorProto.INT64),
+                       body.op.Mul(two, body.op.Cast(split_two, to=TensorProto.INT64)))
+    return h, body.op.Sub(active, size), body.op.Or(split_one, split_two)
+
+
+def _shifted_by_one(ctx, vector, n, dtype, *, forward: bool):
+    """v[i + 1] (``forward``) or v[i - 1] at position i, 0 past the ends, by a MatMul with a shift matrix
+    (one nonzero term per entry: exact)."""
+    at = _Positions(ctx, n)
+    one = ctx.constant(1, "int64")
+    # (v S)[i] = sum_j v[j] S[j, i], S[j, i] = 1 where j = i + 1 (forward) or j = i - 1
+    shift = ctx.op.Equal(at.rows, ctx.op.Add(at.columns, one) if forward else ctx.op.Sub(at.columns, one))
+    return ctx.op.MatMul(vector, ctx.op.Cast(shift, to=onnx_dtype(dtype)))
+
+
+def _signed_one(ctx, x, dtype):
+    """+1 for x >= 0, -1 below (dlanv2's SIGN(1, x) for the values it meets)."""
+    return ctx.op.Where(ctx.op.Less(x, ctx.constant(0.0, dtype)), ctx.constant(-1.0, dtype), ctx.constant(1.0, dtype))
+
+
+def _standard_blocks(ctx, a, b, c, d, dtype):
+    """dlanv2's standard form of the 2 x 2 blocks [[a, b], [c, d]] (elementwise over blocks): the rotation
+    R = [[cs, -sn], [sn, cs]] and R^T [[a, b], [c, d]] R as (cs, sn, a, b, c, d). A complex pair's block is
+    rotated to equal diagonal entries; a block with real eigenvalues (also one that rounding left real after
+    that) onto its eigenvector, which makes it upper triangular."""
+    zero, one, half = ctx.constant(0.0, dtype), ctx.constant(1.0, dtype), ctx.constant(0.5, dtype)
+
+    def discriminant(a, b, c, d):
+        p = ctx.op.Mul(half, ctx.op.Sub(a, d))
+        return p, ctx.op.Add(ctx.op.Mul(p, p), ctx.op.Mul(b, c))
+
+    # complex pair: tan(2 theta) = -(a - d) / (b + c) equalizes the diagonal
+    _, disc = discriminant(a, b, c, d)
+    complex_pair = ctx.op.And(ctx.op.Not(ctx.op.Equal(c, zero)), ctx.op.Less(disc, zero))
+    sigma, delta = ctx.op.Add(b, c), ctx.op.Sub(a, d)
+    radius = ctx.op.Sqrt(ctx.op.Add(ctx.op.Mul(sigma, sigma), ctx.op.Mul(delta, delta)))
+    turns = ctx.op.And(complex_pair, ctx.op.Greater(radius, zero))
+    safe_radius = ctx.op.Where(turns, radius, one)
+    cos_double = ctx.op.Div(ctx.op.Abs(sigma), safe_radius)
+    sin_double = ctx.op.Neg(ctx.op.Div(ctx.op.Mul(delta, _signed_one(ctx, sigma, dtype)), safe_radius))
+    cs1 = ctx.op.Sqrt(ctx.op.Mul(half, ctx.op.Add(one, cos_double)))
+    sn1 = ctx.op.Div(sin_double, ctx.op.Add(cs1, cs1))
+    cs1, sn1 = ctx.op.Where(turns, cs1, one), ctx.op.Where(turns, sn1, zero)
+    # B R, then R^T (B R)
+    ar, br = ctx.op.Add(ctx.op.Mul(a, cs1), ctx.op.Mul(b, sn1)), ctx.op.Sub(ctx.op.Mul(b, cs1), ctx.op.Mul(a, sn1))
+    cr, dr = ctx.op.Add(ctx.op.Mul(c, cs1), ctx.op.Mul(d, sn1)), ctx.op.Sub(ctx.op.Mul(d, cs1), ctx.op.Mul(c, sn1))
+    a1, b1 = ctx.op.Add(ctx.op.Mul(cs1, ar), ctx.op.Mul(sn1, cr)), ctx.op.Add(ctx.op.Mul(cs1, br), ctx.op.Mul(sn1, dr))
+    c1, d1 = ctx.op.Sub(ctx.op.Mul(cs1, cr), ctx.op.Mul(sn1, ar)), ctx.op.Sub(ctx.op.Mul(cs1, dr), ctx.op.Mul(sn1, br))
+    mean = ctx.op.Mul(half, ctx.op.Add(a1, d1))
+    a1, d1 = ctx.op.Where(turns, mean, a1), ctx.op.Where(turns, mean, d1)
+    a1, b1, c1 = (ctx.op.Where(turns, new, old) for new, old in ((a1, a), (b1, b), (c1, c)))
+    d1 = ctx.op.Where(turns, d1, d)
+
+    # real eigenvalues: the first column of R is the eigenvector (z, c) of a + z = d + z, z = p + sign(p) sqrt(disc)
+    p, disc = discriminant(a1, b1, c1, d1)
+    real_pair = ctx.op.And(ctx.op.Not(ctx.op.Equal(c1, zero)), ctx.op.GreaterOrEqual(disc, zero))
+    root = ctx.op.Sqrt(ctx.op.Where(real_pair, disc, zero))
+    z = ctx.op.Add(p, ctx.op.Mul(_signed_one(ctx, p, dtype), root))
+    tau = ctx.op.Sqrt(ctx.op.Add(ctx.op.Mul(z, z), ctx.op.Mul(c1, c1)))
+    safe_tau = ctx.op.Where(real_pair, tau, one)
+    cs2 = ctx.op.Where(real_pair, ctx.op.Div(z, safe_tau), one)
+    sn2 = ctx.op.Where(real_pair, ctx.op.Div(c1, safe_tau), zero)
+    # the second eigenvalue from the product of both (d - bc / z); z = 0 only for a defective block, a = d
+    safe_z = ctx.op.Where(ctx.op.Equal(z, zero), one, z)
+    second = ctx.op.Where(ctx.op.Equal(z, zero), a1, ctx.op.Sub(d1, ctx.op.Div(ctx.op.Mul(b1, c1), safe_z)))
+    a2 = ctx.op.Where(real_pair, ctx.op.Add(d1, z), a1)
+    d2 = ctx.op.Where(real_pair, second, d1)
+    b2 = ctx.op.Where(real_pair, ctx.op.Sub(b1, c1), b1)  # b - c is invariant under a rotation
+    c2 = ctx.op.Where(real_pair, zero, c1)
+    # R = R1 R2: the angles add
+    cs = ctx.op.Sub(ctx.op.Mul(cs1, cs2), ctx.op.Mul(sn1, sn2))
+    sn = ctx.op.Add(ctx.op.Mul(sn1, cs2), ctx.op.Mul(cs1, sn2))
+    return cs, sn, a2, b2, c2, d2
+
+
+def _standardized(ctx, t, z, n, dtype, ndim):
+    """T and Z with every 2 x 2 block of T (a nonzero subdiagonal entry) in standard form."""
+    at = _Positions(ctx, n)
+    zero = ctx.constant(0.0, dtype)
+    sub_mask = ctx.op.Equal(at.rows, ctx.op.Add(at.columns, ctx.constant(1, "int64")))   # T[i + 1, i]
+    super_mask = ctx.op.Equal(at.columns, ctx.op.Add(at.rows, ctx.constant(1, "int64")))  # T[i, i + 1]
+    # per block start i: a = T[i, i], b = T[i, i + 1], c = T[i + 1, i], d = T[i + 1, i + 1]
+    a = matrix_diagonal(ctx, t, n, ndim)
+    b = ctx.op.ReduceSum(ctx.op.Where(super_mask, t, zero), ctx.constant([-1], "int64"), keepdims=0)
+    c = ctx.op.ReduceSum(ctx.op.Where(sub_mask, t, zero), ctx.constant([-2], "int64"), keepdims=0)
+    d = _shifted_by_one(ctx, a, n, dtype, forward=True)
+    starts = ctx.op.Not(ctx.op.Equal(c, zero))
+    cs, sn, a2, b2, c2, d2 = _standard_blocks(ctx, a, b, c, d, dtype)
+    cs, sn = ctx.op.Where(starts, cs, ctx.constant(1.0, dtype)), ctx.op.Where(starts, sn, zero)
+    # G: cs at (i, i) and (i + 1, i + 1), -sn at (i, i + 1), sn at (i + 1, i) for each block start i
+    row_vector, column_vector = ctx.constant([-1], "int64"), ctx.constant([-2], "int64")
+    starts_before = ctx.op.Cast(_shifted_by_one(ctx, ctx.op.Cast(starts, to=onnx_dtype(dtype)), n, dtype, forward=False),
+                                to=TensorProto.BOOL)
+    g_diagonal = ctx.op.Where(starts, cs, ctx.op.Where(starts_before, _shifted_by_one(ctx, cs, n, dtype, forward=False),
+                                                       ctx.constant(1.0, dtype)))
+    g = ctx.op.Add(ctx.op.Mul(identity(ctx, n, dtype), ctx.op.Unsqueeze(g_diagonal, column_vector)),
+                   ctx.op.Sub(ctx.op.Where(sub_mask, ctx.op.Unsqueeze(sn, column_vector), zero),
+                              ctx.op.Where(super_mask, ctx.op.Unsqueeze(sn, row_vector), zero)))
+    t = ctx.op.MatMul(swap_last_axes(ctx, g, ndim), ctx.op.MatMul(t, g))
+    z = ctx.op.MatMul(z, g)
+    # each block's entries as computed for it (the rotation of the rest leaves rounding there)
+    new_diagonal = ctx.op.Where(starts, a2, ctx.op.Where(starts_before, _shifted_by_one(ctx, d2, n, dtype, forward=False),
+                                                         matrix_diagonal(ctx, t, n, ndim)))
+    is_diagonal = ctx.op.Equal(at.rows, at.columns)
+    block_diagonal = ctx.op.And(is_diagonal, ctx.op.Or(ctx.op.Unsqueeze(starts, row_vector),
+                                                       ctx.op.Unsqueeze(starts_before, row_vector)))
+    t = ctx.op.Where(block_diagonal, ctx.op.Unsqueeze(new_diagonal, row_vector), t)
+    t = ctx.op.Where(ctx.op.And(super_mask, ctx.op.Unsqueeze(starts, row_vector)), ctx.op.Unsqueeze(b2, row_vector), t)
+    t = ctx.op.Where(ctx.op.And(sub_mask, ctx.op.Unsqueeze(starts, column_vector)), ctx.op.Unsqueeze(c2, column_vector), t)
+    return t, z
+
+
+def real_schur(ctx, a, dtype: str, ndim: int) -> tuple[str, str]:
+    """(T, Z) with A = Z T Z^T for A (..., n, n): T quasi-upper-triangular with its 2 x 2 blocks in standard
+    form, Z orthogonal; NaN for non-finite A or an iteration that did not converge."""
+    scale = power_of_two_scale(ctx, a, dtype)
+    n = axis_size(ctx, a, ndim - 1)
+    at = _Positions(ctx, n)
+    batch_shape = ctx.op.Slice(ctx.op.Shape(a), ctx.constant([0], "int64"), ctx.constant([ndim - 2], "int64"))
+    z_initial = ctx.op.Expand(identity(ctx, n, dtype), ctx.op.Shape(a))
+    active_initial = ctx.op.Expand(n, batch_shape)
+    stalled_initial = ctx.op.Expand(ctx.constant(0, "int64"), batch_shape)
+    steps = ctx.op.Mul(ctx.constant(_STEPS_PER_SIZE, "int64"), ctx.op.Max(n, ctx.constant(10, "int64")))
+    eps = ctx.constant(np.finfo(dtype).eps, dtype)
+    # LAPACK's smlnum: below it a tail counts as negligible whatever the diagonal
+    floor = ctx.op.Mul(ctx.constant(np.finfo(dtype).tiny / np.finfo(dtype).eps, dtype), ctx.op.Cast(n, to=onnx_dtype(dtype)))
+
+    def step(body, _, values):
+        h, z, active, stalled = values
+        h, active, deflated = _deflate(body, h, active, at, dtype, eps, floor)
+        stalled = body.op.Where(deflated, body.constant(0, "int64"), body.op.Add(stalled, body.constant(1, "int64")))
+        stepped_h, stepped_z = _shifted_step(body, h, z, active, stalled, at, dtype, ndim)
+        steps_here = _as_matrix_index(body, body.op.GreaterOrEqual(active, body.constant(3, "int64")))
+        return [body.op.Where(steps_here, stepped_h, h), body.op.Where(steps_here, stepped_z, z), active, stalled]
+
+    def keep_going(body, values):
+        running = body.op.Cast(body.op.Greater(values[2], body.constant(0, "int64")), to=TensorProto.INT64)
+        return body.op.Greater(body.op.ReduceSum(running, keepdims=0), body.constant(0, "int64"))
+
+    t, z, active, _ = loop(ctx, steps, [(ctx.op.Div(a, scale), dtype, ndim), (z_initial, dtype, ndim),
+                                        (active_initial, "int64", ndim - 2), (stalled_initial, "int64", ndim - 2)],
+                           step, "schur_body", keep_going=keep_going)
+    t, z = _standardized(ctx, t, z, n, dtype, ndim)
+    finite = ctx.op.Not(ctx.op.Or(ctx.op.IsNaN(a), ctx.op.IsInf(a)))
+    all_finite = ctx.op.Cast(ctx.op.ReduceMin(ctx.op.Cast(finite, to=TensorProto.INT64), ctx.constant([-2, -1], "int64"),
+                                              keepdims=0), to=TensorProto.BOOL)
+    failed = ctx.op.Or(ctx.op.Not(all_finite), ctx.op.Greater(active, ctx.constant(0, "int64")))
+    return (nan_where(ctx, failed, ctx.op.Mul(t, scale), dtype, [-1, -2]),
+            nan_where(ctx, failed, z, dtype, [-1, -2]))
+
+
+@onnx_funcify.register(Schur)
+def onnx_funcify_Schur(op, node, ctx, inputs):
+    if op.output != "real":
+        raise ONNXExportUnsupported(f"{op}: the complex Schur form has complex entries; onnxruntime's CPU kernels "
+                                    "have no complex tensors (output='real' is exported)")
+    if op.sort is not None:
+        raise ONNXExportUnsupported(f"{op}: an ordered Schur form (sort={op.sort!r}) needs LAPACK's swaps of "
+                                    "diagonal blocks, which the export does not compose; sort=None is exported")
+    dtype = node.outputs[0].type.dtype
+    if dtype not in ("float32", "float64"):
+        raise ONNXExportUnsupported(f"{op}: LAPACK computes in float32/float64, the output is {dtype}")
+    a = ctx.cast(inputs[0], node.inputs[0].type.dtype, dtype)
+    return list(real_schur(ctx, a, dtype, node.inputs[0].type.ndim))
