@@ -1,5 +1,5 @@
 """Matrices for linear algebra: symmetric positive definite (well and badly conditioned), indefinite,
-triangular, general (diagonally dominant), exactly singular (a zero column), rectangular (any, or of full
+triangular, general (diagonally dominant), exactly singular (a zero column), square (as drawn), rectangular (any, or of full
 rank: a dominant leading square block), with NaN, empty (0 x 0, 0 columns) and with batch dimensions
 of size 0, 1 or n that broadcast against the right-hand side's.
 
@@ -18,7 +18,7 @@ from hypothesis.extra import numpy as hnp
 from backend.dtypes import ALL_DTYPES, FLOAT_DTYPES
 from strategies.values import ArrayExample
 
-MATRIX_KINDS = ("spd", "indefinite", "lower", "upper", "general", "singular", "rectangular", "full_rank")
+MATRIX_KINDS = ("spd", "indefinite", "lower", "upper", "general", "singular", "square", "rectangular", "full_rank")
 RECTANGULAR_KINDS = ("rectangular", "full_rank")
 # the right-hand sides: a vector, a matrix of 0-3 columns, or a second SPD matrix of A's size
 RHS_KINDS = (None, 1, 2, "spd")
@@ -77,7 +77,8 @@ def matrix_examples(*, dtype: str, kind: str, rhs: int | str | None = None, max_
         a_batch, b_batch = _batch_shapes(draw_, batch)
         base = draw_(hnp.arrays(np.float64, a_batch + (n, columns_of_a), elements=_entries(dtype)))
         eye = np.eye(n)
-        if kind == "rectangular":
+        if kind in ("rectangular", "square"):
+            # as drawn: singular, defective, with complex eigenvalues or none
             a = base
         elif kind == "full_rank":
             # the leading min(rows, columns) square block strictly diagonally dominant, as "general"

@@ -39,7 +39,7 @@ from backend.basic import onnx_funcify
 from backend.compat import Schur
 from backend.dtypes import ONNXExportUnsupported, onnx_dtype
 from backend.helpers import loop
-from backend.linalg.helpers import axis_size, identity, index_range, matrix_diagonal, nan_where, swap_last_axes
+from backend.linalg.helpers import UNROLLED_SIZE, axis_size, identity, index_range, matrix_diagonal, nan_where, swap_last_axes
 from backend.linalg.jacobi import power_of_two_scale
 from backend.linalg.qr import householder_qr
 
@@ -75,18 +75,35 @@ def _largest_where(ctx, mask, magnitudes, dtype):
                             keepdims=0)
 
 
-def _shifted_step(body, h, z, active, stalled, at: _Positions, dtype, ndim):
-    """One explicit double-shift QR step on the leading ``active`` rows and columns of H: (H, Z) <- (Q^T H Q, Z Q)
-    with Q the Householder Q of H^2 - s H + t I there (the identity elsewhere)."""
+def _window(body, at: _Positions, low, active):
+    """The rows (or columns) of the unreduced window [low, active) as a (..., n, 1) and a (..., 1, n) mask."""
+    low, active = _as_matrix_index(body, low), _as_matrix_index(body, active)
+    return (body.op.And(body.op.GreaterOrEqual(at.rows, low), body.op.Less(at.rows, active)),
+            body.op.And(body.op.GreaterOrEqual(at.columns, low), body.op.Less(at.columns, active)))
+
+
+def _shifted_step(body, h, z, low, active, stalled, at: _Positions, dtype, ndim):
+    """One explicit double-shift QR step on the window [low, active) of H: (H, Z) <- (Q^T H Q, Z Q) with Q the
+    Householder Q of H^2 - s H + t I there (the identity elsewhere, so the rest of H's rows and columns
+    outside the window are copied exactly)."""
     one = body.constant(1, "int64")
     k1, k2 = body.op.Sub(active, body.constant(2, "int64")), body.op.Sub(active, one)
     h11, h12 = _entry(body, h, at, k1, k1, dtype), _entry(body, h, at, k1, k2, dtype)
     h21, h22 = _entry(body, h, at, k2, k1, dtype), _entry(body, h, at, k2, k2, dtype)
-    # dlahqr's exceptional shift: a 2 x 2 block built from the last two subdiagonal entries
+    # dlahqr's exceptional shift: a 2 x 2 block built from the last two rows' entries left of the diagonal
+    # within the window (their subdiagonal entries on a Hessenberg matrix; rounding fills in below them)
     exceptional = body.op.And(body.op.Greater(stalled, body.constant(0, "int64")),
                               body.op.Equal(body.op.Mod(stalled, body.constant(_EXCEPTIONAL_EVERY, "int64")),
                                             body.constant(0, "int64")))
-    w = body.op.Add(body.op.Abs(h21), body.op.Abs(_entry(body, h, at, k1, body.op.Sub(k1, one), dtype)))
+    magnitudes = body.op.Abs(h)
+    in_window = body.op.GreaterOrEqual(at.columns, _as_matrix_index(body, low))
+
+    def left_of_diagonal(row):
+        return _largest_where(body, body.op.And(body.op.And(body.op.Equal(at.rows, _as_matrix_index(body, row)),
+                                                            body.op.Less(at.columns, _as_matrix_index(body, row))),
+                                                in_window), magnitudes, dtype)
+
+    w = body.op.Add(left_of_diagonal(k2), left_of_diagonal(k1))
     diagonal_shift = body.op.Add(body.op.Mul(body.constant(0.75, dtype), w), h22)
     h11 = body.op.Where(exceptional, diagonal_shift, h11)
     h12 = body.op.Where(exceptional, body.op.Mul(body.constant(-0.4375, dtype), w), h12)
@@ -95,15 +112,15 @@ def _shifted_step(body, h, z, active, stalled, at: _Positions, dtype, ndim):
     trace = body.op.Add(h11, h22)
     determinant = body.op.Sub(body.op.Mul(h11, h22), body.op.Mul(h12, h21))
 
-    inside = body.op.And(body.op.Less(at.rows, _as_matrix_index(body, active)),
-                         body.op.Less(at.columns, _as_matrix_index(body, active)))
+    window_rows, window_columns = _window(body, at, low, active)
+    inside = body.op.And(window_rows, window_columns)
     zero = body.constant(0.0, dtype)
-    h_active = body.op.Where(inside, h, zero)
+    h_window = body.op.Where(inside, h, zero)
     eye = identity(body, axis_size(body, h, ndim - 1), dtype)
-    shifted = body.op.Add(body.op.Sub(body.op.MatMul(h_active, h_active),
-                                      body.op.Mul(_as_matrix_index(body, trace), h_active)),
+    shifted = body.op.Add(body.op.Sub(body.op.MatMul(h_window, h_window),
+                                      body.op.Mul(_as_matrix_index(body, trace), h_window)),
                           body.op.Mul(_as_matrix_index(body, determinant), eye))
-    # the converged part: the identity, so that Q leaves it exactly as it is
+    # outside the window: the identity, so that Q is the identity there exactly
     shifted = body.op.Where(inside, shifted, eye)
     # Q does not change when M's columns are scaled: keep M's squares in range
     shifted = body.op.Div(shifted, power_of_two_scale(body, shifted, dtype))
@@ -111,43 +128,48 @@ def _shifted_step(body, h, z, active, stalled, at: _Positions, dtype, ndim):
     return (body.op.MatMul(swap_last_axes(body, q, ndim), body.op.MatMul(h, q)), body.op.MatMul(z, q))
 
 
-def _deflate(body, h, active, at: _Positions, dtype, eps, floor):
-    """(H, active, deflated): the trailing row of the active block split off where its entries left of the
-    diagonal are negligible, else the trailing two rows where theirs left of the trailing 2 x 2 block are;
-    the negligible entries set to 0."""
-    one, two = body.constant(1, "int64"), body.constant(2, "int64")
-    last, before = body.op.Sub(active, one), body.op.Sub(active, two)
+def _split(body, h, active, stalled, at: _Positions, n, dtype, eps, floor):
+    """(H, low, active, deflated): ``low`` the start of the unreduced window at the bottom of the active rows,
+    the largest k with H[k:active, :k] negligible (dlahqr's search for a small subdiagonal entry, over the
+    whole block left of it since rounding fills in below the subdiagonal), those entries set to 0; where the
+    window has 1 or 2 rows it is split off (``active`` becomes ``low``).
+
+    Negligible: at most eps times the two diagonal entries beside the split (the whole active block's largest
+    entry where both are 0, or after `_EXCEPTIONAL_EVERY` steps without a split: a defective eigenvalue's
+    tiny diagonal entries may otherwise hold a tail of rounding size forever), never below an underflow
+    threshold."""
     magnitudes = body.op.Abs(h)
-    rows_last = body.op.Equal(at.rows, _as_matrix_index(body, last))
-    rows_last_two = body.op.Or(rows_last, body.op.Equal(at.rows, _as_matrix_index(body, before)))
-    tail_one = body.op.And(rows_last, body.op.Less(at.columns, _as_matrix_index(body, last)))
-    tail_two = body.op.And(rows_last_two, body.op.Less(at.columns, _as_matrix_index(body, before)))
-
-    def diagonal_magnitude(index):
-        return body.op.Abs(_entry(body, h, at, index, index, dtype))
-
-    inside = body.op.And(body.op.Less(at.rows, _as_matrix_index(body, active)),
-                         body.op.Less(at.columns, _as_matrix_index(body, active)))
-    block_size = _largest_where(body, inside, magnitudes, dtype)
-
-    def negligible(tail, left, right):
-        # relative to the neighbouring diagonal entries, or to the block where both are 0; never below
-        # an underflow threshold
-        reference = body.op.Add(diagonal_magnitude(left), diagonal_magnitude(right))
-        reference = body.op.Where(body.op.Greater(reference, body.constant(0.0, dtype)), reference, block_size)
-        bound = body.op.Max(body.op.Mul(eps, reference), floor)
-        return body.op.LessOrEqual(_largest_where(body, tail, magnitudes, dtype), bound)
-
-    running = body.op.Greater(active, body.constant(0, "int64"))
-    split_one = body.op.And(running, negligible(tail_one, last, before))
-    split_two = body.op.And(body.op.And(running, body.op.Not(split_one)),
-                            negligible(tail_two, before, body.op.Sub(before, one)))
-    cleared = body.op.Or(body.op.And(_as_matrix_index(body, split_one), tail_one),
-                         body.op.And(_as_matrix_index(body, split_two), tail_two))
-    h = body.op.Where(cleared, body.constant(0.0, dtype), h)
-    size = body.op.Add(body.op.Cast(split_one, to=TensorProto.INT64),
-                       body.op.Mul(two, body.op.Cast(split_two, to=TensorProto.INT64)))
-    return h, body.op.Sub(active, size), body.op.Or(split_one, split_two)
+    # per candidate split k (a leading axis): the rows k..active-1 left of column k
+    splits = body.op.Unsqueeze(at.columns, body.constant([1, 2], "int64"))  # (n, 1, 1)
+    active_3 = body.op.Unsqueeze(active, body.constant([-1, -2, -3], "int64"))
+    rows, columns = body.op.Unsqueeze(at.rows, body.constant([0], "int64")), body.op.Unsqueeze(
+        at.columns, body.constant([0], "int64"))
+    below_left = body.op.And(body.op.And(body.op.GreaterOrEqual(rows, splits), body.op.Less(rows, active_3)),
+                             body.op.Less(columns, splits))
+    zero = body.constant(0.0, dtype)
+    tails = body.op.ReduceMax(body.op.Where(below_left, body.op.Unsqueeze(magnitudes, body.constant([-3], "int64")),
+                                            zero), body.constant([-2, -1], "int64"), keepdims=0)  # (..., n)
+    active_rows, active_columns = _window(body, at, body.op.Mul(active, body.constant(0, "int64")), active)
+    block_size = _largest_where(body, body.op.And(active_rows, active_columns), magnitudes, dtype)
+    diagonal = body.op.Abs(matrix_diagonal(body, h, n, ndim=None))
+    reference = body.op.Add(diagonal, _shifted_by_one(body, diagonal, n, dtype, forward=False))
+    block_size_here = body.op.Unsqueeze(block_size, body.constant([-1], "int64"))
+    use_block = body.op.Or(body.op.Equal(reference, zero),
+                           body.op.Unsqueeze(body.op.GreaterOrEqual(stalled, body.constant(_EXCEPTIONAL_EVERY, "int64")),
+                                             body.constant([-1], "int64")))
+    reference = body.op.Where(use_block, body.op.Max(reference, block_size_here), reference)
+    candidate = body.op.And(body.op.GreaterOrEqual(at.columns, body.constant(1, "int64")),
+                            body.op.Less(at.columns, body.op.Unsqueeze(active, body.constant([-1], "int64"))))
+    negligible = body.op.And(candidate, body.op.LessOrEqual(tails, body.op.Max(body.op.Mul(eps, reference), floor)))
+    low = body.op.ReduceMax(body.op.Where(negligible, at.columns, body.constant(0, "int64")),
+                            body.constant([-1], "int64"), keepdims=0)
+    low = body.op.Max(low, body.constant(0, "int64"))  # an empty matrix's reduction is the lowest integer
+    window_rows, _ = _window(body, at, low, active)
+    cleared = body.op.And(window_rows, body.op.Less(at.columns, _as_matrix_index(body, low)))
+    h = body.op.Where(cleared, zero, h)
+    small = body.op.And(body.op.Greater(active, body.constant(0, "int64")),
+                        body.op.LessOrEqual(body.op.Sub(active, low), body.constant(2, "int64")))
+    return h, low, body.op.Where(small, low, active), small
 
 
 def _shifted_by_one(ctx, vector, n, dtype, *, forward: bool):
@@ -257,6 +279,54 @@ def _standardized(ctx, t, z, n, dtype, ndim):
     return t, z
 
 
+def _hessenberg(ctx, a, z, n, dtype: str, ndim: int) -> tuple[str, str]:
+    """(H, Z Q) with H = Q^T A Q upper Hessenberg, Q the product of Householder reflections (LAPACK's gehd2):
+    reflection k maps column k below row k + 1 onto its first entry. Exact zeros in a column (a matrix with
+    invariant subspaces along the coordinates, as integer matrices often have) become zero subdiagonal
+    entries, where the iteration splits the matrix as LAPACK's does."""
+    at = _Positions(ctx, n)
+    zero, one = ctx.constant(0.0, dtype), ctx.constant(1.0, dtype)
+    last = ctx.constant([-1], "int64")
+
+    def step(body, k, values):
+        h, z = values
+        next_row = body.op.Add(k, body.constant(1, "int64"))
+        column = body.op.Gather(h, k, axis=-1)  # (..., n)
+        alpha = _entry_of_vector(body, column, at, next_row, dtype)
+        tail = body.op.Where(body.op.Greater(at.columns, next_row), column, zero)
+        x_norm = body.op.Sqrt(body.op.ReduceSumSquare(tail, last, keepdims=0))
+        norm = body.op.Sqrt(body.op.Add(body.op.Mul(alpha, alpha), body.op.Mul(x_norm, x_norm)))
+        beta = body.op.Where(body.op.Less(alpha, zero), norm, body.op.Neg(norm))
+        reflects = body.op.Not(body.op.Equal(x_norm, zero))
+        tau = body.op.Where(reflects, body.op.Div(body.op.Sub(beta, alpha), body.op.Where(reflects, beta, one)), zero)
+        reciprocal = body.op.Div(one, body.op.Where(reflects, body.op.Sub(alpha, beta), one))
+        v = body.op.Where(body.op.Equal(at.columns, next_row), one, body.op.Mul(tail, body.op.Unsqueeze(reciprocal, last)))
+        v_column = body.op.Unsqueeze(v, last)                              # (..., n, 1)
+        v_row = body.op.Unsqueeze(v, body.constant([-2], "int64"))         # (..., 1, n)
+        tau_matrix = _as_matrix_index(body, tau)
+        # P = I - tau v v^T on both sides of H, and on the right of Z
+        h = body.op.Sub(h, body.op.Mul(tau_matrix, body.op.Mul(v_column, body.op.MatMul(v_row, h))))
+        h = body.op.Sub(h, body.op.Mul(tau_matrix, body.op.Mul(body.op.MatMul(h, v_column), v_row)))
+        z = body.op.Sub(z, body.op.Mul(tau_matrix, body.op.Mul(body.op.MatMul(z, v_column), v_row)))
+        # column k as the reflection leaves it exactly: beta at row k + 1, 0 below
+        below = body.op.And(body.op.Equal(at.columns, k), body.op.Greater(at.rows, next_row))
+        at_next = body.op.And(body.op.Equal(at.columns, k), body.op.Equal(at.rows, next_row))
+        reflected = _as_matrix_index(body, reflects)
+        h = body.op.Where(body.op.And(reflected, below), zero, h)
+        h = body.op.Where(body.op.And(reflected, at_next), _as_matrix_index(body, beta), h)
+        return [h, z]
+
+    steps = ctx.op.Max(ctx.op.Sub(n, ctx.constant(2, "int64")), ctx.constant(0, "int64"))
+    return tuple(loop(ctx, steps, [(a, dtype, ndim), (z, dtype, ndim)], step, "hessenberg_body",
+                      unroll_up_to=UNROLLED_SIZE))
+
+
+def _entry_of_vector(ctx, v, at: _Positions, index, dtype):
+    """v[index] per vector (index a 0-d int64), shape (...)."""
+    return ctx.op.ReduceSum(ctx.op.Where(ctx.op.Equal(at.columns, index), v, ctx.constant(0.0, dtype)),
+                            ctx.constant([-1], "int64"), keepdims=0)
+
+
 def real_schur(ctx, a, dtype: str, ndim: int) -> tuple[str, str]:
     """(T, Z) with A = Z T Z^T for A (..., n, n): T quasi-upper-triangular with its 2 x 2 blocks in standard
     form, Z orthogonal; NaN for non-finite A or an iteration that did not converge."""
@@ -274,17 +344,18 @@ def real_schur(ctx, a, dtype: str, ndim: int) -> tuple[str, str]:
 
     def step(body, _, values):
         h, z, active, stalled = values
-        h, active, deflated = _deflate(body, h, active, at, dtype, eps, floor)
-        stalled = body.op.Where(deflated, body.constant(0, "int64"), body.op.Add(stalled, body.constant(1, "int64")))
-        stepped_h, stepped_z = _shifted_step(body, h, z, active, stalled, at, dtype, ndim)
-        steps_here = _as_matrix_index(body, body.op.GreaterOrEqual(active, body.constant(3, "int64")))
+        h, low, active, split = _split(body, h, active, stalled, at, n, dtype, eps, floor)
+        stalled = body.op.Where(split, body.constant(0, "int64"), body.op.Add(stalled, body.constant(1, "int64")))
+        stepped_h, stepped_z = _shifted_step(body, h, z, low, active, stalled, at, dtype, ndim)
+        steps_here = _as_matrix_index(body, body.op.GreaterOrEqual(body.op.Sub(active, low), body.constant(3, "int64")))
         return [body.op.Where(steps_here, stepped_h, h), body.op.Where(steps_here, stepped_z, z), active, stalled]
 
     def keep_going(body, values):
         running = body.op.Cast(body.op.Greater(values[2], body.constant(0, "int64")), to=TensorProto.INT64)
         return body.op.Greater(body.op.ReduceSum(running, keepdims=0), body.constant(0, "int64"))
 
-    t, z, active, _ = loop(ctx, steps, [(ctx.op.Div(a, scale), dtype, ndim), (z_initial, dtype, ndim),
+    h, z = _hessenberg(ctx, ctx.op.Div(a, scale), z_initial, n, dtype, ndim)
+    t, z, active, _ = loop(ctx, steps, [(h, dtype, ndim), (z, dtype, ndim),
                                         (active_initial, "int64", ndim - 2), (stalled_initial, "int64", ndim - 2)],
                            step, "schur_body", keep_going=keep_going)
     t, z = _standardized(ctx, t, z, n, dtype, ndim)

@@ -575,6 +575,89 @@ for _name, _kind, _full in (("svd", "general", True), ("svd_rectangular", "recta
     _numpy_svd_typing(_register_decomposition(_name, arity=1, build=_svd_defined(_full), examples=_examples(_kind),
                                               probe_ndim=2, error_scale=_unit_or_largest_singular_value))
 
+def _schur_defined(a):
+    """What the real Schur form defines whatever LAPACK's choices (the order of the eigenvalues along the
+    diagonal, the signs of Z's columns): Z T Z^T, Z^T Z, T below its first subdiagonal (0), and T's distance
+    from the standard form (all 0): adjacent nonzero subdiagonal entries, and within each 2 x 2 block
+    unequal diagonal entries or off-diagonal entries of one sign."""
+    t, z = pt.linalg.schur(a)
+    z_t = pt.swapaxes(z, -1, -2)
+    n = t.shape[-1]
+    sub, above = pt.diagonal(t, -1, -2, -1), pt.diagonal(t, 1, -2, -1)
+    diagonal = pt.diagonal(t, 0, -2, -1)
+    in_block = pt.neq(sub, 0)
+    defects = pt.concatenate([sub[..., :-1] * sub[..., 1:], pt.switch(in_block, diagonal[..., :-1] - diagonal[..., 1:], 0),
+                              pt.switch(in_block, pt.maximum(sub * above, 0), 0)], axis=-1)
+    return [z @ t @ z_t, z_t @ z, pt.switch(pt.tri(n, n, -2, dtype="bool"), t, 0), defects]
+
+
+def _schur_eigenvalues(a):
+    """The eigenvalues read off the real Schur form, each part sorted: the real parts (T's diagonal) and
+    the magnitudes of the imaginary parts (sqrt(-b c) of a standard 2 x 2 block [[a, b], [c, a]], on both
+    of its rows; 0 elsewhere)."""
+    t, _ = pt.linalg.schur(a)
+    diagonal = pt.diagonal(t, 0, -2, -1)
+    imaginary = pt.sqrt(pt.abs(pt.diagonal(t, -1, -2, -1) * pt.diagonal(t, 1, -2, -1)))
+    rows = pt.zeros_like(diagonal)
+    magnitudes = pt.set_subtensor(rows[..., :-1], imaginary) + pt.set_subtensor(rows[..., 1:], imaginary)
+    return [pt.sort(diagonal, axis=-1), pt.sort(magnitudes, axis=-1)]
+
+
+def _schur_dtype(a: np.ndarray) -> str:
+    """The dtype LAPACK's gees computes in for ``a`` (scipy's choice: float32 up to 16-bit inputs)."""
+    return "float64" if a.dtype.itemsize > (4 if a.dtype.kind == "f" else 2) else "float32"
+
+
+def _unit_or_spectral_norm(example: ArrayExample) -> np.ndarray:
+    """max(||A||_2, 1) over the examples' matrices, as (1,): reconstruction errors scale with ||A||,
+    orthogonality's with 1."""
+    a = np.asarray(example.arrays[0], np.float64)
+    if a.shape[-1] == 0 or not np.isfinite(a).all():
+        return np.ones(1)
+    return np.maximum(np.linalg.norm(a, 2, axis=(-2, -1)).max(), 1.0)[None]
+
+
+# fixed, generic perturbation directions for `_eigenvalue_sensitivity` (no structure a drawn matrix shares)
+_PERTURBATIONS = 4
+
+
+def _sorted_parts(w: np.ndarray) -> np.ndarray:
+    return np.concatenate([np.sort(w.real, axis=-1), np.sort(np.abs(w.imag), axis=-1)], axis=-1)
+
+
+def _eigenvalue_sensitivity(example: ArrayExample) -> np.ndarray:
+    """error_scale for eigenvalues of a general matrix: how far they move (as `_schur_eigenvalues` reads
+    them) when A is perturbed by eps ||A|| (eps of gees' dtype) in a few fixed directions, divided by eps;
+    at least ||A||. This is their condition (eps kappa ||A|| for a simple eigenvalue), and for a defective
+    one the eps^(1/k) growth that no condition number expresses. As (1,), the largest over the batch."""
+    a = np.asarray(example.arrays[0], np.float64)
+    if a.shape[-1] == 0 or not np.isfinite(a).all():
+        return np.ones(1)
+    eps = np.finfo(_schur_dtype(np.asarray(example.arrays[0]))).eps
+    n = a.shape[-1]
+    norm = max(np.linalg.norm(a, 2, axis=(-2, -1)).max(), np.finfo(np.float64).tiny)
+    base = _sorted_parts(np.linalg.eigvals(a))
+    i, j = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    moved = 0.0
+    for k in range(_PERTURBATIONS):
+        direction = np.sin(1.0 + k + 1.7 * i + 2.9 * j * (k + 1))
+        direction *= eps * norm / max(np.linalg.norm(direction, 2), np.finfo(np.float64).tiny)
+        moved = max(moved, np.abs(_sorted_parts(np.linalg.eigvals(a + direction)) - base).max())
+    return np.array([max(norm, moved / eps)])
+
+
+# schur (backend/linalg/schur.py): the explicit double-shift QR iteration's T and Z, judged on what the
+# form defines (`_schur_defined`, in ULPs of max(||A||, 1)) and on the eigenvalues it shows
+# (`_schur_eigenvalues`, in ULPs of their sensitivity); matrices as drawn (singular, defective, complex
+# pairs), with NaN now and then (PyTensor returns NaN; so does the export).
+_register_decomposition("schur", arity=1, build=_schur_defined, examples=_examples("square", with_nan=True),
+                        probe_ndim=2, error_scale=_unit_or_spectral_norm, onnx_ops=("Loop",))
+_register_decomposition("schur_batched", arity=1, build=_schur_defined, examples=_examples("square", batch=True),
+                        probe_ndim=3, error_scale=_unit_or_spectral_norm)
+_register_decomposition("schur_eigenvalues", arity=1, build=_schur_eigenvalues, examples=_examples("square"),
+                        probe_ndim=2, error_scale=_eigenvalue_sensitivity)
+
+
 def _lu_scale(example: ArrayExample) -> np.ndarray:
     """max over (|L| |U|)_ij, the term getrf's backward error is a multiple of, and 1 (L's own
     entries are at most 1), per matrix."""
@@ -869,10 +952,12 @@ register("solve_discrete_are", arity=4, dtypes=[d for d in LINALG_DTYPES if d !=
     when=_pytensor_riccati_misses, dtypes=("float16", "float32", "float64", "int8", "int16", "int32", "int64"),
     unpredictable="whether the export's own rounding adds to PyTensor's error or cancels part of it")
 
-# Declined by the exporter (status unsupported, with backend/linalg/declined.py's reason in every cell):
-# eig's values are complex.
+# Declined by the exporter (status unsupported, with the converter's reason in every cell):
+# eig's values and the complex Schur form are complex; the ordered Schur form is not composed.
 DECLINED = {
     "eig": lambda a: pt.linalg.eig(a)[0],
+    "schur_complex": lambda a: pt.linalg.schur(a, output="complex")[0],
+    "schur_sorted": lambda a: pt.linalg.schur(a, sort="lhp")[0],
 }
 
 
