@@ -39,7 +39,15 @@ from backend.basic import onnx_funcify
 from backend.compat import Schur
 from backend.dtypes import ONNXExportUnsupported, onnx_dtype
 from backend.helpers import loop
-from backend.linalg.helpers import UNROLLED_SIZE, axis_size, identity, index_range, matrix_diagonal, nan_where, swap_last_axes
+from backend.linalg.helpers import (
+    UNROLLED_SIZE,
+    axis_size,
+    identity,
+    index_range,
+    matrix_diagonal,
+    nan_where,
+    swap_last_axes,
+)
 from backend.linalg.jacobi import power_of_two_scale
 from backend.linalg.qr import householder_qr
 

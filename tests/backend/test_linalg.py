@@ -1,12 +1,15 @@
-"""Linear algebra converters whose outputs are not unique (eigenvectors, singular vectors): what they
+"""Linear algebra converters whose outputs are not unique (eigenvectors, singular vectors, Schur forms): what they
 define must hold on the edge cases the registry's strategies reach rarely (rank deficiency, empty and
 one-row matrices, wide and tall shapes, batches)."""
+
+import itertools
 
 import numpy as np
 import pytensor.tensor as pt
 import pytest
 
 from backend import export_onnx
+from backend.dtypes import ONNXExportUnsupported
 from backend.linker import make_session
 
 
@@ -135,3 +138,63 @@ def test_discrete_riccati_finds_the_stabilizing_solution_of_an_unstable_system()
     assert np.abs(residual).max() <= 1e-12 * np.abs(x).max()
     assert np.abs(np.linalg.eigvals(a - b @ gain)).max() < 1
     np.testing.assert_allclose(x, x.T, rtol=0, atol=0)
+
+
+def _assert_real_schur_form(a, t, z, *, atol):
+    """A = Z T Z^T, Z orthogonal, T zero below its first subdiagonal, and each 2 x 2 block standard (a lone
+    nonzero subdiagonal entry, equal diagonal entries, off-diagonal entries of opposite signs), per matrix."""
+    n = a.shape[-1]
+    np.testing.assert_allclose(z @ t @ np.swapaxes(z, -1, -2), a, atol=atol)
+    np.testing.assert_allclose(np.swapaxes(z, -1, -2) @ z, np.broadcast_to(np.eye(n), a.shape), atol=atol)
+    assert (t * np.tri(n, n, -2) == 0).all()
+    sub, above = np.diagonal(t, -1, -2, -1), np.diagonal(t, 1, -2, -1)
+    diagonal = np.diagonal(t, 0, -2, -1)
+    blocks = sub != 0
+    assert not (blocks[..., :-1] & blocks[..., 1:]).any()
+    assert (diagonal[..., :-1][blocks] == diagonal[..., 1:][blocks]).all()
+    assert (sub[blocks] * above[blocks] < 0).all()
+
+
+def test_real_schur_form_of_every_three_by_three_matrix_of_minus_one_zero_and_one():
+    """All 19,683 of them at once (a batch): nilpotent, defective, permutation-like and singular matrices,
+    whose exact structure a Hessenberg reduction has to see (LAPACK's gees gets them right)."""
+    a = pt.tensor3("a", dtype="float64")
+    session = make_session(export_onnx([a], list(pt.linalg.schur(a))))
+    m = np.array(list(itertools.product((-1.0, 0.0, 1.0), repeat=9))).reshape(-1, 3, 3)
+    t, z = session.run(None, {"a": m})
+    _assert_real_schur_form(m, t, z, atol=1e-14)
+    # the eigenvalues on the diagonal are A's (defective ones to within sqrt(eps)-ish)
+    real_parts = np.sort(np.diagonal(t, 0, -2, -1), axis=-1)
+    np.testing.assert_allclose(real_parts, np.sort(np.linalg.eigvals(m).real, axis=-1), atol=1e-4)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 7])
+def test_real_schur_form_of_random_matrices_and_their_complex_pairs(n):
+    a = pt.matrix("a", dtype="float32")
+    session = make_session(export_onnx([a], list(pt.linalg.schur(a))))
+    m = np.random.default_rng(n).normal(size=(n, n)).astype("float32")
+    t, z = session.run(None, {"a": m})
+    assert t.dtype == z.dtype == np.float32 and t.shape == z.shape == (n, n)
+    _assert_real_schur_form(m.astype(float), t.astype(float), z.astype(float), atol=5e-6)
+    expected = np.linalg.eigvals(m.astype(float))
+    magnitudes = np.sqrt(np.abs(np.diagonal(t, -1) * np.diagonal(t, 1)))
+    rows = np.zeros(n)
+    rows[:-1] += magnitudes
+    rows[1:] += magnitudes
+    np.testing.assert_allclose(np.sort(rows), np.sort(np.abs(expected.imag)), atol=1e-5)
+
+
+def test_real_schur_form_of_non_finite_input_is_nan_as_pytensor_returns():
+    a = pt.tensor3("a", dtype="float64")
+    session = make_session(export_onnx([a], list(pt.linalg.schur(a))))
+    m = np.stack([np.eye(2), np.array([[1.0, np.inf], [0.0, 1.0]]), np.array([[np.nan, 0.0], [0.0, 1.0]])])
+    t, z = session.run(None, {"a": m})
+    assert np.isnan(t[1:]).all() and np.isnan(z[1:]).all()
+    np.testing.assert_array_equal(t[0], np.eye(2))
+
+
+@pytest.mark.parametrize("options, reason", [({"output": "complex"}, "complex"), ({"sort": "lhp"}, "ordered")])
+def test_schur_forms_the_export_does_not_compose_are_refused_with_the_reason(options, reason):
+    a = pt.dmatrix("a")
+    with pytest.raises(ONNXExportUnsupported, match=reason):
+        export_onnx([a], [pt.linalg.schur(a, **options)[0]])
