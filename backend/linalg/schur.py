@@ -345,7 +345,9 @@ def real_schur(ctx, a, dtype: str, ndim: int) -> tuple[str, str]:
     z_initial = ctx.op.Expand(identity(ctx, n, dtype), ctx.op.Shape(a))
     active_initial = ctx.op.Expand(n, batch_shape)
     stalled_initial = ctx.op.Expand(ctx.constant(0, "int64"), batch_shape)
-    steps = ctx.op.Mul(ctx.constant(_STEPS_PER_SIZE, "int64"), ctx.op.Max(n, ctx.constant(10, "int64")))
+    # none for an empty matrix (onnxruntime 1.31 gives reductions over its empty axes wrong shapes in a Loop)
+    steps = ctx.op.Mul(ctx.op.Mul(ctx.constant(_STEPS_PER_SIZE, "int64"), ctx.op.Max(n, ctx.constant(10, "int64"))),
+                       ctx.op.Min(n, ctx.constant(1, "int64")))
     eps = ctx.constant(np.finfo(dtype).eps, dtype)
     # LAPACK's smlnum: below it a tail counts as negligible whatever the diagonal
     floor = ctx.op.Mul(ctx.constant(np.finfo(dtype).tiny / np.finfo(dtype).eps, dtype), ctx.op.Cast(n, to=onnx_dtype(dtype)))
