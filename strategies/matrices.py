@@ -20,8 +20,9 @@ from strategies.values import ArrayExample
 
 MATRIX_KINDS = ("spd", "indefinite", "lower", "upper", "general", "singular", "square", "rectangular", "full_rank")
 RECTANGULAR_KINDS = ("rectangular", "full_rank")
-# the right-hand sides: a vector, a matrix of 0-3 columns, or a second SPD matrix of A's size
-RHS_KINDS = (None, 1, 2, "spd")
+# the right-hand sides: a vector, a matrix of 0-3 columns, a second SPD matrix of A's size, or a second
+# square matrix of A's size as drawn (a pencil's B)
+RHS_KINDS = (None, 1, 2, "spd", "square")
 
 
 def _entries(dtype: str):
@@ -58,8 +59,8 @@ def _batch_shapes(draw, batch: bool):
 
 def matrix_examples(*, dtype: str, kind: str, rhs: int | str | None = None, max_side: int = 4, batch: bool = False,
                     with_nan: bool = False, zero_pivot: bool = True) -> st.SearchStrategy[ArrayExample]:
-    """``(A,)`` or, with ``rhs`` = 1 (vector), 2 (matrix) or "spd" (a symmetric positive definite
-    matrix of A's size), ``(A, b)``: A square of ``kind`` (one of `MATRIX_KINDS`; "rectangular" and "full_rank":
+    """``(A,)`` or, with ``rhs`` = 1 (vector), 2 (matrix), "spd" (a symmetric positive definite
+    matrix of A's size) or "square" (a square matrix of A's size as drawn), ``(A, b)``: A square of ``kind`` (one of `MATRIX_KINDS`; "rectangular" and "full_rank":
     any rows and columns), sides 0..max_side; ``batch`` adds a leading batch dimension to both (sizes that
     broadcast); ``with_nan`` puts a NaN somewhere in A now and then."""
     if dtype not in ALL_DTYPES:
@@ -128,6 +129,8 @@ def matrix_examples(*, dtype: str, kind: str, rhs: int | str | None = None, max_
             # bool: the identity, as for A (a 0/1 gram plus a shift is all True)
             arrays.append(np.broadcast_to(np.eye(n, dtype=bool), b.shape).copy() if dtype == "bool"
                           else _in_dtype(b, dtype))
+        elif rhs == "square":
+            arrays.append(_in_dtype(draw_(hnp.arrays(np.float64, b_batch + (n, n), elements=_entries(dtype))), dtype))
         elif rhs is not None:
             columns = () if rhs == 1 else (draw_(st.integers(0, 3)) if kind != "singular" else n,)
             arrays.append(_in_dtype(draw_(hnp.arrays(np.float64, b_batch + (n,) + columns, elements=_entries(dtype))),

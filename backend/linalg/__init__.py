@@ -3,7 +3,7 @@ of standard ONNX ops. ONNX has ``Det`` and nothing else of LAPACK, so the factor
 out as ``Loop``s that carry whole matrices and update one column or row per step with masked
 ``Where``/``MatMul``, the algorithms LAPACK's unblocked routines run. One module per method:
 `solve` (Cholesky, triangular and LU solves, inverse, determinants), `jacobi` (eigenvalues and
-vectors, singular values, pinv), `svd` (with vectors), `qr`, `expm`, `lu` (LU, lu_factor, lu_solve's pivots), `constructors` (block_diag), `matrix_equations` (Sylvester, Lyapunov and discrete Riccati equations), `tridiagonal` (gttrf, gttrs), `schur` (the real Schur form); `declined` names the ops the exporter refuses, with the reason.
+vectors, singular values, pinv), `svd` (with vectors), `qr`, `expm`, `lu` (LU, lu_factor, lu_solve's pivots), `constructors` (block_diag), `matrix_equations` (Sylvester, Lyapunov and discrete Riccati equations), `tridiagonal` (gttrf, gttrs), `schur` (the real Schur form and QZ); `declined` names the ops the exporter refuses, with the reason.
 
 Every converter here treats leading dimensions as batch dimensions (broadcasting like numpy), so
 their Blockwise versions use them as they are (`backend.blockwise.BATCH_POLYMORPHIC` reads
@@ -18,6 +18,7 @@ to `LINALG_OPS` when it batches.
 from backend.compat import (
     LU,
     QR,
+    QZ,
     SVD,
     Cholesky,
     CholeskySolve,
@@ -48,5 +49,5 @@ from backend.linalg import (  # noqa: F401  (registration happens on import)
 )
 
 LINALG_OPS = (Cholesky, SolveTriangular, CholeskySolve, Solve, MatrixInverse, Det, SLogDet, Eigh, Eigvalsh, SVD,
-              MatrixPinv, QR, Expm, Schur, *(op for op in (LU, LUFactor) if op is not None))
+              MatrixPinv, QR, Expm, Schur, QZ, *(op for op in (LU, LUFactor) if op is not None))
 """The linear algebra ops whose converters take batch dimensions as they come."""

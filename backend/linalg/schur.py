@@ -36,7 +36,7 @@ import numpy as np
 from onnx import TensorProto
 
 from backend.basic import onnx_funcify
-from backend.compat import Schur
+from backend.compat import QZ, Schur
 from backend.dtypes import ONNXExportUnsupported, onnx_dtype
 from backend.helpers import loop
 from backend.linalg.helpers import (
@@ -50,6 +50,7 @@ from backend.linalg.helpers import (
 )
 from backend.linalg.jacobi import power_of_two_scale
 from backend.linalg.qr import householder_qr
+from backend.linalg.solve import lu_solve
 
 # LAPACK's dlahqr: exceptional shifts every 10 steps without deflation, at most 30 max(n, 10) steps
 _EXCEPTIONAL_EVERY = 10
@@ -375,6 +376,175 @@ def real_schur(ctx, a, dtype: str, ndim: int) -> tuple[str, str]:
     failed = ctx.op.Or(ctx.op.Not(all_finite), ctx.op.Greater(active, ctx.constant(0, "int64")))
     return (nan_where(ctx, failed, ctx.op.Mul(t, scale), dtype, [-1, -2]),
             nan_where(ctx, failed, z, dtype, [-1, -2]))
+
+
+# ---- the generalized real Schur form (QZ) ----
+
+# Shifts mu for the pencil's Moebius transform, far from any algebraic number of low degree (an exact
+# eigenvalue of a small integer pencil): Euler's gamma, -zeta(3), Khinchin's constant, -1/e
+_PENCIL_SHIFTS = (0.5772156649015329, -1.2020569031595942, 2.6854520010653062, -0.36787944117144233)
+
+
+def _one_norm(ctx, x):
+    """max column sum of |x| per matrix, shape (...)."""
+    return ctx.op.ReduceMax(ctx.op.ReduceSum(ctx.op.Abs(x), ctx.constant([-2], "int64"), keepdims=0),
+                            ctx.constant([-1], "int64"), keepdims=0)
+
+
+def _best_resolvent(ctx, a, b, n, dtype, ndim):
+    """(K, K^-1 B) for K = A - mu B with the mu of `_PENCIL_SHIFTS` whose K is best conditioned (in the
+    1-norm); NaN where every K is singular (a singular pencil, det(A - x B) = 0 for every x)."""
+    shifts = ctx.constant(np.array(_PENCIL_SHIFTS).reshape((len(_PENCIL_SHIFTS),) + (1,) * ndim), dtype)
+    candidates = ctx.op.Sub(ctx.op.Unsqueeze(a, ctx.constant([0], "int64")),
+                            ctx.op.Mul(shifts, ctx.op.Unsqueeze(b, ctx.constant([0], "int64"))))  # (4, ..., n, n)
+    eye = ctx.op.Expand(identity(ctx, n, dtype), ctx.op.Shape(a))
+    rhs = ctx.op.Concat(eye, b, axis=-1)
+    rhs = ctx.op.Expand(ctx.op.Unsqueeze(rhs, ctx.constant([0], "int64")),
+                        ctx.op.Concat(ctx.constant([len(_PENCIL_SHIFTS)], "int64"), ctx.op.Shape(rhs), axis=0))
+    solved = lu_solve(ctx, candidates, rhs, dtype, ndim + 1)   # [K^-1 | K^-1 B]
+    n_vector = ctx.op.Unsqueeze(n, ctx.constant([0], "int64"))
+    inverse = ctx.op.Slice(solved, ctx.constant([0], "int64"), n_vector, ctx.constant([-1], "int64"))
+    resolvent = ctx.op.Slice(solved, n_vector, ctx.op.Mul(n_vector, ctx.constant([2], "int64")),
+                             ctx.constant([-1], "int64"))
+    condition = ctx.op.Mul(_one_norm(ctx, candidates), _one_norm(ctx, inverse))  # (4, ...)
+    condition = ctx.op.Where(ctx.op.IsNaN(condition), ctx.constant(np.inf, dtype), condition)
+    best = ctx.op.ArgMin(condition, axis=0, keepdims=1)  # (1, ...)
+    index = ctx.op.Expand(ctx.op.Unsqueeze(best, ctx.constant([-1, -2], "int64")), ctx.op.Shape(ctx.op.Unsqueeze(a, ctx.constant([0], "int64"))))
+    picked_k = ctx.op.Squeeze(ctx.op.GatherElements(candidates, index, axis=0), ctx.constant([0], "int64"))
+    picked_c = ctx.op.Squeeze(ctx.op.GatherElements(resolvent, index, axis=0), ctx.constant([0], "int64"))
+    return picked_k, picked_c
+
+
+def _diagonalizing_rotations(ctx, p, q, r, s, dtype):
+    """For the 2 x 2 blocks B = [[p, q], [r, s]] (elementwise over blocks): U = [[cu, -su], [su, cu]] and
+    V = [[cv, -sv], [sv, cv]] diag(e1, e2) with U^T B V diagonal and nonnegative (a 2 x 2 SVD): U's first
+    rotation makes B symmetric, a Jacobi rotation diagonalizes that, signs e make the diagonal positive.
+    Returns (cu, su, cv, sv, e1, e2)."""
+    zero, one, two = ctx.constant(0.0, dtype), ctx.constant(1.0, dtype), ctx.constant(2.0, dtype)
+    # U1 = rotation onto (p + s, r - q): (U1^T B) is symmetric
+    x, y = ctx.op.Add(p, s), ctx.op.Sub(r, q)
+    h = ctx.op.Sqrt(ctx.op.Add(ctx.op.Mul(x, x), ctx.op.Mul(y, y)))
+    turns = ctx.op.Greater(h, zero)
+    safe_h = ctx.op.Where(turns, h, one)
+    c1, s1 = ctx.op.Where(turns, ctx.op.Div(x, safe_h), one), ctx.op.Where(turns, ctx.op.Div(y, safe_h), zero)
+    # M = U1^T B, with U1^T = [[c1, s1], [-s1, c1]]
+    m11 = ctx.op.Add(ctx.op.Mul(c1, p), ctx.op.Mul(s1, r))
+    m12 = ctx.op.Add(ctx.op.Mul(c1, q), ctx.op.Mul(s1, s))
+    m22 = ctx.op.Sub(ctx.op.Mul(c1, s), ctx.op.Mul(s1, q))
+    # Jacobi: J = [[cj, sj], [-sj, cj]] with J^T M J diagonal (Rutishauser's tangent)
+    rotates = ctx.op.Not(ctx.op.Equal(m12, zero))
+    theta = ctx.op.Div(ctx.op.Sub(m22, m11), ctx.op.Mul(two, ctx.op.Where(rotates, m12, one)))
+    sign = ctx.op.Where(ctx.op.Less(theta, zero), ctx.constant(-1.0, dtype), one)
+    tangent = ctx.op.Div(sign, ctx.op.Add(ctx.op.Abs(theta), ctx.op.Sqrt(ctx.op.Add(ctx.op.Mul(theta, theta), one))))
+    tangent = ctx.op.Where(rotates, tangent, zero)
+    cj = ctx.op.Div(one, ctx.op.Sqrt(ctx.op.Add(ctx.op.Mul(tangent, tangent), one)))
+    sj = ctx.op.Mul(tangent, cj)
+    # U = U1 J: angles add (J is the rotation by -atan(t) in U1's convention)
+    cu = ctx.op.Add(ctx.op.Mul(c1, cj), ctx.op.Mul(s1, sj))
+    su = ctx.op.Sub(ctx.op.Mul(s1, cj), ctx.op.Mul(c1, sj))
+    # the diagonal of J^T M J: m11 - t m12 and m22 + t m12
+    d1 = ctx.op.Sub(m11, ctx.op.Mul(tangent, m12))
+    d2 = ctx.op.Add(m22, ctx.op.Mul(tangent, m12))
+    e1 = ctx.op.Where(ctx.op.Less(d1, zero), ctx.constant(-1.0, dtype), one)
+    e2 = ctx.op.Where(ctx.op.Less(d2, zero), ctx.constant(-1.0, dtype), one)
+    return cu, su, cj, ctx.op.Neg(sj), e1, e2
+
+
+def _block_transform(ctx, at: _Positions, starts, starts_before, cs, sn, e1, e2, n, dtype):
+    """The n x n matrix that is [[cs, -sn], [sn, cs]] diag(e1, e2) on rows and columns (i, i + 1) of each block
+    start i and the identity elsewhere (cs = 1, sn = 0, e = 1 off the starts)."""
+    zero, one = ctx.constant(0.0, dtype), ctx.constant(1.0, dtype)
+    cs, sn = ctx.op.Where(starts, cs, one), ctx.op.Where(starts, sn, zero)
+    e1, e2 = ctx.op.Where(starts, e1, one), ctx.op.Where(starts, e2, one)
+    row_vector, column_vector = ctx.constant([-1], "int64"), ctx.constant([-2], "int64")
+    sub_mask = ctx.op.Equal(at.rows, ctx.op.Add(at.columns, ctx.constant(1, "int64")))
+    super_mask = ctx.op.Equal(at.columns, ctx.op.Add(at.rows, ctx.constant(1, "int64")))
+    # (i, i): cs e1; (i + 1, i + 1): cs e2; (i, i + 1): -sn e2; (i + 1, i): sn e1
+    first = ctx.op.Mul(cs, e1)
+    second = _shifted_by_one(ctx, ctx.op.Mul(cs, e2), n, dtype, forward=False)
+    diagonal = ctx.op.Where(starts, first, ctx.op.Where(starts_before, second, one))
+    return ctx.op.Add(ctx.op.Mul(identity(ctx, n, dtype), ctx.op.Unsqueeze(diagonal, column_vector)),
+                      ctx.op.Sub(ctx.op.Where(sub_mask, ctx.op.Unsqueeze(ctx.op.Mul(sn, e1), column_vector), zero),
+                                 ctx.op.Where(super_mask, ctx.op.Unsqueeze(ctx.op.Mul(sn, e2), row_vector), zero)))
+
+
+def generalized_real_schur(ctx, a, b, dtype: str, ndim: int) -> tuple[str, str, str, str]:
+    """(AA, BB, Q, Z) with A = Q AA Z^T, B = Q BB Z^T: see `onnx_funcify_QZ`."""
+    # the batch dimensions broadcast (Blockwise's pencils)
+    batch_shape = ctx.op.Shape(ctx.op.Add(a, b))
+    a, b = ctx.op.Expand(a, batch_shape), ctx.op.Expand(b, batch_shape)
+    a_scale, b_scale = power_of_two_scale(ctx, a, dtype), power_of_two_scale(ctx, b, dtype)
+    a, b = ctx.op.Div(a, a_scale), ctx.op.Div(b, b_scale)
+    n = axis_size(ctx, a, ndim - 1)
+    at = _Positions(ctx, n)
+    k, resolvent = _best_resolvent(ctx, a, b, n, dtype, ndim)
+    t, z = real_schur(ctx, resolvent, dtype, ndim)
+    _, _, q = householder_qr(ctx, ctx.op.MatMul(k, z), dtype, ndim)
+    q_t = swap_last_axes(ctx, q, ndim)
+    aa, bb = ctx.op.MatMul(q_t, ctx.op.MatMul(a, z)), ctx.op.MatMul(q_t, ctx.op.MatMul(b, z))
+    # the structure the transform gives up to rounding: T's blocks, nothing else below the diagonal
+    zero = ctx.constant(0.0, dtype)
+    sub_mask = ctx.op.Equal(at.rows, ctx.op.Add(at.columns, ctx.constant(1, "int64")))
+    starts = ctx.op.Not(ctx.op.Equal(ctx.op.ReduceSum(ctx.op.Where(sub_mask, t, zero), ctx.constant([-2], "int64"),
+                                                      keepdims=0), zero))
+    starts_before = ctx.op.Cast(_shifted_by_one(ctx, ctx.op.Cast(starts, to=onnx_dtype(dtype)), n, dtype, forward=False),
+                                to=TensorProto.BOOL)
+    kept = ctx.op.Or(ctx.op.LessOrEqual(at.rows, at.columns),
+                     ctx.op.And(sub_mask, ctx.op.Unsqueeze(starts, ctx.constant([-2], "int64"))))
+    aa, bb = ctx.op.Where(kept, aa, zero), ctx.op.Where(kept, bb, zero)
+    # each block of BB made diagonal and positive (dgges' standard form), by rotations on both sides
+    super_mask = ctx.op.Equal(at.columns, ctx.op.Add(at.rows, ctx.constant(1, "int64")))
+    p = matrix_diagonal(ctx, bb, n, ndim)
+    q_entry = ctx.op.ReduceSum(ctx.op.Where(super_mask, bb, zero), ctx.constant([-1], "int64"), keepdims=0)
+    r_entry = ctx.op.ReduceSum(ctx.op.Where(sub_mask, bb, zero), ctx.constant([-2], "int64"), keepdims=0)
+    s_entry = _shifted_by_one(ctx, p, n, dtype, forward=True)
+    cu, su, cv, sv, e1, e2 = _diagonalizing_rotations(ctx, p, q_entry, r_entry, s_entry, dtype)
+    one = ctx.constant(1.0, dtype)
+    left = _block_transform(ctx, at, starts, starts_before, cu, su, one, one, n, dtype)
+    right = _block_transform(ctx, at, starts, starts_before, cv, sv, e1, e2, n, dtype)
+    left_t = swap_last_axes(ctx, left, ndim)
+    aa = ctx.op.MatMul(left_t, ctx.op.MatMul(aa, right))
+    bb = ctx.op.MatMul(left_t, ctx.op.MatMul(bb, right))
+    q, z = ctx.op.MatMul(q, left), ctx.op.MatMul(z, right)
+    bb = ctx.op.Where(ctx.op.LessOrEqual(at.rows, at.columns), bb, zero)
+    in_block_pair = ctx.op.And(super_mask, ctx.op.Unsqueeze(starts, ctx.constant([-1], "int64")))
+    bb = ctx.op.Where(in_block_pair, zero, bb)
+    # a 1 x 1 block's BB entry made nonnegative: its row of AA and BB, and Q's column, negated
+    negative = ctx.op.Less(matrix_diagonal(ctx, bb, n, ndim), zero)
+    flips = ctx.op.Where(negative, ctx.constant(-1.0, dtype), one)
+    flips_rows = ctx.op.Unsqueeze(flips, ctx.constant([-1], "int64"))
+    aa, bb = ctx.op.Mul(aa, flips_rows), ctx.op.Mul(bb, flips_rows)
+    q = ctx.op.Mul(q, ctx.op.Unsqueeze(flips, ctx.constant([-2], "int64")))
+    return ctx.op.Mul(aa, a_scale), ctx.op.Mul(bb, b_scale), q, z
+
+
+@onnx_funcify.register(QZ)
+def onnx_funcify_QZ(op, node, ctx, inputs):
+    """The generalized real Schur form of the pencil (A, B): A = Q AA Z^T, B = Q BB Z^T with Q, Z orthogonal, BB
+    upper triangular with a nonnegative diagonal, AA quasi-upper-triangular, each 2 x 2 block of AA (a complex
+    pair of eigenvalues) over a diagonal block of BB (dgges' standard form).
+
+    Through a Moebius transform instead of the QZ iteration: with K = A - mu B nonsingular (the best
+    conditioned of four fixed shifts), the eigenvalues of C = K^-1 B are 1 / (lambda - mu) (an infinite lambda,
+    a zero of B, gives 0), and a real Schur form C = Z T Z^T gives B Z = K Z T; with K Z = Q R (Householder),
+    Q^T B Z = R T and Q^T A Z = R (I + mu T) have T's block structure. AA and BB are computed as Q^T A Z and
+    Q^T B Z (the entries the structure makes zero are set to 0: their size is the rounding amplified by the
+    condition of K), then each 2 x 2 block pair is rotated so that BB's block is diagonal and positive (a
+    2 x 2 SVD), and a negative 1 x 1 entry of BB is negated with its row.
+
+    A singular pencil (det(A - x B) = 0 for every x) has no nonsingular K: the export returns NaN where
+    LAPACK's gges returns one of its many decompositions (the registry declares it)."""
+    if op.complex_output or op.return_eigenvalues:
+        raise ONNXExportUnsupported(f"{op}: complex Schur forms and the eigenvalues alpha are complex; onnxruntime's "
+                                    "CPU kernels have no complex tensors (the real form without eigenvalues is exported)")
+    if op.sort is not None:
+        raise ONNXExportUnsupported(f"{op}: an ordered generalized Schur form (sort={op.sort!r}) needs LAPACK's swaps "
+                                    "of diagonal blocks (tgsen), which the export does not compose; sort=None is exported")
+    dtype = node.outputs[0].type.dtype
+    if dtype not in ("float32", "float64"):
+        raise ONNXExportUnsupported(f"{op}: LAPACK computes in float32/float64, the output is {dtype}")
+    a, b = (ctx.cast(name, var.type.dtype, dtype) for name, var in zip(inputs, node.inputs))
+    return list(generalized_real_schur(ctx, a, b, dtype, node.inputs[0].type.ndim))
 
 
 @onnx_funcify.register(Schur)

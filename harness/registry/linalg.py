@@ -659,6 +659,96 @@ _register_decomposition("schur_eigenvalues", arity=1, build=_schur_eigenvalues, 
                         probe_ndim=2, error_scale=_eigenvalue_sensitivity)
 
 
+def _qz_defined(a, b):
+    """What the generalized real Schur form defines whatever LAPACK's choices: Q AA Z^T, Q BB Z^T, Q^T Q, Z^T Z,
+    AA below its first subdiagonal and BB below its diagonal (0), and its distance from dgges' standard form (all
+    False): adjacent nonzero subdiagonal entries of AA, a nonzero off-diagonal entry in BB's block under a 2 x 2
+    block of AA, a negative diagonal entry of BB."""
+    aa, bb, q, z = pt.linalg.qz(a, b)
+    q_t, z_t = pt.swapaxes(q, -1, -2), pt.swapaxes(z, -1, -2)
+    n = aa.shape[-1]
+    sub = pt.diagonal(aa, -1, -2, -1)
+    defects = pt.concatenate([pt.neq(sub[..., :-1] * sub[..., 1:], 0),
+                              pt.neq(sub, 0) & pt.neq(pt.diagonal(bb, 1, -2, -1), 0),
+                              pt.lt(pt.diagonal(bb, 0, -2, -1), 0)], axis=-1)
+    return [q @ aa @ z_t, q @ bb @ z_t, q_t @ q, z_t @ z, pt.switch(pt.tri(n, n, -2, dtype="bool"), aa, 0),
+            pt.switch(pt.tri(n, n, -1, dtype="bool"), bb, 0), defects]
+
+
+def _qz_eigenvalues(a, b):
+    """The generalized eigenvalues read off the standard form, each part sorted: AA_jj / BB_jj for a 1 x 1
+    block; for a 2 x 2 block over BB = diag(b1, b2), those of diag(1 / b1, 1 / b2) AA's block (its real part
+    and the magnitude of its imaginary part on both rows)."""
+    aa, bb, _, _ = pt.linalg.qz(a, b)
+    ratios = pt.diagonal(aa, 0, -2, -1) / pt.diagonal(bb, 0, -2, -1)
+    sub = pt.diagonal(aa, -1, -2, -1)
+    in_block = pt.neq(sub, 0)
+    first, second = ratios[..., :-1], ratios[..., 1:]
+    coupling = sub * pt.diagonal(aa, 1, -2, -1) / (pt.diagonal(bb, 0, -2, -1)[..., :-1] * pt.diagonal(bb, 0, -2, -1)[..., 1:])
+    half_gap = (first - second) / 2
+    imaginary = pt.switch(in_block, pt.sqrt(pt.maximum(-(half_gap * half_gap + coupling), 0)), 0)
+    mean = pt.switch(in_block, (first + second) / 2, 0)
+    rows = pt.zeros_like(ratios)
+    real = pt.switch(pt.set_subtensor(rows[..., :-1], in_block) + pt.set_subtensor(rows[..., 1:], in_block) > 0,
+                     pt.set_subtensor(rows[..., :-1], mean) + pt.set_subtensor(rows[..., 1:], mean), ratios)
+    magnitudes = pt.set_subtensor(rows[..., :-1], imaginary) + pt.set_subtensor(rows[..., 1:], imaginary)
+    return [pt.sort(real, axis=-1), pt.sort(magnitudes, axis=-1)]
+
+
+def _unit_or_pencil_norm(example: ArrayExample) -> np.ndarray:
+    """max(||A||_2, ||B||_2, 1) over the examples' pencils, as (1,)."""
+    norms = [_unit_or_spectral_norm(ArrayExample((x,), (np.shape(x),), (np.asarray(x).dtype.name,)))[0]
+             for x in example.arrays[:2]]
+    return np.array([max(norms)])
+
+
+def _pencil_eigenvalue_sensitivity(example: ArrayExample) -> np.ndarray:
+    """As `_eigenvalue_sensitivity` for the pencil's eigenvalues (scipy.linalg.eigvals(A, B), B nonsingular),
+    both matrices perturbed by eps times their norms."""
+    a, b = (np.asarray(x, np.float64) for x in example.arrays[:2])
+    if a.shape[-1] == 0:
+        return np.ones(1)
+    eps = np.finfo(_schur_dtype(np.asarray(example.arrays[0]))).eps
+    n = a.shape[-1]
+    norms = [max(np.linalg.norm(x, 2), np.finfo(np.float64).tiny) for x in (a, b)]
+    base = _sorted_parts(scipy.linalg.eigvals(a, b))
+    i, j = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    moved = 0.0
+    for k in range(_PERTURBATIONS):
+        directions = [np.sin(1.0 + k + 1.7 * i + 2.9 * j * (k + 1)), np.cos(2.0 + k + 1.3 * i * (k + 1) + 0.7 * j)]
+        perturbed = [x + d * eps * norm / max(np.linalg.norm(d, 2), np.finfo(np.float64).tiny)
+                     for x, d, norm in zip((a, b), directions, norms)]
+        moved = max(moved, np.abs(_sorted_parts(scipy.linalg.eigvals(*perturbed)) - base).max())
+    return np.array([max(np.abs(base).max(initial=1.0), moved / eps)])
+
+
+def _singular_pencil(example: ArrayExample) -> bool:
+    """det(A - x B) vanishes (to rounding) at five x: a singular pencil, whose decomposition LAPACK makes up."""
+    a, b = (np.asarray(x, np.float64) for x in example.arrays[:2])
+    if a.shape[-1] == 0:
+        return False
+    scale = max(np.abs(a).max(), np.abs(b).max(), 1.0)
+    return all(abs(np.linalg.det((a - x * b) / scale)) < 1e-10 for x in (0.3, -0.7, 1.9, -2.3, 0.05))
+
+
+SINGULAR_PENCIL = ("a singular pencil (det(A - x B) = 0 for every x, as when A and B share a zero column) has "
+                   "many generalized Schur forms and no eigenvalues; LAPACK's gges returns one, the export (which "
+                   "needs a nonsingular A - mu B) returns NaN")
+
+
+# qz (backend/linalg/schur.py): a Moebius transform of the pencil and the real Schur form, judged like schur:
+# what the form defines in ULPs of max(||A||, ||B||, 1) over pencils as drawn (singular pencils declared), and
+# the eigenvalues over pencils with B positive definite (all finite), in ULPs of their sensitivity. No NaN
+# input: PyTensor passes it to gges, which returns unspecified values (a NaN in AA, Q = Z = I).
+_register_decomposition("qz", arity=2, build=_qz_defined, examples=_examples("square", rhs="square"), probe_ndim=2,
+                        error_scale=_unit_or_pencil_norm, onnx_ops=("Loop",)).xfail(
+    id="singular-pencil", reason=SINGULAR_PENCIL, category="exporter", when=_singular_pencil)
+_register_decomposition("qz_batched", arity=2, build=_qz_defined, examples=_examples("square", rhs="spd", batch=True),
+                        probe_ndim=3, error_scale=_unit_or_pencil_norm)
+_register_decomposition("qz_eigenvalues", arity=2, build=_qz_eigenvalues, examples=_examples("square", rhs="spd"),
+                        probe_ndim=2, error_scale=_pencil_eigenvalue_sensitivity)
+
+
 def _lu_scale(example: ArrayExample) -> np.ndarray:
     """max over (|L| |U|)_ij, the term getrf's backward error is a multiple of, and 1 (L's own
     entries are at most 1), per matrix."""
@@ -954,16 +1044,23 @@ register("solve_discrete_are", arity=4, dtypes=[d for d in LINALG_DTYPES if d !=
     unpredictable="whether the export's own rounding adds to PyTensor's error or cancels part of it")
 
 # Declined by the exporter (status unsupported, with the converter's reason in every cell):
-# eig's values and the complex Schur form are complex; the ordered Schur form is not composed.
+# eig's values, the complex Schur form and QZ's alpha are complex; ordered Schur forms are not composed.
 DECLINED = {
     "eig": lambda a: pt.linalg.eig(a)[0],
     "schur_complex": lambda a: pt.linalg.schur(a, output="complex")[0],
     "schur_sorted": lambda a: pt.linalg.schur(a, sort="lhp")[0],
 }
+DECLINED_PENCILS = {
+    "qz_sorted": lambda a, b: pt.linalg.qz(a, b, sort="ouc")[0],
+    "qz_eigenvalues_complex": lambda a, b: pt.linalg.qz(a, b, return_eigenvalues=True)[2],
+}
 
 
 for _name, _build in DECLINED.items():
     _register_decomposition(_name, arity=1, build=_build, examples=_examples("spd"), probe_ndim=2, tolerance=BOUND)
+for _name, _build in DECLINED_PENCILS.items():
+    _register_decomposition(_name, arity=2, build=_build, examples=_examples("square", rhs="spd"), probe_ndim=2,
+                            tolerance=BOUND)
 
 
 # onnxruntime before 1.32 multiplies empty matrices wrongly (`older_onnxruntime.EMPTY_MATMUL`): the entries
@@ -973,6 +1070,7 @@ for _name in ("det", "det_batched", "slogdet", "solve_triangular_lower", "solve_
               "solve_triangular_batched", "eigvalsh", "eigvalsh_upper", "eigvalsh_batched", "eigvalsh_generalized",
               "svd_values", "svd_values_batched", "pinv_rectangular", "pinv_batched", "expm_batched",
               "eigh", "eigh_indefinite", "svd", "svd_rectangular", "svd_reduced", "lu_solve", "lstsq",
-              "lstsq_rank_deficient", "schur", "schur_batched", "schur_eigenvalues"):
+              "lstsq_rank_deficient", "schur", "schur_batched", "schur_eigenvalues", "qz", "qz_batched",
+              "qz_eigenvalues"):
     if _name in ONNX_OPERATIONS or _name not in REFUSED_BY_PYTENSOR_2_38:
         ONNX_OPERATIONS[_name].xfail(**EMPTY_MATMUL)
