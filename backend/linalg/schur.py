@@ -515,7 +515,11 @@ def generalized_real_schur(ctx, a, b, dtype: str, ndim: int) -> tuple[str, str, 
     flips_rows = ctx.op.Unsqueeze(flips, ctx.constant([-1], "int64"))
     aa, bb = ctx.op.Mul(aa, flips_rows), ctx.op.Mul(bb, flips_rows)
     q = ctx.op.Mul(q, ctx.op.Unsqueeze(flips, ctx.constant([-2], "int64")))
-    return ctx.op.Mul(aa, a_scale), ctx.op.Mul(bb, b_scale), q, z
+    # NaN throughout where no K was nonsingular (or the input was not finite), not only where it spread to
+    failed = ctx.op.Not(ctx.op.Cast(ctx.op.ReduceMin(ctx.op.Cast(ctx.op.Not(ctx.op.IsNaN(resolvent)), to=TensorProto.INT64),
+                                                     ctx.constant([-2, -1], "int64"), keepdims=0), to=TensorProto.BOOL))
+    return tuple(nan_where(ctx, failed, x, dtype, [-1, -2])
+                 for x in (ctx.op.Mul(aa, a_scale), ctx.op.Mul(bb, b_scale), q, z))
 
 
 @onnx_funcify.register(QZ)

@@ -1,4 +1,4 @@
-"""Linear algebra converters whose outputs are not unique (eigenvectors, singular vectors, Schur forms): what they
+"""Linear algebra converters whose outputs are not unique (eigenvectors, singular vectors, Schur and generalized Schur forms): what they
 define must hold on the edge cases the registry's strategies reach rarely (rank deficiency, empty and
 one-row matrices, wide and tall shapes, batches)."""
 
@@ -7,6 +7,7 @@ import itertools
 import numpy as np
 import pytensor.tensor as pt
 import pytest
+import scipy.linalg
 
 from backend import export_onnx
 from backend.dtypes import ONNXExportUnsupported
@@ -198,3 +199,59 @@ def test_schur_forms_the_export_does_not_compose_are_refused_with_the_reason(opt
     a = pt.dmatrix("a")
     with pytest.raises(ONNXExportUnsupported, match=reason):
         export_onnx([a], [pt.linalg.schur(a, **options)[0]])
+
+
+def _qz_session(a_ndim=2, b_ndim=2):
+    a, b = pt.tensor("a", dtype="float64", shape=(None,) * a_ndim), pt.tensor("b", dtype="float64", shape=(None,) * b_ndim)
+    return make_session(export_onnx([a, b], list(pt.linalg.qz(a, b))))
+
+
+def _assert_generalized_schur_form(a, b, aa, bb, q, z, *, atol):
+    """A = Q AA Z^T, B = Q BB Z^T, Q and Z orthogonal, BB upper triangular with a nonnegative diagonal, AA
+    quasi-upper-triangular with BB diagonal under each of its 2 x 2 blocks."""
+    n = aa.shape[-1]
+    np.testing.assert_allclose(q @ aa @ np.swapaxes(z, -1, -2), a, atol=atol)
+    np.testing.assert_allclose(q @ bb @ np.swapaxes(z, -1, -2), b, atol=atol)
+    for factor in (q, z):
+        np.testing.assert_allclose(np.swapaxes(factor, -1, -2) @ factor, np.broadcast_to(np.eye(n), factor.shape),
+                                   atol=atol)
+    assert (aa * np.tri(n, n, -2) == 0).all() and (bb * np.tri(n, n, -1) == 0).all()
+    assert (np.diagonal(bb, 0, -2, -1) >= 0).all()
+    blocks = np.diagonal(aa, -1, -2, -1) != 0
+    assert not (blocks[..., :-1] & blocks[..., 1:]).any()
+    assert (np.diagonal(bb, 1, -2, -1)[blocks] == 0).all()
+
+
+def test_generalized_schur_form_keeps_the_infinite_eigenvalues_of_a_singular_b():
+    """B of rank n - 2: two infinite eigenvalues, zeros on BB's diagonal; the finite ones are A's and B's."""
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(5, 5))
+    b = rng.normal(size=(5, 3)) @ rng.normal(size=(3, 5))
+    aa, bb, q, z = _qz_session().run(None, {"a": a, "b": b})
+    _assert_generalized_schur_form(a, b, aa, bb, q, z, atol=1e-13)
+    assert np.sum(np.abs(np.diagonal(bb)) < 1e-13) == 2
+    finite = np.sort_complex(scipy.linalg.eigvals(a, b)[np.isfinite(scipy.linalg.eigvals(a, b))])
+    found = scipy.linalg.eigvals(aa, bb)
+    np.testing.assert_allclose(np.sort(np.abs(found[np.abs(found) < 1e6])), np.sort(np.abs(finite)), rtol=1e-9)
+
+
+def test_generalized_schur_form_of_a_batch_broadcasts_b_and_returns_nan_for_a_singular_pencil():
+    rng = np.random.default_rng(4)
+    a = rng.normal(size=(3, 4, 4))
+    b = rng.normal(size=(4, 4))
+    a[2] = b * 2.0  # A = 2 B: every eigenvalue is 2
+    aa, bb, q, z = _qz_session(3, 2).run(None, {"a": a, "b": b})
+    _assert_generalized_schur_form(a, np.broadcast_to(b, a.shape), aa, bb, q, z, atol=1e-13)
+    np.testing.assert_allclose(np.diagonal(aa[2]) / np.diagonal(bb[2]), 2.0, rtol=1e-12)
+    singular_a, singular_b = np.zeros((2, 2)), np.array([[1.0, 0.0], [2.0, 0.0]])
+    singular_a[:, 0] = [3.0, 1.0]  # both map e2 to 0: det(A - x B) = 0 for every x
+    outputs = _qz_session().run(None, {"a": singular_a, "b": singular_b})
+    assert all(np.isnan(x).all() for x in outputs)
+
+
+@pytest.mark.parametrize("options, reason", [({"sort": "ouc"}, "ordered"), ({"return_eigenvalues": True}, "complex"),
+                                             ({"output": "complex"}, "complex")])
+def test_qz_forms_the_export_does_not_compose_are_refused_with_the_reason(options, reason):
+    a, b = pt.dmatrix("a"), pt.dmatrix("b")
+    with pytest.raises(ONNXExportUnsupported, match=reason):
+        export_onnx([a, b], [pt.linalg.qz(a, b, **options)[0]])
