@@ -95,6 +95,9 @@ CASES = {
         "float64", ex(np.array([[0.125, 0.0], [0.125, -0.125]]), np.zeros((2, 0)), np.array([[10.5, -0.25], [-0.25, 19.5]]),
                       np.zeros((0, 0))),
         ex(np.array([[0.25]]), np.array([[1.0]]), np.array([[2.0]]), np.array([[1.0]]))),
+    # A and B share a zero column (a singular pencil): LAPACK returns a decomposition, the export NaN
+    "qz#singular-pencil": ("float64", ex(np.array([[3.0, 0.0], [1.0, 0.0]]), np.array([[1.0, 0.0], [2.0, 0.0]])),
+                           ex(np.array([[3.0, 0.0], [1.0, 0.0]]), np.array([[1.0, 0.5], [2.0, 0.0]]))),
     "expm#expm-scipy-inaccurate": ("float64", ex(np.array([[3.0, 0.0], [1.0, 3.0]])), ex(np.array([[1.0, 0.5], [0.5, 1.0]]))),
     # PyTensor 3.0 only: scipy's expm of a 1 x 1 float16 matrix stays float16 (np.exp); 2 x 2 goes
     # through float32
