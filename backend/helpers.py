@@ -93,7 +93,7 @@ def select_keeping_zero_sign(ctx, condition, x, y, dtype: str) -> str:
 
 
 def loop(ctx, steps, carried: list[tuple[str, str, int]], step, name: str, *, keep_going=None,
-         unroll_up_to: int = 0) -> list[str]:
+         unroll_up_to: int = 0, fixed_shapes: bool = False) -> list[str]:
     """A Loop of ``steps`` iterations over the ``(name, dtype, ndim)`` values in ``carried`` (ndim None:
     rank unknown, as inside a scalar op's converter); ``step(body, iteration, values)`` returns their
     next values, and ``keep_going(body, next_values)``, if given, a 0-d bool that ends the Loop early
@@ -102,7 +102,10 @@ def loop(ctx, steps, carried: list[tuple[str, str, int]], step, name: str, *, ke
     ``unroll_up_to``: when ``steps`` is known at export time (a constant, static shapes folded) and at
     most this, the steps are written one after another into ``ctx`` with the iteration a constant, and
     no Loop is emitted: onnxruntime's Loop costs more per iteration than a small step's nodes
-    (measured in ``docs/speed.md``), and constant iterations fold the step's index arithmetic."""
+    (measured in ``docs/speed.md``), and constant iterations fold the step's index arithmetic.
+
+    ``fixed_shapes``: the step keeps every carried value's shape, so a value whose shape is known at
+    export time has it inside the body too (its Shape folds: nested loops over it unroll)."""
     known_steps = ctx.constant_value(steps)
     if keep_going is None and known_steps is not None and known_steps.size == 1 \
             and int(known_steps.item()) <= unroll_up_to:
@@ -115,8 +118,13 @@ def loop(ctx, steps, carried: list[tuple[str, str, int]], step, name: str, *, ke
     names = [body.fresh("carried") for _ in carried]
     inputs = [helper.make_tensor_value_info(iteration, TensorProto.INT64, []),
               helper.make_tensor_value_info(cond, TensorProto.BOOL, [])]
-    inputs += [helper.make_tensor_value_info(n, onnx_dtype(d), None if k is None else [None] * k)
-               for n, (_, d, k) in zip(names, carried)]
+    shapes = [ctx.static_shape(value) if fixed_shapes else None for value, _, _ in carried]
+    for body_name, shape, (_, d, _) in zip(names, shapes, carried):
+        if shape is not None:
+            body.static_types[body_name] = (onnx_dtype(d), shape)
+    inputs += [helper.make_tensor_value_info(n, onnx_dtype(d), list(shape) if shape is not None else
+                                             None if k is None else [None] * k)
+               for n, shape, (_, d, k) in zip(names, shapes, carried)]
     updated = step(body, iteration, names)
     going = cond if keep_going is None else keep_going(body, updated)
     graph = make_subgraph(body, ctx.fresh(name), inputs, [going, *updated],

@@ -368,7 +368,7 @@ def real_schur(ctx, a, dtype: str, ndim: int) -> tuple[str, str]:
     h, z = _hessenberg(ctx, ctx.op.Div(a, scale), z_initial, n, dtype, ndim)
     t, z, active, _ = loop(ctx, steps, [(h, dtype, ndim), (z, dtype, ndim),
                                         (active_initial, "int64", ndim - 2), (stalled_initial, "int64", ndim - 2)],
-                           step, "schur_body", keep_going=keep_going)
+                           step, "schur_body", keep_going=keep_going, fixed_shapes=True)
     t, z = _standardized(ctx, t, z, n, dtype, ndim)
     finite = ctx.op.Not(ctx.op.Or(ctx.op.IsNaN(a), ctx.op.IsInf(a)))
     all_finite = ctx.op.Cast(ctx.op.ReduceMin(ctx.op.Cast(finite, to=TensorProto.INT64), ctx.constant([-2, -1], "int64"),

@@ -189,3 +189,27 @@ def test_a_cast_to_the_type_a_value_has_is_no_node():
     assert ctx.op.Cast("x", to=TensorProto.DOUBLE) != "x" and len(ctx.nodes) == 1
     model = export_onnx([x], pt.cast(x, "float64") + 1)
     assert [n.op_type for n in model.graph.node].count("Cast") == 1
+
+
+def _loops_in(graph):
+    """Every Loop node in ``graph`` and its bodies."""
+    found = []
+    for node in graph.node:
+        found += [node] if node.op_type == "Loop" else []
+        for attribute in node.attribute:
+            if attribute.g.node:
+                found += _loops_in(attribute.g)
+    return found
+
+
+@pytest.mark.parametrize("static", [True, False])
+def test_a_loop_of_fixed_shapes_unrolls_the_factorizations_in_its_body(static):
+    """The Schur iteration's body runs a Householder QR of a matrix of the carried one's shape: with the
+    shape known at export time it is written out, as the Hessenberg reduction before it (one Loop in all),
+    else both are Loops, one of them in the iteration's."""
+    a = pt.matrix("a", shape=(4, 4) if static else (None, None), dtype="float64")
+    model = export_onnx([a], list(pt.linalg.schur(a)))
+    assert len(_loops_in(model.graph)) == (1 if static else 3)
+    m = np.random.default_rng(4).normal(size=(4, 4))
+    t, z = make_session(model).run(None, {"a": m})
+    np.testing.assert_allclose(z @ t @ z.T, m, atol=1e-13)
