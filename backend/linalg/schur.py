@@ -46,6 +46,7 @@ from backend.linalg.helpers import (
     index_range,
     matrix_diagonal,
     nan_where,
+    solve_operands,
     swap_last_axes,
 )
 from backend.linalg.jacobi import power_of_two_scale
@@ -538,29 +539,23 @@ def onnx_funcify_QZ(op, node, ctx, inputs):
 
     A singular pencil (det(A - x B) = 0 for every x) has no nonsingular K: the export returns NaN where
     LAPACK's gges returns one of its many decompositions (the registry declares it)."""
-    if op.complex_output or op.return_eigenvalues:
-        raise ONNXExportUnsupported(f"{op}: complex Schur forms and the eigenvalues alpha are complex; onnxruntime's "
-                                    "CPU kernels have no complex tensors (the real form without eigenvalues is exported)")
-    if op.sort is not None:
-        raise ONNXExportUnsupported(f"{op}: an ordered generalized Schur form (sort={op.sort!r}) needs LAPACK's swaps "
-                                    "of diagonal blocks (tgsen), which the export does not compose; sort=None is exported")
-    dtype = node.outputs[0].type.dtype
-    if dtype not in ("float32", "float64"):
-        raise ONNXExportUnsupported(f"{op}: LAPACK computes in float32/float64, the output is {dtype}")
-    a, b = (ctx.cast(name, var.type.dtype, dtype) for name, var in zip(inputs, node.inputs))
+    _refuse_complex_or_ordered(op, op.complex_output or op.return_eigenvalues, op.sort, "tgsen")
+    (a, b), dtype = solve_operands(ctx, node, inputs)
     return list(generalized_real_schur(ctx, a, b, dtype, node.inputs[0].type.ndim))
+
+
+def _refuse_complex_or_ordered(op, complex_result: bool, sort, swaps: str):
+    """Raise ONNXExportUnsupported with the reason for the forms the export does not compose."""
+    if complex_result:
+        raise ONNXExportUnsupported(f"{op}: complex Schur forms (and QZ's eigenvalues alpha) are complex; onnxruntime's "
+                                    "CPU kernels have no complex tensors (the real form is exported)")
+    if sort is not None:
+        raise ONNXExportUnsupported(f"{op}: an ordered form (sort={sort!r}) needs LAPACK's swaps of diagonal blocks "
+                                    f"({swaps}), which the export does not compose; sort=None is exported")
 
 
 @onnx_funcify.register(Schur)
 def onnx_funcify_Schur(op, node, ctx, inputs):
-    if op.output != "real":
-        raise ONNXExportUnsupported(f"{op}: the complex Schur form has complex entries; onnxruntime's CPU kernels "
-                                    "have no complex tensors (output='real' is exported)")
-    if op.sort is not None:
-        raise ONNXExportUnsupported(f"{op}: an ordered Schur form (sort={op.sort!r}) needs LAPACK's swaps of "
-                                    "diagonal blocks, which the export does not compose; sort=None is exported")
-    dtype = node.outputs[0].type.dtype
-    if dtype not in ("float32", "float64"):
-        raise ONNXExportUnsupported(f"{op}: LAPACK computes in float32/float64, the output is {dtype}")
-    a = ctx.cast(inputs[0], node.inputs[0].type.dtype, dtype)
+    _refuse_complex_or_ordered(op, op.output != "real", op.sort, "trexc")
+    (a,), dtype = solve_operands(ctx, node, inputs)
     return list(real_schur(ctx, a, dtype, node.inputs[0].type.ndim))
