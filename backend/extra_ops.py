@@ -1,5 +1,6 @@
 """``pytensor.tensor.extra_ops`` that have no single ONNX op: CumOp, SearchsortedOp, Unique,
-FillDiagonal, RavelMultiIndex, UnravelIndex and Repeat with one count per element. (Repeat by a
+FillDiagonal (and with an offset), Bartlett, CpuContiguous (the value: ONNX tensors have no memory
+layout), RavelMultiIndex, UnravelIndex and Repeat with one count per element. (Repeat by a
 constant, Tile, Diff, Roll, Bincount, TakeAlongAxis and friends are built from basic ops by PyTensor
 and need nothing here.)
 
@@ -29,8 +30,11 @@ from __future__ import annotations
 import numpy as np
 from onnx import TensorProto, helper
 from pytensor.tensor.extra_ops import (
+    Bartlett,
+    CpuContiguous,
     CumOp,
     FillDiagonal,
+    FillDiagonalOffset,
     RavelMultiIndex,
     Repeat,
     SearchsortedOp,
@@ -243,6 +247,48 @@ def onnx_funcify_FillDiagonal(op, node, ctx, inputs):
     filled = select_keeping_zero_sign(ctx, diagonal, ctx.cast(ctx.op.Expand(value, shape), dtype, compute),
                                       ctx.cast(a, dtype, compute), compute)
     return [ctx.cast(filled, compute, dtype)]
+
+
+@onnx_funcify.register(FillDiagonalOffset)
+def onnx_funcify_FillDiagonalOffset(op, node, ctx, inputs):
+    """The diagonal ``offset`` above the main one (below it for a negative offset) set to the value, as far as
+    it lies inside the matrix (PyTensor's own rule: no wrapping for tall matrices)."""
+    a, value, offset = inputs
+    dtype = dtype_of(node.outputs[0])
+    shape = ctx.op.Shape(a)
+    zero, one = ctx.constant(0, "int64"), ctx.constant(1, "int64")
+    rows = ctx.op.Range(zero, ctx.op.Gather(shape, zero, axis=0), one)
+    columns = ctx.op.Range(zero, ctx.op.Gather(shape, one, axis=0), one)
+    offset = ctx.cast(offset, dtype_of(node.inputs[2]), "int64")
+    diagonal = ctx.op.Equal(ctx.op.Sub(columns, ctx.op.Unsqueeze(rows, _vector(ctx, [1]))), offset)
+    compute = compute_dtype("Where", dtype, allow_widening=True)
+    filled = select_keeping_zero_sign(ctx, diagonal, ctx.cast(ctx.op.Expand(value, shape), dtype, compute),
+                                      ctx.cast(a, dtype, compute), compute)
+    return [ctx.cast(filled, compute, dtype)]
+
+
+@onnx_funcify.register(Bartlett)
+def onnx_funcify_Bartlett(op, node, ctx, inputs):
+    """numpy's bartlett(M) in its own arithmetic: n = 1 - M, 3 - M, ..., M - 1 and 1 + n / (M - 1) for
+    n <= 0, 1 - n / (M - 1) above (bit for bit); empty for M < 1, [1.0] for M = 1."""
+    m = ctx.cast(inputs[0], dtype_of(node.inputs[0]), "int64")
+    count = ctx.op.Max(m, ctx.constant(0, "int64"))
+    m_float = ctx.cast(m, "int64", "float64")
+    one = ctx.constant(1.0, "float64")
+    n = ctx.op.Add(ctx.op.Sub(one, m_float),
+                   ctx.op.Mul(ctx.constant(2.0, "float64"),
+                              ctx.cast(ctx.op.Range(ctx.constant(0, "int64"), count, ctx.constant(1, "int64")),
+                                       "int64", "float64")))
+    ratio = ctx.op.Div(n, ctx.op.Sub(m_float, one))
+    window = ctx.op.Where(ctx.op.LessOrEqual(n, ctx.constant(0.0, "float64")), ctx.op.Add(one, ratio),
+                          ctx.op.Sub(one, ratio))
+    return [ctx.op.Where(ctx.op.Equal(m, ctx.constant(1, "int64")), one, window)]
+
+
+@onnx_funcify.register(CpuContiguous)
+def onnx_funcify_CpuContiguous(op, node, ctx, inputs):
+    """A copy only where numpy's layout is not C-contiguous: ONNX tensors have no layout, so the value."""
+    return [ctx.op.Identity(inputs[0])]
 
 
 def _dims(ctx, node_dims, name, count: int):

@@ -1,6 +1,7 @@
 """Inputs whose values must satisfy an ordering or a range: sorted arrays for searchsorted (with or
 without a ``sorter`` permutation), multi-indices within their dims for ravel_multi_index, flat
-indices within ``prod(dims)`` for unravel_index.
+indices within ``prod(dims)`` for unravel_index, diagonal offsets inside or outside a matrix for
+fill_diagonal_offset.
 
 Values still come from `strategies.values` (NaN, +-inf, -0.0, extremes): a sorted array is a drawn
 array put in numpy's order (NaN last), so ties, NaN runs and both zeros reach the op.
@@ -87,5 +88,29 @@ def flat_index_examples(*, dtype: str, n_dims: int = 2, max_side: int = 5) -> st
         shape = draw_(hnp.array_shapes(min_dims=0, max_dims=2, min_side=0, max_side=4))
         index = draw_(hnp.arrays(dtype, shape, elements=st.integers(0, limit - 1)))
         return _example((index, np.asarray(dims, dtype="int64")), (dtype, "int64"))
+
+    return draw()
+
+
+def diagonal_offset_examples(*, dtype: str, inside: bool, max_side: int = 4,
+                             edge_cases: bool = False) -> st.SearchStrategy[ArrayExample]:
+    """``(a, value, offset)`` for fill_diagonal_offset: a matrix of ``dtype`` (sides 0..max_side), a scalar of
+    the same dtype and an int64 offset: one of the matrix's diagonals (``inside``; 0 for an empty matrix), or
+    one past its edges, by up to three (not ``inside``)."""
+    if dtype not in ALL_DTYPES:
+        raise ValueError(f"diagonal_offset_examples: unknown dtype={dtype!r}; valid: {ALL_DTYPES}")
+    if max_side < 0:
+        raise ValueError(f"diagonal_offset_examples: need max_side >= 0, got max_side={max_side}")
+
+    @st.composite
+    def draw(draw_):
+        rows, columns = draw_(st.integers(0, max_side)), draw_(st.integers(0, max_side))
+        a = draw_(array_values(dtype=dtype, shape=(rows, columns), elements=_elements(dtype, edge_cases)))
+        value = draw_(array_values(dtype=dtype, shape=(), elements=_elements(dtype, edge_cases)))
+        if inside:
+            offsets = st.integers(-(rows - 1), columns - 1) if rows and columns else st.just(0)
+        else:
+            offsets = st.integers(columns, columns + 3) | st.integers(-rows - 3, -rows)
+        return _example((a, value, np.int64(draw_(offsets))), (dtype, dtype, "int64"))
 
     return draw()

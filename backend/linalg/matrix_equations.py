@@ -30,17 +30,19 @@ until H stops changing (at most `RICCATI_MAX_STEPS` steps, a Loop), X = (H + H^T
 symmetrizes. Where PyTensor's solution fails its symmetry check it returns NaN; the export returns what
 the iteration reached.
 
-To extend: another solver with a unique solution expressible through linear systems goes here; one
-that needs the Schur vectors themselves cannot (`backend.linalg.declined`).
+trsyl itself (``TRSYL``, the step of SolveSylvester's inner graph after its two Schur decompositions,
+which `backend.linalg.schur` exports) solves the same system on its quasi-triangular operands.
+
+To extend: another solver with a unique solution expressible through linear systems goes here.
 """
 
 from __future__ import annotations
 
 from backend.basic import onnx_funcify
-from backend.compat import SolveDiscreteARE, SolveSylvester
+from backend.compat import TRSYL, SolveDiscreteARE, SolveSylvester
 from backend.dtypes import ONNXExportUnsupported
 from backend.helpers import dtype_of, loop
-from backend.linalg.helpers import axis_size, identity, solve_operands, swap_last_axes
+from backend.linalg.helpers import axis_size, identity, index_range, solve_operands, swap_last_axes
 from backend.linalg.solve import lu_solve
 
 
@@ -69,6 +71,23 @@ if SolveSylvester is not None:
                 "although it is fractional, and returns floats; PyTensor 3.0 and later type it float")
         (a, b, q), dtype = solve_operands(ctx, node, inputs)
         return [sylvester_solve(ctx, a, b, q, dtype)]
+
+
+if TRSYL is not None:
+    @onnx_funcify.register(TRSYL)
+    def onnx_funcify_TRSYL(op, node, ctx, inputs):
+        """trsyl's A X + X B = C for A and B in real Schur form (what SolveSylvester's inner graph gives it, and
+        what the export now computes too): the same Kronecker system on their quasi-triangular parts, the
+        entries below the subdiagonal that trsyl does not read set to 0."""
+        (a, b, c), dtype = solve_operands(ctx, node, inputs)
+
+        def quasi_triangular(x):
+            n = axis_size(ctx, x, 0)
+            rows = ctx.op.Unsqueeze(index_range(ctx, n), ctx.constant([1], "int64"))
+            read = ctx.op.LessOrEqual(rows, ctx.op.Add(index_range(ctx, n), ctx.constant(1, "int64")))
+            return ctx.op.Where(read, x, ctx.constant(0.0, dtype))
+
+        return [sylvester_solve(ctx, quasi_triangular(a), quasi_triangular(b), c, dtype)]
 
 
 RICCATI_MAX_STEPS = 64

@@ -1,5 +1,5 @@
-"""Entries for ``backend/extra_ops.py`` (cumsum, cumprod, searchsorted, unique, fill_diagonal,
-ravel_multi_index, unravel_index) and for the ``pytensor.tensor.extra_ops`` functions PyTensor builds
+"""Entries for ``backend/extra_ops.py`` (cumsum, cumprod, searchsorted, unique, fill_diagonal (with an
+offset), bartlett, cpu_contiguous, ravel_multi_index, unravel_index) and for the ``pytensor.tensor.extra_ops`` functions PyTensor builds
 from basic ops (repeat, tile, diff, roll, bincount, broadcast_to, tril/triu, take_along_axis), which
 users call as often and which must export through the converters of those basic ops.
 
@@ -32,6 +32,7 @@ from harness.registry.tensor_basic import (
 )
 from strategies.ops import axis_params
 from strategies.ordering import (
+    diagonal_offset_examples,
     flat_index_examples,
     multi_index_examples,
     searchsorted_examples,
@@ -101,6 +102,40 @@ register("unique_axis_index_inverse_counts", arity=1, dtypes=ALL_DTYPES,
          elementwise=False, probe_ndim=2)
 register("fill_diagonal", arity=2, dtypes=ALL_DTYPES, build=pt.fill_diagonal, shapes=_matrix_and_scalar,
          probe_ndim=(2, 0), onnx_ops=("Where",), elementwise=False)
+def pytensor_fills_off_the_diagonal(example: ArrayExample) -> bool:
+    """PyTensor's FillDiagonalOffset writes a.flat[start:end:step] with a step count that turns negative for
+    an offset past the matrix's edge, so that numpy's negative slice end counts from the back: the flat
+    positions it writes (computed here by its own rule) are not the diagonal's (none)."""
+    a, _, offset = example.arrays
+    height, width = a.shape
+    offset = int(offset)
+    if offset >= 0:
+        start, steps = offset, min(min(width, height), width - offset)
+    else:
+        start, steps = -offset * width, min(min(width, height), height + offset)
+    step = width + 1
+    written = np.arange(a.size)[start:start + step * steps:step]
+    rows, columns = np.divmod(written, max(width, 1))
+    return bool(np.any(columns - rows != offset))
+
+
+FILL_OUTSIDE = ("PyTensor's FillDiagonalOffset fills a.flat[start:end:step] with end = start + step * n and n = "
+                "min(rows, columns, columns - offset) (rows + offset below), negative for an offset past the edge: "
+                "numpy counts a negative end from the back, so entries off any diagonal are overwritten. The export "
+                "fills the diagonal's entries inside the matrix (none there)")
+register("fill_diagonal_offset", arity=3, dtypes=ALL_DTYPES, input_dtypes=lambda d: (d, d, "int64"),
+         build=pt.extra_ops.fill_diagonal_offset, examples=lambda d, edge_cases: diagonal_offset_examples(
+             dtype=d, inside=True, edge_cases=edge_cases), onnx_ops=("Where",), elementwise=False, probe_ndim=(2, 0, 0))
+register("fill_diagonal_offset_outside", arity=3, dtypes=ALL_DTYPES, input_dtypes=lambda d: (d, d, "int64"),
+         build=pt.extra_ops.fill_diagonal_offset, examples=lambda d, edge_cases: diagonal_offset_examples(
+             dtype=d, inside=False, edge_cases=edge_cases), elementwise=False, probe_ndim=(2, 0, 0)).xfail(
+    id="fills-off-the-diagonal", reason=FILL_OUTSIDE, category="pytensor", when=pytensor_fills_off_the_diagonal)
+# numpy's window: float64 whatever the integer M
+register("bartlett", arity=1, dtypes=INT_DTYPES, build=pt.extra_ops.bartlett, shapes=lambda d: st.just(BroadcastShapes(((),), ())),
+         elements=lambda d: [st.integers(0 if d.startswith("u") else -3, 40)], onnx_ops=("Range",), elementwise=False,
+         probe_ndim=0)
+register("cpu_contiguous", arity=1, dtypes=ALL_DTYPES, build=pt.extra_ops.cpu_contiguous, shapes=ranked(),
+         elementwise=False)
 # numpy's ravel_multi_index/unravel_index take signed indices only (an unsigned one raises TypeError)
 register("ravel_multi_index", arity=3, dtypes=SIGNED_DTYPES, input_dtypes=lambda d: (d, d, "int64"),
          build=lambda i, j, dims: pt.ravel_multi_index((i, j), dims),

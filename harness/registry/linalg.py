@@ -24,7 +24,7 @@ import pytensor.tensor as pt
 import scipy.linalg
 from hypothesis import strategies as st
 
-from backend.compat import PYTENSOR_VERSION, SLogDet
+from backend.compat import PYTENSOR_VERSION, TRSYL, SLogDet
 from backend.dtypes import ALL_DTYPES
 from harness.registry.older_onnxruntime import EMPTY_MATMUL
 from harness.registry.spec import ONNX_OPERATIONS, absent_entry, register
@@ -950,6 +950,23 @@ for _name, _build, _equation, _batch, _ndim in (
              examples=_equation_examples(_equation, _batch), error_scale=_equation_scale(_equation),
              tolerance=BOUND, onnx_ops=("ArgMax",), elementwise=False, signed_zeros=False, probe_ndim=_ndim)
 
+
+
+def _sylvester_through_schur(a, b, q):
+    """SolveSylvester's inner graph written out: Schur forms A = U S U^T, B = V T V^T, then trsyl's
+    S Y + Y T = U^T Q V and X = U Y V^T (unique, whatever Schur forms either side chose)."""
+    s, u = pt.linalg.schur(a)
+    t, v = pt.linalg.schur(b)
+    return u @ TRSYL()(s, t, u.T @ q @ v) @ v.T
+
+
+# trsyl (backend/linalg/matrix_equations.py) on the exported Schur forms: judged as solve_sylvester
+if TRSYL is not None:
+    register("sylvester_through_schur", arity=3, dtypes=LINALG_DTYPES, build=_sylvester_through_schur,
+             examples=_equation_examples("sylvester"), error_scale=_equation_scale("sylvester"), tolerance=BOUND,
+             onnx_ops=("Loop",), elementwise=False, signed_zeros=False, probe_ndim=2)
+else:
+    absent_entry("sylvester_through_schur", reason="this PyTensor has no TRSYL op")
 
 
 RICCATI_IN_FLOAT32 = ("float16", "float32", "int8", "int16", "uint8", "uint16")

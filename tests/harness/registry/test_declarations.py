@@ -98,6 +98,13 @@ CASES = {
     # A and B share a zero column (a singular pencil): LAPACK returns a decomposition, the export NaN
     "qz#singular-pencil": ("float64", ex(np.array([[3.0, 0.0], [1.0, 0.0]]), np.array([[1.0, 0.0], [2.0, 0.0]])),
                            ex(np.array([[3.0, 0.0], [1.0, 0.0]]), np.array([[1.0, 0.5], [2.0, 0.0]]))),
+    # offset 4 past a 4 x 2 matrix: PyTensor's step count is 2 - 4 = -2, its slice a.flat[4:-2:3] writes
+    # entry (2, 0); offset 3 gives an empty slice and writes nothing, as the export
+    "fill_diagonal_offset_outside#fills-off-the-diagonal": (
+        "float64", ex(np.zeros((4, 2)), np.float64(7.0), np.int64(4)), ex(np.zeros((4, 2)), np.float64(7.0), np.int64(3))),
+    # its gradient: the pullback overwrites the same entry of the output gradient (ones) with 0
+    "grad:fill_diagonal_offset_outside#fills-off-the-diagonal": (
+        "float64", ex(np.zeros((4, 2)), np.float64(7.0), np.int64(4)), ex(np.zeros((4, 2)), np.float64(7.0), np.int64(3))),
     "expm#expm-scipy-inaccurate": ("float64", ex(np.array([[3.0, 0.0], [1.0, 3.0]])), ex(np.array([[1.0, 0.5], [0.5, 1.0]]))),
     # PyTensor 3.0 only: scipy's expm of a 1 x 1 float16 matrix stays float16 (np.exp); 2 x 2 goes
     # through float32
