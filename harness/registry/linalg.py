@@ -575,6 +575,11 @@ for _name, _kind, _full in (("svd", "general", True), ("svd_rectangular", "recta
     _numpy_svd_typing(_register_decomposition(_name, arity=1, build=_svd_defined(_full), examples=_examples(_kind),
                                               probe_ndim=2, error_scale=_unit_or_largest_singular_value))
 
+SCHUR_CI_SHARE = 1 / 2
+"""The ci profile's share of examples for the Schur and QZ entries: each example shape exports and loads a
+Loop whose body is a written-out Householder QR (a second or more per cell); the nightly keeps them all."""
+
+
 def _schur_defined(a):
     """What the real Schur form defines whatever LAPACK's choices (the order of the eigenvalues along the
     diagonal, the signs of Z's columns): Z T Z^T, Z^T Z, T below its first subdiagonal (0), and T's distance
@@ -652,11 +657,11 @@ def _eigenvalue_sensitivity(example: ArrayExample) -> np.ndarray:
 # (`_schur_eigenvalues`, in ULPs of their sensitivity); matrices as drawn (singular, defective, complex
 # pairs), with NaN now and then (PyTensor returns NaN; so does the export).
 _register_decomposition("schur", arity=1, build=_schur_defined, examples=_examples("square", with_nan=True),
-                        probe_ndim=2, error_scale=_unit_or_spectral_norm, onnx_ops=("Loop",))
+                        probe_ndim=2, error_scale=_unit_or_spectral_norm, onnx_ops=("Loop",), ci_example_share=SCHUR_CI_SHARE)
 _register_decomposition("schur_batched", arity=1, build=_schur_defined, examples=_examples("square", batch=True),
-                        probe_ndim=3, error_scale=_unit_or_spectral_norm)
+                        probe_ndim=3, error_scale=_unit_or_spectral_norm, ci_example_share=SCHUR_CI_SHARE)
 _register_decomposition("schur_eigenvalues", arity=1, build=_schur_eigenvalues, examples=_examples("square"),
-                        probe_ndim=2, error_scale=_eigenvalue_sensitivity)
+                        probe_ndim=2, error_scale=_eigenvalue_sensitivity, ci_example_share=SCHUR_CI_SHARE)
 
 
 def _qz_defined(a, b):
@@ -741,12 +746,12 @@ SINGULAR_PENCIL = ("a singular pencil (det(A - x B) = 0 for every x, as when A a
 # the eigenvalues over pencils with B positive definite (all finite), in ULPs of their sensitivity. No NaN
 # input: PyTensor passes it to gges, which returns unspecified values (a NaN in AA, Q = Z = I).
 _register_decomposition("qz", arity=2, build=_qz_defined, examples=_examples("square", rhs="square"), probe_ndim=2,
-                        error_scale=_unit_or_pencil_norm, onnx_ops=("Loop",)).xfail(
+                        error_scale=_unit_or_pencil_norm, onnx_ops=("Loop",), ci_example_share=SCHUR_CI_SHARE).xfail(
     id="singular-pencil", reason=SINGULAR_PENCIL, category="exporter", when=_singular_pencil)
 _register_decomposition("qz_batched", arity=2, build=_qz_defined, examples=_examples("square", rhs="spd", batch=True),
-                        probe_ndim=3, error_scale=_unit_or_pencil_norm)
+                        probe_ndim=3, error_scale=_unit_or_pencil_norm, ci_example_share=SCHUR_CI_SHARE)
 _register_decomposition("qz_eigenvalues", arity=2, build=_qz_eigenvalues, examples=_examples("square", rhs="spd"),
-                        probe_ndim=2, error_scale=_pencil_eigenvalue_sensitivity)
+                        probe_ndim=2, error_scale=_pencil_eigenvalue_sensitivity, ci_example_share=SCHUR_CI_SHARE)
 
 
 def _lu_scale(example: ArrayExample) -> np.ndarray:
@@ -964,7 +969,8 @@ def _sylvester_through_schur(a, b, q):
 if TRSYL is not None:
     register("sylvester_through_schur", arity=3, dtypes=LINALG_DTYPES, build=_sylvester_through_schur,
              examples=_equation_examples("sylvester"), error_scale=_equation_scale("sylvester"), tolerance=BOUND,
-             onnx_ops=("Loop",), elementwise=False, signed_zeros=False, probe_ndim=2)
+             onnx_ops=("Loop",), elementwise=False, signed_zeros=False, probe_ndim=2,
+             ci_example_share=SCHUR_CI_SHARE)
 else:
     absent_entry("sylvester_through_schur", reason="this PyTensor has no TRSYL op")
 
