@@ -1,7 +1,9 @@
 """Entries for ``backend/linalg/``: Cholesky, triangular and general solves, cho_solve, inverse,
-det, slogdet, eigenvalues of symmetric matrices, singular values, pinv and QR, single and batched
-(Blockwise), on matrices from ``strategies/matrices.py``; and the decompositions the exporter declines
-(eigh, eig, svd with vectors), so their reasons show in the matrix.
+det, slogdet, eigenvalues and eigenvectors of symmetric matrices, the SVD, pinv, QR, LU, expm, lstsq,
+the matrix equations, real Schur and QZ forms, single and batched (Blockwise), on matrices from
+``strategies/matrices.py``; and the forms the exporter declines (eig, complex and ordered Schur/QZ
+forms), so their reasons show in the matrix. Decompositions whose outputs are not unique (eigenvectors,
+singular vectors, Schur vectors) are judged on what they define, built into the entry's graph.
 
 The compositions round differently from LAPACK, so each entry's bound is relative to a float64
 estimate of how much rounding the problem amplifies (``error_scale``): the condition number times the
