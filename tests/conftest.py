@@ -1,4 +1,5 @@
-"""Shared pytest set-up: Hypothesis profiles and benchmark mode.
+"""Shared pytest set-up: Hypothesis profiles, benchmark mode, and every project module imported first
+(`harness.source_constants`).
 
 - ``--hypothesis-profile=NAME`` or $HYPOTHESIS_PROFILE selects dev / ci / nightly (default dev).
 - Benchmarks under tests/bench run once, as plain tests, unless ``--benchmark-only`` (or
@@ -13,11 +14,15 @@ import os
 
 import pytest
 
+from harness.source_constants import import_every_project_module
 from strategies.profiles import load_profile
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
+    # every project module before any draw: a derandomized test then draws the same examples whichever
+    # tests its xdist worker ran before (Hypothesis draws constants from the local modules loaded)
+    import_every_project_module()
     # The hypothesis plugin loads --hypothesis-profile itself; fall back to the environment variable.
     if not config.getoption("hypothesis_profile", default=None):
         load_profile(os.environ.get("HYPOTHESIS_PROFILE") or "dev")

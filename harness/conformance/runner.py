@@ -87,7 +87,9 @@ def run_task(task: CellTask) -> dict:
 
 def _worker_main(conn, plugins) -> None:
     from harness.plugins import load_plugins
+    from harness.source_constants import import_every_project_module
 
+    import_every_project_module()  # before any draw: Hypothesis draws constants from the modules loaded
     load_plugins(plugins)
     while True:
         try:

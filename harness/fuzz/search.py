@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from harness.fuzz.judge import PHASE_SECONDS, Diverged, Verdict, judge
 from harness.fuzz.programs import DEFAULT_DTYPES, Program, programs, pruned
+from harness.source_constants import import_every_project_module
 
 # ----------------------------------------------------------------------------------------------
 # The budgeted search
@@ -159,6 +160,7 @@ def fuzz(*, budget: float, seed: int, ops: list[str], dtypes: tuple[str, ...] = 
 
     if budget <= 0:
         raise ValueError(f"fuzz: budget must be > 0 seconds, got budget={budget}")
+    import_every_project_module()  # the same seed draws the same graphs whatever was imported before
     summary = FuzzSummary()
     start = time.monotonic()
     deadline = start + budget
