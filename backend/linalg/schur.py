@@ -1,20 +1,22 @@
-"""The real Schur decomposition A = Z T Z^T (``schur(A, output="real")``, LAPACK's gees): Z orthogonal, T
-quasi-upper-triangular, a 2 x 2 block on its diagonal for each pair of complex conjugate eigenvalues.
+"""Schur forms: the real Schur decomposition A = Z T Z^T (``schur(A, output="real")``, LAPACK's gees: Z
+orthogonal, T quasi-upper-triangular, a 2 x 2 block on its diagonal for each pair of complex conjugate
+eigenvalues) and the generalized real Schur form of a pencil (``qz``, gges; `onnx_funcify_QZ`).
 
-Shifted QR iteration with Francis' double shift, in its explicit form (`real_schur`): on the active
-leading block H (the trailing rows already converged), M = H^2 - s H + t I with s and t the trace and
-determinant of H's trailing 2 x 2 block (two real shifts or a complex pair, in real arithmetic), Q the
-Householder Q of M (`backend.linalg.qr`), and H <- Q^T H Q, Z <- Z Q on the whole matrix. The active
-block shrinks by one row where the last row left of its diagonal has become negligible, by two where the
-last two rows left of the trailing 2 x 2 block have (eps times the neighbouring diagonal entries, as
-LAPACK's dlahqr tests), and those entries are set to exactly 0. After 10 and 20 steps without a
-deflation the shifts are LAPACK's exceptional ones (they break the cycles of matrices such as a cyclic
-permutation). The iteration works on the full (not Hessenberg) matrix: each step is an orthogonal
-similarity, so T and Z are backward stable whatever the number of steps; the converged rows are copied
-exactly, since Q is the identity there.
+`real_schur`: a Householder reduction to Hessenberg form H = Q^T A Q (`_hessenberg`; exact zeros in a column
+become zero subdiagonal entries, the structure of nilpotent and permutation-like matrices), then shifted QR
+steps with Francis' double shift in explicit form: on the unreduced window at the bottom of the active rows
+(`_split`: above the lowest block left of the diagonal that is negligible, eps times the neighbouring
+diagonal entries as LAPACK's dlahqr tests, set to 0), M = H^2 - s H + t I with s and t the trace and
+determinant of the window's trailing 2 x 2 block (two real shifts or a complex pair, in real arithmetic),
+Q the Householder Q of M (`backend.linalg.qr`, the identity outside the window) and H <- Q^T H Q,
+Z <- Z Q on the whole matrix (`_shifted_step`). A window of one or two rows is split off. After 10 and 20
+steps without a split the shifts are LAPACK's exceptional ones (they break the cycles of matrices such as
+a cyclic permutation), and the test turns normwise (a defective eigenvalue's tiny diagonal entries could
+otherwise hold a tail of rounding size forever). Each step is an orthogonal similarity, so T and Z are
+backward stable whatever the number of steps; rows outside the window are copied exactly.
 
-Every 2 x 2 block is then put in LAPACK's standard form (dlanv2's conditions): a block with real
-eigenvalues is made upper triangular by the rotation onto its eigenvector; a complex pair's block gets
+Every 2 x 2 block is then put in LAPACK's standard form (dlanv2's conditions, `_standardized`): a block with
+real eigenvalues is made upper triangular by the rotation onto its eigenvector; a complex pair's block gets
 equal diagonal entries and off-diagonal entries of opposite signs. The rotations of all blocks are
 applied at once (they act on disjoint pairs of rows and columns), and each block's entries are then
 those computed for it.
@@ -26,8 +28,8 @@ Non-finite input gives NaN (as PyTensor), and so does an iteration that has not 
 What T and Z are is LAPACK's choice among many (the order of the eigenvalues on the diagonal, the signs
 of Z's columns): the registry judges what is defined (`harness.registry.linalg`).
 
-To extend: an ordered Schur form (``sort=``) needs the swaps of adjacent blocks (LAPACK's trexc) applied
-to T and Z after `real_schur`.
+To extend: an ordered form (``sort=``) needs the swaps of adjacent blocks (LAPACK's trexc, tgsen for QZ)
+applied to T and Z after `real_schur`.
 """
 
 from __future__ import annotations
