@@ -230,6 +230,20 @@ def _unique_along_axis(op, node, ctx, inputs):
     return [values, *_unique_indices(op, ctx, order, starts, size)]
 
 
+def _fill_diagonal(ctx, a, value, offset, dtype: str):
+    """``a`` with the diagonal ``offset`` (a 0-d int64: above the main one, below it when negative) set to
+    ``value``, as far as it lies inside the matrix; the signs of zeros kept."""
+    shape = ctx.op.Shape(a)
+    zero, one = ctx.constant(0, "int64"), ctx.constant(1, "int64")
+    rows = ctx.op.Range(zero, ctx.op.Gather(shape, zero, axis=0), one)
+    columns = ctx.op.Range(zero, ctx.op.Gather(shape, one, axis=0), one)
+    diagonal = ctx.op.Equal(ctx.op.Sub(columns, ctx.op.Unsqueeze(rows, _vector(ctx, [1]))), offset)
+    compute = compute_dtype("Where", dtype, allow_widening=True)
+    filled = select_keeping_zero_sign(ctx, diagonal, ctx.cast(ctx.op.Expand(value, shape), dtype, compute),
+                                      ctx.cast(a, dtype, compute), compute)
+    return ctx.cast(filled, compute, dtype)
+
+
 @onnx_funcify.register(FillDiagonal)
 def onnx_funcify_FillDiagonal(op, node, ctx, inputs):
     a, value = inputs
@@ -237,34 +251,15 @@ def onnx_funcify_FillDiagonal(op, node, ctx, inputs):
         raise ONNXExportUnsupported(f"{op}: only 2-d arrays are exported, got {node.inputs[0].type.ndim}-d input "
                                     f"{node.inputs[0]}")
     dtype = dtype_of(node.outputs[0])
-    value = ctx.cast(value, dtype_of(node.inputs[1]), dtype)
-    shape = ctx.op.Shape(a)
-    zero, one = ctx.constant(0, "int64"), ctx.constant(1, "int64")
-    rows = ctx.op.Range(zero, ctx.op.Gather(shape, zero, axis=0), one)
-    columns = ctx.op.Range(zero, ctx.op.Gather(shape, one, axis=0), one)
-    diagonal = ctx.op.Equal(ctx.op.Unsqueeze(rows, _vector(ctx, [1])), columns)
-    compute = compute_dtype("Where", dtype, allow_widening=True)
-    filled = select_keeping_zero_sign(ctx, diagonal, ctx.cast(ctx.op.Expand(value, shape), dtype, compute),
-                                      ctx.cast(a, dtype, compute), compute)
-    return [ctx.cast(filled, compute, dtype)]
+    return [_fill_diagonal(ctx, a, ctx.cast(value, dtype_of(node.inputs[1]), dtype), ctx.constant(0, "int64"), dtype)]
 
 
 @onnx_funcify.register(FillDiagonalOffset)
 def onnx_funcify_FillDiagonalOffset(op, node, ctx, inputs):
-    """The diagonal ``offset`` above the main one (below it for a negative offset) set to the value, as far as
-    it lies inside the matrix (PyTensor's own rule: no wrapping for tall matrices)."""
+    """PyTensor's own rule for a tall matrix: no wrapping (numpy's fill_diagonal wraps)."""
     a, value, offset = inputs
     dtype = dtype_of(node.outputs[0])
-    shape = ctx.op.Shape(a)
-    zero, one = ctx.constant(0, "int64"), ctx.constant(1, "int64")
-    rows = ctx.op.Range(zero, ctx.op.Gather(shape, zero, axis=0), one)
-    columns = ctx.op.Range(zero, ctx.op.Gather(shape, one, axis=0), one)
-    offset = ctx.cast(offset, dtype_of(node.inputs[2]), "int64")
-    diagonal = ctx.op.Equal(ctx.op.Sub(columns, ctx.op.Unsqueeze(rows, _vector(ctx, [1]))), offset)
-    compute = compute_dtype("Where", dtype, allow_widening=True)
-    filled = select_keeping_zero_sign(ctx, diagonal, ctx.cast(ctx.op.Expand(value, shape), dtype, compute),
-                                      ctx.cast(a, dtype, compute), compute)
-    return [ctx.cast(filled, compute, dtype)]
+    return [_fill_diagonal(ctx, a, value, ctx.cast(offset, dtype_of(node.inputs[2]), "int64"), dtype)]
 
 
 @onnx_funcify.register(Bartlett)
